@@ -1,0 +1,45 @@
+"""Messages that cross a queue: small frozen dataclasses, commands named as orders."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+#: The envelope version written by this code; readers accept every version they know.
+ENVELOPE_VERSION = 1
+
+
+@dataclass(frozen=True)
+class SubmitEntry:
+    """Store one campaign entry under `submission_id` (assigned at ingestion)."""
+
+    submission_id: str
+    campaign_id: str
+    first_name: str
+    last_name: str
+    email: str
+    consent: bool
+    received_at: str
+    phone: str | None = None
+    postal_code: str | None = None
+    upload_key: str | None = None
+    answers: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def message_id(self) -> str:
+        """The id that makes every delivery of this message idempotent."""
+        return self.submission_id
+
+
+#: Message type name -> dataclass, for the envelope.
+MESSAGE_TYPES: dict[str, type] = {"SubmitEntry": SubmitEntry}
+
+
+def message_type(message: Any) -> str:
+    """The envelope type name of a message instance."""
+    return type(message).__name__
+
+
+def to_dict(message: Any) -> dict[str, Any]:
+    """A message's fields as plain JSON-ready values."""
+    return asdict(message)

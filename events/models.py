@@ -1,0 +1,31 @@
+"""Stored records shared by the API and the workers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+
+@dataclass(frozen=True)
+class Campaign:
+    """A campaign that takes entries between `opens_at` and `closes_at`."""
+
+    campaign_id: str
+    name: str
+    opens_at: datetime
+    closes_at: datetime
+    max_entries_per_email: int = 1
+
+    def is_open(self, now: datetime) -> bool:
+        """True while the campaign takes entries."""
+        return self.opens_at <= now < self.closes_at
+
+    @property
+    def uploads_prefix(self) -> str:
+        """The S3 prefix under which this campaign's uploads are written."""
+        return f"uploads/campaigns/{self.campaign_id}/"
+
+
+#: Statuses of a stored submission.
+ACCEPTED = "accepted"
+DUPLICATE = "duplicate"

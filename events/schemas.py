@@ -1,0 +1,179 @@
+"""Marshmallow schemas: one per request body and one per message on a queue."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from marshmallow import (
+    EXCLUDE,
+    RAISE,
+    Schema,
+    ValidationError,
+    fields,
+    post_load,
+    validate,
+    validates,
+    validates_schema,
+)
+
+from events.messages import ENVELOPE_VERSION, MESSAGE_TYPES, SubmitEntry, message_type, to_dict
+
+# Characters that no form field may carry: C0 controls (tab and newlines aside), DEL, and
+# lone surrogates, which JSON can spell but UTF-8 (and so SQS and DynamoDB) cannot.
+_FORBIDDEN = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+
+
+class Text(fields.String):
+    """A string stripped of surrounding blanks, with no control characters."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs).strip()
+        if _FORBIDDEN.search(text):
+            raise ValidationError("Contains characters that are not allowed.")
+        return text
+
+
+class Email(fields.Email):
+    """An email address, stripped; compared case-insensitively elsewhere."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, str):
+            value = value.strip()
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if _FORBIDDEN.search(text):
+            raise ValidationError("Not a valid email address.")
+        return text
+
+
+StrictTrue = fields.Boolean(
+    required=True,
+    truthy={True},
+    falsy={False},
+    validate=validate.Equal(True, error="Consent is required."),
+)
+
+PHONE = re.compile(r"^\+?[0-9][0-9 ().-]{4,22}[0-9]$")
+POSTAL_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 -]{0,8}[A-Za-z0-9]$")
+MAX_ANSWERS = 20
+
+
+class SubmissionRequestSchema(Schema):
+    """The body of `POST /v1/campaigns/{campaign_id}/submissions`."""
+
+    class Meta:
+        unknown = RAISE
+
+    first_name = Text(required=True, validate=validate.Length(min=1, max=100))
+    last_name = Text(required=True, validate=validate.Length(min=1, max=100))
+    email = Email(required=True, validate=validate.Length(max=254))
+    phone = Text(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Regexp(PHONE, error="Not a valid phone number."),
+    )
+    postal_code = Text(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Regexp(POSTAL_CODE, error="Not a valid postal code."),
+    )
+    consent = StrictTrue
+    upload_key = Text(load_default=None, allow_none=True, validate=validate.Length(min=1, max=512))
+    answers = fields.Dict(
+        keys=Text(validate=validate.Length(min=1, max=64)),
+        values=Text(validate=validate.Length(max=500)),
+        load_default=dict,
+    )
+
+    @validates("answers")
+    def _few_answers(self, value: dict, data_key: str) -> None:
+        if len(value) > MAX_ANSWERS:
+            raise ValidationError(f"At most {MAX_ANSWERS} answers.")
+
+
+class SubmitEntrySchema(Schema):
+    """The body of a `SubmitEntry` message on the submissions queue."""
+
+    class Meta:
+        unknown = EXCLUDE  # a newer producer may add fields; readers ignore them
+
+    submission_id = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    campaign_id = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    first_name = fields.String(required=True)
+    last_name = fields.String(required=True)
+    email = fields.Email(required=True)
+    consent = fields.Boolean(required=True)
+    received_at = fields.String(required=True)
+    phone = fields.String(load_default=None, allow_none=True)
+    postal_code = fields.String(load_default=None, allow_none=True)
+    upload_key = fields.String(load_default=None, allow_none=True)
+    answers = fields.Dict(keys=fields.String(), values=fields.String(), load_default=dict)
+
+    @post_load
+    def _make(self, data: dict, **kwargs) -> SubmitEntry:
+        return SubmitEntry(**data)
+
+
+BODY_SCHEMAS: dict[str, type[Schema]] = {"SubmitEntry": SubmitEntrySchema}
+
+
+class EnvelopeSchema(Schema):
+    """Every queue message: `{"type", "version", "body"}`."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    type = fields.String(required=True, validate=validate.OneOf(sorted(MESSAGE_TYPES)))
+    version = fields.Integer(required=True, strict=True, validate=validate.Range(1, ENVELOPE_VERSION))
+    body = fields.Dict(required=True)
+
+    @validates_schema
+    def _known_type(self, data: dict, **kwargs) -> None:
+        if "type" in data and data["type"] not in BODY_SCHEMAS:
+            raise ValidationError("Unknown message type.", "type")
+
+
+def dump_message(message: Any) -> str:
+    """Serialise a message into its versioned JSON envelope."""
+    return json.dumps(
+        {"type": message_type(message), "version": ENVELOPE_VERSION, "body": to_dict(message)},
+        separators=(",", ":"),
+        sort_keys=True,
+    )
+
+
+def load_message(raw: str | bytes) -> Any:
+    """Parse a JSON envelope into its message; raise ValidationError when it is not one."""
+    try:
+        document = json.loads(raw)
+    except (ValueError, RecursionError) as exc:
+        raise ValidationError(f"Not JSON: {exc}") from exc
+    envelope = EnvelopeSchema().load(document if isinstance(document, dict) else {"_": document})
+    return BODY_SCHEMAS[envelope["type"]]().load(envelope["body"])
+
+
+class CampaignSchema(Schema):
+    """A campaign as stored and listed."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    campaign_id = fields.String(
+        required=True,
+        validate=validate.Regexp(r"^[a-z0-9][a-z0-9-]{0,62}$", error="Lowercase letters, digits and dashes."),
+    )
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    opens_at = fields.AwareDateTime(required=True, format="iso")
+    closes_at = fields.AwareDateTime(required=True, format="iso")
+    max_entries_per_email = fields.Integer(load_default=1, validate=validate.Range(1, 100))
+
+    @validates_schema
+    def _opens_before_closing(self, data: dict, **kwargs) -> None:
+        if "opens_at" in data and "closes_at" in data and data["opens_at"] >= data["closes_at"]:
+            raise ValidationError("Must be after opens_at.", "closes_at")
+
+
+def plain(data: dict[str, Any]) -> dict[str, Any]:
+    """Drop None values: DynamoDB items and JSON answers leave absent fields out."""
+    return {k: v for k, v in data.items() if v is not None}

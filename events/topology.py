@@ -1,0 +1,215 @@
+"""The topology: every queue, table, bucket, topic, pipe and function, declared once.
+
+Provisioning, the local runtime, `zappa_settings.json` and post-deploy wiring all read
+this module; nothing else may name a queue or a table. Names here are logical; the
+physical name of a resource is `fleet-{stage}-{logical}` (see `physical_name`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal, Union
+
+PROJECT = "fleet"
+
+
+def physical_name(stage: str, logical: str) -> str:
+    """Return the AWS name of a logical resource in one stage."""
+    return f"{PROJECT}-{stage}-{logical}"
+
+
+@dataclass(frozen=True)
+class Queue:
+    """An SQS queue and the dead-letter queue that catches what it cannot deliver."""
+
+    name: str
+    visibility_timeout: int = 180  # at least six times the consuming function's timeout
+    max_receive_count: int = 5
+    retention_seconds: int = 4 * 24 * 3600
+    dlq_retention_seconds: int = 14 * 24 * 3600
+
+    @property
+    def dlq_name(self) -> str:
+        """The logical name of this queue's dead-letter queue."""
+        return f"{self.name}-dlq"
+
+
+@dataclass(frozen=True)
+class Index:
+    """A global secondary index, projecting all attributes."""
+
+    name: str
+    partition_key: str
+    sort_key: str | None = None
+
+
+@dataclass(frozen=True)
+class Table:
+    """A DynamoDB table on demand, keyed by string attributes."""
+
+    name: str
+    partition_key: str
+    sort_key: str | None = None
+    indexes: tuple[Index, ...] = ()
+    stream: Literal["NEW_IMAGE", "NEW_AND_OLD_IMAGES", "KEYS_ONLY", None] = None
+    ttl_attribute: str | None = None
+
+
+@dataclass(frozen=True)
+class Bucket:
+    """An S3 bucket; `notify_prefix` objects are announced on `notify_queue`."""
+
+    name: str
+    notify_queue: str | None = None
+    notify_prefix: str | None = None
+
+
+@dataclass(frozen=True)
+class Topic:
+    """An SNS topic."""
+
+    name: str
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How a stream trigger retries a failing batch before giving it up."""
+
+    maximum_retry_attempts: int = 3
+    maximum_record_age_seconds: int = 3600
+    bisect_on_error: bool = True
+    on_failure_queue: str | None = None
+
+
+@dataclass(frozen=True)
+class SqsTrigger:
+    """An SQS event source mapping: Lambda polls `queue` and passes `{"Records": [...]}`."""
+
+    queue: str
+    batch_size: int = 10
+    batching_window_seconds: int = 0
+    maximum_concurrency: int = 2
+    kind: Literal["sqs"] = "sqs"
+
+
+@dataclass(frozen=True)
+class PipeTrigger:
+    """An EventBridge Pipe from `queue` to the function: the event is a bare JSON array."""
+
+    pipe: str
+    queue: str
+    batch_size: int = 10
+    batching_window_seconds: int = 1
+    kind: Literal["pipe"] = "pipe"
+
+
+@dataclass(frozen=True)
+class StreamTrigger:
+    """A DynamoDB Streams event source mapping on `table`."""
+
+    table: str
+    batch_size: int = 100
+    batching_window_seconds: int = 0
+    starting_position: Literal["TRIM_HORIZON", "LATEST"] = "TRIM_HORIZON"
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    kind: Literal["stream"] = "stream"
+
+
+Trigger = Union[SqsTrigger, PipeTrigger, StreamTrigger]
+
+
+@dataclass(frozen=True)
+class Function:
+    """A worker: a handler named by dotted path, as Lambda and Zappa name it."""
+
+    name: str
+    handler: str
+    triggers: tuple[Trigger, ...]
+    timeout_seconds: int = 30
+    memory_mb: int = 512
+
+
+@dataclass(frozen=True)
+class Topology:
+    """Everything Fleet runs on, in one value."""
+
+    queues: tuple[Queue, ...]
+    tables: tuple[Table, ...]
+    buckets: tuple[Bucket, ...]
+    topics: tuple[Topic, ...]
+    functions: tuple[Function, ...]
+
+    def queue(self, name: str) -> Queue:
+        """Return the queue declared as `name`."""
+        return _by_name(self.queues, name, "queue")
+
+    def table(self, name: str) -> Table:
+        """Return the table declared as `name`."""
+        return _by_name(self.tables, name, "table")
+
+    def bucket(self, name: str) -> Bucket:
+        """Return the bucket declared as `name`."""
+        return _by_name(self.buckets, name, "bucket")
+
+    def function(self, name: str) -> Function:
+        """Return the function declared as `name`."""
+        return _by_name(self.functions, name, "function")
+
+    def pipes(self) -> list[tuple[Function, PipeTrigger]]:
+        """Every pipe with the function it feeds."""
+        return [(f, t) for f in self.functions for t in f.triggers if isinstance(t, PipeTrigger)]
+
+    def validate(self) -> None:
+        """Raise ValueError when a trigger names a resource that is not declared."""
+        for function in self.functions:
+            for trigger in function.triggers:
+                if isinstance(trigger, (SqsTrigger, PipeTrigger)):
+                    self.queue(trigger.queue)
+                else:
+                    table = self.table(trigger.table)
+                    if table.stream is None:
+                        raise ValueError(f"table {table.name} has no stream for {function.name}")
+                    if trigger.retry.on_failure_queue:
+                        self.queue(trigger.retry.on_failure_queue)
+        for bucket in self.buckets:
+            if bucket.notify_queue:
+                self.queue(bucket.notify_queue)
+
+
+def _by_name(items, name, kind):
+    for item in items:
+        if item.name == name:
+            return item
+    raise KeyError(f"no {kind} named {name!r} in the topology")
+
+
+TOPOLOGY = Topology(
+    queues=(
+        # Campaign entries: API -> this queue -> the submissions pipe -> workers.submissions.
+        Queue("submissions", visibility_timeout=180, max_receive_count=5),
+    ),
+    tables=(
+        Table("campaigns", partition_key="campaign_id"),
+        Table(
+            "submissions",
+            partition_key="submission_id",
+            indexes=(Index("by_campaign", partition_key="campaign_id", sort_key="received_at"),),
+            stream="NEW_IMAGE",
+        ),
+        # One item per entry slot of an email in a campaign: a conditional write on it is
+        # what makes the entries-per-email rule hold under concurrent workers.
+        Table("entry_claims", partition_key="claim_id"),
+        # Idempotency-Key headers seen by the API, with the request they answered.
+        Table("request_keys", partition_key="request_key", ttl_attribute="expires_at"),
+    ),
+    buckets=(Bucket("media"),),
+    topics=(Topic("comments"),),
+    functions=(
+        Function(
+            "submissions",
+            handler="workers.submissions.handler",
+            triggers=(PipeTrigger(pipe="submissions", queue="submissions", batch_size=10),),
+            timeout_seconds=30,
+        ),
+    ),
+)

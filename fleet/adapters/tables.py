@@ -1,0 +1,173 @@
+"""Table adapters: campaigns, submissions with their entry claims, request keys."""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime
+from typing import Any, Iterable, Mapping
+
+from events.models import Campaign
+from fleet.adapters.dynamo import batch_get, batch_put, call, from_item, table_name, to_item
+from fleet.errors import ConditionFailed
+
+
+def campaign_from_item(data: Mapping[str, Any]) -> Campaign:
+    """A stored campaign item as a Campaign."""
+    return Campaign(
+        campaign_id=data["campaign_id"],
+        name=data["name"],
+        opens_at=datetime.fromisoformat(data["opens_at"]),
+        closes_at=datetime.fromisoformat(data["closes_at"]),
+        max_entries_per_email=int(data.get("max_entries_per_email", 1)),
+    )
+
+
+class DynamoCampaigns:
+    """The campaigns table, with a short read cache: campaigns change rarely, entries often."""
+
+    def __init__(self, cache_seconds: float = 0.0) -> None:
+        self._cache_seconds = cache_seconds
+        self._cache: dict[str, tuple[float, Campaign]] = {}
+
+    def get(self, campaign_id: str) -> Campaign | None:
+        """The campaign, or None (misses are not cached: a new campaign shows at once)."""
+        hit = self._cache.get(campaign_id)
+        if hit and time.monotonic() - hit[0] < self._cache_seconds:
+            return hit[1]
+        response = call("get_item", TableName=table_name("campaigns"), Key={"campaign_id": {"S": campaign_id}})
+        if "Item" not in response:
+            return None
+        campaign = campaign_from_item(from_item(response["Item"]))
+        self._cache[campaign_id] = (time.monotonic(), campaign)
+        return campaign
+
+    def put(self, campaign: Campaign) -> None:
+        """Create or replace a campaign."""
+        call(
+            "put_item",
+            TableName=table_name("campaigns"),
+            Item=to_item(
+                {
+                    "campaign_id": campaign.campaign_id,
+                    "name": campaign.name,
+                    "opens_at": campaign.opens_at.isoformat(),
+                    "closes_at": campaign.closes_at.isoformat(),
+                    "max_entries_per_email": campaign.max_entries_per_email,
+                }
+            ),
+        )
+        self._cache.pop(campaign.campaign_id, None)
+
+    def list(self) -> list[Campaign]:
+        """Every campaign, by id (a small table, so a paginated scan is fine)."""
+        items: list[Campaign] = []
+        kwargs: dict[str, Any] = {"TableName": table_name("campaigns")}
+        while True:
+            response = call("scan", **kwargs)
+            items.extend(campaign_from_item(from_item(i)) for i in response.get("Items", []))
+            if "LastEvaluatedKey" not in response:
+                return sorted(items, key=lambda c: c.campaign_id)
+            kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+    def count_entries(self, campaign_id: str) -> int:
+        """How many submissions a campaign has stored, from the by_campaign index."""
+        total = 0
+        kwargs: dict[str, Any] = {
+            "TableName": table_name("submissions"),
+            "IndexName": "by_campaign",
+            "KeyConditionExpression": "campaign_id = :c",
+            "ExpressionAttributeValues": {":c": {"S": campaign_id}},
+            "Select": "COUNT",
+        }
+        while True:
+            response = call("query", **kwargs)
+            total += response["Count"]
+            if "LastEvaluatedKey" not in response:
+                return total
+            kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+
+class DynamoSubmissions:
+    """The submissions table and the entry_claims table."""
+
+    def get(self, submission_id: str) -> dict[str, Any] | None:
+        """The stored submission, or None."""
+        response = call(
+            "get_item",
+            TableName=table_name("submissions"),
+            Key={"submission_id": {"S": submission_id}},
+            ConsistentRead=True,
+        )
+        return from_item(response["Item"]) if "Item" in response else None
+
+    def existing(self, submission_ids: Iterable[str]) -> set[str]:
+        """The ids among `submission_ids` that are stored already."""
+        found = batch_get("submissions", "submission_id", submission_ids, attributes="submission_id")
+        return {i["submission_id"] for i in found}
+
+    def claim_owners(self, claim_ids: Iterable[str]) -> dict[str, str]:
+        """claim id -> the submission id that holds it, for the claims that are taken."""
+        found = batch_get("entry_claims", "claim_id", claim_ids)
+        return {i["claim_id"]: i["submission_id"] for i in found}
+
+    def claim(self, claim_id: str, submission_id: str) -> bool:
+        """Take a claim; a second call by the same submission succeeds again."""
+        try:
+            call(
+                "put_item",
+                TableName=table_name("entry_claims"),
+                Item=to_item({"claim_id": claim_id, "submission_id": submission_id}),
+                ConditionExpression="attribute_not_exists(claim_id) OR submission_id = :s",
+                ExpressionAttributeValues={":s": {"S": submission_id}},
+            )
+        except ConditionFailed:
+            return False
+        return True
+
+    def put_many(self, items: list[Mapping[str, Any]]) -> set[str]:
+        """Store submissions in batches; return the ids that could not be written."""
+        return batch_put("submissions", items, key="submission_id")
+
+
+class DynamoRequestKeys:
+    """Idempotency-Key records, kept for a day."""
+
+    ttl_seconds = 24 * 3600
+
+    def claim(self, key: str, fingerprint: str, submission_id: str) -> dict[str, Any] | None:
+        """Record a new key; return the existing record when the key is known."""
+        try:
+            call(
+                "put_item",
+                TableName=table_name("request_keys"),
+                Item=to_item(
+                    {
+                        "request_key": key,
+                        "fingerprint": fingerprint,
+                        "submission_id": submission_id,
+                        "state": "pending",
+                        "expires_at": int(time.time()) + self.ttl_seconds,
+                    }
+                ),
+                ConditionExpression="attribute_not_exists(request_key)",
+            )
+        except ConditionFailed:
+            response = call(
+                "get_item",
+                TableName=table_name("request_keys"),
+                Key={"request_key": {"S": key}},
+                ConsistentRead=True,
+            )
+            return from_item(response["Item"])
+        return None
+
+    def mark_queued(self, key: str) -> None:
+        """Note that the key's message is on the queue."""
+        call(
+            "update_item",
+            TableName=table_name("request_keys"),
+            Key={"request_key": {"S": key}},
+            UpdateExpression="SET #s = :q",
+            ExpressionAttributeNames={"#s": "state"},
+            ExpressionAttributeValues={":q": {"S": "queued"}},
+        )

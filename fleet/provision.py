@@ -1,0 +1,292 @@
+"""Create the topology's resources against whatever `AWS_ENDPOINT_URL` points to.
+
+Every step reads what exists first and creates or corrects only what differs, so a
+second run changes nothing.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from events.topology import TOPOLOGY, Bucket, Queue, Table, Topic, Topology
+from fleet import aws, settings
+from fleet.errors import error_code
+
+
+@dataclass(frozen=True)
+class Change:
+    """What provisioning did to one resource."""
+
+    kind: str
+    name: str
+    action: str  # created | updated | unchanged | deferred
+
+    def __str__(self) -> str:
+        return f"{self.action:<9} {self.kind:<6} {self.name}"
+
+
+def provision(topology: Topology = TOPOLOGY, report: Callable[[Change], None] | None = None) -> list[Change]:
+    """Create or correct every resource of the topology; return what changed."""
+    topology.validate()
+    changes: list[Change] = []
+
+    def note(change: Change) -> None:
+        changes.append(change)
+        if report:
+            report(change)
+
+    for queue in topology.queues:
+        for change in ensure_queue(queue):
+            note(change)
+    for table in topology.tables:
+        note(ensure_table(table))
+    for bucket in topology.buckets:
+        note(ensure_bucket(bucket))
+    for topic in topology.topics:
+        note(ensure_topic(topic))
+    for _function, trigger in topology.pipes():
+        note(ensure_pipe(trigger.pipe, trigger.queue, trigger.batch_size, trigger.batching_window_seconds))
+    return changes
+
+
+# --- SQS ---------------------------------------------------------------------------
+
+
+def queue_attributes(queue: Queue, dlq_arn: str | None) -> dict[str, str]:
+    """The attributes a queue must have."""
+    visibility = settings.current().visibility_timeout or queue.visibility_timeout
+    attributes = {
+        "VisibilityTimeout": str(visibility),
+        "MessageRetentionPeriod": str(queue.retention_seconds if dlq_arn else queue.dlq_retention_seconds),
+    }
+    if dlq_arn:
+        attributes["RedrivePolicy"] = json.dumps(
+            {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": queue.max_receive_count}, separators=(",", ":")
+        )
+    return attributes
+
+
+def ensure_queue(queue: Queue) -> list[Change]:
+    """The dead-letter queue first, then the queue with its redrive policy."""
+    current = settings.current()
+    dlq_name = current.name(queue.dlq_name)
+    dlq_change, dlq_url = _ensure_one_queue(dlq_name, queue_attributes(queue, None))
+    dlq_arn = aws.client("sqs").get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    change, _ = _ensure_one_queue(current.name(queue.name), queue_attributes(queue, dlq_arn))
+    return [dlq_change, change]
+
+
+def _ensure_one_queue(name: str, wanted: dict[str, str]) -> tuple[Change, str]:
+    sqs = aws.client("sqs")
+    try:
+        url = sqs.get_queue_url(QueueName=name)["QueueUrl"]
+    except Exception as exc:
+        if error_code(exc) not in ("AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist"):
+            raise
+        url = sqs.create_queue(QueueName=name, Attributes=wanted)["QueueUrl"]
+        return Change("queue", name, "created"), url
+    have = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=list(wanted))["Attributes"]
+    differs = {k: v for k, v in wanted.items() if not _same_attribute(k, have.get(k), v)}
+    if not differs:
+        return Change("queue", name, "unchanged"), url
+    sqs.set_queue_attributes(QueueUrl=url, Attributes=differs)
+    return Change("queue", name, "updated"), url
+
+
+def _same_attribute(key: str, have: str | None, want: str) -> bool:
+    if have is None:
+        return False
+    if key == "RedrivePolicy":
+        return {k: str(v) for k, v in json.loads(have).items()} == {k: str(v) for k, v in json.loads(want).items()}
+    return have == want
+
+
+# --- DynamoDB ------------------------------------------------------------------------
+
+
+def table_definition(table: Table) -> dict[str, Any]:
+    """The CreateTable request of a table."""
+    attributes = {table.partition_key}
+    keys = [{"AttributeName": table.partition_key, "KeyType": "HASH"}]
+    if table.sort_key:
+        attributes.add(table.sort_key)
+        keys.append({"AttributeName": table.sort_key, "KeyType": "RANGE"})
+    definition: dict[str, Any] = {
+        "TableName": settings.current().name(table.name),
+        "KeySchema": keys,
+        "BillingMode": "PAY_PER_REQUEST",
+    }
+    indexes = []
+    for index in table.indexes:
+        index_keys = [{"AttributeName": index.partition_key, "KeyType": "HASH"}]
+        attributes.add(index.partition_key)
+        if index.sort_key:
+            index_keys.append({"AttributeName": index.sort_key, "KeyType": "RANGE"})
+            attributes.add(index.sort_key)
+        indexes.append({"IndexName": index.name, "KeySchema": index_keys, "Projection": {"ProjectionType": "ALL"}})
+    if indexes:
+        definition["GlobalSecondaryIndexes"] = indexes
+    definition["AttributeDefinitions"] = [{"AttributeName": a, "AttributeType": "S"} for a in sorted(attributes)]
+    if table.stream:
+        definition["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": table.stream}
+    return definition
+
+
+def ensure_table(table: Table) -> Change:
+    """Create a table (with indexes, stream and TTL), or correct its stream and TTL."""
+    dynamodb = aws.client("dynamodb")
+    definition = table_definition(table)
+    name = definition["TableName"]
+    try:
+        described = dynamodb.describe_table(TableName=name)["Table"]
+    except Exception as exc:
+        if error_code(exc) != "ResourceNotFoundException":
+            raise
+        dynamodb.create_table(**definition)
+        dynamodb.get_waiter("table_exists").wait(TableName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 60})
+        _ensure_ttl(table, name)
+        return Change("table", name, "created")
+    action = "unchanged"
+    stream = described.get("StreamSpecification") or {}
+    wanted_stream = definition.get("StreamSpecification") or {"StreamEnabled": False}
+    if bool(stream.get("StreamEnabled")) != wanted_stream["StreamEnabled"] or (
+        wanted_stream["StreamEnabled"] and stream.get("StreamViewType") != wanted_stream["StreamViewType"]
+    ):
+        if stream.get("StreamEnabled"):
+            dynamodb.update_table(TableName=name, StreamSpecification={"StreamEnabled": False})
+        if wanted_stream["StreamEnabled"]:
+            dynamodb.update_table(TableName=name, StreamSpecification=wanted_stream)
+        action = "updated"
+    if _ensure_ttl(table, name):
+        action = "updated"
+    return Change("table", name, action)
+
+
+def _ensure_ttl(table: Table, name: str) -> bool:
+    if not table.ttl_attribute:
+        return False
+    dynamodb = aws.client("dynamodb")
+    ttl = dynamodb.describe_time_to_live(TableName=name)["TimeToLiveDescription"]
+    if ttl.get("TimeToLiveStatus") in ("ENABLED", "ENABLING") and ttl.get("AttributeName") == table.ttl_attribute:
+        return False
+    dynamodb.update_time_to_live(
+        TableName=name, TimeToLiveSpecification={"Enabled": True, "AttributeName": table.ttl_attribute}
+    )
+    return True
+
+
+# --- S3 and SNS ------------------------------------------------------------------------
+
+
+def ensure_bucket(bucket: Bucket) -> Change:
+    """Create the bucket, private, in the current region."""
+    s3 = aws.client("s3")
+    name = settings.current().name(bucket.name)
+    try:
+        s3.head_bucket(Bucket=name)
+        return Change("bucket", name, "unchanged")
+    except Exception as exc:
+        if error_code(exc) not in ("404", "NoSuchBucket", "NotFound"):
+            raise
+    region = settings.current().region
+    kwargs: dict[str, Any] = {"Bucket": name}
+    if region != "us-east-1":
+        kwargs["CreateBucketConfiguration"] = {"LocationConstraint": region}
+    s3.create_bucket(**kwargs)
+    s3.put_public_access_block(
+        Bucket=name,
+        PublicAccessBlockConfiguration={
+            "BlockPublicAcls": True,
+            "IgnorePublicAcls": True,
+            "BlockPublicPolicy": True,
+            "RestrictPublicBuckets": True,
+        },
+    )
+    return Change("bucket", name, "created")
+
+
+def ensure_topic(topic: Topic) -> Change:
+    """Create the topic (CreateTopic is idempotent; look first to report honestly)."""
+    sns = aws.client("sns")
+    name = settings.current().name(topic.name)
+    arn = aws.arn("sns", name)
+    try:
+        sns.get_topic_attributes(TopicArn=arn)
+        return Change("topic", name, "unchanged")
+    except Exception as exc:
+        if error_code(exc) not in ("NotFound", "NotFoundException"):
+            raise
+    sns.create_topic(Name=name)
+    return Change("topic", name, "created")
+
+
+# --- EventBridge Pipes ------------------------------------------------------------------
+
+
+def workers_function_arn() -> str:
+    """The ARN of the Lambda function that runs every worker (Zappa's workers stage)."""
+    return aws.arn("lambda", f"function:{settings.current().name('workers')}")
+
+
+def ensure_pipe_role() -> str:
+    """The IAM role that pipes assume: read the source queue, invoke the workers function."""
+    iam = aws.client("iam")
+    name = settings.current().name("pipes")
+    try:
+        return iam.get_role(RoleName=name)["Role"]["Arn"]
+    except Exception as exc:
+        if error_code(exc) != "NoSuchEntity":
+            raise
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Principal": {"Service": "pipes.amazonaws.com"}, "Action": "sts:AssumeRole"}],
+    }
+    role = iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust))["Role"]
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Action": ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"],
+                "Resource": aws.arn("sqs", settings.current().name("*")),
+            },
+            {"Effect": "Allow", "Action": "lambda:InvokeFunction", "Resource": workers_function_arn()},
+        ],
+    }
+    iam.put_role_policy(RoleName=name, PolicyName="pipe", PolicyDocument=json.dumps(policy))
+    return role["Arn"]
+
+
+def ensure_pipe(pipe: str, queue: str, batch_size: int, window: int) -> Change:
+    """The pipe from a queue to the workers function, which routes by the records' source."""
+    pipes = aws.client("pipes")
+    current = settings.current()
+    name = current.name(pipe)
+    source = aws.arn("sqs", current.name(queue))
+    wanted: dict[str, Any] = {
+        "Source": source,
+        "SourceParameters": {
+            "SqsQueueParameters": {"BatchSize": batch_size, "MaximumBatchingWindowInSeconds": window}
+        },
+        "Target": workers_function_arn(),
+        "TargetParameters": {"LambdaFunctionParameters": {"InvocationType": "REQUEST_RESPONSE"}},
+        "RoleArn": ensure_pipe_role(),
+        "DesiredState": "RUNNING",
+    }
+    try:
+        have = pipes.describe_pipe(Name=name)
+    except Exception as exc:
+        if error_code(exc) not in ("NotFoundException", "ResourceNotFoundException"):
+            raise
+        pipes.create_pipe(Name=name, **wanted)
+        return Change("pipe", name, "created")
+    if all(have.get(k) == v for k, v in wanted.items()):
+        return Change("pipe", name, "unchanged")
+    update = {k: v for k, v in wanted.items() if k != "Source"}
+    update["SourceParameters"] = {"SqsQueueParameters": wanted["SourceParameters"]["SqsQueueParameters"]}
+    pipes.update_pipe(Name=name, **update)
+    return Change("pipe", name, "updated")

@@ -1,0 +1,47 @@
+"""Resolve handlers by dotted path and call them as Lambda does."""
+
+from __future__ import annotations
+
+import importlib
+import uuid
+from dataclasses import dataclass, field
+from typing import Any, Callable
+import time
+
+from events.topology import Function
+
+
+def resolve(dotted: str) -> Callable[[Any, Any], Any]:
+    """The callable named `package.module.attribute`, imported as Lambda would."""
+    module_name, _, attribute = dotted.rpartition(".")
+    return getattr(importlib.import_module(module_name), attribute)
+
+
+@dataclass
+class LocalContext:
+    """The parts of Lambda's context object that handlers and Powertools read."""
+
+    function_name: str
+    memory_limit_in_mb: int
+    invoked_function_arn: str
+    timeout_seconds: int
+    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    function_version: str = "$LATEST"
+    log_group_name: str = "local"
+    log_stream_name: str = "local"
+    _started: float = field(default_factory=time.monotonic)
+
+    def get_remaining_time_in_millis(self) -> int:
+        """Milliseconds left before the function's timeout."""
+        return max(0, int((self.timeout_seconds - (time.monotonic() - self._started)) * 1000))
+
+
+def invoke(function: Function, event: Any, function_arn: str) -> Any:
+    """Call a function's handler once with a fresh context."""
+    context = LocalContext(
+        function_name=function.name,
+        memory_limit_in_mb=function.memory_mb,
+        invoked_function_arn=function_arn,
+        timeout_seconds=function.timeout_seconds,
+    )
+    return resolve(function.handler)(event, context)

@@ -1,0 +1,111 @@
+"""`fleet up`: the embedded AWS (moto's server), the API and a poller for every trigger."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Any
+
+from events.topology import TOPOLOGY, PipeTrigger, SqsTrigger, Topology
+from fleet.runtime.queues import QueuePoller
+from fleet.status import queue_status
+
+log = logging.getLogger("fleet.runtime")
+
+
+class EmbeddedAws:
+    """moto's server in this process, on loopback."""
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 4566) -> None:
+        self.host = host
+        self.port = port
+        self._server: Any = None
+
+    @property
+    def endpoint_url(self) -> str:
+        """The URL that boto3 clients point at."""
+        return f"http://{self.host}:{self.port}"
+
+    def start(self) -> None:
+        """Start serving; return once the port answers."""
+        from moto.server import ThreadedMotoServer
+
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)
+        self._server = ThreadedMotoServer(ip_address=self.host, port=self.port, verbose=False)
+        self._server.start()
+
+    def stop(self) -> None:
+        """Stop serving; everything it held is gone."""
+        if self._server is not None:
+            self._server.stop()
+            self._server = None
+
+
+class ApiServer:
+    """The Flask API on a threaded Werkzeug server."""
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 8080, app: Any = None) -> None:
+        from werkzeug.serving import make_server
+
+        if app is None:
+            from ingest_api import create_app
+
+            app = create_app()
+        self._server = make_server(host, port, app, threaded=True)
+        self.port = self._server.server_port
+        self.url = f"http://{host}:{self.port}"
+        self._thread = threading.Thread(target=self._server.serve_forever, name="api", daemon=True)
+
+    def start(self) -> None:
+        """Serve in a background thread."""
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop serving and wait for the thread."""
+        self._server.shutdown()
+        self._thread.join(timeout=5)
+
+
+class LocalRuntime:
+    """Pollers for every trigger in the topology, started and stopped together."""
+
+    def __init__(self, topology: Topology = TOPOLOGY, pollers_per_queue: int = 2) -> None:
+        self.topology = topology
+        self.stop_event = threading.Event()
+        self.pollers: list[QueuePoller] = []
+        for function in topology.functions:
+            for trigger in function.triggers:
+                if isinstance(trigger, (SqsTrigger, PipeTrigger)):
+                    count = trigger.maximum_concurrency if isinstance(trigger, SqsTrigger) else pollers_per_queue
+                    self.pollers.extend(QueuePoller(function, trigger, self.stop_event) for _ in range(count))
+
+    def start(self) -> None:
+        """Start every poller."""
+        for poller in self.pollers:
+            poller.start()
+
+    def stop(self) -> None:
+        """Ask every poller to stop and wait for it to finish its batch."""
+        self.stop_event.set()
+        for poller in self.pollers:
+            poller.join(timeout=30)
+
+    def busy(self) -> bool:
+        """True while any poller is handling a batch."""
+        return any(p.stats.busy for p in self.pollers)
+
+    def drain(self, timeout: float = 60.0, settle: float = 0.3) -> bool:
+        """Wait until every queue is empty and every poller idle; False on timeout."""
+        deadline = time.monotonic() + timeout
+        quiet_since: float | None = None
+        while time.monotonic() < deadline:
+            idle = not self.busy() and all(q.idle for q in queue_status(self.topology))
+            if idle:
+                quiet_since = quiet_since or time.monotonic()
+                if time.monotonic() - quiet_since >= settle:
+                    return True
+            else:
+                quiet_since = None
+            time.sleep(0.1)
+        return False

@@ -1,0 +1,186 @@
+"""Pollers that deliver SQS messages as Lambda's SQS mapping and EventBridge Pipes do.
+
+A batch is gathered up to the batch size or the batching window; the handler gets
+`{"Records": [...]}` (SQS mapping) or the bare array (Pipe); only the records not named
+in `batchItemFailures` are deleted. The rest reappear after the visibility timeout, and
+SQS moves a message to the dead-letter queue after `maxReceiveCount` receives.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from events.topology import Function, PipeTrigger, SqsTrigger
+from fleet import aws, settings
+from fleet.adapters.queues import queue_url
+from fleet.runtime.invoke import invoke
+
+log = logging.getLogger("fleet.runtime")
+
+MAX_RECEIVE = 10  # SQS returns at most ten messages a call
+
+
+@dataclass
+class PollerStats:
+    """What a poller has done, for `drain` and for the operator."""
+
+    batches: int = 0
+    records: int = 0
+    failed_records: int = 0
+    failed_batches: int = 0
+    busy: bool = False
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+
+def to_lambda_record(message: dict[str, Any], source_arn: str, region: str) -> dict[str, Any]:
+    """An SQS ReceiveMessage message as the record Lambda and Pipes deliver."""
+    attributes = {
+        k: v
+        for k, v in message.get("Attributes", {}).items()
+        if k in ("ApproximateReceiveCount", "SentTimestamp", "SenderId", "ApproximateFirstReceiveTimestamp")
+    }
+    message_attributes = {
+        name: {
+            "stringValue": value.get("StringValue"),
+            "binaryValue": value.get("BinaryValue"),
+            "stringListValues": [],
+            "binaryListValues": [],
+            "dataType": value["DataType"],
+        }
+        for name, value in message.get("MessageAttributes", {}).items()
+    }
+    return {
+        "messageId": message["MessageId"],
+        "receiptHandle": message["ReceiptHandle"],
+        "body": message["Body"],
+        "attributes": attributes,
+        "messageAttributes": message_attributes,
+        "md5OfBody": message.get("MD5OfBody"),
+        "eventSource": "aws:sqs",
+        "eventSourceARN": source_arn,
+        "awsRegion": region,
+    }
+
+
+def failed_ids(response: Any, batch_ids: list[str]) -> set[str]:
+    """The record ids a handler's response names as failed; all of them if it is malformed.
+
+    As on AWS: no response, `{}` or an empty list mean every record succeeded; a response
+    naming an id that is not in the batch, or of the wrong shape, fails the whole batch.
+    """
+    if response is None or response == {}:
+        return set()
+    if not isinstance(response, dict) or not isinstance(response.get("batchItemFailures", []), list):
+        return set(batch_ids)
+    failed: set[str] = set()
+    for item in response.get("batchItemFailures", []):
+        identifier = item.get("itemIdentifier") if isinstance(item, dict) else None
+        if not isinstance(identifier, str) or identifier not in batch_ids:
+            return set(batch_ids)
+        failed.add(identifier)
+    return failed
+
+
+class QueuePoller(threading.Thread):
+    """One poller of one queue trigger of one function."""
+
+    def __init__(self, function: Function, trigger: SqsTrigger | PipeTrigger, stop: threading.Event) -> None:
+        super().__init__(name=f"poller-{function.name}-{trigger.queue}", daemon=True)
+        self.function = function
+        self.trigger = trigger
+        self.stop_event = stop
+        self.stats = PollerStats()
+
+    def run(self) -> None:
+        """Poll until stopped; an error in one round is logged and the next round goes on."""
+        while not self.stop_event.is_set():
+            try:
+                self.poll_once()
+            except Exception:  # the runtime keeps polling, as Lambda's pollers do
+                log.exception("poller %s failed a round", self.name)
+                self.stop_event.wait(1.0)
+
+    def poll_once(self, wait_seconds: int = 1) -> int:
+        """Gather one batch and deliver it; return how many records it had."""
+        messages = self._gather(wait_seconds)
+        if not messages:
+            return 0
+        with self.stats.lock:
+            self.stats.busy = True
+        try:
+            self._deliver(messages)
+        finally:
+            with self.stats.lock:
+                self.stats.busy = False
+        return len(messages)
+
+    def _gather(self, wait_seconds: int) -> list[dict[str, Any]]:
+        sqs = aws.client("sqs")
+        url = queue_url(self.trigger.queue)
+        size = self.trigger.batch_size
+        messages: list[dict[str, Any]] = []
+        deadline: float | None = None
+        while len(messages) < size and not self.stop_event.is_set():
+            if deadline is None:
+                wait = wait_seconds
+            else:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    break
+                wait = min(1, int(left + 0.999))
+            received = sqs.receive_message(
+                QueueUrl=url,
+                MaxNumberOfMessages=min(MAX_RECEIVE, size - len(messages)),
+                WaitTimeSeconds=wait,
+                MessageSystemAttributeNames=["All"],
+                MessageAttributeNames=["All"],
+            ).get("Messages", [])
+            if received:
+                with self.stats.lock:
+                    self.stats.busy = True
+            messages.extend(received)
+            if not messages:
+                return messages  # nothing came during the long poll: let the loop check stop
+            if deadline is None:
+                deadline = time.monotonic() + self.trigger.batching_window_seconds
+            if not received and self.trigger.batching_window_seconds == 0:
+                break
+        return messages
+
+    def _deliver(self, messages: list[dict[str, Any]]) -> None:
+        current = settings.current()
+        source_arn = aws.arn("sqs", current.name(self.trigger.queue))
+        records = [to_lambda_record(m, source_arn, current.region) for m in messages]
+        event: Any = records if isinstance(self.trigger, PipeTrigger) else {"Records": records}
+        ids = [r["messageId"] for r in records]
+        function_arn = aws.arn("lambda", f"function:{current.name('workers')}")
+        try:
+            response = invoke(self.function, event, function_arn)
+            failed = failed_ids(response, ids)
+        except Exception:
+            log.exception("%s raised on a batch of %d: the whole batch will be retried", self.function.name, len(ids))
+            failed = set(ids)
+        with self.stats.lock:
+            self.stats.batches += 1
+            self.stats.records += len(ids)
+            self.stats.failed_records += len(failed)
+            self.stats.failed_batches += 1 if failed else 0
+        done = [m for m in messages if m["MessageId"] not in failed]
+        self._delete_processed(done)
+
+    def _delete_processed(self, messages: list[dict[str, Any]]) -> None:
+        sqs = aws.client("sqs")
+        url = queue_url(self.trigger.queue)
+        for start in range(0, len(messages), MAX_RECEIVE):
+            chunk = messages[start : start + MAX_RECEIVE]
+            response = sqs.delete_message_batch(
+                QueueUrl=url,
+                Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(chunk)],
+            )
+            for failure in response.get("Failed", []):
+                # The message comes back after its visibility timeout; the handler is idempotent.
+                log.warning("could not delete a processed message: %s", failure)

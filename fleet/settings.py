@@ -1,0 +1,59 @@
+"""Settings, read from the environment in this one module."""
+
+from __future__ import annotations
+
+import functools
+import os
+from dataclasses import dataclass
+
+from events.topology import physical_name
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Where Fleet runs and how."""
+
+    stage: str
+    region: str
+    endpoint_url: str | None
+    #: The `local` stage: an embedded or emulated AWS, dummy credentials, local-only routes.
+    local: bool
+    #: Overrides every queue's visibility timeout when set (the local runtime and tests
+    #: use a short one so that failed messages reappear quickly).
+    visibility_timeout: int | None
+    campaign_cache_seconds: float
+    api_base_url: str
+
+    def name(self, logical: str) -> str:
+        """The physical name of a logical resource in this stage."""
+        return physical_name(self.stage, logical)
+
+
+def _int_or_none(value: str | None) -> int | None:
+    return int(value) if value not in (None, "") else None
+
+
+#: Where `fleet up` serves the embedded AWS; the `local` stage talks to it by default.
+LOCAL_AWS_ENDPOINT = "http://127.0.0.1:4566"
+
+
+@functools.lru_cache(maxsize=1)
+def current() -> Settings:
+    """The settings of this process, read once from the environment."""
+    stage = os.environ.get("FLEET_STAGE", "local")
+    local = stage == "local"
+    endpoint = os.environ.get("AWS_ENDPOINT_URL") or (LOCAL_AWS_ENDPOINT if local else None)
+    return Settings(
+        stage=stage,
+        region=os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1",
+        endpoint_url=endpoint,
+        local=local,
+        visibility_timeout=_int_or_none(os.environ.get("FLEET_VISIBILITY_TIMEOUT")),
+        campaign_cache_seconds=float(os.environ.get("FLEET_CAMPAIGN_CACHE_SECONDS", "5")),
+        api_base_url=os.environ.get("FLEET_API_BASE_URL", ""),
+    )
+
+
+def reset() -> None:
+    """Forget the settings read so far (tests change the environment)."""
+    current.cache_clear()

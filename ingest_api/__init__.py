@@ -1,0 +1,28 @@
+"""The ingestion API: a thin Flask app that validates requests and queues work."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+
+from ingest_api.errors import register_error_handlers
+
+#: Largest request body the API reads; images go to S3 with presigned posts instead.
+MAX_BODY_BYTES = 64 * 1024
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    """Build the Flask app; `test_config` may carry `SERVICES` (the ports, e.g. fakes)."""
+    app = Flask(__name__)
+    app.config.update(MAX_CONTENT_LENGTH=MAX_BODY_BYTES, JSON_SORT_KEYS=False)
+    if test_config:
+        app.config.update(test_config)
+
+    register_error_handlers(app)
+
+    from ingest_api import health, submissions
+
+    app.register_blueprint(health.bp)
+    app.register_blueprint(submissions.bp)
+    return app

@@ -1,0 +1,92 @@
+"""One error format for every response: `{"error": {"code", "message", "fields"?}}`."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask, jsonify
+from marshmallow import ValidationError
+from werkzeug.exceptions import HTTPException
+
+from fleet.errors import RetryLater
+
+log = logging.getLogger(__name__)
+
+
+class ApiError(Exception):
+    """An error answer with a status, a machine-readable code and, maybe, field errors."""
+
+    def __init__(self, status: int, code: str, message: str, fields: dict[str, list[str]] | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.fields = fields
+
+
+def error_response(status: int, code: str, message: str, fields: dict[str, Any] | None = None):
+    """A JSON error response in the one format."""
+    error: dict[str, Any] = {"code": code, "message": message}
+    if fields:
+        error["fields"] = fields
+    response = jsonify({"error": error})
+    response.status_code = status
+    return response
+
+
+def flatten(messages: Any, prefix: str = "") -> dict[str, list[str]]:
+    """Marshmallow's nested error messages as `{"field.sub": [messages]}`."""
+    if isinstance(messages, list):
+        if all(isinstance(m, str) for m in messages):
+            return {prefix or "_body": messages}
+        return {prefix or "_body": [str(m) for m in messages]}
+    if isinstance(messages, dict):
+        flat: dict[str, list[str]] = {}
+        for key, value in messages.items():
+            name = "_body" if key == "_schema" and not prefix else f"{prefix}.{key}" if prefix else str(key)
+            flat.update(flatten(value, name))
+        return flat
+    return {prefix or "_body": [str(messages)]}
+
+
+_HTTP_CODES = {
+    400: "bad_request",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+}
+
+
+def register_error_handlers(app: Flask) -> None:
+    """Answer every error, ours or Werkzeug's, in the one JSON format."""
+
+    @app.errorhandler(ApiError)
+    def _api_error(exc: ApiError):
+        return error_response(exc.status, exc.code, exc.message, exc.fields)
+
+    @app.errorhandler(ValidationError)
+    def _validation_error(exc: ValidationError):
+        return error_response(422, "invalid_fields", "Some fields are invalid.", flatten(exc.messages))
+
+    @app.errorhandler(RetryLater)
+    def _retry_later(exc: RetryLater):
+        log.warning("downstream busy: %s", exc)
+        response = error_response(503, "unavailable", "Busy; try again shortly.")
+        response.headers["Retry-After"] = "1"
+        return response
+
+    @app.errorhandler(HTTPException)
+    def _http_error(exc: HTTPException):
+        status = exc.code or 500
+        code = _HTTP_CODES.get(status, (exc.name or "error").lower().replace(" ", "_"))
+        response = error_response(status, code, exc.description or exc.name)
+        if status == 405 and exc.valid_methods:
+            response.headers["Allow"] = ", ".join(exc.valid_methods)
+        return response
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception):
+        log.exception("unhandled error")
+        return error_response(500, "internal", "Internal error.")

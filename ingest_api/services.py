@@ -1,0 +1,42 @@
+"""The ports the views use: boto3 adapters by default, fakes when a test passes its own."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import current_app
+
+from fleet.ports import CampaignStore, MessageQueue, RequestKeys, SubmissionStore
+
+
+@dataclass
+class Services:
+    """Every port a view may need."""
+
+    submissions_queue: MessageQueue
+    campaigns: CampaignStore
+    submissions: SubmissionStore
+    request_keys: RequestKeys
+
+
+def services() -> Services:
+    """The app's services, created on first use."""
+    app = current_app
+    found = app.extensions.get("fleet_services") or app.config.get("SERVICES")
+    if found is None:
+        found = _aws_services()
+    app.extensions["fleet_services"] = found
+    return found
+
+
+def _aws_services() -> Services:
+    from fleet import settings
+    from fleet.adapters.queues import SqsQueue
+    from fleet.adapters.tables import DynamoCampaigns, DynamoRequestKeys, DynamoSubmissions
+
+    return Services(
+        submissions_queue=SqsQueue("submissions"),
+        campaigns=DynamoCampaigns(cache_seconds=settings.current().campaign_cache_seconds),
+        submissions=DynamoSubmissions(),
+        request_keys=DynamoRequestKeys(),
+    )

@@ -1,0 +1,99 @@
+"""Campaign entries: `POST /v1/campaigns/{id}/submissions`, `GET /v1/submissions/{id}`."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import datetime, timezone
+
+from flask import Blueprint
+
+from events.messages import SubmitEntry
+from events.models import Campaign
+from events.schemas import SubmissionRequestSchema
+from ingest_api.bodies import fingerprint, idempotency_key, json_body
+from ingest_api.errors import ApiError
+from ingest_api.services import services
+
+bp = Blueprint("submissions", __name__)
+
+_CAMPAIGN_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+_SUBMISSION_ID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+
+
+def open_campaign(campaign_id: str, now: datetime) -> Campaign:
+    """The campaign if it exists and takes entries now: else 404 or 409."""
+    campaign = services().campaigns.get(campaign_id) if _CAMPAIGN_ID.match(campaign_id) else None
+    if campaign is None:
+        raise ApiError(404, "campaign_not_found", f"No campaign {campaign_id!r}.")
+    if not campaign.is_open(now):
+        when = "has not opened yet" if now < campaign.opens_at else "has closed"
+        raise ApiError(409, "campaign_not_open", f"The campaign {when}.")
+    return campaign
+
+
+@bp.post("/v1/campaigns/<campaign_id>/submissions")
+def create_submission(campaign_id: str):
+    """Validate an entry and queue it; 202 with its id and where to follow it."""
+    document = json_body()
+    key = idempotency_key()
+    now = datetime.now(timezone.utc)
+    campaign = open_campaign(campaign_id, now)
+    fields = SubmissionRequestSchema().load(document)
+    upload_key = fields.get("upload_key")
+    if upload_key and (not upload_key.startswith(campaign.uploads_prefix) or ".." in upload_key):
+        raise ApiError(
+            422,
+            "invalid_fields",
+            "Some fields are invalid.",
+            {"upload_key": [f"Must be an upload of this campaign ({campaign.uploads_prefix}...)."]},
+        )
+
+    submission_id = str(uuid.uuid4())
+    if key is not None:
+        known = services().request_keys.claim(f"{campaign_id}:{key}", fingerprint(document), submission_id)
+        if known is not None:
+            if known["fingerprint"] != fingerprint(document):
+                raise ApiError(
+                    422,
+                    "idempotency_key_reused",
+                    "This Idempotency-Key was used with a different body.",
+                    {"Idempotency-Key": ["Already used with a different body."]},
+                )
+            submission_id = known["submission_id"]
+            if known.get("state") == "queued":
+                return _accepted(submission_id)
+            # The first request stopped between recording the key and queueing: queue again
+            # under the same id (the worker stores an id once, however often it arrives).
+
+    entry = SubmitEntry(
+        submission_id=submission_id,
+        campaign_id=campaign.campaign_id,
+        received_at=now.isoformat(),
+        **fields,
+    )
+    services().submissions_queue.send(entry)
+    if key is not None:
+        services().request_keys.mark_queued(f"{campaign_id}:{key}")
+    return _accepted(submission_id)
+
+
+def _accepted(submission_id: str):
+    status_url = f"/v1/submissions/{submission_id}"
+    body = {"submission_id": submission_id, "status": "queued", "status_url": status_url}
+    return body, 202, {"Location": status_url}
+
+
+@bp.get("/v1/submissions/<submission_id>")
+def get_submission(submission_id: str):
+    """The stored entry's status; 404 until the worker has stored it."""
+    item = services().submissions.get(submission_id) if _SUBMISSION_ID.match(submission_id) else None
+    if item is None:
+        raise ApiError(404, "submission_not_found", "No stored submission with this id (yet).")
+    return {
+        "submission_id": item["submission_id"],
+        "campaign_id": item["campaign_id"],
+        "status": item["status"],
+        "received_at": item["received_at"],
+        "stored_at": item["stored_at"],
+    }

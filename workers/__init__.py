@@ -1,0 +1,1 @@
+"""Lambda workers: one module per function, a thin `handler(event, context)` each."""

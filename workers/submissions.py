@@ -1,0 +1,144 @@
+"""workers.submissions: store campaign entries delivered by the submissions pipe.
+
+Idempotent by submission id; the campaign's entries-per-email rule holds under
+concurrent workers because each accepted entry takes a claim with a conditional write.
+An entry over the limit is stored with status `duplicate`, never dropped.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from aws_lambda_powertools import Logger
+
+from events.messages import SubmitEntry
+from events.models import ACCEPTED, DUPLICATE, Campaign
+from events.schemas import load_message
+from fleet.batch import batch_response, sqs_records
+from fleet.errors import FleetError
+from fleet.ports import CampaignStore, SubmissionStore
+
+logger = Logger(service="fleet", child=False)
+
+
+class UnknownCampaign(FleetError):
+    """The entry names a campaign that does not exist."""
+
+
+def claim_id(campaign_id: str, email: str, slot: int) -> str:
+    """The claim on one entry slot of an email address in a campaign."""
+    return f"{campaign_id}#{email.strip().lower()}#{slot}"
+
+
+def submission_item(entry: SubmitEntry, status: str, stored_at: str) -> dict[str, Any]:
+    """The submissions table item for an entry."""
+    return {
+        "submission_id": entry.submission_id,
+        "campaign_id": entry.campaign_id,
+        "first_name": entry.first_name,
+        "last_name": entry.last_name,
+        "email": entry.email,
+        "email_lower": entry.email.lower(),
+        "phone": entry.phone,
+        "postal_code": entry.postal_code,
+        "consent": entry.consent,
+        "upload_key": entry.upload_key,
+        "answers": entry.answers or None,
+        "received_at": entry.received_at,
+        "stored_at": stored_at,
+        "status": status,
+    }
+
+
+def store_entries(
+    entries: list[SubmitEntry],
+    campaigns: CampaignStore,
+    submissions: SubmissionStore,
+    now: datetime | None = None,
+) -> dict[str, BaseException]:
+    """Store a batch of entries; return the failures by submission id (the rest are stored).
+
+    Calls per batch: one batched read of stored ids, one of claims, one conditional write
+    per new accepted entry, and batched writes of the items.
+    """
+    stored_at = (now or datetime.now(timezone.utc)).isoformat()
+    unique = list({e.submission_id: e for e in entries}.values())
+    already = submissions.existing(e.submission_id for e in unique)
+    new = sorted((e for e in unique if e.submission_id not in already), key=lambda e: e.received_at)
+
+    failures: dict[str, BaseException] = {}
+    known: dict[str, Campaign | None] = {}
+    for campaign_id in {e.campaign_id for e in new}:
+        known[campaign_id] = campaigns.get(campaign_id)
+
+    slots: dict[str, list[str]] = {}
+    for entry in new:
+        campaign = known[entry.campaign_id]
+        if campaign is None:
+            failures[entry.submission_id] = UnknownCampaign(entry.campaign_id)
+            continue
+        limit = campaign.max_entries_per_email
+        slots[entry.submission_id] = [claim_id(entry.campaign_id, entry.email, n) for n in range(1, limit + 1)]
+    owners = submissions.claim_owners(c for ids in slots.values() for c in ids)
+
+    items: list[dict[str, Any]] = []
+    for entry in new:
+        if entry.submission_id not in slots:
+            continue
+        try:
+            status = _take_slot(entry.submission_id, slots[entry.submission_id], owners, submissions)
+        except FleetError as exc:  # throttled: this record alone is retried
+            failures[entry.submission_id] = exc
+            continue
+        items.append(submission_item(entry, status, stored_at))
+
+    for submission_id in submissions.put_many(items):
+        failures[submission_id] = FleetError("write left unprocessed after retries")
+    return failures
+
+
+def _take_slot(submission_id: str, slots: list[str], owners: dict[str, str], store: SubmissionStore) -> str:
+    if any(owners.get(s) == submission_id for s in slots):
+        return ACCEPTED  # claimed on an earlier delivery that failed before storing
+    for slot in slots:
+        if slot in owners:
+            continue
+        if store.claim(slot, submission_id):
+            owners[slot] = submission_id
+            return ACCEPTED
+        owners[slot] = "(taken concurrently)"
+    return DUPLICATE
+
+
+def _adapters() -> tuple[CampaignStore, SubmissionStore]:
+    from fleet.adapters.tables import DynamoCampaigns, DynamoSubmissions
+
+    return DynamoCampaigns(), DynamoSubmissions()
+
+
+@logger.inject_lambda_context(clear_state=True)
+def handler(event: Any, context: Any) -> dict[str, Any]:
+    """Store the entries of a Pipe (bare list) or SQS batch; report the failed records."""
+    records = sqs_records(event)
+    failed: list[str] = []
+    by_submission: dict[str, list[str]] = {}
+    entries: list[SubmitEntry] = []
+    for record in records:
+        try:
+            entry = load_message(record["body"])
+        except Exception as exc:  # a record we cannot parse fails alone
+            logger.error("unparseable record", extra={"message_id": record.get("messageId"), "error": str(exc)})
+            failed.append(record["messageId"])
+            continue
+        entries.append(entry)
+        by_submission.setdefault(entry.submission_id, []).append(record["messageId"])
+
+    if entries:
+        campaigns, submissions = _adapters()
+        failures = store_entries(entries, campaigns, submissions)
+        for submission_id, exc in failures.items():
+            logger.warning("entry failed", extra={"submission_id": submission_id, "error": repr(exc)})
+            failed.extend(by_submission[submission_id])
+    failed_ids = set(failed)
+    return batch_response(r["messageId"] for r in records if r["messageId"] in failed_ids)
