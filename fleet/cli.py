@@ -71,6 +71,9 @@ def up(host: str, aws_port: int, api_port: int, external: bool, visibility_timeo
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
 
+    for port in ([aws_port] if embedded else []) + [api_port]:
+        _require_free_port(host, port)
+
     api = runtime = None
     try:
         if embedded:
@@ -85,7 +88,7 @@ def up(host: str, aws_port: int, api_port: int, external: bool, visibility_timeo
         runtime = LocalRuntime()
         runtime.start()
         for poller in runtime.pollers:
-            click.echo(f"fleet: poller    {poller.name} ({poller.trigger.kind})")
+            click.echo(f"fleet: poller    {poller.name}")
         click.echo("fleet: ready. Ctrl-C stops everything.")
         while not stop.wait(0.5):
             pass
@@ -98,6 +101,16 @@ def up(host: str, aws_port: int, api_port: int, external: bool, visibility_timeo
         if embedded:
             embedded.stop()
     click.echo("fleet: stopped")
+
+
+def _require_free_port(host: str, port: int) -> None:
+    import socket
+
+    with socket.socket() as sock:
+        try:
+            sock.bind((host, port))
+        except OSError as exc:
+            raise click.ClickException(f"{host}:{port} is taken ({exc.strerror}); is another fleet running?") from None
 
 
 @main.command("provision")

@@ -14,7 +14,7 @@ MAX_BODY_BYTES = 64 * 1024
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """Build the Flask app; `test_config` may carry `SERVICES` (the ports, e.g. fakes)."""
-    app = Flask(__name__)
+    app = Flask(__name__, static_folder=None)
     app.config.update(MAX_CONTENT_LENGTH=MAX_BODY_BYTES, JSON_SORT_KEYS=False)
     if test_config:
         app.config.update(test_config)

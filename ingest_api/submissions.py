@@ -51,9 +51,10 @@ def create_submission(campaign_id: str):
 
     submission_id = str(uuid.uuid4())
     if key is not None:
-        known = services().request_keys.claim(f"{campaign_id}:{key}", fingerprint(document), submission_id)
+        digest = fingerprint(document)
+        known = services().request_keys.claim(f"{campaign_id}:{key}", digest, submission_id)
         if known is not None:
-            if known["fingerprint"] != fingerprint(document):
+            if known["fingerprint"] != digest:
                 raise ApiError(
                     422,
                     "idempotency_key_reused",

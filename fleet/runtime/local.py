@@ -78,7 +78,9 @@ class LocalRuntime:
             for trigger in function.triggers:
                 if isinstance(trigger, (SqsTrigger, PipeTrigger)):
                     count = trigger.maximum_concurrency if isinstance(trigger, SqsTrigger) else pollers_per_queue
-                    self.pollers.extend(QueuePoller(function, trigger, self.stop_event) for _ in range(count))
+                    self.pollers.extend(
+                        QueuePoller(function, trigger, self.stop_event, n) for n in range(1, count + 1)
+                    )
 
     def start(self) -> None:
         """Start every poller."""

@@ -88,8 +88,10 @@ def failed_ids(response: Any, batch_ids: list[str]) -> set[str]:
 class QueuePoller(threading.Thread):
     """One poller of one queue trigger of one function."""
 
-    def __init__(self, function: Function, trigger: SqsTrigger | PipeTrigger, stop: threading.Event) -> None:
-        super().__init__(name=f"poller-{function.name}-{trigger.queue}", daemon=True)
+    def __init__(
+        self, function: Function, trigger: SqsTrigger | PipeTrigger, stop: threading.Event, number: int = 1
+    ) -> None:
+        super().__init__(name=f"{trigger.kind}:{trigger.queue}->{function.name}#{number}", daemon=True)
         self.function = function
         self.trigger = trigger
         self.stop_event = stop
