@@ -69,15 +69,21 @@ def to_lambda_record(message: dict[str, Any], source_arn: str, region: str) -> d
 def failed_ids(response: Any, batch_ids: list[str]) -> set[str]:
     """The record ids a handler's response names as failed; all of them if it is malformed.
 
-    As on AWS: no response, `{}` or an empty list mean every record succeeded; a response
-    naming an id that is not in the batch, or of the wrong shape, fails the whole batch.
+    As on AWS: no response, `{}`, or a `batchItemFailures` list that is empty or null mean
+    every record succeeded; a response naming an id that is not in the batch, or of the
+    wrong shape, fails the whole batch.
     """
     if response is None or response == {}:
         return set()
-    if not isinstance(response, dict) or not isinstance(response.get("batchItemFailures", []), list):
+    if not isinstance(response, dict):
+        return set(batch_ids)
+    items = response.get("batchItemFailures")
+    if items is None:
+        return set()
+    if not isinstance(items, list):
         return set(batch_ids)
     failed: set[str] = set()
-    for item in response.get("batchItemFailures", []):
+    for item in items:
         identifier = item.get("itemIdentifier") if isinstance(item, dict) else None
         if not isinstance(identifier, str) or identifier not in batch_ids:
             return set(batch_ids)
