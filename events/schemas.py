@@ -47,12 +47,17 @@ class Email(fields.Email):
         return text
 
 
-StrictTrue = fields.Boolean(
-    required=True,
-    truthy={True},
-    falsy={False},
-    validate=validate.Equal(True, error="Consent is required."),
-)
+class StrictBoolean(fields.Boolean):
+    """A JSON `true` or `false` and nothing else."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        # truthy={True} is not enough: 1 == True in a set, so 1 and 1.0 would pass as consent.
+        if not isinstance(value, bool):
+            raise self.make_error("invalid", input=value)
+        return value
+
+
+StrictTrue = StrictBoolean(required=True, validate=validate.Equal(True, error="Consent is required."))
 
 PHONE = re.compile(r"^\+?[0-9][0-9 ().-]{4,22}[0-9]$")
 POSTAL_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 -]{0,8}[A-Za-z0-9]$")
