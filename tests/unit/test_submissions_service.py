@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from dataclasses import replace
 from datetime import datetime, timezone
 
@@ -12,7 +13,7 @@ from events.models import ACCEPTED, DUPLICATE
 from fleet.errors import FleetError, RetryLater
 from workers.submissions import UnknownCampaign, claim_id, store_entries
 
-from .fakes import FakeCampaigns, campaign
+from .fakes import FakeCampaigns, FakeSubmissions, campaign
 
 STORED_AT = datetime(2025, 6, 14, 9, 30, tzinfo=timezone.utc)
 _counter = iter(range(1, 10_000))
@@ -193,3 +194,30 @@ def test_never_more_accepted_entries_than_the_limit(submissions, limit):
     accepted = [i for i, s in statuses(submissions).items() if s == ACCEPTED]
     assert len(accepted) == limit
     assert len(submissions.items) == 8
+
+
+@pytest.mark.parametrize("seed", range(50))
+def test_random_deliveries_keep_the_rules(seed):
+    """Seeded random batches (hypothesis is not installed): redeliveries, case changes, splits."""
+    rng = random.Random(seed)
+    limit = rng.randint(1, 3)
+    campaigns, submissions = FakeCampaigns(campaign("summer", max_entries_per_email=limit)), FakeSubmissions()
+    people = ["kai@example.com", "lea@example.com", "max@example.com"]
+    entries = [entry(rng.choice([p, p.upper(), p.title()])) for p in rng.choices(people, k=rng.randint(1, 12))]
+    deliveries = [e for e in entries for _ in range(rng.randint(1, 3))]
+    rng.shuffle(deliveries)
+    cuts = sorted(rng.sample(range(1, len(deliveries)), k=min(3, len(deliveries) - 1)))
+    batches = [deliveries[a:b] for a, b in zip([0, *cuts], [*cuts, len(deliveries)])]
+
+    for batch in batches:
+        assert store(batch, campaigns, submissions) == {}
+    snapshot = dict(submissions.items)
+    for batch in batches:  # a replay of everything changes nothing
+        assert store(batch, campaigns, submissions) == {}
+
+    assert submissions.items == snapshot
+    assert set(submissions.items) == {e.submission_id for e in entries}
+    for person in people:
+        mine = [e for e in entries if e.email.lower() == person]
+        accepted = [e for e in mine if submissions.items[e.submission_id]["status"] == ACCEPTED]
+        assert len(accepted) == min(limit, len(mine))  # who wins depends on delivery order
