@@ -12,11 +12,14 @@ from events.models import ACCEPTED
 from events.schemas import load_message
 from workers.submissions import store_entries
 
+from .fakes import campaign
+
 URL = "/v1/campaigns/summer/submissions"
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
 
 
 def valid_body(**overrides):
+    """A valid entry for `summer`; an override of `...` leaves that field out."""
     body = {
         "first_name": "Ana",
         "last_name": "Souza",
@@ -322,8 +325,6 @@ def test_the_same_key_with_a_different_body_is_422(client, queue):
 
 
 def test_a_key_is_scoped_to_its_campaign(client, queue, campaigns):
-    from .fakes import campaign
-
     campaigns.put(campaign("winter"))
     body = valid_body(upload_key=...)
     first = post(client, body, key="same")
