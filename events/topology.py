@@ -187,6 +187,14 @@ TOPOLOGY = Topology(
     queues=(
         # Campaign entries: API -> this queue -> the submissions pipe -> workers.submissions.
         Queue("submissions", visibility_timeout=180, max_receive_count=5),
+        # S3 ObjectCreated under uploads/ -> this queue -> workers.thumbnails.
+        Queue("uploads", visibility_timeout=360, max_receive_count=5),
+        # Signups: API -> this queue -> workers.users.
+        Queue("users", visibility_timeout=180, max_receive_count=5),
+        # On-failure destinations of the stream triggers: where a stream record that
+        # exhausted its retries is described, so that it can be replayed.
+        Queue("welcome-failures"),
+        Queue("confirmations-failures"),
     ),
     tables=(
         Table("campaigns", partition_key="campaign_id"),
@@ -201,8 +209,12 @@ TOPOLOGY = Topology(
         Table("entry_claims", partition_key="claim_id"),
         # Idempotency-Key headers seen by the API, with the request they answered.
         Table("request_keys", partition_key="request_key", ttl_attribute="expires_at"),
+        Table("uploads", partition_key="upload_id"),
+        Table("users", partition_key="user_id", stream="NEW_IMAGE"),
+        # Powertools' idempotency records: one per email sent, so none is sent twice.
+        Table("idempotency", partition_key="id", ttl_attribute="expiration"),
     ),
-    buckets=(Bucket("media"),),
+    buckets=(Bucket("media", notify_queue="uploads", notify_prefix="uploads/"),),
     topics=(Topic("comments"),),
     functions=(
         Function(

@@ -51,6 +51,8 @@ def error_code(exc: BaseException) -> str | None:
 def translate(exc: BaseException) -> BaseException:
     """Map a ClientError onto our exceptions; anything unknown is returned unchanged."""
     code = error_code(exc)
+    if code is None and _is_transport_error(exc):
+        return RetryLater(f"{type(exc).__name__}: {exc}")
     if code in RETRYABLE_CODES:
         return RetryLater(f"{code}: {exc}")
     if code == "ConditionalCheckFailedException":
@@ -58,3 +60,10 @@ def translate(exc: BaseException) -> BaseException:
     if code in ("ResourceNotFoundException", "NoSuchKey", "NoSuchBucket", "AWS.SimpleQueueService.NonExistentQueue"):
         return NotFound(f"{code}: {exc}")
     return exc
+
+
+def _is_transport_error(exc: BaseException) -> bool:
+    """True for botocore's connection and timeout errors: the request may go through later."""
+    from botocore.exceptions import ConnectionError, HTTPClientError
+
+    return isinstance(exc, (ConnectionError, HTTPClientError))
