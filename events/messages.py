@@ -31,8 +31,26 @@ class SubmitEntry:
         return self.submission_id
 
 
+@dataclass(frozen=True)
+class RegisterUser:
+    """Store a new user; `user_id` is derived from the email, so one address is one user."""
+
+    signup_id: str
+    user_id: str
+    email: str
+    first_name: str
+    last_name: str
+    received_at: str
+    locale: str = "en"
+
+    @property
+    def message_id(self) -> str:
+        """The id that makes every delivery of this message idempotent."""
+        return self.signup_id
+
+
 #: Message type name -> dataclass, for the envelope.
-MESSAGE_TYPES: dict[str, type] = {"SubmitEntry": SubmitEntry}
+MESSAGE_TYPES: dict[str, type] = {"SubmitEntry": SubmitEntry, "RegisterUser": RegisterUser}
 
 
 def message_type(message: Any) -> str:

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from datetime import datetime
+
+#: The namespace of user ids: a user id is a UUID5 of the lower-cased email address.
+USERS_NAMESPACE = uuid.UUID("6f1c2b0e-4f7a-5d93-9a61-2c0b8e4d7f15")
 
 
 @dataclass(frozen=True)
@@ -29,3 +33,8 @@ class Campaign:
 #: Statuses of a stored submission.
 ACCEPTED = "accepted"
 DUPLICATE = "duplicate"
+
+
+def user_id_for(email: str) -> str:
+    """The user id of an email address: the same for every case of the same address."""
+    return str(uuid.uuid5(USERS_NAMESPACE, email.strip().lower()))

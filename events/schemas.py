@@ -18,7 +18,7 @@ from marshmallow import (
     validates_schema,
 )
 
-from events.messages import ENVELOPE_VERSION, MESSAGE_TYPES, SubmitEntry, message_type, to_dict
+from events.messages import ENVELOPE_VERSION, MESSAGE_TYPES, RegisterUser, SubmitEntry, message_type, to_dict
 
 # Characters that no form field may carry: C0 controls (tab and newlines aside), DEL, and
 # lone surrogates, which JSON can spell but UTF-8 (and so SQS and DynamoDB) cannot.
@@ -120,7 +120,41 @@ class SubmitEntrySchema(Schema):
         return SubmitEntry(**data)
 
 
-BODY_SCHEMAS: dict[str, type[Schema]] = {"SubmitEntry": SubmitEntrySchema}
+LOCALE = re.compile(r"^[a-z]{2}(-[A-Z]{2})?$")
+
+
+class UserSignupSchema(Schema):
+    """The body of `POST /v1/users`."""
+
+    class Meta:
+        unknown = RAISE
+
+    email = Email(required=True, validate=validate.Length(max=254))
+    first_name = Text(required=True, validate=validate.Length(min=1, max=100))
+    last_name = Text(required=True, validate=validate.Length(min=1, max=100))
+    locale = Text(load_default="en", validate=validate.Regexp(LOCALE, error="A locale such as en or pt-BR."))
+
+
+class RegisterUserSchema(Schema):
+    """The body of a `RegisterUser` message on the users queue."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    signup_id = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    user_id = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    email = fields.Email(required=True)
+    first_name = fields.String(required=True)
+    last_name = fields.String(required=True)
+    received_at = fields.String(required=True)
+    locale = fields.String(load_default="en")
+
+    @post_load
+    def _make(self, data: dict, **kwargs) -> RegisterUser:
+        return RegisterUser(**data)
+
+
+BODY_SCHEMAS: dict[str, type[Schema]] = {"SubmitEntry": SubmitEntrySchema, "RegisterUser": RegisterUserSchema}
 
 
 class EnvelopeSchema(Schema):

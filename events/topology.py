@@ -223,5 +223,36 @@ TOPOLOGY = Topology(
             triggers=(PipeTrigger(pipe="submissions", queue="submissions", batch_size=10),),
             timeout_seconds=30,
         ),
+        Function(
+            "users",
+            handler="workers.users.handler",
+            triggers=(SqsTrigger(queue="users", batch_size=10),),
+            timeout_seconds=30,
+        ),
+        # Emails: one per stream INSERT, at most once per user or entry (idempotency table).
+        Function(
+            "welcome",
+            handler="workers.welcome.handler",
+            triggers=(
+                StreamTrigger(
+                    table="users",
+                    batch_size=25,
+                    retry=RetryPolicy(maximum_retry_attempts=3, on_failure_queue="welcome-failures"),
+                ),
+            ),
+            timeout_seconds=30,
+        ),
+        Function(
+            "confirmations",
+            handler="workers.confirmations.handler",
+            triggers=(
+                StreamTrigger(
+                    table="submissions",
+                    batch_size=25,
+                    retry=RetryPolicy(maximum_retry_attempts=3, on_failure_queue="confirmations-failures"),
+                ),
+            ),
+            timeout_seconds=30,
+        ),
     ),
 )

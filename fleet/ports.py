@@ -5,6 +5,7 @@ Each has a boto3 adapter in `fleet.adapters` and an in-memory fake in the unit t
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Iterable, Mapping, Protocol
 
 from events.models import Campaign
@@ -57,3 +58,66 @@ class RequestKeys(Protocol):
 
     def mark_queued(self, key: str) -> None:
         """Note that the key's message is on the queue."""
+
+
+@dataclass(frozen=True)
+class ObjectInfo:
+    """What a HEAD tells about a stored object."""
+
+    key: str
+    size: int
+    content_type: str | None = None
+    etag: str | None = None
+
+
+class ObjectStore(Protocol):
+    """One bucket's objects; raises RetryLater when S3 is throttling."""
+
+    def head(self, key: str) -> ObjectInfo | None:
+        """The object's size and type, or None when there is no such object."""
+
+    def read(self, key: str) -> bytes:
+        """The object's bytes; NotFound when it is gone."""
+
+    def write(self, key: str, data: bytes, content_type: str) -> None:
+        """Create or replace an object."""
+
+    def move(self, key: str, new_key: str) -> None:
+        """Copy an object to `new_key`, then delete it; nothing happens when it is gone."""
+
+
+class UploadStore(Protocol):
+    """The uploads table: one record per presigned upload."""
+
+    def create(self, upload: Mapping[str, Any]) -> None:
+        """Store the record of a new upload (status `pending`)."""
+
+    def get(self, upload_id: str) -> dict[str, Any] | None:
+        """The upload's record, or None."""
+
+    def record_outcome(self, upload_id: str, outcome: Mapping[str, Any]) -> None:
+        """Set the status and what the worker found (width, reason, thumbnails...)."""
+
+
+class UploadSigner(Protocol):
+    """Makes presigned POSTs into the media bucket."""
+
+    def presign_post(self, key: str, content_type: str, max_bytes: int, expires_in: int) -> dict[str, Any]:
+        """`{"url", "fields"}` of a POST whose policy fixes the key, type and size range."""
+
+
+class UserStore(Protocol):
+    """The users table."""
+
+    def create(self, user: Mapping[str, Any]) -> bool:
+        """Store a new user; False (and nothing written) when its user id exists."""
+
+    def get(self, user_id: str) -> dict[str, Any] | None:
+        """The stored user, or None."""
+
+
+class Mailer(Protocol):
+    """Sends one email, text and HTML; raises RetryLater when throttled."""
+
+    def send(self, to: str, subject: str, text: str, html: str) -> str:
+        """Send one email; return the provider's message id."""

@@ -48,6 +48,7 @@ def provision(topology: Topology = TOPOLOGY, report: Callable[[Change], None] | 
         note(ensure_topic(topic))
     for _function, trigger in topology.pipes():
         note(ensure_pipe(trigger.pipe, trigger.queue, trigger.batch_size, trigger.batching_window_seconds))
+    note(ensure_sender_identity())
     return changes
 
 
@@ -290,3 +291,30 @@ def ensure_pipe(pipe: str, queue: str, batch_size: int, window: int) -> Change:
     update["SourceParameters"] = {"SqsQueueParameters": wanted["SourceParameters"]["SqsQueueParameters"]}
     pipes.update_pipe(Name=name, **update)
     return Change("pipe", name, "updated")
+
+
+# --- SES ------------------------------------------------------------------------------
+
+
+def ensure_sender_identity() -> Change:
+    """The sender's email identity: verified on the local stage, checked (never sent) on AWS.
+
+    On AWS, VerifyEmailIdentity mails a link that a person must click, so provisioning
+    only reports an unverified sender as `deferred` and leaves verification to the operator.
+    """
+    from email.utils import parseaddr
+
+    ses = aws.client("ses")
+    address = parseaddr(settings.current().sender)[1]
+    status = (
+        ses.get_identity_verification_attributes(Identities=[address])
+        .get("VerificationAttributes", {})
+        .get(address, {})
+        .get("VerificationStatus")
+    )
+    if status == "Success":
+        return Change("sender", address, "unchanged")
+    if not settings.current().local:
+        return Change("sender", address, "deferred")
+    ses.verify_email_identity(EmailAddress=address)
+    return Change("sender", address, "created")

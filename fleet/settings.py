@@ -23,6 +23,9 @@ class Settings:
     visibility_timeout: int | None
     campaign_cache_seconds: float
     api_base_url: str
+    #: The From address of every email; an SES-verified identity (provisioning verifies
+    #: it on the local stage only: on AWS, verification is a human clicking a link).
+    sender: str = "Fleet <no-reply@example.com>"
 
     def name(self, logical: str) -> str:
         """The physical name of a logical resource in this stage."""
@@ -51,6 +54,7 @@ def current() -> Settings:
         visibility_timeout=_int_or_none(os.environ.get("FLEET_VISIBILITY_TIMEOUT")),
         campaign_cache_seconds=float(os.environ.get("FLEET_CAMPAIGN_CACHE_SECONDS", "5")),
         api_base_url=os.environ.get("FLEET_API_BASE_URL", ""),
+        sender=os.environ.get("FLEET_SENDER") or "Fleet <no-reply@example.com>",
     )
 
 

@@ -21,8 +21,23 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     register_error_handlers(app)
 
-    from ingest_api import health, submissions
+    from ingest_api import health, submissions, users
 
     app.register_blueprint(health.bp)
     app.register_blueprint(submissions.bp)
+    app.register_blueprint(users.bp)
+    _register_local_routes(app)
     return app
+
+
+def _register_local_routes(app: Flask) -> None:
+    """Routes that exist on the local stage only (`LOCAL` in the config overrides settings)."""
+    local = app.config.get("LOCAL")
+    if local is None:
+        from fleet import settings
+
+        local = settings.current().local
+    if local:
+        from ingest_api import outbox
+
+        app.register_blueprint(outbox.bp)

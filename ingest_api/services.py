@@ -17,6 +17,8 @@ class Services:
     campaigns: CampaignStore
     submissions: SubmissionStore
     request_keys: RequestKeys
+    #: Signups; optional so that tests of other resources need not pass a fake of it.
+    users_queue: MessageQueue | None = None
 
 
 def services() -> Services:
@@ -39,4 +41,5 @@ def _aws_services() -> Services:
         campaigns=DynamoCampaigns(cache_seconds=settings.current().campaign_cache_seconds),
         submissions=DynamoSubmissions(),
         request_keys=DynamoRequestKeys(),
+        users_queue=SqsQueue("users"),
     )

@@ -1,0 +1,29 @@
+"""`GET /_local/outbox`: the emails the local SES accepted, as a page. Local stage only."""
+
+from __future__ import annotations
+
+from flask import Blueprint, render_template_string
+
+from fleet.outbox import read_outbox
+
+bp = Blueprint("outbox", __name__)
+
+_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Fleet outbox</title>
+<style>body{font:15px system-ui,sans-serif;margin:2em;max-width:60em}
+article{border-top:1px solid #ccc;padding:.5em 0}h2{font-size:1em;margin:.2em 0}
+p{margin:.1em 0;color:#333}.meta{color:#666;font-size:.9em}</style></head>
+<body><h1>Outbox</h1><p>{{ emails|length }} email{{ '' if emails|length == 1 else 's' }} accepted by the local SES, newest first.</p>
+{% for email in emails %}<article>
+<h2>{{ email.subject }}</h2>
+<p class="meta">to {{ email.to|join(', ') }} &middot; from {{ email.source }} &middot; {{ email.message_id }}</p>
+{% for line in email.text_lines(6) %}<p>{{ line }}</p>{% endfor %}
+</article>{% endfor %}
+</body></html>"""
+
+
+@bp.get("/_local/outbox")
+def outbox():
+    """Every email the local SES accepted, newest first (Jinja escapes every field)."""
+    emails = list(reversed(read_outbox()))
+    return render_template_string(_PAGE, emails=emails), 200, {"Content-Type": "text/html; charset=utf-8"}

@@ -1,0 +1,71 @@
+"""workers.users: store the users that signed up, one per email address.
+
+The user id is derived from the lower-cased email, and the user is written with a
+conditional put: a second signup with the same address (in any case), a redelivery or
+a replay writes nothing, so the users stream sees one INSERT and one welcome email.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from aws_lambda_powertools import Logger
+
+from events.messages import RegisterUser
+from events.models import user_id_for
+from events.schemas import load_message
+from fleet.batch import batch_response, sqs_records
+from fleet.ports import UserStore
+
+logger = Logger(service="fleet", child=False)
+
+
+def user_item(command: RegisterUser, created_at: str) -> dict[str, Any]:
+    """The users table item for a signup."""
+    return {
+        "user_id": command.user_id,
+        "email": command.email,
+        "email_lower": command.email.strip().lower(),
+        "first_name": command.first_name,
+        "last_name": command.last_name,
+        "locale": command.locale,
+        "signup_id": command.signup_id,
+        "received_at": command.received_at,
+        "created_at": created_at,
+    }
+
+
+def register_user(command: RegisterUser, users: UserStore, now: datetime | None = None) -> bool:
+    """Store the user unless its address is known; True when this call created it."""
+    if command.user_id != user_id_for(command.email):
+        raise ValueError(f"user id {command.user_id} does not belong to its email address")
+    created_at = (now or datetime.now(timezone.utc)).isoformat()
+    return users.create(user_item(command, created_at))
+
+
+def _adapters() -> UserStore:
+    from fleet.adapters.users import DynamoUsers
+
+    return DynamoUsers()
+
+
+@logger.inject_lambda_context(clear_state=True)
+def handler(event: Any, context: Any) -> dict[str, Any]:
+    """Store the users of an SQS batch; report the failed records by messageId."""
+    records = sqs_records(event)
+    failed: list[str] = []
+    users: UserStore | None = None
+    for record in records:
+        try:
+            command = load_message(record["body"])
+            if not isinstance(command, RegisterUser):
+                raise TypeError(f"not a RegisterUser message: {type(command).__name__}")
+            users = users or _adapters()
+            created = register_user(command, users)
+        except Exception as exc:  # this record alone fails; the batch goes on
+            logger.warning("signup failed", extra={"message_id": record.get("messageId"), "error": repr(exc)})
+            failed.append(record["messageId"])
+            continue
+        logger.info("signup stored" if created else "signup of a known address", extra={"user_id": command.user_id})
+    return batch_response(failed)
