@@ -223,6 +223,15 @@ TOPOLOGY = Topology(
             triggers=(PipeTrigger(pipe="submissions", queue="submissions", batch_size=10),),
             timeout_seconds=30,
         ),
+        # Uploads: the media bucket notifies the uploads queue (see Bucket("media")).
+        # Decoding a 50-megapixel PNG needs room: 1 GiB, and a minute at most.
+        Function(
+            "thumbnails",
+            handler="workers.thumbnails.handler",
+            triggers=(SqsTrigger(queue="uploads", batch_size=5),),
+            timeout_seconds=60,
+            memory_mb=1024,
+        ),
         Function(
             "users",
             handler="workers.users.handler",

@@ -44,6 +44,8 @@ def provision(topology: Topology = TOPOLOGY, report: Callable[[Change], None] | 
         note(ensure_table(table))
     for bucket in topology.buckets:
         note(ensure_bucket(bucket))
+        if bucket.notify_queue:
+            note(ensure_bucket_notification(bucket))
     for topic in topology.topics:
         note(ensure_topic(topic))
     for _function, trigger in topology.pipes():
@@ -208,6 +210,78 @@ def ensure_bucket(bucket: Bucket) -> Change:
         },
     )
     return Change("bucket", name, "created")
+
+
+def notification_queue_policy(bucket_name: str, queue_arn: str) -> dict[str, Any]:
+    """The queue policy that lets S3 send this bucket's notifications, and nothing else."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": f"{bucket_name}-notifications",
+                "Effect": "Allow",
+                "Principal": {"Service": "s3.amazonaws.com"},
+                "Action": "sqs:SendMessage",
+                "Resource": queue_arn,
+                "Condition": {
+                    "ArnEquals": {"aws:SourceArn": f"arn:aws:s3:::{bucket_name}"},
+                    "StringEquals": {"aws:SourceAccount": aws.account_id()},
+                },
+            }
+        ],
+    }
+
+
+def _same_queue_notification(have: dict[str, Any], want: dict[str, Any]) -> bool:
+    def shape(config: dict[str, Any]) -> tuple:
+        rules = config.get("Filter", {}).get("Key", {}).get("FilterRules", [])
+        # S3 answers "Prefix" where it was sent "prefix": compare rule names without case.
+        return (
+            config.get("QueueArn"),
+            tuple(sorted(config.get("Events", []))),
+            tuple(sorted((r["Name"].lower(), r["Value"]) for r in rules)),
+        )
+
+    return shape(have) == shape(want)
+
+
+def ensure_bucket_notification(bucket: Bucket) -> Change:
+    """Let S3 send to the bucket's queue, then announce ObjectCreated under its prefix there.
+
+    Other notification configurations of the bucket are kept; ours is known by its id.
+    """
+    current = settings.current()
+    name = current.name(bucket.name)
+    queue_name = current.name(bucket.notify_queue)
+    queue_arn = aws.arn("sqs", queue_name)
+    sqs = aws.client("sqs")
+    s3 = aws.client("s3")
+    action = "unchanged"
+
+    url = sqs.get_queue_url(QueueName=queue_name)["QueueUrl"]
+    policy = notification_queue_policy(name, queue_arn)
+    # A queue without a policy answers with no "Attributes" at all.
+    have_policy = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["Policy"]).get("Attributes", {}).get("Policy")
+    if have_policy is None or json.loads(have_policy) != policy:
+        sqs.set_queue_attributes(QueueUrl=url, Attributes={"Policy": json.dumps(policy)})
+        action = "updated"
+
+    wanted: dict[str, Any] = {
+        "Id": f"{name}-{bucket.notify_queue}",
+        "QueueArn": queue_arn,
+        "Events": ["s3:ObjectCreated:*"],
+        "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": bucket.notify_prefix or ""}]}},
+    }
+    config = s3.get_bucket_notification_configuration(Bucket=name)
+    config.pop("ResponseMetadata", None)
+    queues = config.get("QueueConfigurations", [])
+    ours = [q for q in queues if q.get("Id") == wanted["Id"]]
+    if len(ours) != 1 or not _same_queue_notification(ours[0], wanted):
+        config["QueueConfigurations"] = [q for q in queues if q.get("Id") != wanted["Id"]] + [wanted]
+        # S3 sends an s3:TestEvent to the queue now; the worker skips it.
+        s3.put_bucket_notification_configuration(Bucket=name, NotificationConfiguration=config)
+        action = "updated"
+    return Change("notify", name, action)
 
 
 def ensure_topic(topic: Topic) -> Change:

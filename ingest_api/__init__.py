@@ -21,10 +21,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     register_error_handlers(app)
 
-    from ingest_api import health, submissions, users
+    from ingest_api import health, submissions, uploads, users
 
     app.register_blueprint(health.bp)
     app.register_blueprint(submissions.bp)
+    app.register_blueprint(uploads.bp)
     app.register_blueprint(users.bp)
     _register_local_routes(app)
     return app

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from flask import current_app
 
-from fleet.ports import CampaignStore, MessageQueue, RequestKeys, SubmissionStore
+from fleet.ports import CampaignStore, MessageQueue, RequestKeys, SubmissionStore, UploadSigner, UploadStore
 
 
 @dataclass
@@ -17,6 +17,9 @@ class Services:
     campaigns: CampaignStore
     submissions: SubmissionStore
     request_keys: RequestKeys
+    #: Upload records and presigned posts; optional so that other tests need not fake them.
+    uploads: UploadStore | None = None
+    upload_signer: UploadSigner | None = None
     #: Signups; optional so that tests of other resources need not pass a fake of it.
     users_queue: MessageQueue | None = None
 
@@ -33,13 +36,17 @@ def services() -> Services:
 
 def _aws_services() -> Services:
     from fleet import settings
+    from fleet.adapters.objects import S3UploadSigner
     from fleet.adapters.queues import SqsQueue
     from fleet.adapters.tables import DynamoCampaigns, DynamoRequestKeys, DynamoSubmissions
+    from fleet.adapters.uploads import DynamoUploads
 
     return Services(
         submissions_queue=SqsQueue("submissions"),
         campaigns=DynamoCampaigns(cache_seconds=settings.current().campaign_cache_seconds),
         submissions=DynamoSubmissions(),
         request_keys=DynamoRequestKeys(),
+        uploads=DynamoUploads(),
+        upload_signer=S3UploadSigner("media"),
         users_queue=SqsQueue("users"),
     )

@@ -11,6 +11,7 @@ from flask import Blueprint
 from events.messages import SubmitEntry
 from events.models import Campaign
 from events.schemas import SubmissionRequestSchema
+from events.uploads import parse_upload_key
 from ingest_api.bodies import fingerprint, idempotency_key, json_body
 from ingest_api.errors import ApiError
 from ingest_api.services import services
@@ -91,10 +92,25 @@ def get_submission(submission_id: str):
     item = services().submissions.get(submission_id) if _SUBMISSION_ID.match(submission_id) else None
     if item is None:
         raise ApiError(404, "submission_not_found", "No stored submission with this id (yet).")
-    return {
+    body = {
         "submission_id": item["submission_id"],
         "campaign_id": item["campaign_id"],
         "status": item["status"],
         "received_at": item["received_at"],
         "stored_at": item["stored_at"],
     }
+    if item.get("upload_key"):
+        body["upload"] = _upload_of(item["upload_key"])
+    return body
+
+
+def _upload_of(key: str) -> dict:
+    """The upload a submission names: `pending`, then `ready` with thumbnails, or `rejected`."""
+    from ingest_api.uploads import upload_status  # that module imports this one
+
+    parsed = parse_upload_key(key)
+    store = services().uploads
+    record = store.get(parsed.upload_id) if parsed is not None and store is not None else None
+    if record is None or record.get("key") != key:
+        return {"key": key, "status": "unknown"}
+    return upload_status(record)

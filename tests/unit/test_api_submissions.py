@@ -401,7 +401,9 @@ def test_a_submission_is_404_until_stored_then_200(client, queue, campaigns, sub
 
     assert response.status_code == 200
     body = response.get_json()
-    assert set(body) == {"submission_id", "campaign_id", "status", "received_at", "stored_at"}
+    assert set(body) == {"submission_id", "campaign_id", "status", "received_at", "stored_at", "upload"}
+    # The entry names an upload that no upload record knows (not a key the API made).
+    assert body["upload"] == {"key": valid_body()["upload_key"], "status": "unknown"}
     assert body["submission_id"] == status_url.rsplit("/", 1)[1]
     assert body["campaign_id"] == "summer"
     assert body["status"] == ACCEPTED

@@ -1,0 +1,90 @@
+"""S3 adapters: the ObjectStore and UploadSigner ports over one topology bucket."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fleet import aws, settings
+from fleet.errors import NotFound, translate
+from fleet.ports import ObjectInfo
+
+_MISSING = ("404", "NoSuchKey", "NotFound")
+
+
+class S3Objects:
+    """The objects of a logical bucket (`media`); ClientErrors become Fleet's exceptions."""
+
+    def __init__(self, logical: str = "media") -> None:
+        self.logical = logical
+
+    @property
+    def bucket(self) -> str:
+        """The physical bucket name in this stage."""
+        return settings.current().name(self.logical)
+
+    def _call(self, operation: str, **kwargs: Any) -> dict[str, Any]:
+        try:
+            return getattr(aws.client("s3"), operation)(Bucket=self.bucket, **kwargs)
+        except Exception as exc:
+            raise translate(exc) from exc
+
+    def head(self, key: str) -> ObjectInfo | None:
+        """The object's size and type, or None when there is no such object."""
+        try:
+            response = aws.client("s3").head_object(Bucket=self.bucket, Key=key)
+        except Exception as exc:
+            # HEAD has no body, so a missing object is a bare 404, not NoSuchKey.
+            if getattr(exc, "response", {}).get("Error", {}).get("Code") in _MISSING:
+                return None
+            raise translate(exc) from exc
+        return ObjectInfo(
+            key=key,
+            size=int(response["ContentLength"]),
+            content_type=response.get("ContentType"),
+            etag=(response.get("ETag") or "").strip('"') or None,
+        )
+
+    def read(self, key: str) -> bytes:
+        """The object's bytes; NotFound when it is gone."""
+        body = self._call("get_object", Key=key)["Body"]
+        try:
+            return body.read()
+        finally:
+            body.close()
+
+    def write(self, key: str, data: bytes, content_type: str) -> None:
+        """Create or replace an object, private."""
+        self._call("put_object", Key=key, Body=data, ContentType=content_type)
+
+    def move(self, key: str, new_key: str) -> None:
+        """Copy then delete (S3 has no rename); nothing happens when the object is gone."""
+        try:
+            self._call("copy_object", Key=new_key, CopySource={"Bucket": self.bucket, "Key": key})
+        except NotFound:
+            return
+        self._call("delete_object", Key=key)
+
+
+class S3UploadSigner:
+    """Presigned POSTs (SigV4) into a logical bucket."""
+
+    def __init__(self, logical: str = "media") -> None:
+        self.logical = logical
+
+    def presign_post(self, key: str, content_type: str, max_bytes: int, expires_in: int) -> dict[str, Any]:
+        """A POST whose policy fixes the exact key, the content type and the size range."""
+        bucket = settings.current().name(self.logical)
+        try:
+            post = aws.client("s3").generate_presigned_post(
+                Bucket=bucket,
+                Key=key,
+                Fields={"Content-Type": content_type},
+                Conditions=[
+                    {"Content-Type": content_type},
+                    ["content-length-range", 1, max_bytes],
+                ],
+                ExpiresIn=expires_in,
+            )
+        except Exception as exc:
+            raise translate(exc) from exc
+        return {"url": post["url"], "fields": post["fields"]}

@@ -1,0 +1,92 @@
+"""Uploads: `POST /v1/campaigns/{id}/uploads` (a presigned S3 POST), `GET /v1/uploads/{id}`.
+
+Images never pass through the API (API Gateway caps bodies at 10 MB and 29 s): the client
+posts the file straight to S3 with the fields it gets here, and the thumbnail worker
+checks it there.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import datetime, timezone
+from typing import Any
+
+from flask import Blueprint, current_app
+
+from events.uploads import DEFAULT_MAX_BYTES, PENDING, UploadRequestSchema, upload_key
+from ingest_api.bodies import json_body
+from ingest_api.errors import ApiError
+from ingest_api.services import services
+from ingest_api.submissions import open_campaign
+
+bp = Blueprint("uploads", __name__)
+
+#: How long a presigned POST stays usable, in seconds.
+EXPIRES_IN = 15 * 60
+
+_UPLOAD_ID = re.compile(r"^[0-9a-f]{32}$")
+
+#: The fields of an upload record that its status shows.
+_SHOWN = ("status", "reason", "format", "width", "height", "bytes", "thumbnails")
+
+
+def max_upload_bytes() -> int:
+    """The largest upload accepted (`UPLOAD_MAX_BYTES` in the app config, 10 MiB by default)."""
+    return int(current_app.config.get("UPLOAD_MAX_BYTES", DEFAULT_MAX_BYTES))
+
+
+@bp.post("/v1/campaigns/<campaign_id>/uploads")
+def create_upload(campaign_id: str):
+    """Record a pending upload and answer 201 with the presigned POST that sends it to S3."""
+    document = json_body()
+    now = datetime.now(timezone.utc)
+    campaign = open_campaign(campaign_id, now)
+    max_bytes = max_upload_bytes()
+    fields = UploadRequestSchema(max_bytes=max_bytes).load(document)
+
+    upload_id = uuid.uuid4().hex
+    key = upload_key(campaign.uploads_prefix, upload_id, fields["content_type"])
+    store, signer = services().uploads, services().upload_signer
+    if store is None or signer is None:
+        raise ApiError(503, "unavailable", "Uploads are not configured.")
+    # The record comes first: the worker refuses any object it has no record for.
+    store.create(
+        {
+            "upload_id": upload_id,
+            "campaign_id": campaign.campaign_id,
+            "key": key,
+            "content_type": fields["content_type"],
+            "declared_bytes": fields["content_length"],
+            "max_bytes": max_bytes,
+            "status": PENDING,
+            "created_at": now.isoformat(),
+        }
+    )
+    post = signer.presign_post(key, fields["content_type"], max_bytes, EXPIRES_IN)
+    body = {
+        "upload_id": upload_id,
+        "key": key,
+        "url": post["url"],
+        "fields": post["fields"],
+        "expires_in": EXPIRES_IN,
+        "max_bytes": max_bytes,
+    }
+    return body, 201, {"Location": f"/v1/uploads/{upload_id}"}
+
+
+def upload_status(record: dict[str, Any]) -> dict[str, Any]:
+    """What a client may see of an upload record."""
+    shown: dict[str, Any] = {"upload_id": record["upload_id"], "key": record["key"]}
+    shown.update({k: record[k] for k in _SHOWN if record.get(k) is not None})
+    return shown
+
+
+@bp.get("/v1/uploads/<upload_id>")
+def get_upload(upload_id: str):
+    """The upload's status: `pending` until the worker has looked, then `ready` or `rejected`."""
+    store = services().uploads
+    record = store.get(upload_id) if store is not None and _UPLOAD_ID.match(upload_id) else None
+    if record is None:
+        raise ApiError(404, "upload_not_found", "No upload with this id.")
+    return upload_status(record)

@@ -1,0 +1,141 @@
+"""workers.thumbnails: check each new upload, make its thumbnails, record the outcome.
+
+S3 ObjectCreated under `uploads/` -> bucket notification -> the uploads queue -> here.
+A rejected upload is an outcome, not a failure: it is recorded and its original moved to
+quarantine, and the record succeeds. Only a throttled or unreachable S3 or DynamoDB (or a
+bug) fails a record, so that SQS delivers it again.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from aws_lambda_powertools import Logger
+
+from events.uploads import (
+    DEFAULT_MAX_BYTES,
+    READY,
+    REJECTED,
+    ObjectCreated,
+    object_created_records,
+    parse_upload_key,
+    quarantine_key,
+    thumbnail_key,
+)
+from fleet.batch import batch_response, sqs_records
+from fleet.errors import FleetError
+from fleet.ports import ObjectStore, UploadStore
+from workers.imaging import ImageRejected, make_thumbnails
+
+logger = Logger(service="thumbnails")
+
+#: What `process_upload` did with one notice.
+SKIPPED = "skipped"
+
+
+def process_upload(
+    notice: ObjectCreated, objects: ObjectStore, uploads: UploadStore, now: datetime | None = None
+) -> str:
+    """Check one uploaded object and make its thumbnails; return `ready`, `rejected` or `skipped`.
+
+    Safe to repeat: a notice for an object whose current version (by ETag) has already
+    been handled changes nothing, except finishing a quarantine that was interrupted.
+    """
+    stamp = (now or datetime.now(timezone.utc)).isoformat()
+    parsed = parse_upload_key(notice.key)
+    upload = uploads.get(parsed.upload_id) if parsed else None
+    if upload is None or upload.get("key") != notice.key:
+        # Not a key the API handed out: keep it out of the uploads prefix, record nothing.
+        logger.warning("unknown upload quarantined", extra={"key": notice.key})
+        objects.move(notice.key, quarantine_key(notice.key))
+        return REJECTED
+
+    upload_id = upload["upload_id"]
+    if notice.etag and upload.get("etag") == notice.etag and upload.get("status") in (READY, REJECTED):
+        if upload["status"] == REJECTED:
+            objects.move(notice.key, quarantine_key(notice.key))  # in case the first try stopped early
+        return SKIPPED
+
+    head = objects.head(notice.key)
+    if head is None:
+        logger.info("object gone before it was processed", extra={"key": notice.key})
+        return SKIPPED
+    max_bytes = int(upload.get("max_bytes") or DEFAULT_MAX_BYTES)
+    found: dict[str, Any] = {"bytes": head.size, "etag": head.etag, "processed_at": stamp}
+
+    if head.size > max_bytes:
+        return _reject(notice.key, upload_id, "too_large", f"{head.size} bytes > {max_bytes}", found, objects, uploads)
+    data = objects.read(notice.key)
+    if len(data) > max_bytes:  # replaced between the HEAD and the GET
+        return _reject(notice.key, upload_id, "too_large", f"{len(data)} bytes > {max_bytes}", found, objects, uploads)
+    try:
+        report = make_thumbnails(data, upload.get("content_type"))
+    except ImageRejected as rejection:
+        return _reject(notice.key, upload_id, rejection.reason, rejection.detail, found, objects, uploads)
+
+    keys: dict[str, str] = {}
+    for thumbnail in report.thumbnails:
+        key = thumbnail_key(upload["campaign_id"], upload_id, thumbnail.size)
+        objects.write(key, thumbnail.data, thumbnail.content_type)
+        keys[str(thumbnail.size)] = key
+    uploads.record_outcome(
+        upload_id,
+        {
+            **found,
+            "status": READY,
+            "reason": None,
+            "detail": None,
+            "format": report.format,
+            "width": report.width,
+            "height": report.height,
+            "thumbnails": keys,
+        },
+    )
+    logger.info("upload ready", extra={"upload_id": upload_id, "width": report.width, "height": report.height})
+    return READY
+
+
+def _reject(
+    key: str,
+    upload_id: str,
+    reason: str,
+    detail: str,
+    found: dict[str, Any],
+    objects: ObjectStore,
+    uploads: UploadStore,
+) -> str:
+    # Record first, then move: a retry after a failed move sees `rejected` and moves again.
+    uploads.record_outcome(
+        upload_id,
+        {**found, "status": REJECTED, "reason": reason, "detail": detail[:500] or None, "thumbnails": None},
+    )
+    objects.move(key, quarantine_key(key))
+    logger.info("upload rejected", extra={"upload_id": upload_id, "reason": reason})
+    return REJECTED
+
+
+def _adapters() -> tuple[ObjectStore, UploadStore]:
+    from fleet.adapters.objects import S3Objects
+    from fleet.adapters.uploads import DynamoUploads
+
+    return S3Objects("media"), DynamoUploads()
+
+
+@logger.inject_lambda_context(clear_state=True)
+def handler(event: Any, context: Any) -> dict[str, Any]:
+    """Handle a batch of S3 notifications from the uploads queue; report the failed records."""
+    records = sqs_records(event)
+    objects, uploads = _adapters()
+    failed: list[str] = []
+    for record in records:
+        try:
+            for notice in object_created_records(record["body"]):
+                process_upload(notice, objects, uploads)
+        except FleetError as exc:  # throttled or unreachable: this record alone is retried
+            logger.warning("record failed", extra={"message_id": record.get("messageId"), "error": repr(exc)})
+            failed.append(record["messageId"])
+        except Exception:  # a bug or a foreign message: retried, then the dead-letter queue
+            logger.exception("record failed", extra={"message_id": record.get("messageId")})
+            failed.append(record["messageId"])
+    return batch_response(failed)
