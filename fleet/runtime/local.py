@@ -7,8 +7,9 @@ import threading
 import time
 from typing import Any
 
-from events.topology import TOPOLOGY, PipeTrigger, SqsTrigger, Topology
+from events.topology import TOPOLOGY, PipeTrigger, SqsTrigger, StreamTrigger, Topology
 from fleet.runtime.queues import QueuePoller
+from fleet.runtime.streams import StreamPoller
 from fleet.status import queue_status
 
 log = logging.getLogger("fleet.runtime")
@@ -81,31 +82,51 @@ class LocalRuntime:
                     self.pollers.extend(
                         QueuePoller(function, trigger, self.stop_event, n) for n in range(1, count + 1)
                     )
+        #: One poller per stream trigger: it steps through every shard of the table's stream.
+        self.stream_pollers: list[StreamPoller] = [
+            StreamPoller(function, trigger, self.stop_event)
+            for function in topology.functions
+            for trigger in function.triggers
+            if isinstance(trigger, StreamTrigger)
+        ]
 
     def start(self) -> None:
         """Start every poller."""
-        for poller in self.pollers:
+        for poller in [*self.pollers, *self.stream_pollers]:
             poller.start()
 
     def stop(self) -> None:
         """Ask every poller to stop and wait for it to finish its batch."""
         self.stop_event.set()
-        for poller in self.pollers:
+        for poller in [*self.pollers, *self.stream_pollers]:
             poller.join(timeout=30)
 
     def busy(self) -> bool:
         """True while any poller is handling a batch."""
-        return any(p.stats.busy for p in self.pollers)
+        return any(p.stats.busy for p in self.pollers) or any(p.stats.busy for p in self.stream_pollers)
 
     def drain(self, timeout: float = 60.0, settle: float = 0.3) -> bool:
-        """Wait until every queue is empty and every poller idle; False on timeout."""
+        """Wait until every queue is empty, every shard caught up and every poller idle.
+
+        A shard counts as caught up only after a poll begun once the queues were seen
+        idle found nothing: a worker writes to a table before it deletes its message.
+        Returns False on timeout.
+        """
         deadline = time.monotonic() + timeout
         quiet_since: float | None = None
+        consumed = {
+            t.queue for f in self.topology.functions for t in f.triggers if isinstance(t, (SqsTrigger, PipeTrigger))
+        }
         while time.monotonic() < deadline:
-            idle = not self.busy() and all(q.idle for q in queue_status(self.topology))
+            # Only queues that a trigger consumes: an on-failure queue is a parking lot.
+            idle = not self.busy() and all(q.idle for q in queue_status(self.topology) if q.name in consumed)
+            if idle and any(p.stats.caught_up_at is None for p in self.stream_pollers):
+                idle = False  # a shard had records (or a failed batch) on its last round
             if idle:
                 quiet_since = quiet_since or time.monotonic()
-                if time.monotonic() - quiet_since >= settle:
+                if time.monotonic() - quiet_since >= settle and all(
+                    p.caught_up_since(quiet_since) for p in self.stream_pollers
+                ):
                     return True
             else:
                 quiet_since = None

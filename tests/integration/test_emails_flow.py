@@ -1,0 +1,192 @@
+"""Users and emails end to end: HTTP -> SQS -> workers.users -> the users stream -> SES, on moto."""
+
+from __future__ import annotations
+
+import json
+import zlib
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+import requests
+
+from events.models import user_id_for
+from fleet import aws, settings
+from fleet.adapters.dynamo import from_item
+from fleet.adapters.queues import queue_url
+from fleet.outbox import read_outbox
+from fleet.runtime.streams import read_failed_records
+from fleet.status import queue_status
+
+pytestmark = pytest.mark.integration
+
+
+def sent_messages() -> list:
+    """moto's SES sent messages, looked up fresh (a reset replaces the backend)."""
+    from moto.ses.models import ses_backends
+
+    return list(ses_backends[aws.account_id()][settings.current().region].sent_messages)
+
+
+def recipients() -> Counter:
+    return Counter(m.destinations["ToAddresses"][0].lower() for m in sent_messages())
+
+
+def scan(logical: str) -> list[dict]:
+    items, kwargs = [], {"TableName": settings.current().name(logical)}
+    while True:
+        page = aws.client("dynamodb").scan(**kwargs)
+        items.extend(from_item(i) for i in page["Items"])
+        if "LastEvaluatedKey" not in page:
+            return items
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def queue_messages(logical: str) -> list[dict]:
+    """Every message on a queue (received, then left to reappear)."""
+    found: dict[str, dict] = {}
+    for _ in range(5):
+        page = aws.client("sqs").receive_message(QueueUrl=queue_url(logical), MaxNumberOfMessages=10, WaitTimeSeconds=0)
+        for message in page.get("Messages", []):
+            found[message["MessageId"]] = message
+        if not page.get("Messages"):
+            break
+    return list(found.values())
+
+
+def signup_requests() -> list[tuple[dict, dict]]:
+    """50 signups: 35 addresses, 10 of them again in another case, 5 retries of a keyed one."""
+    body = lambda email: {"email": email, "first_name": "Ada", "last_name": f"No{email[:6]}"}  # noqa: E731
+    sent = [(body(f"user{n}@example.com"), {}) for n in range(34)]
+    sent.append((body("keyed@example.com"), {"Idempotency-Key": "client-7"}))
+    sent += [(body(f"USER{n}@Example.COM"), {}) for n in range(10)]
+    sent += [(body("keyed@example.com"), {"Idempotency-Key": "client-7"}) for _ in range(5)]
+    assert len(sent) == 50
+    return sent
+
+
+def post_all(api: str, sent: list[tuple[dict, dict]]) -> list[requests.Response]:
+    def post(item):
+        return requests.post(f"{api}/v1/users", json=item[0], headers=item[1], timeout=30)
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        return list(pool.map(post, sent))
+
+
+def distinct_addresses(sent) -> set[str]:
+    return {b["email"].lower() for b, _ in sent}
+
+
+def assert_one_user_and_one_welcome_each(expected: set[str]) -> None:
+    users = scan("users")
+    assert sorted(u["email_lower"] for u in users) == sorted(expected)
+    assert all(u["user_id"] == user_id_for(u["email"]) for u in users)
+    counts = recipients()
+    assert set(counts) == expected
+    assert set(counts.values()) == {1}, {k: v for k, v in counts.items() if v != 1}
+
+
+def test_fifty_signups_store_the_distinct_users_and_welcome_each_once(running_fleet):
+    sent = signup_requests()
+    responses = post_all(running_fleet.api_url, sent)
+    assert [r.status_code for r in responses] == [202] * 50
+    keyed = {r.json()["signup_id"] for r, (b, h) in zip(responses, sent) if h}
+    assert len(keyed) == 1
+    running_fleet.drain()
+    expected = distinct_addresses(sent)
+    assert len(expected) == 35
+    assert_one_user_and_one_welcome_each(expected)
+    outbox = read_outbox()
+    assert len(outbox) == 35
+    assert all(e.subject == "Welcome to Fleet, Ada" and e.text_lines()[0] == "Hello Ada," for e in outbox)
+    assert all(q.dead_lettered == 0 and q.idle for q in queue_status())
+
+
+def recipient(request_dict: dict) -> str:
+    """The first recipient of a SendEmail request, as a before-call hook sees it (query form)."""
+    return request_dict["body"]["Destination.ToAddresses.member.1"]
+
+
+def throttle_first_attempts(share: float):
+    """A botocore hook failing `share` of the recipients' first SendEmail with Throttling."""
+    from botocore.awsrequest import AWSResponse
+
+    attempts: Counter = Counter()
+    throttled: list[str] = []
+
+    def hook(params, **kwargs):
+        to = recipient(params)
+        attempts[to] += 1
+        if attempts[to] == 1 and zlib.crc32(to.encode()) % 100 < share * 100:
+            throttled.append(to)
+            parsed = {
+                "Error": {"Code": "Throttling", "Message": "Maximum sending rate exceeded.", "Type": "Sender"},
+                "ResponseMetadata": {"HTTPStatusCode": 400},
+            }
+            return AWSResponse("https://email.local", 400, {}, None), parsed
+        return None
+
+    return hook, attempts, throttled
+
+
+def test_throttled_sends_are_retried_and_each_user_still_gets_exactly_one(running_fleet):
+    hook, attempts, throttled = throttle_first_attempts(0.3)
+    aws.client("ses").meta.events.register("before-call.ses.SendEmail", hook)
+    sent = signup_requests()
+    assert all(r.status_code == 202 for r in post_all(running_fleet.api_url, sent))
+    running_fleet.drain(timeout=90)
+    expected = distinct_addresses(sent)
+    assert 5 <= len(throttled) <= 20, len(throttled)  # about 30% of 35
+    assert all(attempts[t] >= 2 for t in throttled)
+    assert_one_user_and_one_welcome_each(expected)
+    assert queue_messages("welcome-failures") == []
+    assert all(q.dead_lettered == 0 for q in queue_status())
+
+
+def test_a_record_that_always_fails_ends_on_the_on_failure_queue_and_the_shard_moves_on(running_fleet):
+    from botocore.awsrequest import AWSResponse
+
+    def reject_poison(params, **kwargs):
+        if recipient(params) == "poison@example.com":
+            parsed = {"Error": {"Code": "MessageRejected", "Message": "Email address is not verified."}}
+            return AWSResponse("https://email.local", 400, {}, None), parsed
+        return None
+
+    aws.client("ses").meta.events.register("before-call.ses.SendEmail", reject_poison)
+    api = running_fleet.api_url
+    for email in ["first@example.com", "poison@example.com", "after1@example.com", "after2@example.com"]:
+        response = requests.post(f"{api}/v1/users", json={"email": email, "first_name": "P", "last_name": "Q"}, timeout=30)
+        assert response.status_code == 202
+        running_fleet.drain()  # one at a time, so the poison record has records behind it
+    assert set(recipients()) == {"first@example.com", "after1@example.com", "after2@example.com"}
+    (message,) = queue_messages("welcome-failures")
+    failure = json.loads(message["Body"])
+    assert failure["requestContext"]["condition"] == "RetryAttemptsExhausted"
+    assert failure["requestContext"]["approximateInvokeCount"] == 4  # 1 + MaximumRetryAttempts (3)
+    info = failure["DDBStreamBatchInfo"]
+    assert info["batchSize"] == 1 and info["streamArn"].endswith(info["streamArn"].split("/stream/")[1])
+    (record,) = read_failed_records(failure)  # what a replay would deliver
+    assert record["dynamodb"]["NewImage"]["email"]["S"] == "poison@example.com"
+    assert record["eventSourceARN"] == info["streamArn"]
+
+
+def test_stored_entries_get_one_confirmation_each_and_duplicates_none(running_fleet, make_campaign):
+    make_campaign("summer", max_entries_per_email=1)
+    api = running_fleet.api_url
+    emails = [f"entrant{n}@example.com" for n in range(8)] + ["ENTRANT3@example.com"]
+    ids = []
+    for email in emails:
+        body = {"first_name": "Ana", "last_name": "S", "email": email, "consent": True}
+        response = requests.post(f"{api}/v1/campaigns/summer/submissions", json=body, timeout=30)
+        assert response.status_code == 202
+        ids.append(response.json()["submission_id"])
+    running_fleet.drain()
+    stored = {s["submission_id"]: s for s in scan("submissions")}
+    accepted = {i for i, s in stored.items() if s["status"] == "accepted"}
+    assert len(stored) == 9 and len(accepted) == 8
+    messages = sent_messages()
+    assert len(messages) == 8
+    assert recipients() == Counter({f"entrant{n}@example.com": 1 for n in range(8)})
+    for message in messages:
+        assert "Campaign summer" in message.subject
+        assert any(i in message.body for i in accepted)
