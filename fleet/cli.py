@@ -87,8 +87,9 @@ def up(host: str, aws_port: int, api_port: int, external: bool, visibility_timeo
         click.echo(f"fleet: API       {api.url}")
         runtime = LocalRuntime()
         runtime.start()
-        for poller in runtime.pollers:
+        for poller in [*runtime.pollers, *runtime.stream_pollers]:
             click.echo(f"fleet: poller    {poller.name}")
+        click.echo(f"fleet: outbox    {api.url}/_local/outbox (or: fleet outbox)")
         click.echo("fleet: ready. Ctrl-C stops everything.")
         while not stop.wait(0.5):
             pass
@@ -133,6 +134,39 @@ def status() -> None:
     click.echo(f"{'queue':<{width}}  {'visible':>8}  {'in flight':>9}  {'dead-lettered':>13}")
     for row in rows:
         click.echo(f"{row.name:<{width}}  {row.visible:>8}  {row.in_flight:>9}  {row.dead_lettered:>13}")
+
+
+@main.command()
+@click.option("--lines", default=3, show_default=True, help="Lines of text shown per email.")
+@click.option("--last", "last", default=0, help="Only the last N emails (0: all).")
+def outbox(lines: int, last: int) -> None:
+    """The emails the local SES accepted: to, subject and the first lines of text."""
+    from fleet.outbox import read_outbox
+
+    if not settings.current().local:
+        raise click.UsageError("the outbox exists on the local stage only")
+    emails = read_outbox()
+    shown = emails[-last:] if last else emails
+    click.echo(f"{len(emails)} email{'' if len(emails) == 1 else 's'} in the local outbox")
+    for email in shown:
+        click.echo("")
+        click.echo(f"to:      {', '.join(email.to)}")
+        click.echo(f"subject: {email.subject}")
+        for line in email.text_lines(lines):
+            click.echo(f"  {line}")
+
+
+@main.command("replay-stream-failures")
+@click.argument("function_name")
+@click.option("--max", "maximum", default=100, show_default=True, help="At most this many failure records.")
+def replay_stream_failures(function_name: str, maximum: int) -> None:
+    """Deliver again the stream records parked on FUNCTION_NAME's on-failure queue."""
+    from fleet.runtime.streams import replay_failures
+
+    replayed, failed = replay_failures(function_name, maximum)
+    click.echo(f"{replayed} failure record(s) replayed, {failed} still failing (left on the queue)")
+    if failed:
+        sys.exit(1)
 
 
 @main.group()

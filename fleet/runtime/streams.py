@@ -398,3 +398,53 @@ def _latest(read: Read) -> str | None:
         if not records:
             return checkpoint
         checkpoint = _sequence(records[-1])
+
+
+def replay_failures(function_name: str, maximum: int = 100) -> tuple[int, int]:
+    """Deliver again the records described on a function's on-failure queue(s).
+
+    Each failure record is read back from the stream (records live 24 hours there) and
+    handed to the function; it leaves the queue only when every record succeeded.
+    Returns (replayed, still failing).
+    """
+    from events.topology import TOPOLOGY
+    from fleet.adapters.queues import queue_url
+    from fleet.runtime.invoke import invoke
+
+    function = TOPOLOGY.function(function_name)
+    queues = [
+        t.retry.on_failure_queue
+        for t in function.triggers
+        if isinstance(t, StreamTrigger) and t.retry.on_failure_queue
+    ]
+    if not queues:
+        raise ValueError(f"{function_name} has no stream trigger with an on-failure queue")
+    sqs = aws.client("sqs")
+    function_arn = aws.arn("lambda", f"function:{settings.current().name('workers')}")
+    replayed = failed = 0
+    for logical in queues:
+        url = queue_url(logical)
+        while replayed + failed < maximum:
+            messages = sqs.receive_message(
+                QueueUrl=url, MaxNumberOfMessages=min(10, maximum - replayed - failed), WaitTimeSeconds=0
+            ).get("Messages", [])
+            if not messages:
+                break
+            for message in messages:
+                records = read_failed_records(json.loads(message["Body"]))
+                if not records:  # trimmed from the stream (24 h): nothing left to deliver
+                    log.error("records of %s are no longer on the stream", message["MessageId"])
+                    failed += 1
+                    continue
+                try:
+                    response = invoke(function, {"Records": records}, function_arn)
+                    outcome, _ = first_failed(response, [_sequence(r) for r in records])
+                except Exception:
+                    log.exception("replay of %s failed", message["MessageId"])
+                    outcome = "error"
+                if outcome == "ok":
+                    sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+                    replayed += 1
+                else:
+                    failed += 1
+    return replayed, failed

@@ -15,7 +15,7 @@ from fleet import aws, settings
 from fleet.adapters.dynamo import from_item
 from fleet.adapters.queues import queue_url
 from fleet.outbox import read_outbox
-from fleet.runtime.streams import read_failed_records
+from fleet.runtime.streams import read_failed_records, replay_failures
 from fleet.status import queue_status
 
 pytestmark = pytest.mark.integration
@@ -43,7 +43,7 @@ def scan(logical: str) -> list[dict]:
 
 
 def queue_messages(logical: str) -> list[dict]:
-    """Every message on a queue (received, then left to reappear)."""
+    """Every message on a queue, peeked: received, then made visible again."""
     found: dict[str, dict] = {}
     for _ in range(5):
         page = aws.client("sqs").receive_message(QueueUrl=queue_url(logical), MaxNumberOfMessages=10, WaitTimeSeconds=0)
@@ -51,6 +51,10 @@ def queue_messages(logical: str) -> list[dict]:
             found[message["MessageId"]] = message
         if not page.get("Messages"):
             break
+    for message in found.values():  # peeked, not consumed: visible again at once
+        aws.client("sqs").change_message_visibility(
+            QueueUrl=queue_url(logical), ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0
+        )
     return list(found.values())
 
 
@@ -169,6 +173,13 @@ def test_a_record_that_always_fails_ends_on_the_on_failure_queue_and_the_shard_m
     assert record["dynamodb"]["NewImage"]["email"]["S"] == "poison@example.com"
     assert record["eventSourceARN"] == info["streamArn"]
 
+    # The bug is fixed (the address is accepted now): the operator replays the failure.
+    aws.client("ses").meta.events.unregister("before-call.ses.SendEmail", reject_poison)
+    assert replay_failures("welcome") == (1, 0)
+    assert recipients()["poison@example.com"] == 1
+    assert queue_messages("welcome-failures") == []
+    assert replay_failures("welcome") == (0, 0)
+
 
 def test_stored_entries_get_one_confirmation_each_and_duplicates_none(running_fleet, make_campaign):
     make_campaign("summer", max_entries_per_email=1)
@@ -190,3 +201,38 @@ def test_stored_entries_get_one_confirmation_each_and_duplicates_none(running_fl
     for message in messages:
         assert "Campaign summer" in message.subject
         assert any(i in message.body for i in accepted)
+
+
+def test_the_outbox_page_and_command_show_what_the_local_ses_accepted(running_fleet):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    api = running_fleet.api_url
+    body = {"email": "grace@example.com", "first_name": "Grace <i>", "last_name": "Hopper"}
+    assert requests.post(f"{api}/v1/users", json=body, timeout=30).status_code == 202
+    running_fleet.drain()
+    page = requests.get(f"{api}/_local/outbox", timeout=30)
+    assert page.status_code == 200 and page.headers["Content-Type"].startswith("text/html")
+    assert "grace@example.com" in page.text and "Welcome to Fleet, Grace &lt;i&gt;" in page.text
+    assert "<i>" not in page.text  # every field is escaped
+
+    fleet = str(Path(sys.executable).with_name("fleet"))
+    env = {**os.environ, "AWS_ENDPOINT_URL": settings.current().endpoint_url, "FLEET_STAGE": "local"}
+    result = subprocess.run([fleet, "outbox"], env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[0] == "1 email in the local outbox"
+    assert "to:      grace@example.com" in result.stdout
+    assert "subject: Welcome to Fleet, Grace <i>" in result.stdout
+    assert "  Hello Grace <i>," in result.stdout
+
+
+def test_the_outbox_route_does_not_exist_on_aws(local_aws, monkeypatch):
+    from ingest_api import create_app
+
+    monkeypatch.setenv("FLEET_STAGE", "prod")
+    settings.reset()
+    client = create_app({"TESTING": True}).test_client()
+    assert client.get("/_local/outbox").status_code == 404
+    assert client.get("/health").status_code == 200
