@@ -236,3 +236,45 @@ def test_the_outbox_route_does_not_exist_on_aws(local_aws, monkeypatch):
     client = create_app({"TESTING": True}).test_client()
     assert client.get("/_local/outbox").status_code == 404
     assert client.get("/health").status_code == 200
+
+
+def test_moto_double_insert_and_identical_put_send_one_welcome(running_fleet):
+    """moto emits two INSERTs for an update_item that creates an item, and MODIFY for an identical put."""
+    user_id = user_id_for("twice@example.com")
+    table = settings.current().name("users")
+    aws.client("dynamodb").update_item(
+        TableName=table,
+        Key={"user_id": {"S": user_id}},
+        UpdateExpression="SET email = :e, email_lower = :e, first_name = :f, last_name = :l",
+        ExpressionAttributeValues={":e": {"S": "twice@example.com"}, ":f": {"S": "Tw"}, ":l": {"S": "Ice"}},
+    )
+    item = aws.client("dynamodb").get_item(TableName=table, Key={"user_id": {"S": user_id}})["Item"]
+    aws.client("dynamodb").put_item(TableName=table, Item=item)
+    arn = aws.client("dynamodb").describe_table(TableName=table)["Table"]["LatestStreamArn"]
+    streams = aws.client("dynamodbstreams")
+    shard = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]["ShardId"]
+    iterator = streams.get_shard_iterator(StreamArn=arn, ShardId=shard, ShardIteratorType="TRIM_HORIZON")
+    names = [r["eventName"] for r in streams.get_records(ShardIterator=iterator["ShardIterator"])["Records"]]
+    assert names == ["INSERT", "INSERT", "MODIFY"], names  # the quirks this test is about
+    running_fleet.drain()
+    assert recipients() == Counter({"twice@example.com": 1})
+
+
+def test_the_sender_is_verified_locally_and_only_checked_elsewhere(local_aws, monkeypatch):
+    from fleet.provision import ensure_sender_identity
+
+    monkeypatch.setenv("FLEET_SENDER", "Shop <shop@example.com>")
+    settings.reset()
+    assert ensure_sender_identity().action == "created"
+    assert ensure_sender_identity().action == "unchanged"
+    assert aws.client("ses").list_identities()["Identities"] == ["shop@example.com"]
+
+    monkeypatch.setenv("FLEET_STAGE", "prod")  # still moto on loopback, with dummy keys
+    monkeypatch.setenv("FLEET_SENDER", "Other <other@example.com>")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "fleet-test")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "fleet-test")
+    settings.reset()
+    aws.reset()
+    assert settings.current().endpoint_url == local_aws.endpoint_url
+    assert ensure_sender_identity().action == "deferred"
+    assert aws.client("ses").list_identities()["Identities"] == ["shop@example.com"]  # no mail to verify sent
