@@ -85,7 +85,9 @@ class MemoryPersistence(BasePersistenceLayer):
 
 
 def once_over(persistence: MemoryPersistence) -> Callable[[str, str, Callable[[], Any]], Any]:
-    """The real `fleet.idempotency.once`, on an in-memory persistence layer."""
+    """The real `fleet.idempotency.once`, on an in-memory persistence layer, in a Lambda context."""
     from fleet.idempotency import once
+    from fleet.runtime.invoke import LocalContext
 
-    return lambda scope, key, action: once(scope, key, action, persistence=persistence)
+    context = LocalContext("welcome", 512, "arn:aws:lambda:us-east-1:123456789012:function:fleet-local-workers", 30)
+    return lambda scope, key, action: once(scope, key, action, context=context, persistence=persistence)
