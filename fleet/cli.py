@@ -41,20 +41,13 @@ def main(verbose: bool) -> None:
     is_flag=True,
     help="Use the AWS at AWS_ENDPOINT_URL (LocalStack, say) instead of starting the embedded one.",
 )
-@click.option(
-    "--visibility-timeout",
-    default=20,
-    show_default=True,
-    help="Queue visibility timeout used locally, so that failed messages come back soon.",
-)
-def up(host: str, aws_port: int, api_port: int, external: bool, visibility_timeout: int) -> None:
+def up(host: str, aws_port: int, api_port: int, external: bool) -> None:
     """Run the whole fleet locally: AWS, the API and a poller for every trigger."""
     from fleet import aws
     from fleet.provision import provision
     from fleet.runtime.local import ApiServer, EmbeddedAws, LocalRuntime
 
     os.environ.setdefault("FLEET_STAGE", "local")
-    os.environ.setdefault("FLEET_VISIBILITY_TIMEOUT", str(visibility_timeout))
     embedded = None
     if external:
         if not os.environ.get("AWS_ENDPOINT_URL"):

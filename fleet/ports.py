@@ -53,8 +53,9 @@ class SubmissionStore(Protocol):
 class RequestKeys(Protocol):
     """Idempotency-Key records of the API."""
 
-    def claim(self, key: str, fingerprint: str, submission_id: str) -> dict[str, Any] | None:
-        """Record a new key; return the existing record instead when the key is known."""
+    def claim(self, key: str, fingerprint: str, message_id: str) -> dict[str, Any] | None:
+        """Record a new key with the id its message goes out under; return the existing
+        record (`fingerprint`, `message_id`, `state`) instead when the key is known."""
 
     def mark_queued(self, key: str) -> None:
         """Note that the key's message is on the queue."""

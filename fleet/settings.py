@@ -38,6 +38,8 @@ def _int_or_none(value: str | None) -> int | None:
 
 #: Where `fleet up` serves the embedded AWS; the `local` stage talks to it by default.
 LOCAL_AWS_ENDPOINT = "http://127.0.0.1:4566"
+#: The local stage's queue visibility timeout, so that a failed message comes back soon.
+LOCAL_VISIBILITY_TIMEOUT = 20
 
 
 @functools.lru_cache(maxsize=1)
@@ -51,7 +53,8 @@ def current() -> Settings:
         region=os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1",
         endpoint_url=endpoint,
         local=local,
-        visibility_timeout=_int_or_none(os.environ.get("FLEET_VISIBILITY_TIMEOUT")),
+        visibility_timeout=_int_or_none(os.environ.get("FLEET_VISIBILITY_TIMEOUT"))
+        or (LOCAL_VISIBILITY_TIMEOUT if local else None),
         campaign_cache_seconds=float(os.environ.get("FLEET_CAMPAIGN_CACHE_SECONDS", "5")),
         api_base_url=os.environ.get("FLEET_API_BASE_URL", ""),
         sender=os.environ.get("FLEET_SENDER") or "Fleet <no-reply@example.com>",

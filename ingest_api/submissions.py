@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import uuid
 from datetime import datetime, timezone
 
 from flask import Blueprint
@@ -12,8 +11,9 @@ from events.messages import SubmitEntry
 from events.models import Campaign
 from events.schemas import SubmissionRequestSchema
 from events.uploads import parse_upload_key
-from ingest_api.bodies import fingerprint, idempotency_key, json_body
+from ingest_api.bodies import idempotency_key, json_body
 from ingest_api.errors import ApiError
+from ingest_api.idempotency import queue_once
 from ingest_api.services import services
 
 bp = Blueprint("submissions", __name__)
@@ -50,34 +50,16 @@ def create_submission(campaign_id: str):
             {"upload_key": [f"Must be an upload of this campaign ({campaign.uploads_prefix}...)."]},
         )
 
-    submission_id = str(uuid.uuid4())
-    if key is not None:
-        digest = fingerprint(document)
-        known = services().request_keys.claim(f"{campaign_id}:{key}", digest, submission_id)
-        if known is not None:
-            if known["fingerprint"] != digest:
-                raise ApiError(
-                    422,
-                    "idempotency_key_reused",
-                    "This Idempotency-Key was used with a different body.",
-                    {"Idempotency-Key": ["Already used with a different body."]},
-                )
-            submission_id = known["submission_id"]
-            if known.get("state") == "queued":
-                return _accepted(submission_id)
-            # The first request stopped between recording the key and queueing: queue again
-            # under the same id (the worker stores an id once, however often it arrives).
+    def send(submission_id: str) -> None:
+        entry = SubmitEntry(
+            submission_id=submission_id,
+            campaign_id=campaign.campaign_id,
+            received_at=now.isoformat(),
+            **fields,
+        )
+        services().submissions_queue.send(entry)
 
-    entry = SubmitEntry(
-        submission_id=submission_id,
-        campaign_id=campaign.campaign_id,
-        received_at=now.isoformat(),
-        **fields,
-    )
-    services().submissions_queue.send(entry)
-    if key is not None:
-        services().request_keys.mark_queued(f"{campaign_id}:{key}")
-    return _accepted(submission_id)
+    return _accepted(queue_once(campaign.campaign_id, key, document, send))
 
 
 def _accepted(submission_id: str):

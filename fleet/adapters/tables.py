@@ -134,7 +134,7 @@ class DynamoRequestKeys:
 
     ttl_seconds = 24 * 3600
 
-    def claim(self, key: str, fingerprint: str, submission_id: str) -> dict[str, Any] | None:
+    def claim(self, key: str, fingerprint: str, message_id: str) -> dict[str, Any] | None:
         """Record a new key; return the existing record when the key is known."""
         try:
             call(
@@ -144,7 +144,7 @@ class DynamoRequestKeys:
                     {
                         "request_key": key,
                         "fingerprint": fingerprint,
-                        "submission_id": submission_id,
+                        "message_id": message_id,
                         "state": "pending",
                         "expires_at": int(time.time()) + self.ttl_seconds,
                     }

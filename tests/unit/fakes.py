@@ -117,11 +117,11 @@ class FakeRequestKeys:
     def __init__(self) -> None:
         self.records: dict[str, dict[str, Any]] = {}
 
-    def claim(self, key: str, fingerprint: str, submission_id: str) -> dict[str, Any] | None:
+    def claim(self, key: str, fingerprint: str, message_id: str) -> dict[str, Any] | None:
         """Record a new key; return the existing record instead when the key is known."""
         if key in self.records:
             return dict(self.records[key])
-        self.records[key] = {"fingerprint": fingerprint, "submission_id": submission_id, "state": "pending"}
+        self.records[key] = {"fingerprint": fingerprint, "message_id": message_id, "state": "pending"}
         return None
 
     def mark_queued(self, key: str) -> None:

@@ -349,8 +349,8 @@ def test_a_key_whose_first_request_died_before_queueing_is_queued_again_under_it
     response = post(client, key="retry-me")
 
     assert response.status_code == 202
-    assert response.get_json()["submission_id"] == pending["submission_id"]
-    assert [m.submission_id for m in queue.sent] == [pending["submission_id"]]
+    assert response.get_json()["submission_id"] == pending["message_id"]
+    assert [m.submission_id for m in queue.sent] == [pending["message_id"]]
     assert request_keys.records["summer:retry-me"]["state"] == "queued"
 
 
