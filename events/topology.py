@@ -213,6 +213,10 @@ TOPOLOGY = Topology(
         Table("users", partition_key="user_id", stream="NEW_IMAGE"),
         # Powertools' idempotency records: one per email sent, so none is sent twice.
         Table("idempotency", partition_key="id", ttl_attribute="expiration"),
+        # The local runtime's stream checkpoints ("{function}#{shard}" -> last sequence
+        # number done), so a restarted runtime resumes where it stopped. Lambda keeps its
+        # own on AWS; only the local stage writes here.
+        Table("checkpoints", partition_key="shard_key"),
     ),
     buckets=(Bucket("media", notify_queue="uploads", notify_prefix="uploads/"),),
     topics=(Topic("comments"),),

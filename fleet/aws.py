@@ -44,7 +44,12 @@ def _client(service: str, region: str, endpoint_url: str | None) -> Any:
 
     config = Config(retries={"mode": "standard", "max_attempts": 3}, max_pool_connections=32)
     with _lock:  # boto3 sessions are not safe to share while creating clients
-        return _session(region).client(service, endpoint_url=endpoint_url, config=config)
+        made = _session(region).client(service, endpoint_url=endpoint_url, config=config)
+    if settings.current().local:
+        from fleet import faults  # FLEET_FAULTS: injected throttling, local stage only
+
+        faults.install(made, service)
+    return made
 
 
 @functools.lru_cache(maxsize=None)

@@ -4,11 +4,20 @@ The persistence layer is built on first use from `fleet.aws`'s cached client, so
 honours `AWS_ENDPOINT_URL` and costs nothing at import. Powertools writes an INPROGRESS
 record before the action, marks it COMPLETED after, and deletes it when the action
 raises: a failed (say, throttled) send leaves nothing behind and is retried later.
+
+Two windows are closed here. A throttled write of the record itself is retried a few
+times (`fleet.retry`): an INPROGRESS record that cannot be marked COMPLETED would, after
+its expiry, let the email go out again. And a key found INPROGRESS (another invocation
+holds it, or a process died holding it) is waited on while the invocation has time left,
+so a crash's leftover record delays the email rather than parking it on the on-failure
+queue. One window stays open, as on AWS: SES accepts the email and the process dies
+before the record says COMPLETED; after the in-progress expiry the retry sends again.
 """
 
 from __future__ import annotations
 
 import functools
+import time
 from typing import Any, Callable
 
 #: How long a key is remembered. Stream records live 24 h, but a failure parked in an
@@ -21,8 +30,26 @@ def _persistence(table: str, region: str, endpoint_url: str | None) -> Any:
     from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 
     from fleet import aws
+    from fleet.retry import retrying
 
-    return DynamoDBPersistenceLayer(table_name=table, key_attr="id", boto3_client=aws.client("dynamodb"))
+    class RetryingPersistenceLayer(DynamoDBPersistenceLayer):
+        """Powertools' DynamoDB layer whose calls ride out a burst of throttling."""
+
+        def _get_record(self, idempotency_key):
+            return retrying(lambda: DynamoDBPersistenceLayer._get_record(self, idempotency_key))
+
+        def _put_record(self, data_record):
+            return retrying(lambda: DynamoDBPersistenceLayer._put_record(self, data_record))
+
+        def _update_record(self, data_record):
+            # The email is out: failing to say so would let it go out again. Try hard.
+            return retrying(lambda: DynamoDBPersistenceLayer._update_record(self, data_record), attempts=8)
+
+        def _delete_record(self, data_record):
+            # A record left INPROGRESS blocks every retry until its expiry.
+            return retrying(lambda: DynamoDBPersistenceLayer._delete_record(self, data_record), attempts=8)
+
+    return RetryingPersistenceLayer(table_name=table, key_attr="id", boto3_client=aws.client("dynamodb"))
 
 
 def persistence_layer() -> Any:
@@ -62,4 +89,22 @@ def once(scope: str, key: str, action: Callable[[], Any], context: Any = None, p
     def run(data: dict[str, str]) -> Any:
         return action()
 
-    return run(data={"key": key})
+    return _waiting_in_progress(lambda: run(data={"key": key}), context)
+
+
+#: Margin kept out of the invocation's remaining time when waiting on an INPROGRESS key.
+IN_PROGRESS_MARGIN_MS = 3000
+IN_PROGRESS_POLL_SECONDS = 0.5
+
+
+def _waiting_in_progress(run: Callable[[], Any], context: Any) -> Any:
+    """Run; while the key is INPROGRESS elsewhere and time is left, wait and run again."""
+    from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAlreadyInProgressError
+
+    while True:
+        try:
+            return run()
+        except IdempotencyAlreadyInProgressError:
+            if context is None or context.get_remaining_time_in_millis() < IN_PROGRESS_MARGIN_MS:
+                raise  # the record fails and is delivered again later
+            time.sleep(IN_PROGRESS_POLL_SECONDS)

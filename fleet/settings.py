@@ -26,6 +26,10 @@ class Settings:
     #: The From address of every email; an SES-verified identity (provisioning verifies
     #: it on the local stage only: on AWS, verification is a human clicking a link).
     sender: str = "Fleet <no-reply@example.com>"
+    #: Fault injection on the local stage, `SERVICE:RATE,...` (see `fleet.faults`); empty: off.
+    faults: str = ""
+    #: Seeds the injected faults' random source, for reproducible tests.
+    faults_seed: int | None = None
 
     def name(self, logical: str) -> str:
         """The physical name of a logical resource in this stage."""
@@ -58,6 +62,8 @@ def current() -> Settings:
         campaign_cache_seconds=float(os.environ.get("FLEET_CAMPAIGN_CACHE_SECONDS", "5")),
         api_base_url=os.environ.get("FLEET_API_BASE_URL", ""),
         sender=os.environ.get("FLEET_SENDER") or "Fleet <no-reply@example.com>",
+        faults=os.environ.get("FLEET_FAULTS", "").strip() if local else "",
+        faults_seed=_int_or_none(os.environ.get("FLEET_FAULTS_SEED")),
     )
 
 

@@ -10,6 +10,7 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
 from fleet import aws, settings
 from fleet.errors import translate
+from fleet.retry import retrying
 
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
@@ -52,7 +53,7 @@ def table_name(logical: str) -> str:
 def call(operation: str, **kwargs: Any) -> dict[str, Any]:
     """Call a DynamoDB operation, translating its errors into Fleet's."""
     try:
-        return getattr(aws.client("dynamodb"), operation)(**kwargs)
+        return retrying(lambda: getattr(aws.client("dynamodb"), operation)(**kwargs))
     except Exception as exc:  # translated, never swallowed
         raise translate(exc) from exc
 

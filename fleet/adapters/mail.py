@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fleet import aws, settings
 from fleet.errors import translate
+from fleet.retry import retrying
 
 
 class SesMailer:
@@ -15,7 +16,7 @@ class SesMailer:
     def send(self, to: str, subject: str, text: str, html: str) -> str:
         """Send one email with a text and an HTML part; return SES's message id."""
         try:
-            response = aws.client("ses").send_email(
+            response = retrying(lambda: aws.client("ses").send_email(
                 Source=self.sender,
                 Destination={"ToAddresses": [to]},
                 Message={
@@ -25,7 +26,7 @@ class SesMailer:
                         "Html": {"Data": html, "Charset": "UTF-8"},
                     },
                 },
-            )
+            ))
         except Exception as exc:  # Throttling and MaxSendingRateExceeded -> RetryLater
             raise translate(exc) from exc
         return response["MessageId"]

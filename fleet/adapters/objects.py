@@ -6,6 +6,7 @@ from typing import Any
 
 from fleet import aws, settings
 from fleet.errors import NotFound, translate
+from fleet.retry import retrying
 from fleet.ports import ObjectInfo
 
 _MISSING = ("404", "NoSuchKey", "NotFound")
@@ -24,14 +25,14 @@ class S3Objects:
 
     def _call(self, operation: str, **kwargs: Any) -> dict[str, Any]:
         try:
-            return getattr(aws.client("s3"), operation)(Bucket=self.bucket, **kwargs)
+            return retrying(lambda: getattr(aws.client("s3"), operation)(Bucket=self.bucket, **kwargs))
         except Exception as exc:
             raise translate(exc) from exc
 
     def head(self, key: str) -> ObjectInfo | None:
         """The object's size and type, or None when there is no such object."""
         try:
-            response = aws.client("s3").head_object(Bucket=self.bucket, Key=key)
+            response = retrying(lambda: aws.client("s3").head_object(Bucket=self.bucket, Key=key))
         except Exception as exc:
             # HEAD has no body, so a missing object is a bare 404, not NoSuchKey.
             if getattr(exc, "response", {}).get("Error", {}).get("Code") in _MISSING:
