@@ -49,8 +49,49 @@ class RegisterUser:
         return self.signup_id
 
 
+@dataclass(frozen=True)
+class PublishArticle:
+    """Store an article under `article_id` (assigned at ingestion)."""
+
+    article_id: str
+    title: str
+    content: str
+    author: str
+    published: bool
+    received_at: str
+    #: `{"type", "upload_key"}` or `{"type", "url"}`, or None.
+    media: dict[str, str] | None = None
+
+    @property
+    def message_id(self) -> str:
+        """The id that makes every delivery of this message idempotent."""
+        return self.article_id
+
+
+@dataclass(frozen=True)
+class PostComment:
+    """Store a comment on an article, if the article exists; reject it otherwise."""
+
+    comment_id: str
+    article_id: str
+    author: str
+    email: str
+    body: str
+    received_at: str
+
+    @property
+    def message_id(self) -> str:
+        """The id that makes every delivery of this message idempotent."""
+        return self.comment_id
+
+
 #: Message type name -> dataclass, for the envelope.
-MESSAGE_TYPES: dict[str, type] = {"SubmitEntry": SubmitEntry, "RegisterUser": RegisterUser}
+MESSAGE_TYPES: dict[str, type] = {
+    "SubmitEntry": SubmitEntry,
+    "RegisterUser": RegisterUser,
+    "PublishArticle": PublishArticle,
+    "PostComment": PostComment,
+}
 
 
 def message_type(message: Any) -> str:

@@ -18,7 +18,16 @@ from marshmallow import (
     validates_schema,
 )
 
-from events.messages import ENVELOPE_VERSION, MESSAGE_TYPES, RegisterUser, SubmitEntry, message_type, to_dict
+from events.messages import (
+    ENVELOPE_VERSION,
+    MESSAGE_TYPES,
+    PostComment,
+    PublishArticle,
+    RegisterUser,
+    SubmitEntry,
+    message_type,
+    to_dict,
+)
 
 # Characters that no form field may carry: C0 controls (tab and newlines aside), DEL, and
 # lone surrogates, which JSON can spell but UTF-8 (and so SQS and DynamoDB) cannot.
@@ -154,7 +163,49 @@ class RegisterUserSchema(Schema):
         return RegisterUser(**data)
 
 
-BODY_SCHEMAS: dict[str, type[Schema]] = {"SubmitEntry": SubmitEntrySchema, "RegisterUser": RegisterUserSchema}
+class PublishArticleSchema(Schema):
+    """The body of a `PublishArticle` message on the blog queue."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    article_id = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    title = fields.String(required=True)
+    content = fields.String(required=True)
+    author = fields.String(required=True)
+    published = fields.Boolean(required=True)
+    received_at = fields.String(required=True)
+    media = fields.Dict(keys=fields.String(), values=fields.String(), load_default=None, allow_none=True)
+
+    @post_load
+    def _make(self, data: dict, **kwargs) -> PublishArticle:
+        return PublishArticle(**data)
+
+
+class PostCommentSchema(Schema):
+    """The body of a `PostComment` message on the blog queue."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    comment_id = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    article_id = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    author = fields.String(required=True)
+    email = fields.Email(required=True)
+    body = fields.String(required=True)
+    received_at = fields.String(required=True)
+
+    @post_load
+    def _make(self, data: dict, **kwargs) -> PostComment:
+        return PostComment(**data)
+
+
+BODY_SCHEMAS: dict[str, type[Schema]] = {
+    "SubmitEntry": SubmitEntrySchema,
+    "RegisterUser": RegisterUserSchema,
+    "PublishArticle": PublishArticleSchema,
+    "PostComment": PostCommentSchema,
+}
 
 
 class EnvelopeSchema(Schema):

@@ -197,6 +197,9 @@ TOPOLOGY = Topology(
         Queue("confirmations-failures"),
     ),
     tables=(
+        # Blog writes: articles and comments, API -> this queue -> workers.blog.
+        Queue("blog", visibility_timeout=180, max_receive_count=5),
+        Queue("comment-notifications-failures"),
         Table("campaigns", partition_key="campaign_id"),
         Table(
             "submissions",
@@ -219,6 +222,15 @@ TOPOLOGY = Topology(
         Table("checkpoints", partition_key="shard_key"),
     ),
     buckets=(Bucket("media", notify_queue="uploads", notify_prefix="uploads/"),),
+        # Articles; published ones also carry feed = "published" and feed_key =
+        # "{published_at}#{article_id}", so the sparse `feed` index lists them newest first.
+        Table("articles", partition_key="article_id", indexes=(Index("feed", partition_key="feed", sort_key="feed_key"),)),
+        Table(
+            "comments",
+            partition_key="comment_id",
+            indexes=(Index("by_article", partition_key="article_id", sort_key="created_at"),),
+            stream="NEW_IMAGE",
+        ),
     topics=(Topic("comments"),),
     functions=(
         Function(
@@ -269,3 +281,22 @@ TOPOLOGY = Topology(
         ),
     ),
 )
+        Function(
+            "blog",
+            handler="workers.blog.handler",
+            triggers=(SqsTrigger(queue="blog", batch_size=10),),
+            timeout_seconds=30,
+        ),
+        # Comment notifications: one SNS publish per stored comment, at most once per comment id.
+        Function(
+            "comment_notifications",
+            handler="workers.comment_notifications.handler",
+            triggers=(
+                StreamTrigger(
+                    table="comments",
+                    batch_size=25,
+                    retry=RetryPolicy(maximum_retry_attempts=3, on_failure_queue="comment-notifications-failures"),
+                ),
+            ),
+            timeout_seconds=30,
+        ),

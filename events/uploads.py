@@ -3,9 +3,11 @@
 The key layout is part of the contract between the API (which makes the keys), the
 bucket notification (which filters on `UPLOADS_PREFIX`) and the thumbnail worker:
 
-    uploads/campaigns/{campaign_id}/{spread}/{upload_id}.{ext}   the original, as sent
-    thumbnails/campaigns/{campaign_id}/{upload_id}/{size}.jpg    never notified
-    quarantine/campaigns/{campaign_id}/{spread}/{upload_id}.{ext} a rejected original
+    uploads/{kind}/{owner_id}/{spread}/{upload_id}.{ext}    the original, as sent
+    thumbnails/{kind}/{owner_id}/{upload_id}/{size}.jpg     never notified
+    quarantine/{kind}/{owner_id}/{spread}/{upload_id}.{ext} a rejected original
+
+where `kind` is `campaigns` (a campaign's receipts) or `articles` (a blog article's photos).
 """
 
 from __future__ import annotations
@@ -33,8 +35,11 @@ PENDING = "pending"
 READY = "ready"
 REJECTED = "rejected"
 
+#: The owners an upload may belong to: the second segment of its key.
+OWNER_KINDS = ("campaigns", "articles")
+
 _KEY = re.compile(
-    r"^uploads/campaigns/(?P<campaign_id>[a-z0-9][a-z0-9-]{0,62})/(?P<spread>[0-9a-f]{2})/"
+    r"^uploads/(?P<kind>campaigns|articles)/(?P<owner_id>[a-z0-9][a-z0-9-]{0,62})/(?P<spread>[0-9a-f]{2})/"
     r"(?P<upload_id>[0-9a-f]{32})\.(?P<ext>jpg|png|webp)$"
 )
 
@@ -48,21 +53,32 @@ def upload_key(uploads_prefix: str, upload_id: str, content_type: str) -> str:
 class UploadKey:
     """The parts of a key that the API made."""
 
-    campaign_id: str
+    owner_id: str
     upload_id: str
+    kind: str = "campaigns"
+
+    @property
+    def campaign_id(self) -> str | None:
+        """The campaign of a campaign's upload; None for an article's."""
+        return self.owner_id if self.kind == "campaigns" else None
 
 
 def parse_upload_key(key: str) -> UploadKey | None:
-    """The campaign and upload id of a key the API made, or None for any other key."""
+    """The owner (campaign or article) and upload id of a key the API made, or None for any other key."""
     match = _KEY.match(key)
     if not match or match["spread"] != match["upload_id"][:2]:
         return None
-    return UploadKey(match["campaign_id"], match["upload_id"])
+    return UploadKey(match["owner_id"], match["upload_id"], match["kind"])
 
 
-def thumbnail_key(campaign_id: str, upload_id: str, size: int) -> str:
+def uploads_prefix(kind: str, owner_id: str) -> str:
+    """The S3 prefix under which an owner's uploads are written."""
+    return f"{UPLOADS_PREFIX}{kind}/{owner_id}/"
+
+
+def thumbnail_key(owner_id: str, upload_id: str, size: int, kind: str = "campaigns") -> str:
     """Where the `size` px thumbnail of an upload is written (outside the notified prefix)."""
-    return f"{THUMBNAILS_PREFIX}campaigns/{campaign_id}/{upload_id}/{size}.jpg"
+    return f"{THUMBNAILS_PREFIX}{kind}/{owner_id}/{upload_id}/{size}.jpg"
 
 
 def quarantine_key(key: str) -> str:
@@ -123,7 +139,7 @@ class _StrictInteger(fields.Integer):
 
 
 class UploadRequestSchema(Schema):
-    """The body of `POST /v1/campaigns/{campaign_id}/uploads`; `max_bytes` comes in the context."""
+    """The body of `POST /v1/{campaigns,articles}/{id}/uploads`; `max_bytes` comes in the context."""
 
     class Meta:
         unknown = RAISE

@@ -122,3 +122,43 @@ class Mailer(Protocol):
 
     def send(self, to: str, subject: str, text: str, html: str) -> str:
         """Send one email; return the provider's message id."""
+
+
+class ArticleStore(Protocol):
+    """The articles table and its `feed` index."""
+
+    def create(self, article: Mapping[str, Any]) -> bool:
+        """Store a new article; False (and nothing written) when its id is stored already."""
+
+    def get(self, article_id: str) -> dict[str, Any] | None:
+        """The stored article, or None."""
+
+    def feed(self, limit: int, after: str | None = None) -> tuple[list[dict[str, Any]], str | None]:
+        """Published articles newest first, after the feed key `after`; and the feed key to
+        resume from, None on the last page."""
+
+
+class CommentStore(Protocol):
+    """The comments table."""
+
+    def create(self, comment: Mapping[str, Any]) -> bool:
+        """Store a new comment; False (and nothing written) when its id is stored already."""
+
+    def get(self, comment_id: str) -> dict[str, Any] | None:
+        """The stored comment, or None."""
+
+
+class CommentTopic(Protocol):
+    """The SNS comments topic: notifications out, subscriptions filtered by article."""
+
+    def publish(self, subject: str, message: str, attributes: Mapping[str, str]) -> str:
+        """Publish one notification with string message attributes; return SNS's message id."""
+
+    def subscribe(self, protocol: str, endpoint: str, article_id: str) -> str:
+        """Subscribe an endpoint to one article's notifications; return the subscription id."""
+
+    def article_of(self, subscription_id: str) -> str | None:
+        """The article a subscription of this topic filters on, or None when there is none."""
+
+    def unsubscribe(self, subscription_id: str) -> None:
+        """Remove a subscription of this topic."""

@@ -21,8 +21,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     register_error_handlers(app)
 
-    from ingest_api import health, submissions, uploads, users
+    from ingest_api import blog, health, submissions, uploads, users
 
+    app.register_blueprint(blog.bp)
     app.register_blueprint(health.bp)
     app.register_blueprint(submissions.bp)
     app.register_blueprint(uploads.bp)

@@ -6,7 +6,17 @@ from dataclasses import dataclass
 
 from flask import current_app
 
-from fleet.ports import CampaignStore, MessageQueue, RequestKeys, SubmissionStore, UploadSigner, UploadStore
+from fleet.ports import (
+    ArticleStore,
+    CampaignStore,
+    CommentStore,
+    CommentTopic,
+    MessageQueue,
+    RequestKeys,
+    SubmissionStore,
+    UploadSigner,
+    UploadStore,
+)
 
 
 @dataclass
@@ -22,6 +32,11 @@ class Services:
     upload_signer: UploadSigner | None = None
     #: Signups; optional so that tests of other resources need not pass a fake of it.
     users_queue: MessageQueue | None = None
+    #: The blog; optional for the same reason.
+    blog_queue: MessageQueue | None = None
+    articles: ArticleStore | None = None
+    comments: CommentStore | None = None
+    comment_topic: CommentTopic | None = None
 
 
 def services() -> Services:
@@ -39,6 +54,8 @@ def _aws_services() -> Services:
     from fleet.adapters.objects import S3UploadSigner
     from fleet.adapters.queues import SqsQueue
     from fleet.adapters.tables import DynamoCampaigns, DynamoRequestKeys, DynamoSubmissions
+    from fleet.adapters.blog import DynamoArticles, DynamoComments
+    from fleet.adapters.notifications import SnsCommentTopic
     from fleet.adapters.uploads import DynamoUploads
 
     return Services(
@@ -49,4 +66,8 @@ def _aws_services() -> Services:
         uploads=DynamoUploads(),
         upload_signer=S3UploadSigner("media"),
         users_queue=SqsQueue("users"),
+        blog_queue=SqsQueue("blog"),
+        articles=DynamoArticles(),
+        comments=DynamoComments(),
+        comment_topic=SnsCommentTopic("comments"),
     )

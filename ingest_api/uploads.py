@@ -1,4 +1,5 @@
-"""Uploads: `POST /v1/campaigns/{id}/uploads` (a presigned S3 POST), `GET /v1/uploads/{id}`.
+"""Uploads: `POST /v1/campaigns/{id}/uploads` and `POST /v1/articles/{id}/uploads` (a
+presigned S3 POST under the campaign's or the article's prefix), `GET /v1/uploads/{id}`.
 
 Images never pass through the API (API Gateway caps bodies at 10 MB and 29 s): the client
 posts the file straight to S3 with the fields it gets here, and the thumbnail worker
@@ -14,7 +15,8 @@ from typing import Any
 
 from flask import Blueprint, current_app
 
-from events.uploads import DEFAULT_MAX_BYTES, PENDING, UploadRequestSchema, upload_key
+from events.uploads import DEFAULT_MAX_BYTES, PENDING, UploadRequestSchema, parse_upload_key, upload_key, uploads_prefix
+from ingest_api.blog import stored_article
 from ingest_api.bodies import json_body
 from ingest_api.errors import ApiError
 from ingest_api.services import services
@@ -42,11 +44,25 @@ def create_upload(campaign_id: str):
     document = json_body()
     now = datetime.now(timezone.utc)
     campaign = open_campaign(campaign_id, now)
+    return presigned_upload(document, campaign.uploads_prefix, {"campaign_id": campaign.campaign_id}, now)
+
+
+@bp.post("/v1/articles/<article_id>/uploads")
+def create_article_upload(article_id: str):
+    """A presigned POST for one photo of a stored article, under `uploads/articles/{id}/`."""
+    document = json_body()
+    article = stored_article(article_id)
+    owner = {"article_id": article["article_id"]}
+    return presigned_upload(document, uploads_prefix("articles", article["article_id"]), owner, datetime.now(timezone.utc))
+
+
+def presigned_upload(document: dict[str, Any], prefix: str, owner: dict[str, str], now: datetime):
+    """Record a pending upload under `prefix` and answer 201 with its presigned POST."""
     max_bytes = max_upload_bytes()
     fields = UploadRequestSchema(max_bytes=max_bytes).load(document)
 
     upload_id = uuid.uuid4().hex
-    key = upload_key(campaign.uploads_prefix, upload_id, fields["content_type"])
+    key = upload_key(prefix, upload_id, fields["content_type"])
     store, signer = services().uploads, services().upload_signer
     if store is None or signer is None:
         raise ApiError(503, "unavailable", "Uploads are not configured.")
@@ -54,7 +70,7 @@ def create_upload(campaign_id: str):
     store.create(
         {
             "upload_id": upload_id,
-            "campaign_id": campaign.campaign_id,
+            **owner,
             "key": key,
             "content_type": fields["content_type"],
             "declared_bytes": fields["content_length"],
@@ -80,6 +96,16 @@ def upload_status(record: dict[str, Any]) -> dict[str, Any]:
     shown: dict[str, Any] = {"upload_id": record["upload_id"], "key": record["key"]}
     shown.update({k: record[k] for k in _SHOWN if record.get(k) is not None})
     return shown
+
+
+def upload_of_key(key: str) -> dict[str, Any]:
+    """The status of the upload a key names, or `unknown` when it names none."""
+    parsed = parse_upload_key(key)
+    store = services().uploads
+    record = store.get(parsed.upload_id) if parsed is not None and store is not None else None
+    if record is None or record.get("key") != key:
+        return {"key": key, "status": "unknown"}
+    return upload_status(record)
 
 
 @bp.get("/v1/uploads/<upload_id>")

@@ -76,7 +76,7 @@ def process_upload(
 
     keys: dict[str, str] = {}
     for thumbnail in report.thumbnails:
-        key = thumbnail_key(upload["campaign_id"], upload_id, thumbnail.size)
+        key = thumbnail_key(parsed.owner_id, upload_id, thumbnail.size, parsed.kind)
         objects.write(key, thumbnail.data, thumbnail.content_type)
         keys[str(thumbnail.size)] = key
     uploads.record_outcome(

@@ -1,0 +1,216 @@
+"""The blog: articles, comments and comment subscriptions.
+
+Writes are queued for `workers.blog` (202); reads are one GetItem or one Query on the
+articles table's `feed` index, served through the in-process read cache with `ETag` and
+`Cache-Control`. Subscriptions go straight to the SNS comments topic.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from flask import Blueprint, request
+
+from events.blog import (
+    ARTICLE_ID,
+    COMMENT_ID,
+    DEFAULT_PAGE,
+    MAX_PAGE,
+    ArticleRequestSchema,
+    CommentRequestSchema,
+    SubscriptionRequestSchema,
+    decode_cursor,
+    encode_cursor,
+    subscription_target,
+)
+from events.messages import PostComment, PublishArticle
+from fleet.ports import ArticleStore, CommentStore, CommentTopic, MessageQueue
+from ingest_api.bodies import idempotency_key, json_body
+from ingest_api.cache import cacheable, read_cache
+from ingest_api.errors import ApiError
+from ingest_api.idempotency import queue_once
+from ingest_api.services import services
+
+bp = Blueprint("blog", __name__)
+
+#: Seconds a client or CDN may reuse an answer: short for the feed, which changes often.
+LIST_MAX_AGE = 5
+ARTICLE_MAX_AGE = 60
+EXCERPT_CHARS = 280
+
+_ARTICLE_FIELDS = ("article_id", "title", "author", "published", "published_at", "media", "received_at", "stored_at")
+
+
+def _port(name: str) -> Any:
+    port = getattr(services(), name)
+    if port is None:
+        raise ApiError(503, "unavailable", "The blog is not configured.")
+    return port
+
+
+def blog_queue() -> MessageQueue:
+    """The queue of articles and comments."""
+    return _port("blog_queue")
+
+
+def articles() -> ArticleStore:
+    """The articles table."""
+    return _port("articles")
+
+
+def comments() -> CommentStore:
+    """The comments table."""
+    return _port("comments")
+
+
+def comment_topic() -> CommentTopic:
+    """The SNS comments topic."""
+    return _port("comment_topic")
+
+
+def stored_article(article_id: str) -> dict[str, Any]:
+    """The stored article (read through the cache); 404 when there is none (yet)."""
+    article = None
+    if ARTICLE_ID.match(article_id):
+        article = read_cache().get_or_load(f"article:{article_id}", lambda: articles().get(article_id))
+    if article is None:
+        raise ApiError(404, "article_not_found", "No stored article with this id (yet).")
+    return article
+
+
+def _queued(kind: str, message_id: str, status_url: str):
+    return {f"{kind}_id": message_id, "status": "queued", "status_url": status_url}, 202, {"Location": status_url}
+
+
+@bp.post("/v1/articles")
+def create_article():
+    """Validate an article and queue it; 202 with its id and where to read it once stored."""
+    document = json_body()
+    key = idempotency_key()
+    fields = ArticleRequestSchema().load(document)
+
+    def send(article_id: str) -> None:
+        command = PublishArticle(
+            article_id=article_id, received_at=datetime.now(timezone.utc).isoformat(), **fields
+        )
+        blog_queue().send(command)
+
+    article_id = queue_once("articles", key, document, send)
+    return _queued("article", article_id, f"/v1/articles/{article_id}")
+
+
+@bp.get("/v1/articles")
+def list_articles():
+    """Published articles, newest first, `limit` (1-100, default 20) a page, `cursor` for the next."""
+    limit = _limit(request.args.get("limit"))
+    cursor = request.args.get("cursor")
+    after = None
+    if cursor is not None:
+        try:
+            after = decode_cursor(cursor)
+        except ValueError:
+            raise ApiError(
+                400, "invalid_cursor", "The cursor is not one this API made.", {"cursor": ["Not a valid cursor."]}
+            ) from None
+
+    def load() -> dict[str, Any]:
+        page, next_key = articles().feed(limit, after)
+        body: dict[str, Any] = {"articles": [_summary(a) for a in page], "next_cursor": None}
+        if next_key is not None:
+            body["next_cursor"] = encode_cursor(next_key)
+        return body
+
+    return cacheable(read_cache().get_or_load(f"feed:{limit}:{after or ''}", load), LIST_MAX_AGE)
+
+
+def _limit(raw: str | None) -> int:
+    if raw is None:
+        return DEFAULT_PAGE
+    if not raw.isdigit() or not 1 <= int(raw) <= MAX_PAGE:
+        raise ApiError(
+            422, "invalid_fields", "Some fields are invalid.", {"limit": [f"Must be a whole number from 1 to {MAX_PAGE}."]}
+        )
+    return int(raw)
+
+
+def _summary(article: dict[str, Any]) -> dict[str, Any]:
+    shown = {k: article[k] for k in ("article_id", "title", "author", "published_at", "media") if k in article}
+    content = article.get("content", "")
+    shown["excerpt"] = content if len(content) <= EXCERPT_CHARS else content[: EXCERPT_CHARS - 1].rstrip() + "…"
+    return shown
+
+
+@bp.get("/v1/articles/<article_id>")
+def get_article(article_id: str):
+    """One stored article with its content; 404 until the worker has stored it."""
+    article = stored_article(article_id)
+    body = {k: article[k] for k in _ARTICLE_FIELDS if k in article}
+    body["content"] = article["content"]
+    media = article.get("media")
+    if media and media.get("upload_key"):
+        from ingest_api.uploads import upload_of_key  # that module imports this one
+
+        body["media"] = {**media, "upload": upload_of_key(media["upload_key"])}
+    return cacheable(body, ARTICLE_MAX_AGE)
+
+
+@bp.post("/v1/articles/<article_id>/comments")
+def create_comment(article_id: str):
+    """Validate a comment and queue it; the worker stores it if the article exists, else rejects it."""
+    document = json_body()
+    key = idempotency_key()
+    if not ARTICLE_ID.match(article_id):
+        raise ApiError(404, "article_not_found", "No article with this id.")
+    fields = CommentRequestSchema().load(document)
+
+    def send(comment_id: str) -> None:
+        command = PostComment(
+            comment_id=comment_id,
+            article_id=article_id,
+            received_at=datetime.now(timezone.utc).isoformat(),
+            **fields,
+        )
+        blog_queue().send(command)
+
+    comment_id = queue_once(f"comments:{article_id}", key, document, send)
+    return _queued("comment", comment_id, f"/v1/comments/{comment_id}")
+
+
+@bp.get("/v1/comments/<comment_id>")
+def get_comment(comment_id: str):
+    """A stored comment's status: `accepted`, or `rejected` with a `reason`; 404 until stored."""
+    comment = comments().get(comment_id) if COMMENT_ID.match(comment_id) else None
+    if comment is None:
+        raise ApiError(404, "comment_not_found", "No stored comment with this id (yet).")
+    # The commenter's email is never shown.
+    shown = ("comment_id", "article_id", "status", "reason", "author", "body", "received_at", "created_at")
+    return {k: comment[k] for k in shown if k in comment}
+
+
+@bp.post("/v1/articles/<article_id>/subscriptions")
+def create_subscription(article_id: str):
+    """Subscribe an email address or an endpoint to this article's comment notifications."""
+    document = json_body()
+    stored_article(article_id)
+    protocol, endpoint = subscription_target(SubscriptionRequestSchema().load(document))
+    subscription_id = comment_topic().subscribe(protocol, endpoint, article_id)
+    url = f"/v1/articles/{article_id}/subscriptions/{subscription_id}"
+    body = {
+        "subscription_id": subscription_id,
+        "article_id": article_id,
+        "protocol": protocol,
+        "endpoint": endpoint,
+        "url": url,
+    }
+    return body, 201, {"Location": url}
+
+
+@bp.delete("/v1/articles/<article_id>/subscriptions/<subscription_id>")
+def delete_subscription(article_id: str, subscription_id: str):
+    """Unsubscribe; 404 unless the subscription is this article's, on the comments topic."""
+    topic = comment_topic()
+    if not ARTICLE_ID.match(article_id) or topic.article_of(subscription_id) != article_id:
+        raise ApiError(404, "subscription_not_found", "No subscription with this id on this article.")
+    topic.unsubscribe(subscription_id)
+    return "", 204

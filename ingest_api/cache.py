@@ -1,0 +1,75 @@
+"""Cached reads: a short in-process TTL cache, and ETag / Cache-Control / 304 answers.
+
+The cache stands in for the ElastiCache of the blog's design: a process (a Lambda
+container, a `fleet up`) answers repeated reads of a hot article or feed page without a
+DynamoDB call for `READ_CACHE_SECONDS` (5 s by default). Workers write in other processes,
+so entries are never invalidated, only expired: a new article shows within that time.
+Misses (404s) are never cached.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+import time
+from typing import Any, Callable
+
+from flask import Response, current_app, jsonify, request
+
+#: Default time a read stays in the in-process cache.
+DEFAULT_TTL_SECONDS = 5.0
+
+
+class TtlCache:
+    """A small thread-safe dict whose entries expire; the oldest go first when it is full."""
+
+    def __init__(self, ttl_seconds: float, max_entries: int = 1024, clock: Callable[[], float] = time.monotonic) -> None:
+        self.ttl_seconds = ttl_seconds
+        self.max_entries = max_entries
+        self._clock = clock
+        self._entries: dict[str, tuple[float, Any]] = {}
+        self._lock = threading.Lock()
+        self.hits = 0
+        self.misses = 0
+
+    def get_or_load(self, key: str, load: Callable[[], Any]) -> Any:
+        """The cached value of `key`, or `load()`'s (cached unless it is None)."""
+        now = self._clock()
+        with self._lock:
+            hit = self._entries.get(key)
+            if hit is not None and hit[0] > now:
+                self.hits += 1
+                return hit[1]
+            self.misses += 1
+        value = load()
+        if value is not None and self.ttl_seconds > 0:
+            with self._lock:
+                self._entries.pop(key, None)
+                while len(self._entries) >= self.max_entries:
+                    self._entries.pop(next(iter(self._entries)))
+                self._entries[key] = (now + self.ttl_seconds, value)
+        return value
+
+
+def read_cache() -> TtlCache:
+    """The app's read cache, made on first use."""
+    cache = current_app.extensions.get("fleet_read_cache")
+    if cache is None:
+        ttl = float(current_app.config.get("READ_CACHE_SECONDS", DEFAULT_TTL_SECONDS))
+        cache = current_app.extensions.setdefault("fleet_read_cache", TtlCache(ttl))
+    return cache
+
+
+def etag_of(body: Any) -> str:
+    """A strong ETag of a JSON body: the digest of its canonical form."""
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+    return hashlib.sha256(canonical.encode()).hexdigest()[:32]
+
+
+def cacheable(body: Any, max_age: int) -> Response:
+    """A 200 with `ETag` and `Cache-Control`, or a bodiless 304 when `If-None-Match` matches."""
+    response = jsonify(body)
+    response.set_etag(etag_of(body))
+    response.headers["Cache-Control"] = f"public, max-age={max_age}"
+    return response.make_conditional(request)

@@ -1,0 +1,149 @@
+"""The blog end to end: HTTP -> the blog queue -> workers.blog -> the comments stream ->
+workers.comment_notifications -> SNS -> subscribers' SQS queues (filtered by article), on moto."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+import pytest
+import requests
+
+from fleet import aws
+from fleet.adapters.queues import queue_url
+from fleet.status import queue_status
+
+pytestmark = pytest.mark.integration
+
+
+def post(api: str, path: str, body: dict) -> requests.Response:
+    return requests.post(f"{api}{path}", json=body, timeout=10)
+
+
+def create_article(api: str, title: str, **extra) -> str:
+    answer = post(api, "/v1/articles", {"title": title, "content": f"All about {title}.", "author": "Ada", **extra})
+    assert answer.status_code == 202, answer.text
+    assert answer.json()["status_url"] == f"/v1/articles/{answer.json()['article_id']}"
+    return answer.json()["article_id"]
+
+
+def comment(api: str, article_id: str, body: str) -> str:
+    answer = post(
+        api, f"/v1/articles/{article_id}/comments", {"author": "Grace", "email": "grace@example.com", "body": body}
+    )
+    assert answer.status_code == 202, answer.text
+    return answer.json()["comment_id"]
+
+
+def subscriber_queue(name: str) -> tuple[str, str]:
+    """A subscriber's own SQS queue (not part of the topology): (url, arn)."""
+    sqs = aws.client("sqs")
+    url = sqs.create_queue(QueueName=name)["QueueUrl"]
+    return url, sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+
+
+def received(url: str) -> list[dict]:
+    """Every SNS notification on a queue, consumed."""
+    sqs = aws.client("sqs")
+    found = []
+    while True:
+        page = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0)
+        if not page.get("Messages"):
+            return found
+        for message in page["Messages"]:
+            found.append(json.loads(message["Body"]))
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+
+
+def comment_ids(notifications: list[dict]) -> list[str]:
+    return [n["Message"].rsplit("Comment: ", 1)[1].strip() for n in notifications]
+
+
+def test_each_subscriber_hears_its_own_articles_comments_once(running_fleet):
+    api = running_fleet.api_url
+    first = create_article(api, "Sourdough at altitude")
+    second = create_article(api, "Fermenting hot sauce")
+    running_fleet.drain()
+
+    subscriptions = {}
+    queues = {}
+    for article_id, name in ((first, "reader-one"), (second, "reader-two")):
+        queues[article_id], arn = subscriber_queue(name)
+        answer = post(api, f"/v1/articles/{article_id}/subscriptions", {"protocol": "sqs", "endpoint": arn})
+        assert answer.status_code == 201, answer.text
+        subscriptions[article_id] = answer.json()["subscription_id"]
+
+    sent = {first: [comment(api, first, f"First, comment {n}") for n in range(3)]}
+    sent[second] = [comment(api, second, f"Second, comment {n}") for n in range(2)]
+    running_fleet.drain()
+
+    for article_id, title in ((first, "Sourdough at altitude"), (second, "Fermenting hot sauce")):
+        notifications = received(queues[article_id])
+        assert sorted(comment_ids(notifications)) == sorted(sent[article_id])  # its own, once each
+        for notification in notifications:
+            assert notification["Subject"] == f'New comment by Grace on "{title}"'
+            assert title in notification["Message"] and "Grace commented" in notification["Message"]
+            assert notification["MessageAttributes"]["article_id"]["Value"] == article_id
+            assert notification["MessageAttributes"]["event_type"]["Value"] == "comment_posted"
+        status = requests.get(f"{api}/v1/comments/{sent[article_id][0]}", timeout=10).json()
+        assert status["status"] == "accepted" and "email" not in status
+
+    # Unsubscribing: only through the article it belongs to; then nothing more arrives.
+    wrong = requests.delete(f"{api}/v1/articles/{second}/subscriptions/{subscriptions[first]}", timeout=10)
+    assert wrong.status_code == 404 and wrong.json()["error"]["code"] == "subscription_not_found"
+    gone = requests.delete(f"{api}/v1/articles/{first}/subscriptions/{subscriptions[first]}", timeout=10)
+    assert gone.status_code == 204
+    again = requests.delete(f"{api}/v1/articles/{first}/subscriptions/{subscriptions[first]}", timeout=10)
+    assert again.status_code == 404
+    comment(api, first, "Nobody is listening")
+    late = comment(api, second, "Still heard")
+    running_fleet.drain()
+    assert received(queues[first]) == []
+    assert comment_ids(received(queues[second])) == [late]
+
+
+def test_a_comment_on_a_missing_article_ends_rejected_not_looping(running_fleet):
+    api = running_fleet.api_url
+    missing = str(uuid.uuid4())
+    comment_id = comment(api, missing, "Hello?")
+    assert requests.get(f"{api}/v1/comments/{comment_id}", timeout=10).status_code == 404  # not stored yet
+    running_fleet.drain()
+
+    status = requests.get(f"{api}/v1/comments/{comment_id}", timeout=10)
+    assert status.status_code == 200, status.text
+    assert status.json()["status"] == "rejected" and status.json()["reason"] == "article_not_found"
+    blog = next(q for q in queue_status() if q.name == "blog")
+    assert (blog.visible, blog.in_flight, blog.dead_lettered) == (0, 0, 0)
+    failures = aws.client("sqs").get_queue_attributes(
+        QueueUrl=queue_url("comment-notifications-failures"), AttributeNames=["ApproximateNumberOfMessages"]
+    )["Attributes"]["ApproximateNumberOfMessages"]
+    assert failures == "0"
+
+
+def test_reads_carry_etags_and_a_cursor(running_fleet):
+    api = running_fleet.api_url
+    ids = [create_article(api, f"Post {n}") for n in range(3)]
+    draft = create_article(api, "Not yet", published=False)
+    running_fleet.drain()
+
+    one = requests.get(f"{api}/v1/articles/{ids[0]}", timeout=10)
+    assert one.status_code == 200 and one.json()["title"] == "Post 0"
+    assert one.headers["ETag"] and "max-age=60" in one.headers["Cache-Control"]
+    again = requests.get(f"{api}/v1/articles/{ids[0]}", headers={"If-None-Match": one.headers["ETag"]}, timeout=10)
+    assert again.status_code == 304 and again.content == b""
+
+    pages, cursor = [], None
+    while True:
+        params = {"limit": 2, **({"cursor": cursor} if cursor else {})}
+        page = requests.get(f"{api}/v1/articles", params=params, timeout=10)
+        assert page.status_code == 200 and "max-age=5" in page.headers["Cache-Control"]
+        pages.append([a["article_id"] for a in page.json()["articles"]])
+        cursor = page.json()["next_cursor"]
+        if cursor is None:
+            break
+    assert pages == [[ids[2], ids[1]], [ids[0]]]  # newest first; the draft is not listed
+    assert requests.get(f"{api}/v1/articles/{draft}", timeout=10).json()["published"] is False
+
+    bad = requests.get(f"{api}/v1/articles", params={"cursor": "bm90LWEtY3Vyc29y"}, timeout=10)
+    assert bad.status_code == 400 and bad.json()["error"]["fields"] == {"cursor": ["Not a valid cursor."]}
+    assert requests.get(f"{api}/v1/articles", params={"limit": 101}, timeout=10).status_code == 422

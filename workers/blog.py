@@ -1,0 +1,151 @@
+"""workers.blog: store the articles and comments queued by the API.
+
+Both are written with a conditional put under the id the API assigned, so a redelivery
+or a replay writes nothing. A comment is stored `accepted` when its article is stored
+and published; otherwise it is stored `rejected` with a reason: an outcome, not a failure,
+so it never loops to the dead-letter queue. Articles and comments share one queue and
+two pollers, so a comment may arrive just before its article: a comment whose article is
+missing fails on its first receive (SQS delivers it again after the visibility timeout)
+and is rejected from its `REJECT_AFTER_RECEIVES`-th on.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from aws_lambda_powertools import Logger
+
+from events.blog import ACCEPTED, ARTICLE_NOT_FOUND, FEED, REJECTED, feed_key
+from events.messages import PostComment, PublishArticle
+from events.schemas import load_message
+from fleet.batch import batch_response, sqs_records
+from fleet.errors import FleetError
+from fleet.ports import ArticleStore, CommentStore
+
+logger = Logger(service="fleet", child=False)
+
+#: From which delivery of a comment a missing article means "rejected", not "not yet".
+REJECT_AFTER_RECEIVES = 2
+
+ARTICLE_NOT_PUBLISHED = "article_not_published"
+
+
+class ArticleNotYetStored(FleetError):
+    """The comment's article is not stored (yet): the comment is tried again later."""
+
+
+def article_item(command: PublishArticle, stored_at: str) -> dict[str, Any]:
+    """The articles table item of an article; a published one joins the feed index."""
+    item: dict[str, Any] = {
+        "article_id": command.article_id,
+        "title": command.title,
+        "content": command.content,
+        "author": command.author,
+        "published": command.published,
+        "media": command.media,
+        "received_at": command.received_at,
+        "stored_at": stored_at,
+    }
+    if command.published:
+        # The time the author sent it: the same on every delivery, so the order is stable.
+        item.update(
+            published_at=command.received_at,
+            feed=FEED,
+            feed_key=feed_key(command.received_at, command.article_id),
+        )
+    return item
+
+
+def store_article(command: PublishArticle, articles: ArticleStore, now: datetime | None = None) -> bool:
+    """Store an article once; True when this call stored it."""
+    return articles.create(article_item(command, (now or datetime.now(timezone.utc)).isoformat()))
+
+
+def store_comment(
+    command: PostComment,
+    articles: ArticleStore,
+    comments: CommentStore,
+    final: bool = True,
+    now: datetime | None = None,
+) -> str:
+    """Store a comment `accepted` or `rejected`; return its status.
+
+    Raises ArticleNotYetStored when the article is missing and this is not the `final`
+    try. A comment stored before keeps its first status.
+    """
+    known = comments.get(command.comment_id)
+    if known is not None:
+        return known["status"]
+    article = articles.get(command.article_id)
+    if article is None and not final:
+        raise ArticleNotYetStored(command.article_id)
+    item: dict[str, Any] = {
+        "comment_id": command.comment_id,
+        "article_id": command.article_id,
+        "author": command.author,
+        "email": command.email,
+        "body": command.body,
+        "received_at": command.received_at,
+        "created_at": (now or datetime.now(timezone.utc)).isoformat(),
+    }
+    if article is None:
+        item.update(status=REJECTED, reason=ARTICLE_NOT_FOUND)
+    elif not article.get("published"):
+        item.update(status=REJECTED, reason=ARTICLE_NOT_PUBLISHED)
+    else:
+        item.update(status=ACCEPTED, article_title=article["title"])
+    if not comments.create(item):  # stored concurrently by another delivery
+        stored = comments.get(command.comment_id)
+        return stored["status"] if stored else item["status"]
+    return item["status"]
+
+
+def receive_count(record: dict[str, Any]) -> int:
+    """How many times SQS has handed out this record (1 on the first delivery)."""
+    try:
+        return int(record.get("attributes", {}).get("ApproximateReceiveCount", "1"))
+    except ValueError:
+        return 1
+
+
+def _adapters() -> tuple[ArticleStore, CommentStore]:
+    from fleet.adapters.blog import DynamoArticles, DynamoComments
+
+    return DynamoArticles(), DynamoComments()
+
+
+@logger.inject_lambda_context(clear_state=True)
+def handler(event: Any, context: Any) -> dict[str, Any]:
+    """Store the articles, then the comments, of an SQS batch; report the failed records."""
+    records = sqs_records(event)
+    failed: list[str] = []
+    parsed: list[tuple[dict[str, Any], Any]] = []
+    for record in records:
+        try:
+            message = load_message(record["body"])
+            if not isinstance(message, (PublishArticle, PostComment)):
+                raise TypeError(f"not a blog message: {type(message).__name__}")
+        except Exception as exc:  # this record alone fails; SQS retries it, then the DLQ
+            logger.error("unparseable record", extra={"message_id": record.get("messageId"), "error": repr(exc)})
+            failed.append(record["messageId"])
+            continue
+        parsed.append((record, message))
+
+    stores: tuple[ArticleStore, CommentStore] | None = None
+    # Articles first: a comment in the same batch as its article finds it stored.
+    for record, message in sorted(parsed, key=lambda pair: isinstance(pair[1], PostComment)):
+        try:
+            stores = stores or _adapters()
+            if isinstance(message, PublishArticle):
+                created = store_article(message, stores[0])
+                logger.info("article stored" if created else "article known", extra={"article_id": message.article_id})
+            else:
+                final = receive_count(record) >= REJECT_AFTER_RECEIVES
+                status = store_comment(message, *stores, final=final)
+                logger.info("comment stored", extra={"comment_id": message.comment_id, "status": status})
+        except Exception as exc:  # throttled, article not yet stored, or a bug: retried alone
+            logger.warning("record failed", extra={"message_id": record.get("messageId"), "error": repr(exc)})
+            failed.append(record["messageId"])
+    failed_ids = set(failed)
+    return batch_response(r["messageId"] for r in records if r["messageId"] in failed_ids)

@@ -1,0 +1,72 @@
+"""workers.comment_notifications: one SNS publish per accepted comment, from the comments stream.
+
+The message carries the `article_id` and `event_type` attributes that subscribers' filter
+policies match. Only INSERTs of `accepted` comments count; the idempotency table, keyed
+by comment id, makes duplicate records, retries and replays publish nothing more.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from aws_lambda_powertools import Logger
+
+from events.blog import ACCEPTED, COMMENT_POSTED
+from fleet.batch import batch_response
+from fleet.ports import CommentTopic
+from fleet.stream_events import stream_records
+from workers.emails import Once
+
+logger = Logger(service="fleet", child=False)
+
+SCOPE = "comment-notification"
+
+
+def notification(comment: dict[str, Any], api_base_url: str = "") -> tuple[str, str, dict[str, str]]:
+    """(subject, body, message attributes) of a comment's notification."""
+    title = comment.get("article_title") or comment["article_id"]
+    subject = f'New comment by {comment["author"]} on "{title}"'
+    body = (
+        f'{comment["author"]} commented on "{title}":\n\n'
+        f'{comment["body"]}\n\n'
+        f'Article: {api_base_url}/v1/articles/{comment["article_id"]}\n'
+        f'Comment: {comment["comment_id"]}\n'
+    )
+    return subject, body, {"article_id": comment["article_id"], "event_type": COMMENT_POSTED}
+
+
+def notify_comment(comment: dict[str, Any], topic: CommentTopic, once: Once, api_base_url: str = "") -> str | None:
+    """Publish a comment's notification at most once; None for a comment that was not accepted."""
+    if comment.get("status") != ACCEPTED:
+        return None
+    subject, body, attributes = notification(comment, api_base_url)
+    return once(SCOPE, comment["comment_id"], lambda: topic.publish(subject, body, attributes))
+
+
+def _ports(context: Any) -> tuple[CommentTopic, Once, str]:
+    from fleet import settings
+    from fleet.adapters.notifications import SnsCommentTopic
+    from fleet.idempotency import once
+
+    run_once: Callable[..., Any] = lambda scope, key, action: once(scope, key, action, context)  # noqa: E731
+    return SnsCommentTopic(), run_once, settings.current().api_base_url
+
+
+@logger.inject_lambda_context(clear_state=True)
+def handler(event: Any, context: Any) -> dict[str, Any]:
+    """Notify every comment inserted in this batch; report failed records by SequenceNumber."""
+    failed: list[str] = []
+    ports: tuple[CommentTopic, Once, str] | None = None
+    for record in stream_records(event):
+        if not record.is_insert or record.new_image is None:
+            continue
+        try:
+            ports = ports or _ports(context)
+            message_id = notify_comment(record.new_image, *ports)
+        except Exception as exc:  # throttled or in progress elsewhere: this record is retried
+            logger.warning("notification failed", extra={"sequence_number": record.sequence_number, "error": repr(exc)})
+            failed.append(record.sequence_number)
+            continue
+        if message_id is not None:
+            logger.info("comment notified", extra={"comment_id": record.new_image["comment_id"], "sns_message_id": message_id})
+    return batch_response(failed)
