@@ -85,7 +85,7 @@ class MediaSchema(Schema):
     @validates_schema
     def _one_source(self, data: dict[str, Any], **kwargs: Any) -> None:
         if ("upload_key" in data) == ("url" in data):
-            raise ValidationError("Give exactly one of upload_key or url.", "_schema")
+            raise ValidationError("Give exactly one of upload_key or url.", "url")
         key = data.get("upload_key")
         if key is not None:
             parsed = parse_upload_key(key)

@@ -1,0 +1,84 @@
+"""In-memory fakes of the ArticleStore, CommentStore and CommentTopic ports."""
+
+from __future__ import annotations
+
+import copy
+import json
+import uuid
+from typing import Any, Mapping
+
+from events.blog import FEED
+from events.schemas import plain
+
+
+class FakeArticles:
+    """The articles table in a dict; `feed` sorts as the feed index does. Counts reads."""
+
+    def __init__(self) -> None:
+        self.items: dict[str, dict[str, Any]] = {}
+        self.reads = 0
+
+    def create(self, article: Mapping[str, Any]) -> bool:
+        if article["article_id"] in self.items:
+            return False
+        self.items[article["article_id"]] = plain(copy.deepcopy(dict(article)))
+        return True
+
+    def get(self, article_id: str) -> dict[str, Any] | None:
+        self.reads += 1
+        item = self.items.get(article_id)
+        return copy.deepcopy(item) if item is not None else None
+
+    def feed(self, limit: int, after: str | None = None) -> tuple[list[dict[str, Any]], str | None]:
+        self.reads += 1
+        listed = sorted((a for a in self.items.values() if a.get("feed") == FEED), key=lambda a: a["feed_key"], reverse=True)
+        if after is not None:
+            listed = [a for a in listed if a["feed_key"] < after]
+        page = listed[:limit]
+        return copy.deepcopy(page), (page[-1]["feed_key"] if len(listed) > limit else None)
+
+
+class FakeComments:
+    """The comments table in a dict."""
+
+    def __init__(self) -> None:
+        self.items: dict[str, dict[str, Any]] = {}
+
+    def create(self, comment: Mapping[str, Any]) -> bool:
+        if comment["comment_id"] in self.items:
+            return False
+        self.items[comment["comment_id"]] = plain(copy.deepcopy(dict(comment)))
+        return True
+
+    def get(self, comment_id: str) -> dict[str, Any] | None:
+        item = self.items.get(comment_id)
+        return copy.deepcopy(item) if item is not None else None
+
+
+class FakeCommentTopic:
+    """An SNS topic that keeps what was published and its subscriptions' filter policies."""
+
+    def __init__(self) -> None:
+        self.published: list[dict[str, Any]] = []
+        self.subscriptions: dict[str, dict[str, Any]] = {}
+
+    def publish(self, subject: str, message: str, attributes: Mapping[str, str]) -> str:
+        assert len(subject) <= 100 and "\n" not in subject
+        self.published.append({"subject": subject, "message": message, "attributes": dict(attributes)})
+        return str(uuid.uuid4())
+
+    def subscribe(self, protocol: str, endpoint: str, article_id: str) -> str:
+        subscription_id = str(uuid.uuid4())
+        self.subscriptions[subscription_id] = {
+            "protocol": protocol,
+            "endpoint": endpoint,
+            "filter_policy": json.dumps({"article_id": [article_id]}),
+        }
+        return subscription_id
+
+    def article_of(self, subscription_id: str) -> str | None:
+        found = self.subscriptions.get(subscription_id)
+        return json.loads(found["filter_policy"])["article_id"][0] if found else None
+
+    def unsubscribe(self, subscription_id: str) -> None:
+        del self.subscriptions[subscription_id]
