@@ -147,3 +147,27 @@ def test_reads_carry_etags_and_a_cursor(running_fleet):
     bad = requests.get(f"{api}/v1/articles", params={"cursor": "bm90LWEtY3Vyc29y"}, timeout=10)
     assert bad.status_code == 400 and bad.json()["error"]["fields"] == {"cursor": ["Not a valid cursor."]}
     assert requests.get(f"{api}/v1/articles", params={"limit": 101}, timeout=10).status_code == 422
+
+
+def test_an_article_photo_goes_through_the_thumbnail_worker(running_fleet):
+    from tests.unit import images
+
+    api = running_fleet.api_url
+    article_id = create_article(api, "With a photo")
+    running_fleet.drain()
+    data = images.jpeg(800, 600)
+    answer = post(api, f"/v1/articles/{article_id}/uploads", {"content_type": "image/jpeg", "content_length": len(data)})
+    assert answer.status_code == 201, answer.text
+    presigned = answer.json()
+    assert presigned["key"].startswith(f"uploads/articles/{article_id}/")
+    sent = requests.post(presigned["url"], data=presigned["fields"], files={"file": ("p.jpg", data, "image/jpeg")}, timeout=30)
+    assert sent.status_code in (200, 201, 204), sent.text
+    running_fleet.drain()
+
+    status = requests.get(f"{api}/v1/uploads/{presigned['upload_id']}", timeout=10).json()
+    assert status["status"] == "ready", status
+    assert status["thumbnails"] == {
+        size: f"thumbnails/articles/{article_id}/{presigned['upload_id']}/{size}.jpg" for size in ("256", "1024")
+    }
+    missing = post(api, f"/v1/articles/{uuid.uuid4()}/uploads", {"content_type": "image/jpeg", "content_length": 10})
+    assert missing.status_code == 404
