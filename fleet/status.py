@@ -1,7 +1,8 @@
-"""Queue depths, for `fleet status` and for draining the local runtime."""
+"""Queue depths and ages, for `fleet status` and for draining the local runtime."""
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 from events.topology import TOPOLOGY, Topology
@@ -9,6 +10,8 @@ from fleet import aws
 from fleet.adapters.queues import queue_url
 
 _ATTRIBUTES = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+#: How many messages a peek samples for the oldest age (one receive call).
+PEEK_SAMPLE = 10
 
 
 @dataclass(frozen=True)
@@ -19,6 +22,10 @@ class QueueStatus:
     visible: int
     in_flight: int
     dead_lettered: int
+    #: Seconds since the oldest sampled message of the queue was first sent; None: not looked.
+    oldest_age: float | None = None
+    #: The same for its dead-letter queue.
+    oldest_dead_age: float | None = None
 
     @property
     def idle(self) -> bool:
@@ -33,11 +40,65 @@ def _depth(logical: str) -> tuple[int, int]:
     return int(attributes["ApproximateNumberOfMessages"]), int(attributes["ApproximateNumberOfMessagesNotVisible"])
 
 
-def queue_status(topology: Topology = TOPOLOGY) -> list[QueueStatus]:
-    """Every queue's visible, in-flight and dead-lettered message counts."""
+def oldest_age(logical: str, now: float | None = None) -> float | None:
+    """Age in seconds of the oldest of up to ten visible messages, peeked; None when none is visible.
+
+    SQS has no queue attribute for it (ApproximateAgeOfOldestMessage is a CloudWatch
+    metric, which moto does not produce): receive with SentTimestamp, then make the
+    messages visible again at once. A peek counts as a receive towards maxReceiveCount.
+    """
+    sqs = aws.client("sqs")
+    url = queue_url(logical)
+    messages = sqs.receive_message(
+        QueueUrl=url,
+        MaxNumberOfMessages=PEEK_SAMPLE,
+        WaitTimeSeconds=0,
+        VisibilityTimeout=30,
+        MessageSystemAttributeNames=["SentTimestamp"],
+    ).get("Messages", [])
+    if not messages:
+        return None
+    sqs.change_message_visibility_batch(
+        QueueUrl=url,
+        Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"], "VisibilityTimeout": 0} for i, m in enumerate(messages)],
+    )
+    sent = min(int(m["Attributes"]["SentTimestamp"]) for m in messages) / 1000
+    return max(0.0, (now or time.time()) - sent)
+
+
+def queue_status(topology: Topology = TOPOLOGY, ages: bool = False, source_ages: bool = True) -> list[QueueStatus]:
+    """Every queue's visible, in-flight and dead-lettered message counts (and ages, when asked).
+
+    `source_ages=False` peeks only dead-letter queues: a peek at a queue with a redrive
+    policy counts towards its messages' maxReceiveCount.
+    """
     rows = []
     for queue in topology.queues:
         visible, in_flight = _depth(queue.name)
         dlq_visible, dlq_in_flight = _depth(queue.dlq_name)
-        rows.append(QueueStatus(queue.name, visible, in_flight, dlq_visible + dlq_in_flight))
+        age = oldest_age(queue.name) if ages and source_ages and visible else None
+        dead_age = oldest_age(queue.dlq_name) if ages and dlq_visible else None
+        rows.append(QueueStatus(queue.name, visible, in_flight, dlq_visible + dlq_in_flight, age, dead_age))
     return rows
+
+
+def on_failure_queues(topology: Topology = TOPOLOGY) -> set[str]:
+    """The queues where stream triggers park their failures."""
+    from events.topology import StreamTrigger
+
+    return {
+        t.retry.on_failure_queue
+        for f in topology.functions
+        for t in f.triggers
+        if isinstance(t, StreamTrigger) and t.retry.on_failure_queue
+    }
+
+
+def format_age(seconds: float | None) -> str:
+    """`-`, `42s`, `12m`, `5h`, `3d`."""
+    if seconds is None:
+        return "-"
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{int(seconds // size)}{unit}"
+    return f"{int(seconds)}s"

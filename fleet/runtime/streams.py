@@ -400,7 +400,9 @@ def _latest(read: Read) -> str | None:
         checkpoint = _sequence(records[-1])
 
 
-def replay_failures(function_name: str, maximum: int = 100) -> tuple[int, int]:
+def replay_failures(
+    function_name: str, maximum: int = 100, progress: Callable[[int], None] = lambda n: None
+) -> tuple[int, int]:
     """Deliver again the records described on a function's on-failure queue(s).
 
     Each failure record is read back from the stream (records live 24 hours there) and
@@ -447,4 +449,5 @@ def replay_failures(function_name: str, maximum: int = 100) -> tuple[int, int]:
                     replayed += 1
                 else:
                     failed += 1
+                progress(1)
     return replayed, failed
