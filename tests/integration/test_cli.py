@@ -80,8 +80,8 @@ def test_campaigns_create_refuses_bad_dates(provisioned, args, complaint):
 def test_status_lists_every_queue(provisioned):
     result = run_fleet(provisioned.endpoint_url, "status")
     lines = result.stdout.splitlines()
-    assert lines[0].split() == ["queue", "visible", "in", "flight", "dead-lettered"]
-    assert lines[1].split() == ["submissions", "0", "0", "0"]
+    assert lines[0].split() == ["queue", "visible", "in", "flight", "oldest", "dead-lettered", "oldest"]
+    assert lines[1].split() == ["submissions", "0", "0", "-", "0", "-"]
 
 
 def test_fleet_up_serves_the_whole_fleet_and_stops_cleanly_on_ctrl_c(tmp_path):
