@@ -18,8 +18,21 @@ install: $(STAMP)
 run: $(STAMP)
 	$(BIN)/fleet up
 
-test: $(STAMP)
+test: $(STAMP) chromium
 	$(BIN)/python -m pytest
+
+# The browser tests drive Debian's Chromium: as root, install it; otherwise say what to install.
+CHROMIUM := /usr/bin/chromium
+.PHONY: chromium
+chromium:
+	@test -x $(CHROMIUM) || { \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else \
+	    echo "make test needs Debian's Chromium at $(CHROMIUM) for the browser tests: sudo apt-get install chromium" >&2; \
+	    exit 1; \
+	  fi; }
 
 # A benchmark, not a test: prints times and memory, asserts nothing. pyvips is bench-only.
 bench-thumbnails: $(STAMP)

@@ -62,6 +62,8 @@ class Bucket:
     name: str
     notify_queue: str | None = None
     notify_prefix: str | None = None
+    #: Browsers post to it straight (presigned POSTs): it gets a CORS rule for the web origins.
+    browser_uploads: bool = False
 
 
 @dataclass(frozen=True)
@@ -195,11 +197,11 @@ TOPOLOGY = Topology(
         # exhausted its retries is described, so that it can be replayed.
         Queue("welcome-failures"),
         Queue("confirmations-failures"),
-    ),
-    tables=(
         # Blog writes: articles and comments, API -> this queue -> workers.blog.
         Queue("blog", visibility_timeout=180, max_receive_count=5),
         Queue("comment-notifications-failures"),
+    ),
+    tables=(
         Table("campaigns", partition_key="campaign_id"),
         Table(
             "submissions",
@@ -220,8 +222,6 @@ TOPOLOGY = Topology(
         # number done), so a restarted runtime resumes where it stopped. Lambda keeps its
         # own on AWS; only the local stage writes here.
         Table("checkpoints", partition_key="shard_key"),
-    ),
-    buckets=(Bucket("media", notify_queue="uploads", notify_prefix="uploads/"),),
         # Articles; published ones also carry feed = "published" and feed_key =
         # "{published_at}#{article_id}", so the sparse `feed` index lists them newest first.
         Table("articles", partition_key="article_id", indexes=(Index("feed", partition_key="feed", sort_key="feed_key"),)),
@@ -231,6 +231,8 @@ TOPOLOGY = Topology(
             indexes=(Index("by_article", partition_key="article_id", sort_key="created_at"),),
             stream="NEW_IMAGE",
         ),
+    ),
+    buckets=(Bucket("media", notify_queue="uploads", notify_prefix="uploads/", browser_uploads=True),),
     topics=(Topic("comments"),),
     functions=(
         Function(
@@ -279,8 +281,6 @@ TOPOLOGY = Topology(
             ),
             timeout_seconds=30,
         ),
-    ),
-)
         Function(
             "blog",
             handler="workers.blog.handler",
@@ -300,3 +300,5 @@ TOPOLOGY = Topology(
             ),
             timeout_seconds=30,
         ),
+    ),
+)

@@ -41,7 +41,8 @@ def main(verbose: bool) -> None:
     is_flag=True,
     help="Use the AWS at AWS_ENDPOINT_URL (LocalStack, say) instead of starting the embedded one.",
 )
-def up(host: str, aws_port: int, api_port: int, external: bool) -> None:
+@click.option("--no-demo", is_flag=True, help="Do not store the demo campaign (id `demo`, open for 30 days).")
+def up(host: str, aws_port: int, api_port: int, external: bool, no_demo: bool) -> None:
     """Run the whole fleet locally: AWS, the API and a poller for every trigger."""
     from fleet import aws
     from fleet.provision import provision
@@ -83,6 +84,11 @@ def up(host: str, aws_port: int, api_port: int, external: bool) -> None:
         for poller in [*runtime.pollers, *runtime.stream_pollers]:
             click.echo(f"fleet: poller    {poller.name}")
         click.echo(f"fleet: outbox    {api.url}/_local/outbox (or: fleet outbox)")
+        if not no_demo:
+            from fleet.demo import create_demo_campaign, entry_page_url
+
+            demo = create_demo_campaign()
+            click.echo(f"fleet: demo page {entry_page_url(api.url, demo.campaign_id)} (campaign {demo.campaign_id!r})")
         click.echo("fleet: ready. Ctrl-C stops everything.")
         while not stop.wait(0.5):
             pass

@@ -46,6 +46,8 @@ def provision(topology: Topology = TOPOLOGY, report: Callable[[Change], None] | 
         note(ensure_bucket(bucket))
         if bucket.notify_queue:
             note(ensure_bucket_notification(bucket))
+        if bucket.browser_uploads:
+            note(ensure_bucket_cors(bucket))
     for topic in topology.topics:
         note(ensure_topic(topic))
     for _function, trigger in topology.pipes():
@@ -282,6 +284,48 @@ def ensure_bucket_notification(bucket: Bucket) -> Change:
         s3.put_bucket_notification_configuration(Bucket=name, NotificationConfiguration=config)
         action = "updated"
     return Change("notify", name, action)
+
+
+def bucket_cors_rules(origins: tuple[str, ...]) -> list[dict[str, Any]]:
+    """The CORS rule that lets pages from `origins` send presigned POSTs to the bucket."""
+    if not origins:
+        return []
+    # A POST with upload progress listeners is preflighted; S3 answers 204 with the ETag.
+    return [
+        {
+            "ID": "browser-uploads",
+            "AllowedOrigins": sorted(origins),
+            "AllowedMethods": ["POST"],
+            "AllowedHeaders": ["*"],
+            "ExposeHeaders": ["ETag"],
+            "MaxAgeSeconds": 3000,
+        }
+    ]
+
+
+def ensure_bucket_cors(bucket: Bucket) -> Change:
+    """The bucket's CORS rule for the web origins of the settings (none: no rule, deferred)."""
+    s3 = aws.client("s3")
+    name = settings.current().name(bucket.name)
+    wanted = bucket_cors_rules(settings.current().web_origins)
+    try:
+        have = s3.get_bucket_cors(Bucket=name)["CORSRules"]
+    except Exception as exc:
+        if error_code(exc) != "NoSuchCORSConfiguration":
+            raise
+        have = []
+    if not wanted:
+        # No FLEET_WEB_ORIGINS on this stage: no page may post uploads until one is set.
+        return Change("cors", name, "deferred")
+    if [_cors_shape(r) for r in have] == [_cors_shape(r) for r in wanted]:
+        return Change("cors", name, "unchanged")
+    s3.put_bucket_cors(Bucket=name, CORSConfiguration={"CORSRules": wanted})
+    return Change("cors", name, "created" if not have else "updated")
+
+
+def _cors_shape(rule: dict[str, Any]) -> tuple:
+    lists = ("AllowedOrigins", "AllowedMethods", "AllowedHeaders", "ExposeHeaders")
+    return tuple(tuple(sorted(rule.get(k) or [])) for k in lists) + (rule.get("MaxAgeSeconds"),)
 
 
 def ensure_topic(topic: Topic) -> Change:

@@ -30,6 +30,9 @@ class Settings:
     faults: str = ""
     #: Seeds the injected faults' random source, for reproducible tests.
     faults_seed: int | None = None
+    #: Origins whose pages may post uploads straight to the media bucket (its CORS rule);
+    #: S3 allows one `*` in each, as in `http://127.0.0.1:*`.
+    web_origins: tuple[str, ...] = ()
 
     def name(self, logical: str) -> str:
         """The physical name of a logical resource in this stage."""
@@ -64,7 +67,16 @@ def current() -> Settings:
         sender=os.environ.get("FLEET_SENDER") or "Fleet <no-reply@example.com>",
         faults=os.environ.get("FLEET_FAULTS", "").strip() if local else "",
         faults_seed=_int_or_none(os.environ.get("FLEET_FAULTS_SEED")),
+        web_origins=_origins(os.environ.get("FLEET_WEB_ORIGINS")) or (LOCAL_WEB_ORIGINS if local else ()),
     )
+
+
+#: The local stage's pages are served from loopback, on whatever port the API has.
+LOCAL_WEB_ORIGINS = ("http://127.0.0.1:*", "http://localhost:*")
+
+
+def _origins(value: str | None) -> tuple[str, ...]:
+    return tuple(o.strip().rstrip("/") for o in (value or "").split(",") if o.strip())
 
 
 def reset() -> None:

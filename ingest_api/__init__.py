@@ -28,6 +28,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(submissions.bp)
     app.register_blueprint(uploads.bp)
     app.register_blueprint(users.bp)
+    from ingest_api import campaigns
+
+    app.register_blueprint(campaigns.bp)
     _register_local_routes(app)
     return app
 

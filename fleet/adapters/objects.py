@@ -89,3 +89,16 @@ class S3UploadSigner:
         except Exception as exc:
             raise translate(exc) from exc
         return {"url": post["url"], "fields": post["fields"]}
+
+
+def upload_origins(logical: str = "media") -> tuple[str, ...]:
+    """The origins that presigned POSTs into a logical bucket go to (for a page's CSP)."""
+    from urllib.parse import urlsplit
+
+    current = settings.current()
+    if current.endpoint_url:
+        parts = urlsplit(current.endpoint_url)
+        return (f"{parts.scheme}://{parts.netloc}",)
+    bucket = current.name(logical)
+    # boto3 addresses the bucket by virtual host, global or regional by the client's config.
+    return (f"https://{bucket}.s3.amazonaws.com", f"https://{bucket}.s3.{current.region}.amazonaws.com")

@@ -1,0 +1,95 @@
+"""A campaign's public face: `GET /v1/campaigns/{id}` (public fields) and the entry page `GET /c/{id}`.
+
+The page is static (HTML, CSS and a little JavaScript in `ingest_api/web/`, no build
+step): it reads the campaign id from its own path and asks this API, at its own origin,
+for everything else, so the same files can be served from S3 behind CloudFront.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from importlib import resources
+
+from flask import Blueprint, Response, current_app
+
+from events.uploads import EXTENSIONS
+from ingest_api.errors import ApiError
+from ingest_api.services import services
+from ingest_api.submissions import _CAMPAIGN_ID
+from ingest_api.uploads import max_upload_bytes
+
+bp = Blueprint("campaigns", __name__)
+
+#: The page's files and their content types; nothing else under `web/` is served.
+_FILES = {
+    "entry.html": "text/html; charset=utf-8",
+    "entry.css": "text/css; charset=utf-8",
+    "entry.js": "text/javascript; charset=utf-8",
+}
+
+
+@bp.get("/v1/campaigns/<campaign_id>")
+def get_campaign(campaign_id: str):
+    """A campaign's public fields: name, window, whether it is open now, and upload limits."""
+    campaign = services().campaigns.get(campaign_id) if _CAMPAIGN_ID.match(campaign_id) else None
+    if campaign is None:
+        raise ApiError(404, "campaign_not_found", f"No campaign {campaign_id!r}.")
+    return {
+        "campaign_id": campaign.campaign_id,
+        "name": campaign.name,
+        "opens_at": campaign.opens_at.isoformat(),
+        "closes_at": campaign.closes_at.isoformat(),
+        "open": campaign.is_open(datetime.now(timezone.utc)),
+        "uploads": {"content_types": sorted(EXTENSIONS), "max_bytes": max_upload_bytes()},
+    }
+
+
+@bp.get("/c/<campaign_id>")
+def entry_page(campaign_id: str):
+    """The campaign's entry page (the same static file for every campaign)."""
+    if not _CAMPAIGN_ID.match(campaign_id):
+        raise ApiError(404, "campaign_not_found", f"No campaign {campaign_id!r}.")
+    return _web_file("entry.html")
+
+
+@bp.get("/web/<name>")
+def web_file(name: str):
+    """The page's stylesheet and script."""
+    if name not in _FILES or name == "entry.html":
+        raise ApiError(404, "not_found", "No such file.")
+    return _web_file(name)
+
+
+def _web_file(name: str) -> Response:
+    body = resources.files("ingest_api").joinpath("web", name).read_bytes()
+    response = Response(body, 200, content_type=_FILES[name])
+    response.headers["Cache-Control"] = "no-cache"
+    response.headers.update(page_security_headers())
+    return response
+
+
+def page_security_headers() -> dict[str, str]:
+    """CSP (scripts, styles and fetches from this origin; uploads to the bucket's), and friends."""
+    upload_origins = current_app.config.get("UPLOAD_ORIGINS")
+    if upload_origins is None:
+        from fleet.adapters.objects import upload_origins as bucket_origins
+
+        upload_origins = bucket_origins()
+    policy = "; ".join(
+        [
+            "default-src 'none'",
+            "script-src 'self'",
+            "style-src 'self'",
+            "img-src 'self' data:",
+            "connect-src 'self' " + " ".join(upload_origins),
+            "form-action 'self'",
+            "base-uri 'none'",
+            "frame-ancestors 'none'",
+        ]
+    )
+    return {
+        "Content-Security-Policy": policy,
+        "X-Content-Type-Options": "nosniff",
+        "Referrer-Policy": "no-referrer",
+        "X-Frame-Options": "DENY",
+    }
