@@ -8,8 +8,10 @@ batch, without bisect) is described on the on-failure queue, shaped as Lambda's 
 record, and the shard moves on. Records older than `MaximumRecordAgeInSeconds` go the same
 way without being delivered.
 
-Checkpoints live in memory: a restarted runtime starts every shard again from its
-starting position (the handlers are idempotent, so that re-delivers but never re-sends).
+Checkpoints are kept in the topology's `checkpoints` table, written after each batch
+that moved a shard on: a runtime killed and started again (the AWS still up) resumes
+where it stopped; what it had done after its last write is delivered again, which the
+idempotent handlers absorb.
 moto's streams have one shard per table that never closes, so shard lineage is ignored.
 """
 
@@ -299,6 +301,32 @@ def read_failed_records(failure: dict[str, Any]) -> list[dict[str, Any]]:
     ]
 
 
+class CheckpointStore:
+    """Where each shard of one function's trigger got to, in the `checkpoints` table."""
+
+    def __init__(self, function_name: str, arn: str) -> None:
+        self.prefix = f"{function_name}#{arn}#"
+
+    def load(self, shard_id: str) -> str | None:
+        """The last sequence number done on a shard, or None when it never moved."""
+        from fleet.adapters.dynamo import call, table_name
+
+        item = call(
+            "get_item", TableName=table_name("checkpoints"), Key={"shard_key": {"S": self.prefix + shard_id}}, ConsistentRead=True
+        ).get("Item")
+        return item["sequence_number"]["S"] if item else None
+
+    def save(self, shard_id: str, sequence_number: str) -> None:
+        """Record that a shard is done up to `sequence_number`."""
+        from fleet.adapters.dynamo import call, table_name
+
+        call(
+            "put_item",
+            TableName=table_name("checkpoints"),
+            Item={"shard_key": {"S": self.prefix + shard_id}, "sequence_number": {"S": sequence_number}},
+        )
+
+
 @dataclass
 class StreamStats:
     """What a stream poller has done, for `drain` and for the operator."""
@@ -323,6 +351,8 @@ class StreamPoller(threading.Thread):
         self.stop_event = stop
         self.stats = StreamStats()
         self.shards: dict[str, ShardWorker] = {}
+        self.checkpoints: CheckpointStore | None = None
+        self._saved: dict[str, str | None] = {}
 
     def caught_up_since(self, moment: float) -> bool:
         """True when a round begun at or after `moment` found every shard caught up."""
@@ -349,6 +379,7 @@ class StreamPoller(threading.Thread):
                 self.stats.busy = True
             try:
                 outcome = worker.step()
+                self._save_checkpoint(worker)
             finally:
                 with self.stats.lock:
                     self.stats.busy = False
@@ -368,6 +399,17 @@ class StreamPoller(threading.Thread):
             return min(2.0, self.retry_wait * 2 ** max(0, attempts - 1))
         return 0.0
 
+    def _save_checkpoint(self, worker: ShardWorker) -> None:
+        shard_id, checkpoint = worker.state.shard_id, worker.state.checkpoint
+        if checkpoint is None or self._saved.get(shard_id) == checkpoint or self.checkpoints is None:
+            return
+        try:
+            self.checkpoints.save(shard_id, checkpoint)
+        except Exception:  # the records are done; a lagging checkpoint only re-delivers after a restart
+            log.warning("checkpoint of %s not saved; the next batch saves it", shard_id, exc_info=True)
+            return
+        self._saved[shard_id] = checkpoint
+
     def _discover(self) -> None:
         if self.shards:
             return  # moto's single shard never closes; on AWS, Lambda itself does this
@@ -376,6 +418,7 @@ class StreamPoller(threading.Thread):
         function_arn = aws.arn("lambda", f"function:{current.name('workers')}")
         from fleet.runtime.invoke import invoke
 
+        self.checkpoints = CheckpointStore(self.function.name, arn)
         for shard_id in shard_ids(arn):
             worker = ShardWorker(
                 self.trigger,
@@ -386,8 +429,12 @@ class StreamPoller(threading.Thread):
                 send_failure=failure_sender(self.trigger.retry.on_failure_queue),
                 function_arn=function_arn,
             )
-            if self.trigger.starting_position == "LATEST":
+            saved = self.checkpoints.load(shard_id)
+            if saved is not None:
+                worker.state.checkpoint = saved  # a restarted runtime resumes here
+            elif self.trigger.starting_position == "LATEST":
                 worker.state.checkpoint = _latest(worker.read)
+            self._saved[shard_id] = worker.state.checkpoint
             self.shards[shard_id] = worker
 
 

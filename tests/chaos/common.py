@@ -1,0 +1,100 @@
+"""Shared by the chaos tests: a campaign's worth of entries, and what the fleet made of them."""
+
+from __future__ import annotations
+
+import random
+import uuid
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from events.messages import SubmitEntry, message_type
+from events.schemas import dump_message
+from fleet import aws, settings
+from fleet.adapters.dynamo import from_item
+from fleet.adapters.queues import queue_url
+
+CAMPAIGN = "chaos"
+
+
+@dataclass(frozen=True)
+class Planned:
+    """One submission of the run; `poison` ones fail until the poison rule is switched off."""
+
+    body: dict
+    key: str
+    poison: bool
+    repeat: bool
+
+
+def plan(count: int, repeat_share: float, poison_share: float, seed: int = 6) -> list[Planned]:
+    """`count` submissions: a share repeating an earlier email (in another case), a share poison."""
+    rng = random.Random(seed)
+    planned: list[Planned] = []
+    emails: list[str] = []
+    for n in range(count):
+        repeat = bool(emails) and rng.random() < repeat_share
+        poison = not repeat and rng.random() < poison_share
+        email = rng.choice(emails).upper() if repeat else f"entrant{n}@example.com"
+        if not repeat:
+            emails.append(email)
+        body = {
+            "first_name": "Poison" if poison else f"Ada{n}",
+            "last_name": "Lovelace",
+            "email": email,
+            "consent": True,
+        }
+        planned.append(Planned(body, f"chaos-{n}", poison, repeat))
+    return planned
+
+
+def is_poison(entry: SubmitEntry) -> bool:
+    """The poison rule: a stand-in for a bug that fails these entries until it is fixed."""
+    return entry.first_name == "Poison"
+
+
+def queue_directly(planned: list[Planned]) -> list[str]:
+    """Put entries straight onto the submissions queue, as the API would; return their ids."""
+    ids = []
+    now = datetime.now(timezone.utc).isoformat()
+    for start in range(0, len(planned), 10):
+        entries = []
+        for i, p in enumerate(planned[start : start + 10]):
+            entry = SubmitEntry(submission_id=str(uuid.uuid4()), campaign_id=CAMPAIGN, received_at=now, **p.body)
+            ids.append(entry.submission_id)
+            entries.append(
+                {
+                    "Id": str(i),
+                    "MessageBody": dump_message(entry),
+                    "MessageAttributes": {
+                        "type": {"DataType": "String", "StringValue": message_type(entry)},
+                        "message_id": {"DataType": "String", "StringValue": entry.message_id},
+                    },
+                }
+            )
+        response = aws.client("sqs").send_message_batch(QueueUrl=queue_url("submissions"), Entries=entries)
+        assert not response.get("Failed"), response
+    return ids
+
+
+def scan(logical: str) -> list[dict]:
+    """Every item of a table (the fault hook is off for the reader: see `quiet`)."""
+    items, kwargs = [], {"TableName": settings.current().name(logical)}
+    while True:
+        page = aws.client("dynamodb").scan(**kwargs)
+        items.extend(from_item(i) for i in page["Items"])
+        if "LastEvaluatedKey" not in page:
+            return items
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def sent_confirmations() -> Counter:
+    """How many confirmation emails the local SES accepted, per submission id."""
+    from fleet.outbox import read_outbox
+
+    counts: Counter = Counter()
+    for email in read_outbox():
+        for line in email.text_lines():
+            if line.startswith("Entry:"):
+                counts[line.split(":", 1)[1].strip()] += 1
+    return counts
