@@ -121,6 +121,17 @@ Trigger = Union[SqsTrigger, PipeTrigger, StreamTrigger]
 
 
 @dataclass(frozen=True)
+class ApiPlan:
+    """The API's usage plan: one API key for clients, throttled and with a quota."""
+
+    name: str = "api"
+    rate_limit: float = 200.0  # steady requests per second, over all keys of the plan
+    burst_limit: int = 500
+    quota_limit: int = 2_000_000
+    quota_period: Literal["DAY", "WEEK", "MONTH"] = "DAY"
+
+
+@dataclass(frozen=True)
 class Function:
     """A worker: a handler named by dotted path, as Lambda and Zappa name it."""
 
@@ -140,6 +151,7 @@ class Topology:
     buckets: tuple[Bucket, ...]
     topics: tuple[Topic, ...]
     functions: tuple[Function, ...]
+    api_plan: ApiPlan = ApiPlan()
 
     def queue(self, name: str) -> Queue:
         """Return the queue declared as `name`."""
@@ -234,6 +246,9 @@ TOPOLOGY = Topology(
     ),
     buckets=(Bucket("media", notify_queue="uploads", notify_prefix="uploads/", browser_uploads=True),),
     topics=(Topic("comments"),),
+    # Campaign bursts reach thousands of entries a minute (tens a second); the plan leaves
+    # room above that and stops a runaway client long before it costs real money.
+    api_plan=ApiPlan("api", rate_limit=200.0, burst_limit=500, quota_limit=2_000_000, quota_period="DAY"),
     functions=(
         Function(
             "submissions",

@@ -12,6 +12,7 @@ from aws_lambda_powertools import Logger
 
 from events.models import DUPLICATE
 from fleet.batch import batch_response
+from fleet.telemetry import EMAILS_SENT, count
 from fleet.ports import CampaignStore, Mailer
 from fleet.stream_events import stream_records
 from workers.emails import Email, Once, render, send_once
@@ -59,6 +60,7 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
     for record in stream_records(event):
         if not record.is_insert or record.new_image is None:
             continue
+        logger.set_correlation_id(record.new_image.get("submission_id"))
         try:
             ports = ports or _ports(context)
             message_id = confirm_entry(record.new_image, *ports)
@@ -69,5 +71,6 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
             failed.append(record.sequence_number)
             continue
         if message_id:
+            count(EMAILS_SENT)
             logger.info("confirmation sent", extra={"submission_id": record.new_image["submission_id"]})
     return batch_response(failed)

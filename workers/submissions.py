@@ -18,6 +18,7 @@ from events.schemas import load_message
 from fleet.batch import batch_response, sqs_records
 from fleet.errors import FleetError
 from fleet.ports import CampaignStore, SubmissionStore
+from fleet.telemetry import SUBMISSIONS_STORED, count
 
 logger = Logger(service="fleet", child=False)
 
@@ -137,7 +138,9 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
     if entries:
         campaigns, submissions = _adapters()
         failures = store_entries(entries, campaigns, submissions)
+        count(SUBMISSIONS_STORED, len({e.submission_id for e in entries} - set(failures)))
         for submission_id, exc in failures.items():
+            logger.set_correlation_id(submission_id)
             logger.warning("entry failed", extra={"submission_id": submission_id, "error": repr(exc)})
             failed.extend(by_submission[submission_id])
     failed_ids = set(failed)

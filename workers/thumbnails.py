@@ -24,6 +24,7 @@ from events.uploads import (
     thumbnail_key,
 )
 from fleet.batch import batch_response, sqs_records
+from fleet.telemetry import THUMBNAILS_MADE, count
 from fleet.errors import FleetError
 from fleet.ports import ObjectStore, UploadStore
 from workers.imaging import ImageRejected, make_thumbnails
@@ -129,9 +130,11 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
     objects, uploads = _adapters()
     failed: list[str] = []
     for record in records:
+        logger.set_correlation_id(record.get("messageId"))
         try:
             for notice in object_created_records(record["body"]):
-                process_upload(notice, objects, uploads)
+                if process_upload(notice, objects, uploads) == READY:
+                    count(THUMBNAILS_MADE)
         except FleetError as exc:  # throttled or unreachable: this record alone is retried
             logger.warning("record failed", extra={"message_id": record.get("messageId"), "error": repr(exc)})
             failed.append(record["messageId"])

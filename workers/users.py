@@ -57,6 +57,7 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
     failed: list[str] = []
     users: UserStore | None = None
     for record in records:
+        logger.set_correlation_id(record.get("messageId"))
         try:
             command = load_message(record["body"])
             if not isinstance(command, RegisterUser):

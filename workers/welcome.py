@@ -11,6 +11,7 @@ from typing import Any
 from aws_lambda_powertools import Logger
 
 from fleet.batch import batch_response
+from fleet.telemetry import EMAILS_SENT, count
 from fleet.ports import Mailer
 from fleet.stream_events import stream_records
 from workers.emails import Email, Once, render, send_once
@@ -52,6 +53,7 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
     for record in stream_records(event):
         if not record.is_insert or record.new_image is None:
             continue
+        logger.set_correlation_id(record.new_image.get("user_id"))
         try:
             ports = ports or _ports(context)
             message_id = welcome_user(record.new_image, *ports)
@@ -59,5 +61,6 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
             logger.warning("welcome failed", extra={"sequence_number": record.sequence_number, "error": repr(exc)})
             failed.append(record.sequence_number)
             continue
+        count(EMAILS_SENT)
         logger.info("welcome sent", extra={"user_id": record.new_image["user_id"], "ses_message_id": message_id})
     return batch_response(failed)

@@ -44,4 +44,6 @@ def invoke(function: Function, event: Any, function_arn: str) -> Any:
         invoked_function_arn=function_arn,
         timeout_seconds=function.timeout_seconds,
     )
-    return resolve(function.handler)(event, context)
+    from fleet.telemetry import run_handler
+
+    return run_handler(function.name, resolve(function.handler), event, context)

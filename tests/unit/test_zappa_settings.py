@@ -23,3 +23,40 @@ def test_no_secrets_in_settings():
     text = SETTINGS.read_text().lower()
     for word in ("aws_secret_access_key", "aws_access_key_id", "password", "secret"):
         assert word not in text
+
+
+def test_the_checked_in_settings_are_the_rendering_of_the_topology():
+    from fleet.zappa_config import render_json
+
+    assert SETTINGS.read_text() == render_json(), "zappa_settings.json is stale: run `fleet zappa-settings`"
+
+
+def test_the_workers_stage_has_its_own_entry_point_and_room_for_the_largest_worker():
+    from events.topology import TOPOLOGY
+
+    workers = json.loads(SETTINGS.read_text())["workers"]
+    assert workers["apigateway_enabled"] is False
+    assert workers["lambda_handler"] == "fleet.entry.lambda_handler"
+    assert resolve(workers["lambda_handler"])
+    assert workers["memory_size"] == max(f.memory_mb for f in TOPOLOGY.functions)
+    assert workers["timeout_seconds"] == max(f.timeout_seconds for f in TOPOLOGY.functions)
+    assert resolve(workers["callbacks"]["post"])
+
+
+def test_botocores_gzipped_models_are_never_excluded():
+    for stage in json.loads(SETTINGS.read_text()).values():
+        assert not any(pattern in ("*.gz", "*.json.gz", "*gz") for pattern in stage["exclude"])
+        assert "moto" in stage["exclude"] and "playwright" in stage["exclude"]
+
+
+def test_fleet_zappa_settings_check_fails_on_a_stale_file(tmp_path):
+    from click.testing import CliRunner
+
+    from fleet.cli import main
+
+    stale = tmp_path / "zappa_settings.json"
+    stale.write_text(SETTINGS.read_text().replace('"memory_size": 1024', '"memory_size": 128'))
+    result = CliRunner().invoke(main, ["zappa-settings", "--check", "--output", str(stale)])
+    assert result.exit_code == 1 and "differs" in result.output
+    assert CliRunner().invoke(main, ["zappa-settings", "--output", str(stale)]).exit_code == 0
+    assert CliRunner().invoke(main, ["zappa-settings", "--check", "--output", str(stale)]).exit_code == 0

@@ -1,0 +1,135 @@
+"""Post-deploy wiring: what Zappa does not do, or does wrong, from the topology.
+
+`fleet wire --stage S` and Zappa's post-deploy callback (`zappa_post_deploy`) both run
+`wire()`: every SQS and DynamoDB Streams event source mapping of the workers function
+(with ReportBatchItemFailures, and for streams a starting position, retry limit, record
+age, bisect and on-failure destination), the pipes, the bucket's S3 -> SQS notification
+and the API's usage plan. Every step reads first and changes only what differs.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any, Callable
+
+from events.topology import TOPOLOGY, Function, SqsTrigger, StreamTrigger, Topology
+from fleet import aws, settings
+from fleet.errors import error_code
+from fleet.provision import Change, ensure_api_plan, ensure_bucket_notification, ensure_pipe
+
+
+def workers_function_name() -> str:
+    """The workers function of the current stage, as Zappa names it."""
+    return settings.current().name("workers")
+
+
+def stream_arn(table: str) -> str:
+    """The latest stream ARN of a table of the current stage."""
+    name = settings.current().name(table)
+    described = aws.client("dynamodb").describe_table(TableName=name)["Table"]
+    if not described.get("LatestStreamArn"):
+        raise RuntimeError(f"table {name} has no stream: run fleet provision first")
+    return described["LatestStreamArn"]
+
+
+def mapping_settings(trigger: SqsTrigger | StreamTrigger) -> dict[str, Any]:
+    """The settings an event source mapping must have, for create and update alike."""
+    wanted: dict[str, Any] = {
+        "BatchSize": trigger.batch_size,
+        "MaximumBatchingWindowInSeconds": trigger.batching_window_seconds,
+        # Without it, Lambda ignores batchItemFailures and deletes (or retries) the whole batch.
+        "FunctionResponseTypes": ["ReportBatchItemFailures"],
+        "Enabled": True,
+    }
+    if isinstance(trigger, SqsTrigger):
+        wanted["ScalingConfig"] = {"MaximumConcurrency": trigger.maximum_concurrency}
+        return wanted
+    retry = trigger.retry
+    # Stream retries default to unlimited and block the shard for a day: always bounded.
+    wanted["MaximumRetryAttempts"] = retry.maximum_retry_attempts
+    wanted["MaximumRecordAgeInSeconds"] = retry.maximum_record_age_seconds
+    wanted["BisectBatchOnFunctionError"] = retry.bisect_on_error
+    if retry.on_failure_queue:
+        on_failure = aws.arn("sqs", settings.current().name(retry.on_failure_queue))
+        wanted["DestinationConfig"] = {"OnFailure": {"Destination": on_failure}}
+    return wanted
+
+
+def ensure_mapping(function: Function, trigger: SqsTrigger | StreamTrigger) -> Change:
+    """Create or correct the mapping from a trigger's source to the workers function."""
+    lam = aws.client("lambda")
+    function_name = workers_function_name()
+    if isinstance(trigger, SqsTrigger):
+        source = aws.arn("sqs", settings.current().name(trigger.queue))
+    else:
+        source = stream_arn(trigger.table)
+    wanted = mapping_settings(trigger)
+    label = f"{function.name} <- {source.rsplit(':', 1)[-1]}"
+    found = lam.list_event_source_mappings(EventSourceArn=source, FunctionName=function_name)["EventSourceMappings"]
+    if not found:
+        extra = {"StartingPosition": trigger.starting_position} if isinstance(trigger, StreamTrigger) else {}
+        lam.create_event_source_mapping(EventSourceArn=source, FunctionName=function_name, **extra, **wanted)
+        return Change("mapping", label, "created")
+    have = found[0]
+    differs = {k: v for k, v in wanted.items() if k != "Enabled" and have.get(k) != v}
+    if have.get("State") in ("Disabled", "Disabling"):
+        differs["Enabled"] = True
+    if not differs:
+        return Change("mapping", label, "unchanged")
+    lam.update_event_source_mapping(UUID=have["UUID"], FunctionName=function_name, **differs)
+    return Change("mapping", label, "updated")
+
+
+def workers_deployed() -> bool:
+    """Whether the stage's workers function exists (Zappa has deployed it)."""
+    try:
+        aws.client("lambda").get_function(FunctionName=workers_function_name())
+        return True
+    except Exception as exc:
+        if error_code(exc) != "ResourceNotFoundException":
+            raise
+        return False
+
+
+def wire(topology: Topology = TOPOLOGY, report: Callable[[Change], None] | None = None) -> list[Change]:
+    """Wire every trigger of the topology to the deployed workers function; return what changed."""
+    topology.validate()
+    changes: list[Change] = []
+
+    def note(change: Change) -> None:
+        changes.append(change)
+        if report:
+            report(change)
+
+    if workers_deployed():
+        for function in topology.functions:
+            for trigger in function.triggers:
+                if isinstance(trigger, (SqsTrigger, StreamTrigger)):
+                    note(ensure_mapping(function, trigger))
+        for _function, trigger in topology.pipes():
+            note(ensure_pipe(trigger.pipe, trigger.queue, trigger.batch_size, trigger.batching_window_seconds))
+    else:
+        note(Change("lambda", workers_function_name(), "deferred"))
+    for bucket in topology.buckets:
+        if bucket.notify_queue:
+            note(ensure_bucket_notification(bucket))
+    note(ensure_api_plan(topology.api_plan))
+    return changes
+
+
+def zappa_post_deploy(zappa_cli: Any) -> None:
+    """Zappa's `callbacks.post`: wire the stage that was just deployed or updated.
+
+    Zappa calls it with its ZappaCLI after `zappa deploy` and `zappa update`; the Fleet
+    stage comes from the Zappa stage's environment variables.
+    """
+    import click
+
+    environment = (getattr(zappa_cli, "stage_config", None) or {}).get("environment_variables") or {}
+    if environment.get("FLEET_STAGE"):
+        os.environ["FLEET_STAGE"] = environment["FLEET_STAGE"]
+    settings.reset()
+    aws.reset()
+    changes = wire(report=lambda change: click.echo(f"fleet wire: {change}"))
+    changed = sum(1 for c in changes if c.action not in ("unchanged", "deferred"))
+    click.echo(f"fleet wire: {len(changes)} wired, {changed} changed")

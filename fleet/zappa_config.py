@@ -1,0 +1,93 @@
+"""`zappa_settings.json`, rendered from the topology: an `api` stage and a `workers` stage.
+
+Zappa names each Lambda function `{project_name}-{zappa stage}`; with the project named
+`fleet-{stage}` they are `fleet-{stage}-api` and `fleet-{stage}-workers`, the physical
+names of the stage, so `fleet wire` and `fleet provision` find them without being told.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from events.topology import TOPOLOGY, Topology, physical_name
+
+#: The stage the checked-in `zappa_settings.json` deploys.
+DEFAULT_STAGE = "prod"
+RUNTIME = "python3.11"
+
+#: Left out of both zips. Zappa matches these against every file and folder *name* in the
+#: project and in site-packages (shutil.ignore_patterns), so a package is dropped by its
+#: folder name. Never "*.gz": botocore's service models are gzipped JSON.
+EXCLUDE = [
+    # ours, not needed at run time
+    "tests",
+    "bench",
+    ".ci",
+    ".pytest_cache",
+    "test-artifacts",
+    "fleet.egg-info",
+    "zappa_settings.json",
+    "*.pyc",
+    # dev and bench-only packages (requirements-dev.txt, requirements-bench.txt) and their
+    # largest dependencies
+    "moto",
+    "playwright",
+    "greenlet",
+    "pytest",
+    "_pytest",
+    "pyvips",
+    "pyvips_binary",
+    "pyvips_binary.libs",
+    "cfnlint",
+    "sympy",
+    "mpmath",
+    "networkx",
+    "graphql",
+    "docker",
+    "hypothesis",
+    "_hypothesis*",
+    "schemathesis",
+    "pip",
+    # the editable install's path hook points at this checkout, not at the zip
+    "__editable__*",
+]
+
+
+def render(stage: str = DEFAULT_STAGE, topology: Topology = TOPOLOGY, region: str = "us-east-1") -> dict[str, Any]:
+    """The Zappa settings of a Fleet stage, as a dict of Zappa stages."""
+    common: dict[str, Any] = {
+        "project_name": physical_name(stage, "")[:-1],
+        "runtime": RUNTIME,
+        "aws_region": region,
+        "s3_bucket": physical_name(stage, "deploy"),
+        "keep_warm": False,
+        # Our venv holds manylinux wheels already; Zappa would otherwise fetch them again.
+        "use_precompiled_packages": False,
+        "exclude": EXCLUDE,
+        "environment_variables": {"FLEET_STAGE": stage},
+        # After each deploy or update: mappings, the pipe, the S3 notification, the usage plan.
+        "callbacks": {"post": "fleet.wire.zappa_post_deploy"},
+    }
+    functions = topology.functions
+    return {
+        "api": {
+            **common,
+            "app_function": "ingest_api.wsgi.app",
+            "memory_size": 512,
+            "timeout_seconds": 29,  # API Gateway gives up at about 29 s
+        },
+        "workers": {
+            **common,
+            "apigateway_enabled": False,
+            "lambda_handler": "fleet.entry.lambda_handler",
+            # One function runs every worker: it needs the most any of them needs.
+            "memory_size": max(f.memory_mb for f in functions),
+            "timeout_seconds": max(f.timeout_seconds for f in functions),
+        },
+    }
+
+
+def render_json(stage: str = DEFAULT_STAGE, topology: Topology = TOPOLOGY) -> str:
+    """The rendering as the text of `zappa_settings.json`."""
+    return json.dumps(render(stage, topology), indent=4) + "\n"
