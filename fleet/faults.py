@@ -12,6 +12,7 @@ only: on any other stage the hook is never registered.
 
 from __future__ import annotations
 
+import contextlib
 import random
 import threading
 from dataclasses import dataclass, field
@@ -80,6 +81,19 @@ def parse(spec: str) -> dict[str, float]:
     return rates
 
 
+_suspended = threading.local()
+
+
+@contextlib.contextmanager
+def suspended():
+    """No faults in this thread meanwhile: setting up (provisioning) is not what is tested."""
+    _suspended.on = True
+    try:
+        yield
+    finally:
+        _suspended.on = False
+
+
 _plans: dict[tuple[str, int | None], FaultPlan] = {}
 _plans_lock = threading.Lock()
 
@@ -107,7 +121,7 @@ def reset() -> None:
 def _hook(service: str):
     def inject(model: Any = None, **_: Any) -> None:
         plan = current_plan()
-        if plan is None:
+        if plan is None or getattr(_suspended, "on", False):
             return
         fault = plan.decide(service)
         if fault is None:
