@@ -85,12 +85,63 @@ class PostComment:
         return self.comment_id
 
 
+@dataclass(frozen=True)
+class CreateTodo:
+    """Store a new to-do of `owner` (the user's token subject) under `todo_id`."""
+
+    todo_id: str
+    owner: str
+    title: str
+    received_at: str
+    notes: str = ""
+    done: bool = False
+
+    @property
+    def message_id(self) -> str:
+        """The id that makes every delivery of this message idempotent."""
+        return self.todo_id
+
+
+@dataclass(frozen=True)
+class UpdateTodo:
+    """Change fields of `owner`'s to-do, unless a later change was applied already."""
+
+    change_id: str
+    todo_id: str
+    owner: str
+    changes: dict[str, Any]
+    received_at: str
+
+    @property
+    def message_id(self) -> str:
+        """The id that makes every delivery of this message idempotent."""
+        return self.change_id
+
+
+@dataclass(frozen=True)
+class DeleteTodo:
+    """Delete `owner`'s to-do."""
+
+    change_id: str
+    todo_id: str
+    owner: str
+    received_at: str
+
+    @property
+    def message_id(self) -> str:
+        """The id that makes every delivery of this message idempotent."""
+        return self.change_id
+
+
 #: Message type name -> dataclass, for the envelope.
 MESSAGE_TYPES: dict[str, type] = {
     "SubmitEntry": SubmitEntry,
     "RegisterUser": RegisterUser,
     "PublishArticle": PublishArticle,
     "PostComment": PostComment,
+    "CreateTodo": CreateTodo,
+    "UpdateTodo": UpdateTodo,
+    "DeleteTodo": DeleteTodo,
 }
 
 

@@ -21,10 +21,13 @@ from marshmallow import (
 from events.messages import (
     ENVELOPE_VERSION,
     MESSAGE_TYPES,
+    CreateTodo,
+    DeleteTodo,
     PostComment,
     PublishArticle,
     RegisterUser,
     SubmitEntry,
+    UpdateTodo,
     message_type,
     to_dict,
 )
@@ -200,11 +203,65 @@ class PostCommentSchema(Schema):
         return PostComment(**data)
 
 
+class CreateTodoSchema(Schema):
+    """The body of a `CreateTodo` message on the todos queue."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    todo_id = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    owner = fields.String(required=True, validate=validate.Length(min=1, max=128))
+    title = fields.String(required=True)
+    notes = fields.String(load_default="")
+    done = fields.Boolean(load_default=False)
+    received_at = fields.String(required=True)
+
+    @post_load
+    def _make(self, data: dict, **kwargs) -> CreateTodo:
+        return CreateTodo(**data)
+
+
+class UpdateTodoSchema(Schema):
+    """The body of an `UpdateTodo` message on the todos queue."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    change_id = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    todo_id = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    owner = fields.String(required=True, validate=validate.Length(min=1, max=128))
+    changes = fields.Dict(keys=fields.String(validate=validate.OneOf(["title", "notes", "done"])), required=True)
+    received_at = fields.String(required=True)
+
+    @post_load
+    def _make(self, data: dict, **kwargs) -> UpdateTodo:
+        return UpdateTodo(**data)
+
+
+class DeleteTodoSchema(Schema):
+    """The body of a `DeleteTodo` message on the todos queue."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    change_id = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    todo_id = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    owner = fields.String(required=True, validate=validate.Length(min=1, max=128))
+    received_at = fields.String(required=True)
+
+    @post_load
+    def _make(self, data: dict, **kwargs) -> DeleteTodo:
+        return DeleteTodo(**data)
+
+
 BODY_SCHEMAS: dict[str, type[Schema]] = {
     "SubmitEntry": SubmitEntrySchema,
     "RegisterUser": RegisterUserSchema,
     "PublishArticle": PublishArticleSchema,
     "PostComment": PostCommentSchema,
+    "CreateTodo": CreateTodoSchema,
+    "UpdateTodo": UpdateTodoSchema,
+    "DeleteTodo": DeleteTodoSchema,
 }
 
 

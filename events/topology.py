@@ -212,6 +212,8 @@ TOPOLOGY = Topology(
         # Blog writes: articles and comments, API -> this queue -> workers.blog.
         Queue("blog", visibility_timeout=180, max_receive_count=5),
         Queue("comment-notifications-failures"),
+        # To-do writes (create, update, delete): API -> this queue -> workers.todos.
+        Queue("todos", visibility_timeout=180, max_receive_count=5),
     ),
     tables=(
         Table("campaigns", partition_key="campaign_id"),
@@ -243,6 +245,13 @@ TOPOLOGY = Topology(
             indexes=(Index("by_article", partition_key="article_id", sort_key="created_at"),),
             stream="NEW_IMAGE",
         ),
+        # Each user's to-dos, keyed by the token's subject: a user's list is one Query.
+        Table("todos", partition_key="owner", sort_key="todo_id"),
+        # API keys by the sha256 of the key (the key itself is never stored).
+        Table("api_keys", partition_key="key_hash"),
+        # Fixed-window request counters of the public routes ("{scope}#{window}"), shared by
+        # every API process; TTL removes old windows on AWS (moto keeps them: harmless).
+        Table("rate_limits", partition_key="counter", ttl_attribute="expires_at"),
     ),
     buckets=(Bucket("media", notify_queue="uploads", notify_prefix="uploads/", browser_uploads=True),),
     topics=(Topic("comments"),),
@@ -313,6 +322,12 @@ TOPOLOGY = Topology(
                     retry=RetryPolicy(maximum_retry_attempts=3, on_failure_queue="comment-notifications-failures"),
                 ),
             ),
+            timeout_seconds=30,
+        ),
+        Function(
+            "todos",
+            handler="workers.todos.handler",
+            triggers=(SqsTrigger(queue="todos", batch_size=10),),
             timeout_seconds=30,
         ),
     ),

@@ -87,6 +87,7 @@ def up(host: str, aws_port: int, api_port: int, external: bool, no_demo: bool) -
         for poller in [*runtime.pollers, *runtime.stream_pollers]:
             click.echo(f"fleet: poller    {poller.name}")
         click.echo(f"fleet: outbox    {api.url}/_local/outbox (or: fleet outbox)")
+        click.echo(f"fleet: issuer    {api.url}/_local/issuer (tokens: fleet token --user NAME)")
         if not no_demo:
             from fleet.demo import create_demo_campaign, entry_page_url
 
@@ -443,3 +444,66 @@ def _window(campaign) -> str:
 
 if __name__ == "__main__":
     main()
+
+
+@main.group()
+def keys() -> None:
+    """API keys for integrations and admins (stored hashed; shown once)."""
+
+
+@keys.command("create")
+@click.option("--name", required=True, help="Who or what the key is for.")
+@click.option("--scope", "scopes", multiple=True, required=True, help="A scope (repeat for more): articles:write, subscriptions:write, campaigns:write.")
+def keys_create(name: str, scopes: tuple[str, ...]) -> None:
+    """Make a key and print it once: only its hash is kept."""
+    from fleet.access import new_key
+    from fleet.adapters.access import DynamoApiKeys
+
+    try:
+        key, record = new_key(name, list(scopes), DynamoApiKeys())
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--scope") from None
+    click.echo(key)
+    click.echo(f"key id {record['key_id']}, name {name!r}, scopes {' '.join(record['scopes'])}: keep it now, it is not shown again", err=True)
+
+
+@keys.command("revoke")
+@click.argument("key_id_or_name")
+def keys_revoke(key_id_or_name: str) -> None:
+    """Revoke the keys with this key id or name."""
+    from fleet.access import revoke
+    from fleet.adapters.access import DynamoApiKeys
+
+    revoked = revoke(key_id_or_name, DynamoApiKeys())
+    if not revoked:
+        raise click.ClickException(f"no active key with id or name {key_id_or_name!r}")
+    for record in revoked:
+        click.echo(f"revoked {record['key_id']} ({record['name']})")
+
+
+@keys.command("list")
+def keys_list() -> None:
+    """Every key: id, name, scopes, whether revoked (never the key)."""
+    from fleet.adapters.access import DynamoApiKeys
+
+    for record in sorted(DynamoApiKeys().list(), key=lambda r: r.get("created_at", "")):
+        state = "revoked" if record.get("revoked") else "active"
+        click.echo(f"{record['key_id']}  {state:7}  {record['name']}  {' '.join(record.get('scopes', []))}")
+
+
+@main.command()
+@click.option("--user", "username", required=True, help="The local user's name (its subject is derived from it).")
+@click.option("--api-url", default="http://127.0.0.1:8080", show_default=True, help="The local API the token is for.")
+@click.option("--ttl", default=3600, show_default=True, help="Seconds the token is good for.")
+def token(username: str, api_url: str, ttl: int) -> None:
+    """Print a bearer token of the local development issuer (local stage only)."""
+    from fleet import access
+
+    current = settings.current()
+    if not current.local:
+        raise click.UsageError("fleet token signs local tokens only; on AWS, users sign in with Cognito")
+    try:
+        key = access.signing_key(current.state_dir, create=False)
+    except FileNotFoundError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(access.issue_token(key, access.local_issuer(api_url), current.cognito_client_id, username, ttl))

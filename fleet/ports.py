@@ -162,3 +162,61 @@ class CommentTopic(Protocol):
 
     def unsubscribe(self, subscription_id: str) -> None:
         """Remove a subscription of this topic."""
+
+
+class ApiKeyStore(Protocol):
+    """API keys, stored by the sha256 of the key."""
+
+    def get(self, key_hash: str) -> dict[str, Any] | None:
+        """The key's record (`key_id`, `name`, `scopes`, `revoked`), or None."""
+
+    def put(self, record: Mapping[str, Any]) -> None:
+        """Store a new key's record."""
+
+    def list(self) -> list[dict[str, Any]]:
+        """Every key's record."""
+
+    def revoke(self, key_hash: str) -> None:
+        """Mark a key revoked."""
+
+
+class RateLimiter(Protocol):
+    """Fixed-window counters shared by every API process."""
+
+    def hit(self, counter: str, window_seconds: int, now: float) -> int:
+        """Count one request in `counter`'s current window; return the window's count so far."""
+
+
+class TodoStore(Protocol):
+    """The todos table: each user's to-dos under their token subject."""
+
+    def get(self, owner: str, todo_id: str) -> dict[str, Any] | None:
+        """The owner's to-do, or None (another user's is None too)."""
+
+    def list(self, owner: str, limit: int) -> list[dict[str, Any]]:
+        """The owner's to-dos, up to `limit`."""
+
+    def create(self, item: Mapping[str, Any]) -> bool:
+        """Store a new to-do; False when its id is stored already."""
+
+    def update(self, owner: str, todo_id: str, changes: Mapping[str, Any], changed_at: str) -> bool:
+        """Apply changes to the owner's to-do unless it is gone or changed later; True when applied."""
+
+    def delete(self, owner: str, todo_id: str) -> None:
+        """Delete the owner's to-do (nothing happens when it is gone)."""
+
+
+class UserFiles(Protocol):
+    """Each user's folder in the media bucket."""
+
+    def presign_post(self, key: str, content_type: str, max_bytes: int, expires_in: int) -> dict[str, Any]:
+        """A presigned POST for exactly `key`."""
+
+    def list(self, prefix: str, limit: int) -> list[dict[str, Any]]:
+        """`{key, bytes, last_modified}` of the objects under `prefix`."""
+
+    def exists(self, key: str) -> bool:
+        """True when the object is stored."""
+
+    def presign_get(self, key: str, expires_in: int) -> str:
+        """A presigned GET URL of `key`."""

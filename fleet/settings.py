@@ -33,6 +33,19 @@ class Settings:
     #: Origins whose pages may post uploads straight to the media bucket (its CORS rule);
     #: S3 allows one `*` in each, as in `http://127.0.0.1:*`.
     web_origins: tuple[str, ...] = ()
+    #: The Cognito user pool's issuer (`https://cognito-idp.{region}.amazonaws.com/{pool}`);
+    #: empty on the local stage, where the API's own development issuer stands in.
+    cognito_issuer: str = ""
+    #: The app client whose tokens the API accepts (`client_id` of access tokens, `aud` of id tokens).
+    cognito_client_id: str = ""
+    #: Where local state lives (the development issuer's signing key); never committed.
+    state_dir: str = ".fleet"
+    #: Public writes a client (an IP) may make a minute, and a campaign may take a minute.
+    rate_per_client: int = 60
+    rate_per_campaign: int = 6000
+    #: Proxies in front of the API that append to X-Forwarded-For (0: the peer is the client,
+    #: as with API Gateway, whose source IP Zappa passes as the peer address).
+    trusted_proxy_hops: int = 0
 
     def name(self, logical: str) -> str:
         """The physical name of a logical resource in this stage."""
@@ -68,7 +81,17 @@ def current() -> Settings:
         faults=os.environ.get("FLEET_FAULTS", "").strip() if local else "",
         faults_seed=_int_or_none(os.environ.get("FLEET_FAULTS_SEED")),
         web_origins=_origins(os.environ.get("FLEET_WEB_ORIGINS")) or (LOCAL_WEB_ORIGINS if local else ()),
+        cognito_issuer=os.environ.get("FLEET_COGNITO_ISSUER", "").rstrip("/"),
+        cognito_client_id=os.environ.get("FLEET_COGNITO_CLIENT_ID") or (LOCAL_CLIENT_ID if local else ""),
+        state_dir=os.environ.get("FLEET_STATE_DIR") or ".fleet",
+        rate_per_client=int(os.environ.get("FLEET_RATE_PER_CLIENT") or 60),
+        rate_per_campaign=int(os.environ.get("FLEET_RATE_PER_CAMPAIGN") or 6000),
+        trusted_proxy_hops=int(os.environ.get("FLEET_TRUSTED_PROXY_HOPS") or 0),
     )
+
+
+#: The app client id of the local development issuer's tokens.
+LOCAL_CLIENT_ID = "fleet-local"
 
 
 #: The local stage's pages are served from loopback, on whatever port the API has.

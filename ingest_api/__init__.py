@@ -20,6 +20,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.config.update(test_config)
 
     register_error_handlers(app)
+    # `//` must reach the views (a file name's tricks are refused there), not be redirected.
+    app.url_map.merge_slashes = False
 
     from ingest_api import blog, health, submissions, uploads, users
 
@@ -31,8 +33,25 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from ingest_api import campaigns
 
     app.register_blueprint(campaigns.bp)
+    from ingest_api import files, openapi, todos
+    from ingest_api.security import register_response_headers
+
+    app.register_blueprint(todos.bp)
+    app.register_blueprint(files.bp)
+    app.register_blueprint(openapi.bp)
+    register_response_headers(app)
     _register_local_routes(app)
+    _require_route_classes(app)
     return app
+
+
+def _require_route_classes(app: Flask) -> None:
+    """Refuse to start with a route that is neither public, API key nor user (see ingest_api.auth)."""
+    from ingest_api.auth import route_class
+
+    unclassed = sorted(e for e, view in app.view_functions.items() if e != "static" and route_class(view) is None)
+    if unclassed:
+        raise RuntimeError(f"routes without a class (public, api_key or user): {', '.join(unclassed)}")
 
 
 def _register_local_routes(app: Flask) -> None:
@@ -43,6 +62,7 @@ def _register_local_routes(app: Flask) -> None:
 
         local = settings.current().local
     if local:
-        from ingest_api import outbox
+        from ingest_api import issuer, outbox
 
         app.register_blueprint(outbox.bp)
+        app.register_blueprint(issuer.bp)

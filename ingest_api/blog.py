@@ -31,6 +31,8 @@ from ingest_api.cache import cacheable, read_cache
 from ingest_api.errors import ApiError
 from ingest_api.idempotency import queue_once
 from ingest_api.services import services
+from ingest_api.auth import api_key, public
+from ingest_api.openapi import documented
 
 bp = Blueprint("blog", __name__)
 
@@ -84,6 +86,8 @@ def _queued(kind: str, message_id: str, status_url: str):
 
 
 @bp.post("/v1/articles")
+@api_key("articles:write")
+@documented(body=ArticleRequestSchema, status=202)
 def create_article():
     """Validate an article and queue it; 202 with its id and where to read it once stored."""
     document = json_body()
@@ -101,6 +105,8 @@ def create_article():
 
 
 @bp.get("/v1/articles")
+@public()
+@documented(query={"limit": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE}, "cursor": {"type": "string"}})
 def list_articles():
     """Published articles, newest first, `limit` (1-100, default 20) a page, `cursor` for the next."""
     limit = _limit(request.args.get("limit"))
@@ -142,6 +148,7 @@ def _summary(article: dict[str, Any]) -> dict[str, Any]:
 
 
 @bp.get("/v1/articles/<article_id>")
+@public()
 def get_article(article_id: str):
     """One stored article with its content; 404 until the worker has stored it."""
     article = stored_article(article_id)
@@ -156,6 +163,8 @@ def get_article(article_id: str):
 
 
 @bp.post("/v1/articles/<article_id>/comments")
+@public(limited=True)
+@documented(body=CommentRequestSchema, status=202)
 def create_comment(article_id: str):
     """Validate a comment and queue it; the worker stores it if the article exists, else rejects it."""
     document = json_body()
@@ -178,6 +187,7 @@ def create_comment(article_id: str):
 
 
 @bp.get("/v1/comments/<comment_id>")
+@public()
 def get_comment(comment_id: str):
     """A stored comment's status: `accepted`, or `rejected` with a `reason`; 404 until stored."""
     comment = comments().get(comment_id) if COMMENT_ID.match(comment_id) else None
@@ -189,6 +199,8 @@ def get_comment(comment_id: str):
 
 
 @bp.post("/v1/articles/<article_id>/subscriptions")
+@api_key("subscriptions:write")
+@documented(body=SubscriptionRequestSchema, status=201)
 def create_subscription(article_id: str):
     """Subscribe an email address or an endpoint to this article's comment notifications."""
     document = json_body()
@@ -207,6 +219,8 @@ def create_subscription(article_id: str):
 
 
 @bp.delete("/v1/articles/<article_id>/subscriptions/<subscription_id>")
+@api_key("subscriptions:write")
+@documented(status=204)
 def delete_subscription(article_id: str, subscription_id: str):
     """Unsubscribe; 404 unless the subscription is this article's, on the comments topic."""
     topic = comment_topic()

@@ -67,9 +67,12 @@ def etag_of(body: Any) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()[:32]
 
 
-def cacheable(body: Any, max_age: int) -> Response:
-    """A 200 with `ETag` and `Cache-Control`, or a bodiless 304 when `If-None-Match` matches."""
+def cacheable(body: Any, max_age: int, private: bool = False) -> Response:
+    """A 200 with `ETag` and `Cache-Control`, or a bodiless 304 when `If-None-Match` matches.
+
+    `private` answers (a user's own data) are never stored by a shared cache, and a client
+    revalidates them each time: a 304 costs the client no body."""
     response = jsonify(body)
     response.set_etag(etag_of(body))
-    response.headers["Cache-Control"] = f"public, max-age={max_age}"
+    response.headers["Cache-Control"] = "private, no-cache" if private else f"public, max-age={max_age}"
     return response.make_conditional(request)

@@ -17,6 +17,8 @@ from ingest_api.errors import ApiError
 from ingest_api.services import services
 from ingest_api.submissions import _CAMPAIGN_ID
 from ingest_api.uploads import max_upload_bytes
+from ingest_api.auth import public
+from ingest_api.openapi import documented
 
 bp = Blueprint("campaigns", __name__)
 
@@ -29,6 +31,7 @@ _FILES = {
 
 
 @bp.get("/v1/campaigns/<campaign_id>")
+@public()
 def get_campaign(campaign_id: str):
     """A campaign's public fields: name, window, whether it is open now, and upload limits."""
     campaign = services().campaigns.get(campaign_id) if _CAMPAIGN_ID.match(campaign_id) else None
@@ -45,6 +48,8 @@ def get_campaign(campaign_id: str):
 
 
 @bp.get("/c/<campaign_id>")
+@public()
+@documented(content="text/html")
 def entry_page(campaign_id: str):
     """The campaign's entry page (the same static file for every campaign)."""
     if not _CAMPAIGN_ID.match(campaign_id):
@@ -53,6 +58,8 @@ def entry_page(campaign_id: str):
 
 
 @bp.get("/web/<name>")
+@public()
+@documented(content="text/plain")
 def web_file(name: str):
     """The page's stylesheet and script."""
     if name not in _FILES or name == "entry.html":

@@ -17,12 +17,21 @@ log = logging.getLogger(__name__)
 class ApiError(Exception):
     """An error answer with a status, a machine-readable code and, maybe, field errors."""
 
-    def __init__(self, status: int, code: str, message: str, fields: dict[str, list[str]] | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        fields: dict[str, list[str]] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
         self.message = message
         self.fields = fields
+        #: Extra response headers (`Retry-After`, `WWW-Authenticate`).
+        self.headers = headers or {}
 
 
 def error_response(status: int, code: str, message: str, fields: dict[str, Any] | None = None):
@@ -64,7 +73,9 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(ApiError)
     def _api_error(exc: ApiError):
-        return error_response(exc.status, exc.code, exc.message, exc.fields)
+        response = error_response(exc.status, exc.code, exc.message, exc.fields)
+        response.headers.update(exc.headers)
+        return response
 
     @app.errorhandler(ValidationError)
     def _validation_error(exc: ValidationError):

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from flask import Blueprint, render_template_string
+from ingest_api.auth import public
+from ingest_api.openapi import documented
 
 from fleet.outbox import read_outbox
 
@@ -23,6 +25,8 @@ p{margin:.1em 0;color:#333}.meta{color:#666;font-size:.9em}</style></head>
 
 
 @bp.get("/_local/outbox")
+@public()
+@documented(content="text/html")
 def outbox():
     """Every email the local SES accepted, newest first (Jinja escapes every field)."""
     emails = list(reversed(read_outbox()))

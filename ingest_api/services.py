@@ -7,15 +7,19 @@ from dataclasses import dataclass
 from flask import current_app
 
 from fleet.ports import (
+    ApiKeyStore,
     ArticleStore,
     CampaignStore,
     CommentStore,
     CommentTopic,
     MessageQueue,
+    RateLimiter,
     RequestKeys,
     SubmissionStore,
+    TodoStore,
     UploadSigner,
     UploadStore,
+    UserFiles,
 )
 
 
@@ -37,6 +41,14 @@ class Services:
     articles: ArticleStore | None = None
     comments: CommentStore | None = None
     comment_topic: CommentTopic | None = None
+    #: Who may do what: API keys, the public routes' rate counters; optional likewise
+    #: (without a rate limiter nothing is counted; without keys, key routes answer 503).
+    api_keys: ApiKeyStore | None = None
+    rate_limiter: RateLimiter | None = None
+    #: The to-do app: its queue, its table and each user's folder.
+    todos_queue: MessageQueue | None = None
+    todos: TodoStore | None = None
+    user_files: UserFiles | None = None
 
 
 def services() -> Services:
@@ -51,6 +63,7 @@ def services() -> Services:
 
 def _aws_services() -> Services:
     from fleet import settings
+    from fleet.adapters.access import DynamoApiKeys, DynamoRateLimiter, DynamoTodos, S3UserFiles
     from fleet.adapters.objects import S3UploadSigner
     from fleet.adapters.queues import SqsQueue
     from fleet.adapters.tables import DynamoCampaigns, DynamoRequestKeys, DynamoSubmissions
@@ -70,4 +83,9 @@ def _aws_services() -> Services:
         articles=DynamoArticles(),
         comments=DynamoComments(),
         comment_topic=SnsCommentTopic("comments"),
+        api_keys=DynamoApiKeys(),
+        rate_limiter=DynamoRateLimiter(),
+        todos_queue=SqsQueue("todos"),
+        todos=DynamoTodos(),
+        user_files=S3UserFiles("media"),
     )

@@ -15,6 +15,8 @@ from ingest_api.bodies import idempotency_key, json_body
 from ingest_api.errors import ApiError
 from ingest_api.idempotency import queue_once
 from ingest_api.services import services
+from ingest_api.auth import public
+from ingest_api.openapi import documented
 
 bp = Blueprint("submissions", __name__)
 
@@ -34,6 +36,8 @@ def open_campaign(campaign_id: str, now: datetime) -> Campaign:
 
 
 @bp.post("/v1/campaigns/<campaign_id>/submissions")
+@public(limited=True, per_campaign=True)
+@documented(body=SubmissionRequestSchema, status=202)
 def create_submission(campaign_id: str):
     """Validate an entry and queue it; 202 with its id and where to follow it."""
     document = json_body()
@@ -69,6 +73,7 @@ def _accepted(submission_id: str):
 
 
 @bp.get("/v1/submissions/<submission_id>")
+@public()
 def get_submission(submission_id: str):
     """The stored entry's status; 404 until the worker has stored it."""
     item = services().submissions.get(submission_id) if _SUBMISSION_ID.match(submission_id) else None

@@ -21,6 +21,8 @@ from ingest_api.bodies import json_body
 from ingest_api.errors import ApiError
 from ingest_api.services import services
 from ingest_api.submissions import open_campaign
+from ingest_api.auth import api_key, public
+from ingest_api.openapi import documented
 
 bp = Blueprint("uploads", __name__)
 
@@ -39,6 +41,8 @@ def max_upload_bytes() -> int:
 
 
 @bp.post("/v1/campaigns/<campaign_id>/uploads")
+@public(limited=True, per_campaign=True)
+@documented(body=UploadRequestSchema, status=201)
 def create_upload(campaign_id: str):
     """Record a pending upload and answer 201 with the presigned POST that sends it to S3."""
     document = json_body()
@@ -48,6 +52,8 @@ def create_upload(campaign_id: str):
 
 
 @bp.post("/v1/articles/<article_id>/uploads")
+@api_key("articles:write")
+@documented(body=UploadRequestSchema, status=201)
 def create_article_upload(article_id: str):
     """A presigned POST for one photo of a stored article, under `uploads/articles/{id}/`."""
     document = json_body()
@@ -109,6 +115,7 @@ def upload_of_key(key: str) -> dict[str, Any]:
 
 
 @bp.get("/v1/uploads/<upload_id>")
+@public()
 def get_upload(upload_id: str):
     """The upload's status: `pending` until the worker has looked, then `ready` or `rejected`."""
     store = services().uploads

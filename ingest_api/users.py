@@ -12,11 +12,15 @@ from events.schemas import UserSignupSchema
 from ingest_api.bodies import idempotency_key, json_body
 from ingest_api.idempotency import queue_once
 from ingest_api.services import services
+from ingest_api.auth import public
+from ingest_api.openapi import documented
 
 bp = Blueprint("users", __name__)
 
 
 @bp.post("/v1/users")
+@public(limited=True)
+@documented(body=UserSignupSchema, status=202)
 def create_user():
     """Validate a signup and queue it; 202 with the user id it will be stored under."""
     document = json_body()

@@ -29,7 +29,7 @@ def aws_server():
 
 
 @pytest.fixture
-def local_aws(aws_server, monkeypatch):
+def local_aws(aws_server, monkeypatch, tmp_path_factory):
     """A clean moto (reset) that Fleet's settings and clients point at."""
     import requests
 
@@ -40,6 +40,11 @@ def local_aws(aws_server, monkeypatch):
     monkeypatch.setenv("FLEET_STAGE", "local")
     monkeypatch.setenv("FLEET_VISIBILITY_TIMEOUT", "1")
     monkeypatch.setenv("FLEET_CAMPAIGN_CACHE_SECONDS", "0")
+    # Every test client is 127.0.0.1: bulk tests post hundreds of entries a minute from it.
+    # The limiter itself is tested with low limits (tests/integration/test_access_flow.py).
+    monkeypatch.setenv("FLEET_RATE_PER_CLIENT", "100000")
+    # The development issuer's signing key goes to a fresh state dir, never the work tree.
+    monkeypatch.setenv("FLEET_STATE_DIR", str(tmp_path_factory.mktemp("fleet-state")))
     for name in ("AWS_PROFILE", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
         monkeypatch.delenv(name, raising=False)
     settings.reset()

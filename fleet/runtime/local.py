@@ -56,6 +56,13 @@ class ApiServer:
         self._server = make_server(host, port, app, threaded=True)
         self.port = self._server.server_port
         self.url = f"http://{host}:{self.port}"
+        # On the local stage the API's own development issuer signs users' tokens: its URL
+        # is known only now that the port is.
+        from fleet import access, settings
+
+        if settings.current().local and not settings.current().cognito_issuer:
+            app.config.setdefault("LOCAL_ISSUER", access.local_issuer(self.url))
+            access.signing_key(settings.current().state_dir)
         self._thread = threading.Thread(target=self._server.serve_forever, name="api", daemon=True)
 
     def start(self) -> None:

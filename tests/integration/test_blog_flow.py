@@ -16,8 +16,20 @@ from fleet.status import queue_status
 pytestmark = pytest.mark.integration
 
 
+#: The blog's writer is an integration: its API key, made anew for each test.
+HEADERS: dict[str, str] = {}
+
+
+@pytest.fixture(autouse=True)
+def writer_key(provisioned):
+    from fleet.access import new_key
+    from fleet.adapters.access import DynamoApiKeys
+
+    HEADERS["x-api-key"] = new_key("blog-tests", ["articles:write", "subscriptions:write"], DynamoApiKeys())[0]
+
+
 def post(api: str, path: str, body: dict) -> requests.Response:
-    return requests.post(f"{api}{path}", json=body, timeout=10)
+    return requests.post(f"{api}{path}", json=body, headers=HEADERS, timeout=10)
 
 
 def create_article(api: str, title: str, **extra) -> str:
@@ -89,11 +101,11 @@ def test_each_subscriber_hears_its_own_articles_comments_once(running_fleet):
         assert status["status"] == "accepted" and "email" not in status
 
     # Unsubscribing: only through the article it belongs to; then nothing more arrives.
-    wrong = requests.delete(f"{api}/v1/articles/{second}/subscriptions/{subscriptions[first]}", timeout=10)
+    wrong = requests.delete(f"{api}/v1/articles/{second}/subscriptions/{subscriptions[first]}", headers=HEADERS, timeout=10)
     assert wrong.status_code == 404 and wrong.json()["error"]["code"] == "subscription_not_found"
-    gone = requests.delete(f"{api}/v1/articles/{first}/subscriptions/{subscriptions[first]}", timeout=10)
+    gone = requests.delete(f"{api}/v1/articles/{first}/subscriptions/{subscriptions[first]}", headers=HEADERS, timeout=10)
     assert gone.status_code == 204
-    again = requests.delete(f"{api}/v1/articles/{first}/subscriptions/{subscriptions[first]}", timeout=10)
+    again = requests.delete(f"{api}/v1/articles/{first}/subscriptions/{subscriptions[first]}", headers=HEADERS, timeout=10)
     assert again.status_code == 404
     comment(api, first, "Nobody is listening")
     late = comment(api, second, "Still heard")

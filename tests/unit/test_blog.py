@@ -17,6 +17,7 @@ from workers import blog as blog_worker
 from workers.blog import ArticleNotYetStored, store_article, store_comment
 from workers.comment_notifications import notify_comment
 
+from .access_fakes import FakeApiKeys
 from .blog_fakes import FakeArticles, FakeComments, FakeCommentTopic
 from .fakes import FakeCampaigns, FakeQueue, FakeRequestKeys, FakeSubmissions
 from .upload_fakes import FakeSigner, FakeUploads
@@ -32,6 +33,7 @@ def blog():
         "comments": FakeComments(),
         "topic": FakeCommentTopic(),
         "uploads": FakeUploads(),
+        "keys": FakeApiKeys(),
     }
 
 
@@ -48,8 +50,12 @@ def blog_client(blog):
         articles=blog["articles"],
         comments=blog["comments"],
         comment_topic=blog["topic"],
+        api_keys=blog["keys"],
     )
-    return create_app({"TESTING": True, "SERVICES": services, "READ_CACHE_SECONDS": 60}).test_client()
+    client = create_app({"TESTING": True, "SERVICES": services, "READ_CACHE_SECONDS": 60}).test_client()
+    # The blog's writers are integrations: every request of this client carries their key.
+    client.environ_base["HTTP_X_API_KEY"] = blog["keys"].issue("articles:write", "subscriptions:write")
+    return client
 
 
 def publish(articles: FakeArticles, title: str, minutes: int = 0, published: bool = True) -> str:

@@ -1,0 +1,129 @@
+"""API keys and the local development token issuer.
+
+Keys: `fleet_` and 43 random URL-safe characters (256 bits); only their sha256 is stored,
+so a stolen table holds nothing usable, and a high-entropy key needs no slow hash.
+
+The development issuer stands in for a Cognito user pool on the local stage: an RSA key
+kept in the state dir (`.fleet/`, never committed) signs tokens shaped as Cognito's access
+tokens, and the API serves its public half as a JWKS under the issuer URL, so the API
+verifies local tokens exactly as it verifies Cognito's.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import secrets
+import time
+import uuid
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+KEY_PREFIX = "fleet_"
+#: Scopes a key may carry.
+SCOPES = ("articles:write", "subscriptions:write", "campaigns:write")
+KEY_FILE = "dev-issuer-key.pem"
+#: The local issuer lives under the API: its JWKS is `{issuer}/.well-known/jwks.json`, as Cognito's.
+LOCAL_ISSUER_PATH = "/_local/issuer"
+
+
+def hash_key(key: str) -> str:
+    """The stored form of an API key."""
+    return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def new_key(name: str, scopes: list[str], store: Any) -> tuple[str, dict[str, Any]]:
+    """Make a key, store its hash with its name and scopes; return the key (shown once) and the record."""
+    unknown = sorted(set(scopes) - set(SCOPES))
+    if unknown:
+        raise ValueError(f"unknown scope(s) {', '.join(unknown)}; known: {', '.join(SCOPES)}")
+    key = KEY_PREFIX + secrets.token_urlsafe(32)
+    record = {
+        "key_hash": hash_key(key),
+        "key_id": secrets.token_hex(4),
+        "name": name,
+        "scopes": sorted(set(scopes)),
+        "revoked": False,
+        "created_at": datetime.now(timezone.utc).isoformat(),
+    }
+    store.put(record)
+    return key, record
+
+
+def revoke(selector: str, store: Any) -> list[dict[str, Any]]:
+    """Revoke the keys whose key id or name is `selector`; return their records."""
+    chosen = [r for r in store.list() if selector in (r.get("key_id"), r.get("name")) and not r.get("revoked")]
+    for record in chosen:
+        store.revoke(record["key_hash"])
+    return chosen
+
+
+def local_issuer(api_url: str) -> str:
+    """The development issuer's URL for an API served at `api_url`."""
+    return api_url.rstrip("/") + LOCAL_ISSUER_PATH
+
+
+def signing_key(state_dir: str | os.PathLike[str], create: bool = True) -> Any:
+    """The development issuer's RSA private key, made (mode 0600) on first use."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    path = Path(state_dir) / KEY_FILE
+    if path.exists():
+        return serialization.load_pem_private_key(path.read_bytes(), password=None)
+    if not create:
+        raise FileNotFoundError(f"{path}: no development signing key; start `fleet up` first")
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as out:
+        out.write(pem)
+    return key
+
+
+def _kid(public_key: Any) -> str:
+    from cryptography.hazmat.primitives import serialization
+
+    der = public_key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    return hashlib.sha256(der).hexdigest()[:16]
+
+
+def jwks(private_key: Any) -> dict[str, Any]:
+    """The public JWKS of the development issuer."""
+    from jwt.algorithms import RSAAlgorithm
+
+    public = private_key.public_key()
+    jwk = RSAAlgorithm.to_jwk(public, as_dict=True)
+    jwk.update(kid=_kid(public), use="sig", alg="RS256")
+    return {"keys": [jwk]}
+
+
+def user_sub(username: str) -> str:
+    """The stable subject of a local user, a UUID as Cognito's `sub`."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"fleet-local-user:{username}"))
+
+
+def issue_token(
+    private_key: Any, issuer: str, client_id: str, username: str, ttl_seconds: int = 3600, now: float | None = None
+) -> str:
+    """A signed access token for `username`, shaped as a Cognito user pool's."""
+    import jwt
+
+    now = int(now if now is not None else time.time())
+    claims = {
+        "sub": user_sub(username),
+        "username": username,
+        "iss": issuer,
+        "client_id": client_id,
+        "token_use": "access",
+        "scope": "openid",
+        "auth_time": now,
+        "iat": now,
+        "exp": now + ttl_seconds,
+        "jti": uuid.uuid4().hex,
+    }
+    return jwt.encode(claims, private_key, algorithm="RS256", headers={"kid": _kid(private_key.public_key())})

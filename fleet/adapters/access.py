@@ -1,0 +1,177 @@
+"""Adapters of who-may-do-what and of the to-do app: API keys, rate counters, to-dos, user files."""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from fleet import aws, settings
+from fleet.adapters.dynamo import call, from_item, table_name, to_item
+from fleet.adapters.objects import S3UploadSigner
+from fleet.errors import ConditionFailed, translate
+from fleet.retry import retrying
+
+
+class DynamoApiKeys:
+    """The api_keys table."""
+
+    def get(self, key_hash: str) -> dict[str, Any] | None:
+        """The key's record, or None."""
+        item = call("get_item", TableName=table_name("api_keys"), Key={"key_hash": {"S": key_hash}}, ConsistentRead=True)
+        return from_item(item["Item"]) if "Item" in item else None
+
+    def put(self, record: Mapping[str, Any]) -> None:
+        """Store a new key's record."""
+        call("put_item", TableName=table_name("api_keys"), Item=to_item(record))
+
+    def list(self) -> list[dict[str, Any]]:
+        """Every key's record (an admin listing: a Scan of a small table)."""
+        found: list[dict[str, Any]] = []
+        kwargs: dict[str, Any] = {"TableName": table_name("api_keys")}
+        while True:
+            page = call("scan", **kwargs)
+            found.extend(from_item(i) for i in page.get("Items", []))
+            if "LastEvaluatedKey" not in page:
+                return found
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def revoke(self, key_hash: str) -> None:
+        """Mark a key revoked."""
+        call(
+            "update_item",
+            TableName=table_name("api_keys"),
+            Key={"key_hash": {"S": key_hash}},
+            UpdateExpression="SET revoked = :t",
+            ExpressionAttributeValues={":t": {"BOOL": True}},
+        )
+
+
+class DynamoRateLimiter:
+    """Fixed windows in the rate_limits table: one atomic ADD per request, old windows expire by TTL."""
+
+    def hit(self, counter: str, window_seconds: int, now: float) -> int:
+        """Count one request in the current window of `counter`; return the count so far."""
+        window = int(now) // window_seconds
+        response = call(
+            "update_item",
+            TableName=table_name("rate_limits"),
+            Key={"counter": {"S": f"{counter}#{window}"}},
+            UpdateExpression="ADD hits :one SET expires_at = if_not_exists(expires_at, :expires)",
+            ExpressionAttributeValues={
+                ":one": {"N": "1"},
+                ":expires": {"N": str((window + 2) * window_seconds)},
+            },
+            ReturnValues="UPDATED_NEW",
+        )
+        return int(response["Attributes"]["hits"]["N"])
+
+
+class DynamoTodos:
+    """The todos table (owner, todo_id)."""
+
+    def get(self, owner: str, todo_id: str) -> dict[str, Any] | None:
+        """The owner's to-do, or None."""
+        item = call(
+            "get_item",
+            TableName=table_name("todos"),
+            Key={"owner": {"S": owner}, "todo_id": {"S": todo_id}},
+            ConsistentRead=True,
+        )
+        return from_item(item["Item"]) if "Item" in item else None
+
+    def list(self, owner: str, limit: int) -> list[dict[str, Any]]:
+        """The owner's to-dos: one Query (paged), at most `limit`."""
+        found: list[dict[str, Any]] = []
+        kwargs: dict[str, Any] = {
+            "TableName": table_name("todos"),
+            "KeyConditionExpression": "#o = :o",
+            "ExpressionAttributeNames": {"#o": "owner"},
+            "ExpressionAttributeValues": {":o": {"S": owner}},
+        }
+        while len(found) < limit:
+            page = call("query", Limit=limit - len(found), **kwargs)
+            found.extend(from_item(i) for i in page.get("Items", []))
+            if "LastEvaluatedKey" not in page:
+                break
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        return found
+
+    def create(self, item: Mapping[str, Any]) -> bool:
+        """Store a new to-do once; a redelivery writes nothing."""
+        try:
+            call(
+                "put_item",
+                TableName=table_name("todos"),
+                Item=to_item(item),
+                ConditionExpression="attribute_not_exists(todo_id)",
+            )
+        except ConditionFailed:
+            return False
+        return True
+
+    def update(self, owner: str, todo_id: str, changes: Mapping[str, Any], changed_at: str) -> bool:
+        """Apply changes if the to-do is the owner's, still there, and not changed after `changed_at`."""
+        names = {f"#f{i}": k for i, k in enumerate(changes)}
+        values = {f":v{i}": v for i, v in enumerate(changes.values())}
+        sets = ", ".join(f"#f{i} = :v{i}" for i in range(len(changes)))
+        try:
+            call(
+                "update_item",
+                TableName=table_name("todos"),
+                Key={"owner": {"S": owner}, "todo_id": {"S": todo_id}},
+                UpdateExpression=f"SET {sets}, updated_at = :at",
+                ConditionExpression="attribute_exists(todo_id) AND updated_at < :at",
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues={**to_item(values), ":at": {"S": changed_at}},
+            )
+        except ConditionFailed:
+            return False
+        return True
+
+    def delete(self, owner: str, todo_id: str) -> None:
+        """Delete the owner's to-do."""
+        call("delete_item", TableName=table_name("todos"), Key={"owner": {"S": owner}, "todo_id": {"S": todo_id}})
+
+
+class S3UserFiles:
+    """Users' folders in a logical bucket: presigned POSTs and GETs, listings by prefix."""
+
+    def __init__(self, logical: str = "media") -> None:
+        self.logical = logical
+        self._signer = S3UploadSigner(logical)
+
+    @property
+    def bucket(self) -> str:
+        """The physical bucket name in this stage."""
+        return settings.current().name(self.logical)
+
+    def presign_post(self, key: str, content_type: str, max_bytes: int, expires_in: int) -> dict[str, Any]:
+        """A POST whose policy fixes the exact key, the content type and the size range."""
+        return self._signer.presign_post(key, content_type, max_bytes, expires_in)
+
+    def list(self, prefix: str, limit: int) -> list[dict[str, Any]]:
+        """The objects under `prefix`, up to `limit`."""
+        try:
+            page = retrying(
+                lambda: aws.client("s3").list_objects_v2(Bucket=self.bucket, Prefix=prefix, MaxKeys=limit)
+            )
+        except Exception as exc:
+            raise translate(exc) from exc
+        return [
+            {"key": o["Key"], "bytes": int(o["Size"]), "last_modified": o["LastModified"].isoformat()}
+            for o in page.get("Contents", [])
+        ]
+
+    def exists(self, key: str) -> bool:
+        """True when the object is stored."""
+        from fleet.adapters.objects import S3Objects
+
+        return S3Objects(self.logical).head(key) is not None
+
+    def presign_get(self, key: str, expires_in: int) -> str:
+        """A presigned GET of `key`."""
+        try:
+            return aws.client("s3").generate_presigned_url(
+                "get_object", Params={"Bucket": self.bucket, "Key": key}, ExpiresIn=expires_in
+            )
+        except Exception as exc:
+            raise translate(exc) from exc

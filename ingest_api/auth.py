@@ -1,0 +1,242 @@
+"""Who may do what: every view is `public`, `api_key(scope)` or `user`, declared by decorator.
+
+- public: browser forms and reads. Writes (`public(limited=True)`) are refused from a
+  browser Origin outside the allowlist (403) and counted per client IP and, when the route
+  names one, per campaign, in fixed one-minute windows in DynamoDB shared by every API
+  process (429 with Retry-After).
+- api_key: `x-api-key`, looked up by its sha256; 401 when missing, unknown or revoked,
+  403 without the scope.
+- user: `Authorization: Bearer <JWT>` from the Cognito user pool (locally, the
+  development issuer), verified against the pool's JWKS for signature, issuer, client id,
+  `token_use` and expiry; `g.user_sub` is the caller.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import functools
+import hmac
+import re
+import threading
+import time
+from typing import Any, Callable
+
+from flask import current_app, g, request
+
+from ingest_api.errors import ApiError
+
+PUBLIC, API_KEY, USER = "public", "api_key", "user"
+#: One-minute windows for the public write limits.
+WINDOW_SECONDS = 60
+_SUB = re.compile(r"^[A-Za-z0-9-]{1,128}$")
+
+
+def public(limited: bool = False, per_campaign: bool = False) -> Callable:
+    """A route anyone may call; `limited` writes are origin-checked and rate-limited."""
+
+    def decorate(view: Callable) -> Callable:
+        @functools.wraps(view)
+        def wrapper(*args, **kwargs):
+            if limited:
+                check_origin()
+                _limit("client", client_ip(), _setting("rate_per_client"))
+                if per_campaign and "campaign_id" in kwargs:
+                    _limit("campaign", kwargs["campaign_id"][:64], _setting("rate_per_campaign"))
+            return view(*args, **kwargs)
+
+        wrapper.route_class = PUBLIC  # type: ignore[attr-defined]
+        wrapper.rate_limited = limited  # type: ignore[attr-defined]
+        return wrapper
+
+    return decorate
+
+
+def api_key(scope: str) -> Callable:
+    """A route for integrations and admins holding a key with `scope`."""
+
+    def decorate(view: Callable) -> Callable:
+        @functools.wraps(view)
+        def wrapper(*args, **kwargs):
+            record = _key_record()
+            if scope not in (record.get("scopes") or []):
+                raise ApiError(403, "insufficient_scope", f"This key lacks the scope {scope}.")
+            g.api_key_id = record.get("key_id")
+            return view(*args, **kwargs)
+
+        wrapper.route_class = API_KEY  # type: ignore[attr-defined]
+        wrapper.scope = scope  # type: ignore[attr-defined]
+        return wrapper
+
+    return decorate
+
+
+def user(view: Callable) -> Callable:
+    """A route for a signed-in end user; `g.user_sub` is who they are."""
+
+    @functools.wraps(view)
+    def wrapper(*args, **kwargs):
+        claims = verify_bearer()
+        g.user_sub = claims["sub"]
+        return view(*args, **kwargs)
+
+    wrapper.route_class = USER  # type: ignore[attr-defined]
+    return wrapper
+
+
+def route_class(view: Callable) -> str | None:
+    """The class a view was declared with, or None."""
+    return getattr(view, "route_class", None)
+
+
+# --- API keys ---------------------------------------------------------------------------
+
+
+def _key_record() -> dict[str, Any]:
+    from fleet.access import hash_key
+    from ingest_api.services import services
+
+    key = request.headers.get("x-api-key")
+    if not key:
+        raise _unauthorized("missing_api_key", "Send an API key in the x-api-key header.", "ApiKey")
+    store = services().api_keys
+    if store is None:
+        raise ApiError(503, "unavailable", "API keys are not configured.")
+    digest = hash_key(key[:256])
+    record = store.get(digest)
+    # The lookup is by digest; the comparison is constant-time all the same.
+    if record is None or not hmac.compare_digest(record.get("key_hash", ""), digest) or record.get("revoked"):
+        raise _unauthorized("invalid_api_key", "The API key is unknown or revoked.", "ApiKey")
+    return record
+
+
+def _unauthorized(code: str, message: str, scheme: str) -> ApiError:
+    error = ApiError(401, code, message)
+    error.headers = {"WWW-Authenticate": scheme if scheme != "Bearer" else f'Bearer error="{code}"'}  # type: ignore[attr-defined]
+    return error
+
+
+# --- Bearer tokens ----------------------------------------------------------------------
+
+
+class TokenVerifier:
+    """Verifies Cognito JWTs against the pool's JWKS (fetched once, cached by PyJWKClient)."""
+
+    def __init__(self, issuer: str, client_id: str, jwks_client: Any = None) -> None:
+        import jwt
+
+        self.issuer = issuer
+        self.client_id = client_id
+        self.jwks = jwks_client or jwt.PyJWKClient(
+            f"{issuer}/.well-known/jwks.json", cache_keys=True, lifespan=600, timeout=5
+        )
+
+    def verify(self, token: str) -> dict[str, Any]:
+        """The token's claims; jwt.InvalidTokenError (or PyJWKClientError) when it is not good."""
+        import jwt
+
+        signing = self.jwks.get_signing_key_from_jwt(token)
+        claims = jwt.decode(
+            token,
+            signing.key,
+            algorithms=["RS256"],
+            issuer=self.issuer,
+            leeway=30,
+            options={"require": ["exp", "iat", "iss", "sub", "token_use"], "verify_aud": False},
+        )
+        use = claims.get("token_use")
+        if use == "access":
+            ok = claims.get("client_id") == self.client_id
+        elif use == "id":
+            ok = claims.get("aud") == self.client_id
+        else:
+            raise jwt.InvalidTokenError("token_use must be access or id")
+        if not ok:
+            raise jwt.InvalidTokenError("issued to another client")
+        if not isinstance(claims["sub"], str) or not _SUB.match(claims["sub"]):
+            raise jwt.InvalidTokenError("unusable subject")
+        return claims
+
+
+_verifiers: dict[tuple[str, str], TokenVerifier] = {}
+_verifiers_lock = threading.Lock()
+
+
+def token_verifier() -> TokenVerifier:
+    """The app's verifier (`TOKEN_VERIFIER` in the config for tests), one per issuer and client."""
+    configured = current_app.config.get("TOKEN_VERIFIER")
+    if configured is not None:
+        return configured
+    from fleet import settings
+
+    current = settings.current()
+    issuer = current.cognito_issuer or current_app.config.get("LOCAL_ISSUER", "")
+    if not issuer or not current.cognito_client_id:
+        raise ApiError(503, "unavailable", "User sign-in is not configured.")
+    with _verifiers_lock:
+        found = _verifiers.get((issuer, current.cognito_client_id))
+        if found is None:
+            found = _verifiers[(issuer, current.cognito_client_id)] = TokenVerifier(issuer, current.cognito_client_id)
+    return found
+
+
+def verify_bearer() -> dict[str, Any]:
+    """The caller's verified claims; 401 when the bearer token is missing or not good."""
+    import jwt
+
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise _unauthorized("missing_token", "Send a bearer token in the Authorization header.", "Bearer")
+    try:
+        return token_verifier().verify(token.strip())
+    except jwt.PyJWKClientConnectionError:
+        raise ApiError(503, "unavailable", "The token keys cannot be fetched; try again shortly.") from None
+    except (jwt.InvalidTokenError, jwt.PyJWKClientError) as exc:
+        raise _unauthorized("invalid_token", f"The token is not accepted: {exc}"[:200], "Bearer") from None
+
+
+# --- Origins, clients and limits --------------------------------------------------------
+
+
+def _setting(name: str) -> Any:
+    from fleet import settings
+
+    return current_app.config.get(name.upper(), getattr(settings.current(), name))
+
+
+def origin_allowed(origin: str) -> bool:
+    """True when a browser Origin is in the allowlist (`FLEET_WEB_ORIGINS`, `*` globs allowed)."""
+    return any(fnmatch.fnmatchcase(origin, pattern) for pattern in _setting("web_origins"))
+
+
+def check_origin() -> None:
+    """403 when a browser sent an Origin outside the allowlist (no Origin: not a browser's cross-site call)."""
+    origin = request.headers.get("Origin")
+    if origin is not None and not origin_allowed(origin):
+        raise ApiError(403, "origin_not_allowed", "Requests from this origin are not allowed.")
+
+
+def client_ip() -> str:
+    """The caller's IP: the peer (API Gateway's sourceIp, as Zappa passes it), or the
+    X-Forwarded-For hop that the last trusted proxy appended."""
+    hops = int(_setting("trusted_proxy_hops"))
+    if hops > 0:
+        forwarded = [h.strip() for h in request.headers.get("X-Forwarded-For", "").split(",") if h.strip()]
+        if len(forwarded) >= hops:
+            return forwarded[-hops][:64]
+    return (request.remote_addr or "unknown")[:64]
+
+
+def _limit(kind: str, who: str, per_window: int) -> None:
+    from ingest_api.services import services
+
+    limiter = services().rate_limiter
+    if limiter is None or per_window <= 0:
+        return
+    now = time.time()
+    count = limiter.hit(f"{request.endpoint}:{kind}:{who}" if kind == "client" else f"{kind}:{who}", WINDOW_SECONDS, now)
+    if count > per_window:
+        retry_after = max(1, int(WINDOW_SECONDS - now % WINDOW_SECONDS + 0.999))
+        error = ApiError(429, "rate_limited", f"Too many requests ({kind}); try again in {retry_after} s.")
+        error.headers = {"Retry-After": str(retry_after)}  # type: ignore[attr-defined]
+        raise error

@@ -1,0 +1,111 @@
+"""To-dos of the signed-in user: `POST`/`GET /v1/todos`, `GET`/`PATCH`/`DELETE /v1/todos/{id}`.
+
+Writes are queued for `workers.todos` (202). Every read and every change is keyed by the
+caller's token subject: another user's to-do is a 404, exactly as one that does not exist.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timezone
+from typing import Any
+
+from flask import Blueprint, g
+
+from events.messages import CreateTodo, DeleteTodo, UpdateTodo
+from events.todos import MAX_TODOS, TODO_ID, TodoPatchSchema, TodoRequestSchema
+from fleet.ports import MessageQueue, TodoStore
+from ingest_api.auth import user
+from ingest_api.bodies import idempotency_key, json_body
+from ingest_api.cache import cacheable
+from ingest_api.errors import ApiError
+from ingest_api.idempotency import queue_once
+from ingest_api.services import services
+from ingest_api.openapi import documented
+
+bp = Blueprint("todos", __name__)
+
+_SHOWN = ("todo_id", "title", "notes", "done", "created_at", "updated_at")
+
+
+def _ports() -> tuple[MessageQueue, TodoStore]:
+    found = services()
+    if found.todos_queue is None or found.todos is None:
+        raise ApiError(503, "unavailable", "To-dos are not configured.")
+    return found.todos_queue, found.todos
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat()
+
+
+def own_todo(todo_id: str) -> dict[str, Any]:
+    """The caller's stored to-do; 404 for one that is not stored or not theirs."""
+    _, store = _ports()
+    todo = store.get(g.user_sub, todo_id) if TODO_ID.match(todo_id) else None
+    if todo is None:
+        raise ApiError(404, "todo_not_found", "No to-do of yours with this id (yet).")
+    return todo
+
+
+def _shown(todo: dict[str, Any]) -> dict[str, Any]:
+    return {k: todo[k] for k in _SHOWN if k in todo}
+
+
+@bp.post("/v1/todos")
+@user
+@documented(body=TodoRequestSchema, status=202)
+def create_todo():
+    """Queue a new to-do of the caller; 202 with its id."""
+    document = json_body()
+    key = idempotency_key()
+    fields = TodoRequestSchema().load(document)
+    queue, _ = _ports()
+
+    def send(todo_id: str) -> None:
+        queue.send(CreateTodo(todo_id=todo_id, owner=g.user_sub, received_at=_now(), **fields))
+
+    todo_id = queue_once(f"todos:{g.user_sub}", key, document, send)
+    url = f"/v1/todos/{todo_id}"
+    return {"todo_id": todo_id, "status": "queued", "status_url": url}, 202, {"Location": url}
+
+
+@bp.get("/v1/todos")
+@user
+def list_todos():
+    """The caller's to-dos (one Query by owner), with an ETag: a matching If-None-Match is a 304."""
+    _, store = _ports()
+    todos = sorted(store.list(g.user_sub, MAX_TODOS), key=lambda t: t.get("created_at", ""), reverse=True)
+    return cacheable({"todos": [_shown(t) for t in todos]}, 0, private=True)
+
+
+@bp.get("/v1/todos/<todo_id>")
+@user
+def get_todo(todo_id: str):
+    """One of the caller's to-dos."""
+    return cacheable(_shown(own_todo(todo_id)), 0, private=True)
+
+
+@bp.patch("/v1/todos/<todo_id>")
+@user
+@documented(body=TodoPatchSchema, status=202)
+def update_todo(todo_id: str):
+    """Queue a change of one of the caller's to-dos; 202."""
+    document = json_body()
+    todo = own_todo(todo_id)
+    changes = TodoPatchSchema().load(document)
+    queue, _ = _ports()
+    change_id = uuid.uuid4().hex
+    queue.send(UpdateTodo(change_id=change_id, todo_id=todo["todo_id"], owner=g.user_sub, changes=changes, received_at=_now()))
+    return {"todo_id": todo["todo_id"], "status": "queued"}, 202
+
+
+@bp.delete("/v1/todos/<todo_id>")
+@user
+@documented(status=202)
+def delete_todo(todo_id: str):
+    """Queue the deletion of one of the caller's to-dos; 202."""
+    todo = own_todo(todo_id)
+    queue, _ = _ports()
+    queue.send(DeleteTodo(change_id=uuid.uuid4().hex, todo_id=todo["todo_id"], owner=g.user_sub, received_at=_now()))
+    return {"todo_id": todo["todo_id"], "status": "queued"}, 202

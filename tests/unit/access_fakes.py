@@ -1,0 +1,90 @@
+"""In-memory fakes of the access ports (API keys, rate counters), the to-dos table and user files."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any, Mapping
+
+from fleet.access import new_key
+
+
+class FakeApiKeys:
+    def __init__(self) -> None:
+        self.records: dict[str, dict[str, Any]] = {}
+
+    def get(self, key_hash: str) -> dict[str, Any] | None:
+        return copy.deepcopy(self.records.get(key_hash))
+
+    def put(self, record: Mapping[str, Any]) -> None:
+        self.records[record["key_hash"]] = dict(record)
+
+    def list(self) -> list[dict[str, Any]]:
+        return [dict(r) for r in self.records.values()]
+
+    def revoke(self, key_hash: str) -> None:
+        self.records[key_hash]["revoked"] = True
+
+    def issue(self, *scopes: str, name: str = "test") -> str:
+        """A new key with these scopes."""
+        return new_key(name, list(scopes), self)[0]
+
+
+class FakeRateLimiter:
+    def __init__(self) -> None:
+        self.counts: dict[str, int] = {}
+
+    def hit(self, counter: str, window_seconds: int, now: float) -> int:
+        key = f"{counter}#{int(now) // window_seconds}"
+        self.counts[key] = self.counts.get(key, 0) + 1
+        return self.counts[key]
+
+
+class FakeTodos:
+    def __init__(self) -> None:
+        self.items: dict[tuple[str, str], dict[str, Any]] = {}
+
+    def get(self, owner: str, todo_id: str) -> dict[str, Any] | None:
+        return copy.deepcopy(self.items.get((owner, todo_id)))
+
+    def list(self, owner: str, limit: int) -> list[dict[str, Any]]:
+        return [copy.deepcopy(v) for (o, _), v in sorted(self.items.items()) if o == owner][:limit]
+
+    def create(self, item: Mapping[str, Any]) -> bool:
+        key = (item["owner"], item["todo_id"])
+        if key in self.items:
+            return False
+        self.items[key] = dict(item)
+        return True
+
+    def update(self, owner: str, todo_id: str, changes: Mapping[str, Any], changed_at: str) -> bool:
+        item = self.items.get((owner, todo_id))
+        if item is None or not item["updated_at"] < changed_at:
+            return False
+        item.update(changes, updated_at=changed_at)
+        return True
+
+    def delete(self, owner: str, todo_id: str) -> None:
+        self.items.pop((owner, todo_id), None)
+
+
+class FakeUserFiles:
+    def __init__(self) -> None:
+        self.objects: dict[str, int] = {}
+        self.presigned: list[str] = []
+
+    def presign_post(self, key: str, content_type: str, max_bytes: int, expires_in: int) -> dict[str, Any]:
+        self.presigned.append(key)
+        return {"url": "http://s3.test/bucket", "fields": {"key": key}}
+
+    def list(self, prefix: str, limit: int) -> list[dict[str, Any]]:
+        return [
+            {"key": k, "bytes": n, "last_modified": "2026-01-01T00:00:00+00:00"}
+            for k, n in sorted(self.objects.items())
+            if k.startswith(prefix)
+        ][:limit]
+
+    def exists(self, key: str) -> bool:
+        return key in self.objects
+
+    def presign_get(self, key: str, expires_in: int) -> str:
+        return f"http://s3.test/bucket/{key}?signed"

@@ -1,0 +1,69 @@
+"""workers.todos: apply the to-do writes queued by the API, each to its owner's item only.
+
+Every write is keyed by (owner, todo_id), so a message can only ever touch its owner's
+to-do. A create is a conditional put (a redelivery writes nothing); an update applies only
+to a to-do that is there and was not changed by a later request (`updated_at` is the time
+the API received the change, so a late redelivery never undoes a newer change); a delete
+of a gone to-do does nothing. None of those outcomes is a failure.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from aws_lambda_powertools import Logger
+
+from events.messages import CreateTodo, DeleteTodo, UpdateTodo
+from events.schemas import load_message
+from fleet.batch import batch_response, sqs_records
+from fleet.ports import TodoStore
+
+logger = Logger(service="fleet", child=False)
+
+
+def apply(message: Any, store: TodoStore) -> str:
+    """Apply one to-do write; return what happened (`created`, `known`, `updated`, `skipped`, `deleted`)."""
+    if isinstance(message, CreateTodo):
+        created = store.create(
+            {
+                "owner": message.owner,
+                "todo_id": message.todo_id,
+                "title": message.title,
+                "notes": message.notes,
+                "done": message.done,
+                "created_at": message.received_at,
+                "updated_at": message.received_at,
+                "stored_at": datetime.now(timezone.utc).isoformat(),
+            }
+        )
+        return "created" if created else "known"
+    if isinstance(message, UpdateTodo):
+        applied = store.update(message.owner, message.todo_id, message.changes, message.received_at)
+        return "updated" if applied else "skipped"
+    if isinstance(message, DeleteTodo):
+        store.delete(message.owner, message.todo_id)
+        return "deleted"
+    raise TypeError(f"not a to-do message: {type(message).__name__}")
+
+
+def _store() -> TodoStore:
+    from fleet.adapters.access import DynamoTodos
+
+    return DynamoTodos()
+
+
+def handler(event: Any, context: Any) -> dict[str, Any]:
+    """Apply a batch of to-do writes; report the failed records."""
+    failed: list[str] = []
+    store: TodoStore | None = None
+    for record in sqs_records(event):
+        try:
+            message = load_message(record["body"])
+            store = store or _store()
+            outcome = apply(message, store)
+            logger.info("todo write", extra={"todo_id": message.todo_id, "outcome": outcome})
+        except Exception as exc:  # this record alone fails; SQS retries it, then the DLQ
+            logger.warning("record failed", extra={"message_id": record.get("messageId"), "error": repr(exc)})
+            failed.append(record["messageId"])
+    return batch_response(failed)
