@@ -134,7 +134,7 @@ def provision_command(stage: str | None) -> None:
 
     _use_stage(stage)
     changes = provision(report=lambda change: click.echo(str(change)))
-    changed = sum(1 for c in changes if c.action not in ("unchanged", "deferred"))
+    changed = sum(1 for c in changes if c.action not in ("unchanged", "deferred", "pending"))
     click.echo(f"{len(changes)} resources, {changed} changed")
 
 

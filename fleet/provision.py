@@ -21,7 +21,7 @@ class Change:
 
     kind: str
     name: str
-    action: str  # created | updated | unchanged | deferred
+    action: str  # created | updated | unchanged | deferred | pending
 
     def __str__(self) -> str:
         return f"{self.action:<9} {self.kind:<6} {self.name}"
@@ -416,27 +416,28 @@ def ensure_pipe(pipe: str, queue: str, batch_size: int, window: int) -> Change:
 
 
 def ensure_sender_identity() -> Change:
-    """The sender's email identity: verified on the local stage, checked (never sent) on AWS.
+    """Ask SES to verify the sender's email identity, on every stage, unless it is verified.
 
-    On AWS, VerifyEmailIdentity mails a link that a person must click, so provisioning
-    only reports an unverified sender as `deferred` and leaves verification to the operator.
+    On AWS, VerifyEmailIdentity mails a link that a person must click: until then the
+    identity is reported `pending`, and no second mail is asked for. moto (the local
+    stage) marks it verified at once.
     """
     from email.utils import parseaddr
 
     ses = aws.client("ses")
     address = parseaddr(settings.current().sender)[1]
-    status = (
-        ses.get_identity_verification_attributes(Identities=[address])
-        .get("VerificationAttributes", {})
-        .get(address, {})
-        .get("VerificationStatus")
-    )
-    if status == "Success":
+
+    def status() -> str | None:
+        attributes = ses.get_identity_verification_attributes(Identities=[address])
+        return attributes.get("VerificationAttributes", {}).get(address, {}).get("VerificationStatus")
+
+    found = status()
+    if found == "Success":
         return Change("sender", address, "unchanged")
-    if not settings.current().local:
-        return Change("sender", address, "deferred")
+    if found == "Pending":
+        return Change("sender", address, "pending")
     ses.verify_email_identity(EmailAddress=address)
-    return Change("sender", address, "created")
+    return Change("sender", address, "created" if status() == "Success" else "pending")
 
 
 # --- API Gateway usage plan ------------------------------------------------------------------

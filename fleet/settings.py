@@ -23,8 +23,8 @@ class Settings:
     visibility_timeout: int | None
     campaign_cache_seconds: float
     api_base_url: str
-    #: The From address of every email; an SES-verified identity (provisioning verifies
-    #: it on the local stage only: on AWS, verification is a human clicking a link).
+    #: The From address of every email; an SES-verified identity (provisioning asks SES to
+    #: verify it on every stage: on AWS, verification is a human clicking a mailed link).
     sender: str = "Fleet <no-reply@example.com>"
     #: Fault injection on the local stage, `SERVICE:RATE,...` (see `fleet.faults`); empty: off.
     faults: str = ""

@@ -260,7 +260,7 @@ def test_moto_double_insert_and_identical_put_send_one_welcome(running_fleet):
     assert recipients() == Counter({"twice@example.com": 1})
 
 
-def test_the_sender_is_verified_locally_and_only_checked_elsewhere(local_aws, monkeypatch):
+def test_provisioning_asks_ses_to_verify_the_sender_on_every_stage(local_aws, monkeypatch):
     from fleet.provision import ensure_sender_identity
 
     monkeypatch.setenv("FLEET_SENDER", "Shop <shop@example.com>")
@@ -276,5 +276,35 @@ def test_the_sender_is_verified_locally_and_only_checked_elsewhere(local_aws, mo
     settings.reset()
     aws.reset()
     assert settings.current().endpoint_url == local_aws.endpoint_url
-    assert ensure_sender_identity().action == "deferred"
-    assert aws.client("ses").list_identities()["Identities"] == ["shop@example.com"]  # no mail to verify sent
+    # moto marks the identity verified at once; AWS mails a link and reports it pending.
+    assert ensure_sender_identity().action == "created"
+    assert ensure_sender_identity().action == "unchanged"
+    assert sorted(aws.client("ses").list_identities()["Identities"]) == ["other@example.com", "shop@example.com"]
+
+
+def test_a_sender_awaiting_its_click_is_reported_pending_and_not_mailed_again(monkeypatch):
+    from fleet import provision
+
+    class PendingSes:
+        """SES as AWS answers between the verification mail and the click."""
+
+        def __init__(self) -> None:
+            self.asked: list[str] = []
+
+        def get_identity_verification_attributes(self, Identities):
+            return {"VerificationAttributes": {a: {"VerificationStatus": "Pending"} for a in self.asked}}
+
+        def verify_email_identity(self, EmailAddress):
+            self.asked.append(EmailAddress)
+
+    ses = PendingSes()
+    monkeypatch.setattr(provision.aws, "client", lambda service: ses)
+    monkeypatch.setenv("FLEET_STAGE", "prod")
+    monkeypatch.delenv("FLEET_SENDER", raising=False)
+    settings.reset()
+    try:
+        assert provision.ensure_sender_identity().action == "pending"
+        assert provision.ensure_sender_identity().action == "pending"
+    finally:
+        settings.reset()
+    assert ses.asked == ["no-reply@example.com"]  # one mail, not one per provision
