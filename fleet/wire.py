@@ -61,10 +61,11 @@ def ensure_mapping(function: Function, trigger: SqsTrigger | StreamTrigger) -> C
     function_name = workers_function_name()
     if isinstance(trigger, SqsTrigger):
         source = aws.arn("sqs", settings.current().name(trigger.queue))
+        label = f"{function.name} <- {settings.current().name(trigger.queue)}"
     else:
         source = stream_arn(trigger.table)
+        label = f"{function.name} <- {settings.current().name(trigger.table)} stream"
     wanted = mapping_settings(trigger)
-    label = f"{function.name} <- {source.rsplit(':', 1)[-1]}"
     found = lam.list_event_source_mappings(EventSourceArn=source, FunctionName=function_name)["EventSourceMappings"]
     if not found:
         extra = {"StartingPosition": trigger.starting_position} if isinstance(trigger, StreamTrigger) else {}

@@ -43,6 +43,13 @@ def test_the_workers_stage_has_its_own_entry_point_and_room_for_the_largest_work
     assert resolve(workers["callbacks"]["post"])
 
 
+def test_no_stage_declares_zappa_event_sources():
+    # Zappa's own SQS and stream sources lack ReportBatchItemFailures and StartingPosition:
+    # fleet wire makes every mapping, so Zappa must not make (or later "fix") any.
+    for name, stage in json.loads(SETTINGS.read_text()).items():
+        assert "events" not in stage, f"the {name} stage declares Zappa events"
+
+
 def test_botocores_gzipped_models_are_never_excluded():
     for stage in json.loads(SETTINGS.read_text()).values():
         assert not any(pattern in ("*.gz", "*.json.gz", "*gz") for pattern in stage["exclude"])

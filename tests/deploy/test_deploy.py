@@ -1,0 +1,146 @@
+"""`zappa deploy` of both stages against moto's server, then `fleet wire --stage prod`.
+
+The zips are the session's `zappa package` builds (conftest), deployed with
+`zappa deploy STAGE --zip ZIP` from a copy of `zappa_settings.json` that only changes
+`"touch": false` (nothing to GET on loopback) and `s3_bucket` (a test bucket). Zappa runs
+through `tests.deploy.zappa_offline` (no PyPI version check) with `AWS_ENDPOINT_URL` on
+moto and dummy keys.
+
+moto needs nothing patched: it takes the function zips, runs Zappa's CloudFormation
+stack for the REST API (and the deployment and stage `api`), and its event source
+mappings, pipes and notifications read back as created. One thing is Zappa's own doing:
+`zappa deploy --zip` skips creating its IAM execution role (cli.py: roles are managed only
+when it builds the zip itself), so on a fresh account the deploy fails with NoSuchEntity
+on GetRole, on AWS as on moto. The test first runs Zappa's own `create_iam_roles()` for
+each stage, which is what a `zappa deploy` without `--zip` does first.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from tests.deploy.conftest import ROOT, STAGE, dummy_aws_env
+
+pytestmark = pytest.mark.integration
+
+CREATE_ROLES = """
+import sys
+from zappa.cli import ZappaCLI
+for zappa_stage in ("api", "workers"):
+    cli = ZappaCLI()
+    cli.api_stage = zappa_stage
+    cli.load_settings(sys.argv[1])
+    cli.zappa.create_iam_roles()
+"""
+
+
+def _zappa(env: dict[str, str], *args: str) -> str:
+    done = subprocess.run(
+        [sys.executable, "-m", "tests.deploy.zappa_offline", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, (done.stdout + done.stderr)[-3000:]
+    return done.stdout + done.stderr
+
+
+def _fleet_wire(env: dict[str, str]) -> list[str]:
+    done = subprocess.run(
+        [str(ROOT / ".venv" / "bin" / "fleet"), "wire", "--stage", STAGE],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done.stdout.strip().splitlines()
+
+
+@pytest.fixture
+def deployed(packages, prod_stage, tmp_path):
+    """Both stages deployed to moto with Zappa; the env Zappa and fleet ran with."""
+    settings_file = tmp_path / "zappa_settings.json"
+    stages = json.loads((ROOT / "zappa_settings.json").read_text())
+    for stage in stages.values():
+        stage["touch"] = False
+        stage["s3_bucket"] = "fleet-test-deploy"
+    settings_file.write_text(json.dumps(stages))
+    env = dummy_aws_env(prod_stage.endpoint_url)
+    subprocess.run([sys.executable, "-c", CREATE_ROLES, str(settings_file)], cwd=ROOT, env=env, check=True, timeout=60)
+    logs = {}
+    for zappa_stage in ("workers", "api"):
+        zip_path, _folder = packages[zappa_stage]
+        logs[zappa_stage] = _zappa(env, "deploy", zappa_stage, "-s", str(settings_file), "--zip", str(zip_path))
+    return env, logs
+
+
+def _mappings(function_name: str) -> list[dict]:
+    from fleet import aws
+
+    lam = aws.client("lambda")
+    return [m for page in lam.get_paginator("list_event_source_mappings").paginate(FunctionName=function_name) for m in page["EventSourceMappings"]]
+
+
+def test_zappa_deploys_both_stages_and_fleet_wire_leaves_every_trigger_reporting_failures(deployed):
+    from events.topology import TOPOLOGY, SqsTrigger, StreamTrigger
+    from fleet import aws, settings
+
+    env, logs = deployed
+    for zappa_stage, log in logs.items():
+        assert "Deployment complete" in log, log[-2000:]
+        assert "fleet wire:" in log, f"Zappa did not run the post-deploy callback for {zappa_stage}"
+    assert "execute-api" in logs["api"]  # Zappa's CloudFormation stack made the REST API
+
+    lam = aws.client("lambda")
+    workers = lam.get_function(FunctionName="fleet-prod-workers")["Configuration"]
+    assert workers["Handler"] == "fleet.entry.lambda_handler"
+    api = lam.get_function(FunctionName="fleet-prod-api")["Configuration"]
+    assert api["Handler"] == "handler.lambda_handler"  # Zappa's WSGI handler; FLEET_STAGE is in the zip's settings
+
+    # Break one mapping the way Zappa's own event sources leave it: fleet wire corrects it.
+    broken = next(m for m in _mappings("fleet-prod-workers") if ":sqs:" in m["EventSourceArn"])
+    lam.update_event_source_mapping(UUID=broken["UUID"], FunctionResponseTypes=[], BatchSize=10)
+    first = _fleet_wire(env)
+    assert sum(" updated " in line or line.startswith("updated ") for line in first) == 1, first
+
+    mappings = _mappings("fleet-prod-workers")
+    sqs = [m for m in mappings if ":sqs:" in m["EventSourceArn"]]
+    streams = [m for m in mappings if ":dynamodb:" in m["EventSourceArn"]]
+    triggers = [t for f in TOPOLOGY.functions for t in f.triggers]
+    assert len(sqs) == sum(isinstance(t, SqsTrigger) for t in triggers)
+    assert len(streams) == sum(isinstance(t, StreamTrigger) for t in triggers) > 0
+    for mapping in mappings:
+        assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"], mapping
+    for mapping in streams:
+        assert mapping["StartingPosition"] == "TRIM_HORIZON", mapping
+        assert mapping["MaximumRetryAttempts"] >= 0, mapping
+        assert ":sqs:" in mapping["DestinationConfig"]["OnFailure"]["Destination"], mapping
+
+    settings.reset()
+    pipes = aws.client("pipes")
+    for _function, trigger in TOPOLOGY.pipes():
+        pipe = pipes.describe_pipe(Name=settings.current().name(trigger.pipe))
+        assert pipe["Target"] == workers["FunctionArn"]
+        assert pipe["Source"].endswith(f":{settings.current().name(trigger.queue)}")
+
+    s3 = aws.client("s3")
+    for bucket in TOPOLOGY.buckets:
+        if bucket.notify_queue:
+            config = s3.get_bucket_notification_configuration(Bucket=settings.current().name(bucket.name))
+            queues = [q["QueueArn"] for q in config.get("QueueConfigurations", [])]
+            assert queues == [aws.arn("sqs", settings.current().name(bucket.notify_queue))]
+
+    plans = aws.client("apigateway").get_usage_plans()["items"]
+    assert [p["name"] for p in plans] == ["fleet-prod-api"]
+
+    again = _fleet_wire(env)
+    assert again[-1].endswith(" 0 changed"), again
+    assert _mappings("fleet-prod-workers") == mappings
