@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install clean bench-thumbnails
+.PHONY: run test install clean bench-thumbnails bench-coldstart
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -38,6 +38,10 @@ chromium:
 bench-thumbnails: $(STAMP)
 	$(BIN)/python -m pip install --quiet -r requirements-bench.txt
 	$(BIN)/python -m bench.thumbnails
+
+# A benchmark, not a test: import plus first event of each entry point against a floor.
+bench-coldstart: $(STAMP)
+	$(BIN)/python -m bench.coldstart
 
 clean:
 	rm -rf $(VENV) .pytest_cache
