@@ -89,12 +89,19 @@ def scan(logical: str) -> list[dict]:
 
 
 def sent_confirmations() -> Counter:
-    """How many confirmation emails the local SES accepted, per submission id."""
-    from fleet.outbox import read_outbox
+    """How many confirmation emails the local SES accepted, per submission id.
 
+    Read from moto's backend in this process (the tests' moto server runs here), not from
+    `/moto-api/data.json`, which fails to serialise some DynamoDB stream states.
+    """
+    import re
+
+    from moto.ses.models import ses_backends
+
+    backend = ses_backends[aws.account_id()][settings.current().region]
     counts: Counter = Counter()
-    for email in read_outbox():
-        for line in email.text_lines():
-            if line.startswith("Entry:"):
-                counts[line.split(":", 1)[1].strip()] += 1
+    for message in list(backend.sent_messages):
+        found = re.search(r"Entry:\s*([0-9a-f-]{36})", str(getattr(message, "body", "")))
+        if found:
+            counts[found.group(1)] += 1
     return counts

@@ -120,7 +120,7 @@ def test_fleet_up_serves_the_whole_fleet_and_stops_cleanly_on_ctrl_c(tmp_path):
         while (shown := requests.get(status_url, timeout=10)).status_code == 404 and time.monotonic() < deadline:
             time.sleep(0.2)
         assert shown.status_code == 200 and shown.json()["status"] == "accepted"
-        assert run_fleet(endpoint, "status").stdout.splitlines()[1].split() == ["submissions", "0", "0", "0"]
+        assert run_fleet(endpoint, "status").stdout.splitlines()[1].split() == ["submissions", "0", "0", "-", "0", "-"]
     finally:
         process.send_signal(signal.SIGINT)
         out, err = process.communicate(timeout=60)
