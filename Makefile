@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install clean bench-thumbnails bench-coldstart
+.PHONY: run test install clean bench-thumbnails bench-coldstart bench-ingest
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -38,6 +38,14 @@ chromium:
 bench-thumbnails: $(STAMP)
 	$(BIN)/python -m pip install --quiet -r requirements-bench.txt
 	$(BIN)/python -m bench.thumbnails
+
+# A benchmark, not a test: our submission route vs a bare schema route, then over HTTP
+# against `fleet up` with Debian's wrk (installed when root; else a Python load generator).
+bench-ingest: $(STAMP)
+	@command -v wrk >/dev/null || [ "$$(id -u)" != 0 ] || { \
+	  DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
+	$(BIN)/python -m bench.ingest
 
 # A benchmark, not a test: import plus first event of each entry point against a floor.
 bench-coldstart: $(STAMP)

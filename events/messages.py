@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 #: The envelope version written by this code; readers accept every version they know.
@@ -151,5 +151,10 @@ def message_type(message: Any) -> str:
 
 
 def to_dict(message: Any) -> dict[str, Any]:
-    """A message's fields as plain JSON-ready values."""
-    return asdict(message)
+    """A message's fields as plain JSON-ready values.
+
+    Shallow, unlike `dataclasses.asdict`, which deep-copies every value on the API's hot
+    path: messages hold JSON values only, never other dataclasses, and the caller only
+    serialises the result.
+    """
+    return {f.name: getattr(message, f.name) for f in fields(message)}

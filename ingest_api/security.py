@@ -32,10 +32,14 @@ def register_response_headers(app: Flask) -> None:
 
     @app.after_request
     def _headers(response: Response) -> Response:
+        # One pass over the headers the view set, then appends: `setdefault` per header
+        # scans the list each time, and this runs on every answer.
+        present = {name.lower() for name, _ in response.headers}
         for name, value in SECURITY_HEADERS.items():
-            response.headers.setdefault(name, value)
-        if response.mimetype == "application/json":
-            response.headers.setdefault("Content-Security-Policy", API_CSP)
+            if name.lower() not in present:
+                response.headers.add(name, value)
+        if "content-security-policy" not in present and response.mimetype == "application/json":
+            response.headers.add("Content-Security-Policy", API_CSP)
         origin = request.headers.get("Origin")
         if origin and origin_allowed(origin):
             response.headers["Access-Control-Allow-Origin"] = origin
@@ -46,5 +50,8 @@ def register_response_headers(app: Flask) -> None:
                 )
                 response.headers["Access-Control-Allow-Headers"] = ALLOWED_HEADERS
                 response.headers["Access-Control-Max-Age"] = "600"
-        response.vary.add("Origin")
+        if "vary" in present:
+            response.vary.add("Origin")
+        else:
+            response.headers.add("Vary", "Origin")
         return response

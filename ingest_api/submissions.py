@@ -22,6 +22,9 @@ bp = Blueprint("submissions", __name__)
 
 _CAMPAIGN_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 _SUBMISSION_ID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+#: Built once: a marshmallow schema deep-copies its fields on every instantiation, and
+#: loading keeps no state on the instance, so threads may share it.
+_SUBMISSION_SCHEMA = SubmissionRequestSchema()
 
 
 def open_campaign(campaign_id: str, now: datetime) -> Campaign:
@@ -44,7 +47,7 @@ def create_submission(campaign_id: str):
     key = idempotency_key()
     now = datetime.now(timezone.utc)
     campaign = open_campaign(campaign_id, now)
-    fields = SubmissionRequestSchema().load(document)
+    fields = _SUBMISSION_SCHEMA.load(document)
     upload_key = fields.get("upload_key")
     if upload_key and (not upload_key.startswith(campaign.uploads_prefix) or ".." in upload_key):
         raise ApiError(

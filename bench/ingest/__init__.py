@@ -1,0 +1,1 @@
+"""The ingestion benchmark: `make bench-ingest`."""
