@@ -19,7 +19,7 @@ run: $(STAMP)
 	$(BIN)/fleet up
 
 test: $(STAMP) chromium
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest --durations=15
 
 # The browser tests drive Debian's Chromium: as root, install it; otherwise say what to install.
 CHROMIUM := /usr/bin/chromium
