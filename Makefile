@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install clean bench-thumbnails bench-coldstart bench-ingest
+.PHONY: run test install clean bench-thumbnails bench-coldstart bench-ingest bench-requests bench-drain
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -46,6 +46,14 @@ bench-ingest: $(STAMP)
 	  DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
 	$(BIN)/python -m bench.ingest
+
+# Benchmarks, not tests: AWS calls per 1,000 submissions against the naive count, and
+# 2,000 submissions end to end against moto's own speed, on the fleet in one process.
+bench-requests: $(STAMP)
+	$(BIN)/python -m bench.requests
+
+bench-drain: $(STAMP)
+	$(BIN)/python -m bench.drain
 
 # A benchmark, not a test: import plus first event of each entry point against a floor.
 bench-coldstart: $(STAMP)

@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import functools
 import threading
-from typing import Any
+from typing import Any, Callable
 
 from fleet import settings
 
 _lock = threading.Lock()
+#: botocore event handlers attached to every client made from now on (see `on_every_call`).
+_call_hooks: list[Callable[..., Any]] = []
 
 
 def client(service: str) -> Any:
@@ -49,13 +51,29 @@ def _client(service: str, region: str, endpoint_url: str | None) -> Any:
         from fleet import faults  # FLEET_FAULTS: injected throttling, local stage only
 
         faults.install(made, service)
+    for hook in _call_hooks:
+        made.meta.events.register("after-call.*.*", hook)
     return made
+
+
+def on_every_call(hook: Callable[..., Any]) -> None:
+    """Call `hook` after every AWS call of every client created from now on (counters, tracing).
+
+    It is a botocore `after-call` handler, called for errors too: it gets `model` (the
+    operation) and `parsed` (the response) among its keyword arguments. Cached clients
+    are dropped so that none escapes it.
+    """
+    _call_hooks.append(hook)
+    reset()
 
 
 @functools.lru_cache(maxsize=None)
 def _resource(service: str, region: str, endpoint_url: str | None) -> Any:
     with _lock:
-        return _session(region).resource(service, endpoint_url=endpoint_url)
+        made = _session(region).resource(service, endpoint_url=endpoint_url)
+    for hook in _call_hooks:
+        made.meta.client.meta.events.register("after-call.*.*", hook)
+    return made
 
 
 @functools.lru_cache(maxsize=None)

@@ -1,0 +1,1 @@
+"""The end-to-end drain benchmark: `make bench-drain`."""

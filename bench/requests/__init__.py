@@ -1,0 +1,1 @@
+"""The AWS requests benchmark: `make bench-requests`."""
