@@ -45,6 +45,10 @@ def _client(service: str, region: str, endpoint_url: str | None) -> Any:
     from botocore.config import Config
 
     config = Config(retries={"mode": "standard", "max_attempts": 3}, max_pool_connections=32)
+    if service == "s3":
+        # Presigned posts and URLs signed with SigV4: S3 refuses SigV2 on newer buckets, and
+        # botocore still defaults to SigV2 for presigned posts.
+        config = config.merge(Config(signature_version="s3v4"))
     with _lock:  # boto3 sessions are not safe to share while creating clients
         made = _session(region).client(service, endpoint_url=endpoint_url, config=config)
     if settings.current().local:

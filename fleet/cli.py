@@ -9,6 +9,7 @@ import signal
 import sys
 import threading
 from datetime import datetime, timezone
+from typing import Any
 
 import click
 
@@ -25,7 +26,25 @@ def _configure_logging(verbose: bool) -> None:
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
-@click.group()
+class FleetGroup(click.Group):
+    """Turns an unreachable AWS endpoint into a one-line error instead of a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        from botocore.exceptions import EndpointConnectionError
+
+        from fleet.errors import RetryLater
+
+        try:
+            return super().invoke(ctx)
+        except (RetryLater, EndpointConnectionError) as exc:
+            if not isinstance(exc, EndpointConnectionError) and "EndpointConnectionError" not in str(exc):
+                raise
+            endpoint = settings.current().endpoint_url or "AWS"
+            hint = " Is `fleet up` (or `make run`) running?" if settings.current().local else ""
+            raise click.ClickException(f"cannot reach {endpoint}.{hint}") from None
+
+
+@click.group(cls=FleetGroup)
 @click.option("-v", "--verbose", is_flag=True, help="Log debug messages.")
 def main(verbose: bool) -> None:
     """Fleet: an event-driven worker fleet behind a thin ingestion API."""
@@ -77,7 +96,7 @@ def up(host: str, aws_port: int, api_port: int, external: bool, no_demo: bool) -
 
         with faults.suspended():  # FLEET_FAULTS tests the fleet, not its setup
             changes = provision()
-        counts = {a: sum(1 for c in changes if c.action == a) for a in ("created", "updated", "unchanged")}
+        counts = {a: sum(1 for c in changes if c.action == a) for a in dict.fromkeys(c.action for c in changes)}
         click.echo(f"fleet: provisioned {len(changes)} resources ({', '.join(f'{v} {k}' for k, v in counts.items())})")
         api = ApiServer(host, api_port)
         api.start()
@@ -111,6 +130,8 @@ def _require_free_port(host: str, port: int) -> None:
     import socket
 
     with socket.socket() as sock:
+        # As the servers do: a port left in TIME_WAIT by the last run is free to take.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((host, port))
         except OSError as exc:

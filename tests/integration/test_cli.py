@@ -126,3 +126,28 @@ def test_fleet_up_serves_the_whole_fleet_and_stops_cleanly_on_ctrl_c(tmp_path):
         out, err = process.communicate(timeout=60)
     assert process.returncode == 0, err
     assert "Traceback" not in err and "stopped" in out
+
+
+def test_a_command_without_a_reachable_aws_says_so_in_one_line():
+    result = run_fleet(f"http://127.0.0.1:{free_port()}", "status", check=False)
+    assert result.returncode == 1
+    assert "cannot reach http://127.0.0.1:" in result.stderr and "fleet up" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_fleet_up_starts_again_at_once_after_a_stop(tmp_path):
+    """A port left in TIME_WAIT by the last run does not count as taken."""
+    import socket
+
+    port = free_port()
+    with socket.socket() as server:
+        server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        server.bind(("127.0.0.1", port))
+        server.listen()
+        client = socket.create_connection(("127.0.0.1", port))
+        accepted, _ = server.accept()
+        accepted.close()  # the server side closes first: its end waits in TIME_WAIT
+        client.close()
+    from fleet.cli import _require_free_port
+
+    _require_free_port("127.0.0.1", port)

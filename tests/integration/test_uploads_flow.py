@@ -82,6 +82,9 @@ def test_a_photo_becomes_ready_with_upright_thumbnails_and_shows_on_its_submissi
 
     presigned = upload(api, "photos", photo)
     assert presigned["key"].startswith("uploads/campaigns/photos/")
+    # SigV4, which S3 requires of new buckets, not botocore's SigV2 default for posts.
+    assert presigned["fields"]["x-amz-algorithm"] == "AWS4-HMAC-SHA256"
+    assert "signature" not in presigned["fields"] and "AWSAccessKeyId" not in presigned["fields"]
     running_fleet.drain()
 
     status = status_of(api, presigned["upload_id"])
