@@ -6,7 +6,7 @@ Each has a boto3 adapter in `fleet.adapters` and an in-memory fake in the unit t
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping, Protocol
+from typing import Sequence, Any, Iterable, Mapping, Protocol
 
 from events.models import Campaign
 
@@ -183,8 +183,9 @@ class ApiKeyStore(Protocol):
 class RateLimiter(Protocol):
     """Fixed-window counters shared by every API process."""
 
-    def hit(self, counter: str, window_seconds: int, now: float) -> int:
-        """Count one request in `counter`'s current window; return the window's count so far."""
+    def hit(self, limits: Sequence[tuple[str, int]], window_seconds: int, now: float) -> str | None:
+        """Count one request in each `(counter, limit)`'s current window, all or none: return
+        the first counter already at its limit (nothing is counted then), or None."""
 
 
 class TodoStore(Protocol):

@@ -39,9 +39,10 @@ def public(limited: bool = False, per_campaign: bool = False) -> Callable:
         def wrapper(*args, **kwargs):
             if limited:
                 check_origin()
-                _limit("client", client_ip(), _setting("rate_per_client"))
+                limits = [(f"{request.endpoint}:client:{client_ip()}", "client", _setting("rate_per_client"))]
                 if per_campaign and "campaign_id" in kwargs:
-                    _limit("campaign", kwargs["campaign_id"][:64], _setting("rate_per_campaign"))
+                    limits.append((f"campaign:{kwargs['campaign_id'][:64]}", "campaign", _setting("rate_per_campaign")))
+                _limit(limits)
             return view(*args, **kwargs)
 
         wrapper.route_class = PUBLIC  # type: ignore[attr-defined]
@@ -227,15 +228,18 @@ def client_ip() -> str:
     return (request.remote_addr or "unknown")[:64]
 
 
-def _limit(kind: str, who: str, per_window: int) -> None:
+def _limit(limits: list[tuple[str, str, int]]) -> None:
+    """Count the request against each (counter, kind, limit) in one call; 429 when one is full."""
     from ingest_api.services import services
 
     limiter = services().rate_limiter
-    if limiter is None or per_window <= 0:
+    active = [(counter, kind, per_window) for counter, kind, per_window in limits if per_window > 0]
+    if limiter is None or not active:
         return
     now = time.time()
-    count = limiter.hit(f"{request.endpoint}:{kind}:{who}" if kind == "client" else f"{kind}:{who}", WINDOW_SECONDS, now)
-    if count > per_window:
+    full = limiter.hit([(counter, per_window) for counter, _, per_window in active], WINDOW_SECONDS, now)
+    if full is not None:
+        kind = next(k for counter, k, _ in active if counter == full)
         retry_after = max(1, int(WINDOW_SECONDS - now % WINDOW_SECONDS + 0.999))
         error = ApiError(429, "rate_limited", f"Too many requests ({kind}); try again in {retry_after} s.")
         error.headers = {"Retry-After": str(retry_after)}  # type: ignore[attr-defined]

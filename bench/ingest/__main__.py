@@ -97,10 +97,14 @@ class MemoryRateLimiter:
     def __init__(self) -> None:
         self.counts: dict[str, int] = {}
 
-    def hit(self, counter: str, window_seconds: int, now: float) -> int:
-        key = f"{counter}#{int(now) // window_seconds}"
-        self.counts[key] = self.counts.get(key, 0) + 1
-        return self.counts[key]
+    def hit(self, limits: Any, window_seconds: int, now: float) -> str | None:
+        keys = [(f"{counter}#{int(now) // window_seconds}", counter, limit) for counter, limit in limits]
+        for key, counter, limit in keys:
+            if self.counts.get(key, 0) >= limit:
+                return counter
+        for key, _, _ in keys:
+            self.counts[key] = self.counts.get(key, 0) + 1
+        return None
 
 
 def our_app() -> Any:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 from fleet import aws, settings
 from fleet.adapters.dynamo import call, from_item, table_name, to_item
 from fleet.adapters.objects import S3UploadSigner
-from fleet.errors import ConditionFailed, translate
+from fleet.errors import ConditionFailed, error_code, translate
 from fleet.retry import retrying
 
 
@@ -46,23 +46,45 @@ class DynamoApiKeys:
 
 
 class DynamoRateLimiter:
-    """Fixed windows in the rate_limits table: one atomic ADD per request, old windows expire by TTL."""
+    """Fixed windows in the rate_limits table, old windows expiring by TTL.
 
-    def hit(self, counter: str, window_seconds: int, now: float) -> int:
-        """Count one request in the current window of `counter`; return the count so far."""
+    Every counter of a request is counted in one call: a transaction of conditional ADDs,
+    cancelled as a whole when one counter is at its limit (the reasons say which).
+    """
+
+    def hit(self, limits: Sequence[tuple[str, int]], window_seconds: int, now: float) -> str | None:
+        """Count one request in each counter's window, all or none; the first full counter, or None."""
+        if not limits:
+            return None
         window = int(now) // window_seconds
-        response = call(
-            "update_item",
-            TableName=table_name("rate_limits"),
-            Key={"counter": {"S": f"{counter}#{window}"}},
-            UpdateExpression="ADD hits :one SET expires_at = if_not_exists(expires_at, :expires)",
-            ExpressionAttributeValues={
-                ":one": {"N": "1"},
-                ":expires": {"N": str((window + 2) * window_seconds)},
-            },
-            ReturnValues="UPDATED_NEW",
-        )
-        return int(response["Attributes"]["hits"]["N"])
+        table = table_name("rate_limits")
+        updates = [
+            {
+                "Update": {
+                    "TableName": table,
+                    "Key": {"counter": {"S": f"{counter}#{window}"}},
+                    "UpdateExpression": "ADD hits :one SET expires_at = if_not_exists(expires_at, :expires)",
+                    "ConditionExpression": "attribute_not_exists(hits) OR hits < :limit",
+                    "ExpressionAttributeValues": {
+                        ":one": {"N": "1"},
+                        ":limit": {"N": str(limit)},
+                        ":expires": {"N": str((window + 2) * window_seconds)},
+                    },
+                }
+            }
+            for counter, limit in limits
+        ]
+        try:
+            call("transact_write_items", TransactItems=updates)
+        except Exception as exc:
+            if error_code(exc) != "TransactionCanceledException":
+                raise
+            reasons = exc.response.get("CancellationReasons") or []  # type: ignore[attr-defined]
+            for (counter, _limit), reason in zip(limits, reasons):
+                if reason.get("Code") == "ConditionalCheckFailed":
+                    return counter
+            raise  # cancelled for another reason (a conflict): the caller's 5xx/503 path
+        return None
 
 
 class DynamoTodos:
@@ -175,3 +197,4 @@ class S3UserFiles:
             )
         except Exception as exc:
             raise translate(exc) from exc
+

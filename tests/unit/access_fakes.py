@@ -33,10 +33,14 @@ class FakeRateLimiter:
     def __init__(self) -> None:
         self.counts: dict[str, int] = {}
 
-    def hit(self, counter: str, window_seconds: int, now: float) -> int:
-        key = f"{counter}#{int(now) // window_seconds}"
-        self.counts[key] = self.counts.get(key, 0) + 1
-        return self.counts[key]
+    def hit(self, limits, window_seconds: int, now: float):
+        keys = [(f"{counter}#{int(now) // window_seconds}", counter, limit) for counter, limit in limits]
+        for key, counter, limit in keys:
+            if self.counts.get(key, 0) >= limit:
+                return counter
+        for key, _, _ in keys:
+            self.counts[key] = self.counts.get(key, 0) + 1
+        return None
 
 
 class FakeTodos:
