@@ -11,7 +11,6 @@ from datetime import datetime, timezone
 from events.messages import SubmitEntry, message_type
 from events.schemas import dump_message
 from fleet import aws, settings
-from fleet.adapters.dynamo import from_item
 from fleet.adapters.queues import queue_url
 
 CAMPAIGN = "chaos"
@@ -77,15 +76,6 @@ def queue_directly(planned: list[Planned]) -> list[str]:
     return ids
 
 
-def scan(logical: str) -> list[dict]:
-    """Every item of a table (the fault hook is off for the reader: see `quiet`)."""
-    items, kwargs = [], {"TableName": settings.current().name(logical)}
-    while True:
-        page = aws.client("dynamodb").scan(**kwargs)
-        items.extend(from_item(i) for i in page["Items"])
-        if "LastEvaluatedKey" not in page:
-            return items
-        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
 
 def sent_confirmations() -> Counter:

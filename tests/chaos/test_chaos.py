@@ -16,7 +16,8 @@ from fleet import faults, settings
 from fleet.cli import main
 from fleet.replay import dump
 from fleet.status import queue_status
-from tests.chaos.common import CAMPAIGN, is_poison, plan, queue_directly, scan, sent_confirmations
+from tests.chaos.common import CAMPAIGN, is_poison, plan, queue_directly, sent_confirmations
+from tests.tables import scan
 
 pytestmark = pytest.mark.integration
 

@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from fleet.status import queue_status
-from tests.chaos.common import CAMPAIGN, plan, queue_directly, scan, sent_confirmations
+from tests.chaos.common import CAMPAIGN, plan, queue_directly, sent_confirmations
+from tests.tables import scan
 from tests.conftest import free_port
 
 pytestmark = pytest.mark.integration

@@ -12,11 +12,11 @@ import requests
 
 from events.models import user_id_for
 from fleet import aws, settings
-from fleet.adapters.dynamo import from_item
 from fleet.adapters.queues import queue_url
 from fleet.outbox import read_outbox
 from fleet.runtime.streams import read_failed_records, replay_failures
 from fleet.status import queue_status
+from tests.tables import scan
 
 pytestmark = pytest.mark.integration
 
@@ -32,14 +32,6 @@ def recipients() -> Counter:
     return Counter(m.destinations["ToAddresses"][0].lower() for m in sent_messages())
 
 
-def scan(logical: str) -> list[dict]:
-    items, kwargs = [], {"TableName": settings.current().name(logical)}
-    while True:
-        page = aws.client("dynamodb").scan(**kwargs)
-        items.extend(from_item(i) for i in page["Items"])
-        if "LastEvaluatedKey" not in page:
-            return items
-        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
 
 def queue_messages(logical: str) -> list[dict]:

@@ -10,23 +10,17 @@ from collections import Counter
 import pytest
 import requests
 
-from fleet import aws, settings
-from fleet.adapters.dynamo import from_item
+from fleet import aws
 from fleet.adapters.queues import queue_url
 from fleet.status import queue_status
+from tests.tables import scan
 
 pytestmark = pytest.mark.integration
 
 
 def stored_submissions() -> list[dict]:
     """Every item of the submissions table."""
-    items, kwargs = [], {"TableName": settings.current().name("submissions")}
-    while True:
-        page = aws.client("dynamodb").scan(**kwargs)
-        items.extend(from_item(i) for i in page["Items"])
-        if "LastEvaluatedKey" not in page:
-            return items
-        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    return scan("submissions")
 
 
 def entry(email: str, **extra) -> dict:
