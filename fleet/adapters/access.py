@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, Mapping, Sequence
 
 from fleet import aws, settings
-from fleet.adapters.dynamo import call, from_item, table_name, to_item
+from fleet.adapters.dynamo import call, from_item, put_new, table_name, to_item
 from fleet.adapters.objects import S3UploadSigner
 from fleet.errors import ConditionFailed, error_code, translate
 from fleet.retry import retrying
@@ -119,16 +119,7 @@ class DynamoTodos:
 
     def create(self, item: Mapping[str, Any]) -> bool:
         """Store a new to-do once; a redelivery writes nothing."""
-        try:
-            call(
-                "put_item",
-                TableName=table_name("todos"),
-                Item=to_item(item),
-                ConditionExpression="attribute_not_exists(todo_id)",
-            )
-        except ConditionFailed:
-            return False
-        return True
+        return put_new("todos", "todo_id", item)
 
     def update(self, owner: str, todo_id: str, changes: Mapping[str, Any], changed_at: str) -> bool:
         """Apply changes if the to-do is the owner's, still there, and not changed after `changed_at`."""

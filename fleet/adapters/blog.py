@@ -5,27 +5,7 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from events.blog import FEED, article_of_feed_key
-from fleet.adapters.dynamo import call, from_item, table_name, to_item
-from fleet.errors import ConditionFailed
-
-
-def _create(logical: str, key: str, item: Mapping[str, Any]) -> bool:
-    # A conditional put: a redelivery writes nothing, so the stream sees one INSERT.
-    try:
-        call(
-            "put_item",
-            TableName=table_name(logical),
-            Item=to_item(item),
-            ConditionExpression=f"attribute_not_exists({key})",
-        )
-    except ConditionFailed:
-        return False
-    return True
-
-
-def _get(logical: str, key: str, value: str) -> dict[str, Any] | None:
-    response = call("get_item", TableName=table_name(logical), Key={key: {"S": value}}, ConsistentRead=True)
-    return from_item(response["Item"]) if "Item" in response else None
+from fleet.adapters.dynamo import call, from_item, get_one, put_new, table_name
 
 
 class DynamoArticles:
@@ -33,11 +13,11 @@ class DynamoArticles:
 
     def create(self, article: Mapping[str, Any]) -> bool:
         """Store a new article; False when its id is stored already."""
-        return _create("articles", "article_id", article)
+        return put_new("articles", "article_id", article)
 
     def get(self, article_id: str) -> dict[str, Any] | None:
         """The stored article, or None."""
-        return _get("articles", "article_id", article_id)
+        return get_one("articles", "article_id", article_id)
 
     def feed(self, limit: int, after: str | None = None) -> tuple[list[dict[str, Any]], str | None]:
         """One Query on the feed index, newest first; one item more than asked tells whether
@@ -67,8 +47,8 @@ class DynamoComments:
 
     def create(self, comment: Mapping[str, Any]) -> bool:
         """Store a new comment; False when its id is stored already."""
-        return _create("comments", "comment_id", comment)
+        return put_new("comments", "comment_id", comment)
 
     def get(self, comment_id: str) -> dict[str, Any] | None:
         """The stored comment, or None."""
-        return _get("comments", "comment_id", comment_id)
+        return get_one("comments", "comment_id", comment_id)

@@ -58,6 +58,32 @@ def call(operation: str, **kwargs: Any) -> dict[str, Any]:
         raise translate(exc) from exc
 
 
+def put_new(logical: str, key: str, item: Mapping[str, Any]) -> bool:
+    """Store an item whose key is not stored yet; False (and nothing written) when it is.
+
+    A redelivery of the same message therefore writes nothing, and the table's stream sees
+    one INSERT per item.
+    """
+    from fleet.errors import ConditionFailed
+
+    try:
+        call(
+            "put_item",
+            TableName=table_name(logical),
+            Item=to_item(item),
+            ConditionExpression=f"attribute_not_exists({key})",
+        )
+    except ConditionFailed:
+        return False
+    return True
+
+
+def get_one(logical: str, key: str, value: str) -> dict[str, Any] | None:
+    """The item under a string key, read consistently, or None."""
+    response = call("get_item", TableName=table_name(logical), Key={key: {"S": value}}, ConsistentRead=True)
+    return from_item(response["Item"]) if "Item" in response else None
+
+
 def batch_get(logical: str, key: str, values: Iterable[str], attributes: str | None = None) -> list[dict]:
     """Read items by key in batches of 100, following UnprocessedKeys."""
     name = table_name(logical)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from fleet.adapters.dynamo import call, from_item, table_name, to_item
+from fleet.adapters.dynamo import call, get_one, table_name, to_item
 
 
 class DynamoUploads:
@@ -21,10 +21,7 @@ class DynamoUploads:
 
     def get(self, upload_id: str) -> dict[str, Any] | None:
         """The upload's record, or None."""
-        response = call(
-            "get_item", TableName=table_name("uploads"), Key={"upload_id": {"S": upload_id}}, ConsistentRead=True
-        )
-        return from_item(response["Item"]) if "Item" in response else None
+        return get_one("uploads", "upload_id", upload_id)
 
     def record_outcome(self, upload_id: str, outcome: Mapping[str, Any]) -> None:
         """Set the worker's findings on an existing record (None values are removed)."""

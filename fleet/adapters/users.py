@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from fleet.adapters.dynamo import call, from_item, table_name, to_item
-from fleet.errors import ConditionFailed
+from fleet.adapters.dynamo import get_one, put_new
 
 
 class DynamoUsers:
@@ -17,20 +16,8 @@ class DynamoUsers:
         The condition is what keeps one user per address under concurrent workers and
         redeliveries, and it writes nothing (so emits no stream record) for a repeat.
         """
-        try:
-            call(
-                "put_item",
-                TableName=table_name("users"),
-                Item=to_item(user),
-                ConditionExpression="attribute_not_exists(user_id)",
-            )
-        except ConditionFailed:
-            return False
-        return True
+        return put_new("users", "user_id", user)
 
     def get(self, user_id: str) -> dict[str, Any] | None:
         """The stored user, or None."""
-        response = call(
-            "get_item", TableName=table_name("users"), Key={"user_id": {"S": user_id}}, ConsistentRead=True
-        )
-        return from_item(response["Item"]) if "Item" in response else None
+        return get_one("users", "user_id", user_id)
