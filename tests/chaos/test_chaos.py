@@ -106,8 +106,9 @@ def test_a_thousand_entries_through_faults_and_poison_are_all_stored_once_and_co
     assert set(confirmations) == accepted  # one confirmation per stored non-duplicate entry...
     assert set(confirmations.values()) == {1}  # ...and exactly one
 
-    dead_ids = {json.loads(json.loads(line)["body"])["body"]["submission_id"] for line in dump("submissions")}
-    assert dead_ids == poison  # the poison records and nothing else
+    dead_lines = dump("submissions")
+    dead_ids = {json.loads(json.loads(line)["body"])["body"]["submission_id"] for line in dead_lines}
+    assert dead_ids == poison  # the poison records and nothing else (SQS may hold one twice)
     rows = {r.name: r for r in queue_status()}
     assert all(rows[n].dead_lettered == 0 for n in rows if n != "submissions")
     assert rows["confirmations-failures"].visible == 0  # no confirmation parked
@@ -116,7 +117,7 @@ def test_a_thousand_entries_through_faults_and_poison_are_all_stored_once_and_co
     poison_rule()
     faults_switch("dynamodb:0.2,ses:0.2")
     result = CliRunner().invoke(main, ["replay", "submissions"], catch_exceptions=False)
-    assert result.exit_code == 0 and f"{len(poison)} message(s) moved" in result.output, result.output
+    assert result.exit_code == 0 and f"{len(dead_lines)} message(s) moved" in result.output, result.output
     running_fleet.drain(timeout=300)
     faults_switch("")
 
