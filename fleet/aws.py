@@ -31,13 +31,21 @@ def resource(service: str) -> Any:
 @functools.lru_cache(maxsize=None)
 def _session(region: str) -> Any:
     import boto3  # deferred: boto3 costs ~100 ms to import on a cold start
+    import botocore.session
 
+    from fleet import botocore_data
+
+    core = botocore.session.Session()
+    botocore_data.install(core)  # before boto3 adds its own data path to the loader
     if settings.current().local:
         # The local stage never reads the developer's real credentials: any key will do.
         return boto3.session.Session(
-            region_name=region, aws_access_key_id="fleet-local", aws_secret_access_key="fleet-local"
+            botocore_session=core,
+            region_name=region,
+            aws_access_key_id="fleet-local",
+            aws_secret_access_key="fleet-local",
         )
-    return boto3.session.Session(region_name=region)
+    return boto3.session.Session(botocore_session=core, region_name=region)
 
 
 @functools.lru_cache(maxsize=None)
