@@ -66,8 +66,13 @@ def render(stage: str = DEFAULT_STAGE, topology: Topology = TOPOLOGY, region: st
         "use_precompiled_packages": False,
         "exclude": EXCLUDE,
         "environment_variables": {"FLEET_STAGE": stage},
-        # After each deploy or update: mappings, the pipe, the S3 notification, the usage plan.
-        "callbacks": {"post": "fleet.wire.zappa_post_deploy"},
+        "callbacks": {
+            # Each zip gets its modules' bytecode: Zappa leaves __pycache__ out, and /var/task
+            # is read-only, so a cold start would compile every module it imports.
+            "zip": "fleet.bytecode.zappa_zip_callback",
+            # After each deploy or update: mappings, the pipe, the S3 notification, the usage plan.
+            "post": "fleet.wire.zappa_post_deploy",
+        },
     }
     functions = topology.functions
     return {

@@ -26,6 +26,41 @@ def test_the_zips_leave_dev_packages_out_and_keep_botocores_models(packages):
         assert (folder / "zappa_settings.py").exists() and (folder / "handler.py").exists()
 
 
+# Imports an entry point with its sources present and lists every module compiled from source.
+COMPILED_FROM_SOURCE = """
+import importlib._bootstrap_external as external, json, sys
+compiled = []
+original = external.SourceLoader.source_to_code
+def source_to_code(self, data, path, *args, **kwargs):
+    compiled.append(str(path))
+    return original(self, data, path, *args, **kwargs)
+external.SourceLoader.source_to_code = source_to_code
+sys.path.insert(0, ".")
+for module in sys.argv[1:]:
+    __import__(module)
+print(json.dumps(compiled))
+"""
+
+
+@pytest.mark.parametrize(
+    "zappa_stage, modules",
+    [("api", ["handler", "ingest_api.wsgi"]), ("workers", ["handler", "fleet.entry", "workers.thumbnails", "workers.welcome"])],
+)
+def test_the_packaged_entry_points_are_imported_from_bytecode(packages, zappa_stage, modules):
+    # /var/task is read-only: a module the zip has no bytecode for is compiled on every cold start.
+    _, folder = packages[zappa_stage]
+    done = subprocess.run(
+        [sys.executable, "-S", "-c", COMPILED_FROM_SOURCE, *modules],
+        cwd=folder,
+        env={**dummy_aws_env("http://127.0.0.1:9"), "PYTHONPATH": str(folder), "PYTHONDONTWRITEBYTECODE": "1"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == []
+
+
 RUN_WORKERS = """
 import json, sys
 sys.path.insert(0, ".")
