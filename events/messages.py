@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field, fields
 from typing import Any
 
@@ -157,4 +158,10 @@ def to_dict(message: Any) -> dict[str, Any]:
     path: messages hold JSON values only, never other dataclasses, and the caller only
     serialises the result.
     """
-    return {f.name: getattr(message, f.name) for f in fields(message)}
+    return {name: getattr(message, name) for name in _field_names(type(message))}
+
+
+@functools.lru_cache(maxsize=None)
+def _field_names(cls: type) -> tuple[str, ...]:
+    # dataclasses.fields filters the class's fields on every call; a message type's never change.
+    return tuple(f.name for f in fields(cls))

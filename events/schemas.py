@@ -281,13 +281,13 @@ class EnvelopeSchema(Schema):
             raise ValidationError("Unknown message type.", "type")
 
 
+#: The envelope's JSON form, built once: `json.dumps` with options builds an encoder per call.
+_ENVELOPE_JSON = json.JSONEncoder(separators=(",", ":"), sort_keys=True)
+
+
 def dump_message(message: Any) -> str:
     """Serialise a message into its versioned JSON envelope."""
-    return json.dumps(
-        {"type": message_type(message), "version": ENVELOPE_VERSION, "body": to_dict(message)},
-        separators=(",", ":"),
-        sort_keys=True,
-    )
+    return _ENVELOPE_JSON.encode({"type": message_type(message), "version": ENVELOPE_VERSION, "body": to_dict(message)})
 
 
 def load_message(raw: str | bytes) -> Any:
