@@ -25,6 +25,7 @@ from events.blog import (
     subscription_target,
 )
 from events.messages import PostComment, PublishArticle
+from events.schemas import shared
 from fleet.ports import ArticleStore, CommentStore, CommentTopic, MessageQueue
 from ingest_api.bodies import idempotency_key, json_body
 from ingest_api.cache import cacheable, read_cache
@@ -92,7 +93,7 @@ def create_article():
     """Validate an article and queue it; 202 with its id and where to read it once stored."""
     document = json_body()
     key = idempotency_key()
-    fields = ArticleRequestSchema().load(document)
+    fields = shared(ArticleRequestSchema).load(document)
 
     def send(article_id: str) -> None:
         command = PublishArticle(
@@ -171,7 +172,7 @@ def create_comment(article_id: str):
     key = idempotency_key()
     if not ARTICLE_ID.match(article_id):
         raise ApiError(404, "article_not_found", "No article with this id.")
-    fields = CommentRequestSchema().load(document)
+    fields = shared(CommentRequestSchema).load(document)
 
     def send(comment_id: str) -> None:
         command = PostComment(
@@ -205,7 +206,7 @@ def create_subscription(article_id: str):
     """Subscribe an email address or an endpoint to this article's comment notifications."""
     document = json_body()
     stored_article(article_id)
-    protocol, endpoint = subscription_target(SubscriptionRequestSchema().load(document))
+    protocol, endpoint = subscription_target(shared(SubscriptionRequestSchema).load(document))
     subscription_id = comment_topic().subscribe(protocol, endpoint, article_id)
     url = f"/v1/articles/{article_id}/subscriptions/{subscription_id}"
     body = {

@@ -11,6 +11,7 @@ from __future__ import annotations
 from flask import Blueprint, g
 from werkzeug.routing import PathConverter
 
+from events.schemas import shared
 from events.todos import FILE_MAX_BYTES, FILE_NAME, MAX_FILES, FileRequestSchema, escapes_folder
 from fleet.ports import UserFiles
 from ingest_api.auth import user
@@ -73,7 +74,7 @@ def create_file():
     raw_name = document.get("name")
     if isinstance(raw_name, str) and escapes_folder(raw_name):
         raise ApiError(403, "outside_your_folder", "That name points outside your folder.")
-    fields = FileRequestSchema().load(document)
+    fields = shared(FileRequestSchema).load(document)
     key = key_of(fields["name"])
     post = _files().presign_post(key, fields["content_type"], FILE_MAX_BYTES, EXPIRES_IN)
     body = {

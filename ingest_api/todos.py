@@ -13,6 +13,7 @@ from typing import Any
 from flask import Blueprint, g
 
 from events.messages import CreateTodo, DeleteTodo, UpdateTodo
+from events.schemas import shared
 from events.todos import MAX_TODOS, TODO_ID, TodoPatchSchema, TodoRequestSchema
 from fleet.ports import MessageQueue, TodoStore
 from ingest_api.auth import user
@@ -59,7 +60,7 @@ def create_todo():
     """Queue a new to-do of the caller; 202 with its id."""
     document = json_body()
     key = idempotency_key()
-    fields = TodoRequestSchema().load(document)
+    fields = shared(TodoRequestSchema).load(document)
     queue, _ = _ports()
 
     def send(todo_id: str) -> None:
@@ -93,7 +94,7 @@ def update_todo(todo_id: str):
     """Queue a change of one of the caller's to-dos; 202."""
     document = json_body()
     todo = own_todo(todo_id)
-    changes = TodoPatchSchema().load(document)
+    changes = shared(TodoPatchSchema).load(document)
     queue, _ = _ports()
     change_id = uuid.uuid4().hex
     queue.send(UpdateTodo(change_id=change_id, todo_id=todo["todo_id"], owner=g.user_sub, changes=changes, received_at=_now()))

@@ -8,7 +8,7 @@ from flask import Blueprint
 
 from events.messages import RegisterUser
 from events.models import user_id_for
-from events.schemas import UserSignupSchema
+from events.schemas import UserSignupSchema, shared
 from ingest_api.bodies import idempotency_key, json_body
 from ingest_api.idempotency import queue_once
 from ingest_api.services import services
@@ -25,7 +25,7 @@ def create_user():
     """Validate a signup and queue it; 202 with the user id it will be stored under."""
     document = json_body()
     key = idempotency_key()
-    fields = UserSignupSchema().load(document)
+    fields = shared(UserSignupSchema).load(document)
     user_id = user_id_for(fields["email"])
 
     def send(signup_id: str) -> None:
