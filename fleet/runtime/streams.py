@@ -26,6 +26,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Callable
 
+from botocore.exceptions import ClientError
+
 from events.topology import Function, StreamTrigger
 from fleet import aws, settings
 
@@ -253,17 +255,38 @@ def _lambda_shape(record: dict[str, Any]) -> dict[str, Any]:
 
 
 def shard_reader(arn: str, shard_id: str) -> Read:
-    """Reads records after a sequence number (or from TRIM_HORIZON) with GetRecords."""
+    """Reads records after a sequence number (or from TRIM_HORIZON) with GetRecords.
+
+    GetRecords answers with the iterator that goes on after what it read. While the next
+    read starts exactly there (a batch done, or nothing new), that iterator is used and a
+    read is one call; a read from anywhere else (a retry from an earlier record), or an
+    iterator that has expired, gets a new one with GetShardIterator.
+    """
+    following: dict[str, Any] = {}  # {"after": sequence number or None, "iterator": ...}
 
     def read(after: str | None, limit: int) -> list[dict[str, Any]]:
         streams = aws.client("dynamodbstreams")
-        kwargs: dict[str, Any] = {"StreamArn": arn, "ShardId": shard_id}
-        if after is None:
-            kwargs["ShardIteratorType"] = "TRIM_HORIZON"
-        else:
-            kwargs.update(ShardIteratorType="AFTER_SEQUENCE_NUMBER", SequenceNumber=after)
-        iterator = streams.get_shard_iterator(**kwargs)["ShardIterator"]
-        return [_lambda_shape(r) for r in streams.get_records(ShardIterator=iterator, Limit=limit)["Records"]]
+        iterator = following.get("iterator") if following and following["after"] == after else None
+        if iterator is not None:
+            try:
+                answer = streams.get_records(ShardIterator=iterator, Limit=limit)
+            except ClientError as error:
+                if error.response.get("Error", {}).get("Code") != "ExpiredIteratorException":
+                    raise
+                iterator = None
+        if iterator is None:
+            kwargs: dict[str, Any] = {"StreamArn": arn, "ShardId": shard_id}
+            if after is None:
+                kwargs["ShardIteratorType"] = "TRIM_HORIZON"
+            else:
+                kwargs.update(ShardIteratorType="AFTER_SEQUENCE_NUMBER", SequenceNumber=after)
+            iterator = streams.get_shard_iterator(**kwargs)["ShardIterator"]
+            answer = streams.get_records(ShardIterator=iterator, Limit=limit)
+        records = [_lambda_shape(r) for r in answer["Records"]]
+        following.clear()
+        if answer.get("NextShardIterator"):  # none once a closed shard is read to its end
+            following.update(after=_sequence(records[-1]) if records else after, iterator=answer["NextShardIterator"])
+        return records
 
     return read
 
