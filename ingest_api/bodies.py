@@ -43,10 +43,14 @@ def idempotency_key() -> str | None:
     return key
 
 
+#: The canonical form of a body, built once (`json.dumps` with options builds an encoder
+#: per call); `encode` keeps no state between calls, so threads may share it.
+_CANONICAL_JSON = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+
+
 def fingerprint(document: dict[str, Any]) -> str:
     """A digest of a JSON body that ignores key order and white space."""
-    canonical = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
-    return hashlib.sha256(canonical.encode()).hexdigest()
+    return hashlib.sha256(_CANONICAL_JSON.encode(document).encode()).hexdigest()
 
 
 def _short(exc: Exception) -> str:

@@ -5,17 +5,25 @@ from __future__ import annotations
 import uuid
 from typing import Any, Callable
 
+from fleet.ports import RequestKeys
 from ingest_api.bodies import fingerprint
 from ingest_api.errors import ApiError
 from ingest_api.services import services
 
 
-def queue_once(scope: str, key: str | None, document: dict[str, Any], send: Callable[[str], None]) -> str:
+def queue_once(
+    scope: str,
+    key: str | None,
+    document: dict[str, Any],
+    send: Callable[[str], None],
+    request_keys: RequestKeys | None = None,
+) -> str:
     """Queue a request's message under a new id, or under the id its key was first given.
 
     `send(message_id)` builds and sends the message. The same key with the same body
     answers with the first id and sends nothing more; with another body it is a 422.
     Keys are scoped (a campaign, "users") so that two routes never share one.
+    `request_keys` defaults to the app's port.
     """
     message_id = str(uuid.uuid4())
     if key is None:
@@ -23,7 +31,8 @@ def queue_once(scope: str, key: str | None, document: dict[str, Any], send: Call
         return message_id
     scoped = f"{scope}:{key}"
     digest = fingerprint(document)
-    known = services().request_keys.claim(scoped, digest, message_id)
+    keys = request_keys if request_keys is not None else services().request_keys
+    known = keys.claim(scoped, digest, message_id)
     if known is not None:
         if known["fingerprint"] != digest:
             raise ApiError(
@@ -38,5 +47,5 @@ def queue_once(scope: str, key: str | None, document: dict[str, Any], send: Call
         # The first request stopped between recording the key and queueing: send again
         # under the same id (workers store an id once, however often it arrives).
     send(message_id)
-    services().request_keys.mark_queued(scoped)
+    keys.mark_queued(scoped)
     return message_id

@@ -53,11 +53,10 @@ class Services:
 
 def services() -> Services:
     """The app's services, created on first use."""
-    app = current_app
-    found = app.extensions.get("fleet_services") or app.config.get("SERVICES")
+    extensions = current_app.extensions
+    found = extensions.get("fleet_services")
     if found is None:
-        found = _aws_services()
-    app.extensions["fleet_services"] = found
+        found = extensions["fleet_services"] = current_app.config.get("SERVICES") or _aws_services()
     return found
 
 

@@ -11,6 +11,7 @@ from events.messages import SubmitEntry
 from events.models import Campaign
 from events.schemas import SubmissionRequestSchema
 from events.uploads import parse_upload_key
+from fleet.ports import CampaignStore
 from ingest_api.bodies import idempotency_key, json_body
 from ingest_api.errors import ApiError
 from ingest_api.idempotency import queue_once
@@ -27,9 +28,11 @@ _SUBMISSION_ID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[
 _SUBMISSION_SCHEMA = SubmissionRequestSchema()
 
 
-def open_campaign(campaign_id: str, now: datetime) -> Campaign:
-    """The campaign if it exists and takes entries now: else 404 or 409."""
-    campaign = services().campaigns.get(campaign_id) if _CAMPAIGN_ID.match(campaign_id) else None
+def open_campaign(campaign_id: str, now: datetime, campaigns: CampaignStore | None = None) -> Campaign:
+    """The campaign if it exists and takes entries now: else 404 or 409 (`campaigns`: the app's port by default)."""
+    campaign = None
+    if _CAMPAIGN_ID.match(campaign_id):
+        campaign = (campaigns if campaigns is not None else services().campaigns).get(campaign_id)
     if campaign is None:
         raise ApiError(404, "campaign_not_found", f"No campaign {campaign_id!r}.")
     if not campaign.is_open(now):
@@ -46,7 +49,8 @@ def create_submission(campaign_id: str):
     document = json_body()
     key = idempotency_key()
     now = datetime.now(timezone.utc)
-    campaign = open_campaign(campaign_id, now)
+    ports = services()
+    campaign = open_campaign(campaign_id, now, ports.campaigns)
     fields = _SUBMISSION_SCHEMA.load(document)
     upload_key = fields.get("upload_key")
     if upload_key and (not upload_key.startswith(campaign.uploads_prefix) or ".." in upload_key):
@@ -64,9 +68,9 @@ def create_submission(campaign_id: str):
             received_at=now.isoformat(),
             **fields,
         )
-        services().submissions_queue.send(entry)
+        ports.submissions_queue.send(entry)
 
-    return _accepted(queue_once(campaign.campaign_id, key, document, send))
+    return _accepted(queue_once(campaign.campaign_id, key, document, send, ports.request_keys))
 
 
 def _accepted(submission_id: str):
