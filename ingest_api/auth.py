@@ -19,11 +19,13 @@ import hmac
 import re
 import threading
 import time
-from typing import Any, Callable
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping
 
-from flask import current_app, g, request
+from flask import Flask, Request, current_app, g, request
 
 from ingest_api.errors import ApiError
+from ingest_api.services import services
 
 PUBLIC, API_KEY, USER = "public", "api_key", "user"
 #: One-minute windows for the public write limits.
@@ -38,11 +40,7 @@ def public(limited: bool = False, per_campaign: bool = False) -> Callable:
         @functools.wraps(view)
         def wrapper(*args, **kwargs):
             if limited:
-                check_origin()
-                limits = [(f"{request.endpoint}:client:{client_ip()}", "client", _setting("rate_per_client"))]
-                if per_campaign and "campaign_id" in kwargs:
-                    limits.append((f"campaign:{kwargs['campaign_id'][:64]}", "campaign", _setting("rate_per_campaign")))
-                _limit(limits)
+                guard_write(kwargs.get("campaign_id") if per_campaign else None)
             return view(*args, **kwargs)
 
         wrapper.route_class = PUBLIC  # type: ignore[attr-defined]
@@ -94,7 +92,6 @@ def route_class(view: Callable) -> str | None:
 
 def _key_record() -> dict[str, Any]:
     from fleet.access import hash_key
-    from ingest_api.services import services
 
     key = request.headers.get("x-api-key")
     if not key:
@@ -199,41 +196,98 @@ def verify_bearer() -> dict[str, Any]:
 # --- Origins, clients and limits --------------------------------------------------------
 
 
-def _setting(name: str) -> Any:
+@dataclass(frozen=True)
+class AccessRules:
+    """The public-write rules of an app: its config (`RATE_PER_CLIENT`, ...) over the settings."""
+
+    rate_per_client: int
+    rate_per_campaign: int
+    trusted_proxy_hops: int
+    web_origins: tuple[str, ...]
+    #: The origin globs as one regular expression (None: no origin is allowed).
+    origin_pattern: re.Pattern[str] | None
+
+    @classmethod
+    def read(cls, config: Mapping[str, Any], current: Any) -> AccessRules:
+        """The rules of an app's `config` over the settings `current`."""
+
+        def pick(name: str) -> Any:
+            return config.get(name.upper(), getattr(current, name))
+
+        origins = tuple(pick("web_origins"))
+        # fnmatchcase compiles each glob with fnmatch.translate; one alternation of the
+        # same translations matches the same origins in one call.
+        pattern = re.compile("|".join(f"(?:{fnmatch.translate(o)})" for o in origins)) if origins else None
+        return cls(
+            rate_per_client=int(pick("rate_per_client")),
+            rate_per_campaign=int(pick("rate_per_campaign")),
+            trusted_proxy_hops=int(pick("trusted_proxy_hops")),
+            web_origins=origins,
+            origin_pattern=pattern,
+        )
+
+    def origin_allowed(self, origin: str) -> bool:
+        """True when a browser Origin matches one of the allowlist's globs."""
+        return self.origin_pattern is not None and self.origin_pattern.match(origin) is not None
+
+
+def access_rules() -> AccessRules:
+    """The rules of the current app."""
+    return rules_of(current_app)
+
+
+def rules_of(app: Flask) -> AccessRules:
+    """An app's rules, read once per app and again only after the settings are re-read."""
     from fleet import settings
 
-    return current_app.config.get(name.upper(), getattr(settings.current(), name))
+    current = settings.current()
+    cached = app.extensions.get("fleet_access_rules")
+    if cached is None or cached[0] is not current:
+        cached = app.extensions["fleet_access_rules"] = (current, AccessRules.read(app.config, current))
+    return cached[1]
 
 
 def origin_allowed(origin: str) -> bool:
     """True when a browser Origin is in the allowlist (`FLEET_WEB_ORIGINS`, `*` globs allowed)."""
-    return any(fnmatch.fnmatchcase(origin, pattern) for pattern in _setting("web_origins"))
+    return access_rules().origin_allowed(origin)
 
 
-def check_origin() -> None:
+def guard_write(campaign_id: str | None = None) -> None:
+    """A public write's checks: the origin, then one count for the client and one for
+    `campaign_id` (when given)."""
+    # The proxy resolves the context on every attribute read: resolve it once.
+    current = request._get_current_object()  # type: ignore[attr-defined]
+    rules = access_rules()
+    check_origin(current.environ, rules)
+    limits = [(f"{current.endpoint}:client:{client_ip(current, rules)}", "client", rules.rate_per_client)]
+    if campaign_id is not None:
+        limits.append((f"campaign:{campaign_id[:64]}", "campaign", rules.rate_per_campaign))
+    _limit(limits)
+
+
+def check_origin(environ: Mapping[str, Any], rules: AccessRules) -> None:
     """403 when a browser sent an Origin outside the allowlist (no Origin: not a browser's cross-site call)."""
-    origin = request.headers.get("Origin")
-    if origin is not None and not origin_allowed(origin):
+    # `request.headers.get("Origin")`, without the KeyError it raises and catches when absent.
+    origin = environ.get("HTTP_ORIGIN")
+    if origin is not None and not rules.origin_allowed(origin):
         raise ApiError(403, "origin_not_allowed", "Requests from this origin are not allowed.")
 
 
-def client_ip() -> str:
+def client_ip(current: Request, rules: AccessRules) -> str:
     """The caller's IP: the peer (API Gateway's sourceIp, as Zappa passes it), or the
     X-Forwarded-For hop that the last trusted proxy appended."""
-    hops = int(_setting("trusted_proxy_hops"))
+    hops = rules.trusted_proxy_hops
     if hops > 0:
-        forwarded = [h.strip() for h in request.headers.get("X-Forwarded-For", "").split(",") if h.strip()]
+        forwarded = [h.strip() for h in current.headers.get("X-Forwarded-For", "").split(",") if h.strip()]
         if len(forwarded) >= hops:
             return forwarded[-hops][:64]
-    return (request.remote_addr or "unknown")[:64]
+    return (current.remote_addr or "unknown")[:64]
 
 
 def _limit(limits: list[tuple[str, str, int]]) -> None:
     """Count the request against each (counter, kind, limit) in one call; 429 when one is full."""
-    from ingest_api.services import services
-
     limiter = services().rate_limiter
-    active = [(counter, kind, per_window) for counter, kind, per_window in limits if per_window > 0]
+    active = [limit for limit in limits if limit[2] > 0]
     if limiter is None or not active:
         return
     now = time.time()
