@@ -8,9 +8,11 @@ methods and the headers a page may send.
 
 from __future__ import annotations
 
-from flask import Flask, Response, request
+from typing import Any, Callable, Iterable
 
-from ingest_api.auth import origin_allowed
+from flask import Flask
+
+from ingest_api.auth import rules_of
 
 ALLOWED_HEADERS = "Content-Type, Idempotency-Key, Authorization, x-api-key, If-None-Match"
 EXPOSED_HEADERS = "ETag, Location, Retry-After"
@@ -26,32 +28,74 @@ SECURITY_HEADERS = {
 #: JSON answers are never rendered as a page: nothing may run or load in them.
 API_CSP = "default-src 'none'; frame-ancestors 'none'"
 
+_SECURITY = tuple((name.lower(), (name, value)) for name, value in SECURITY_HEADERS.items())
+_SECURITY_NAMES = frozenset(lower for lower, _ in _SECURITY)
+_SECURITY_HEADERS = [header for _, header in _SECURITY]
+
 
 def register_response_headers(app: Flask) -> None:
     """Add CORS and security headers to every response of `app`."""
+    app.wsgi_app = ResponseHeaders(app.wsgi_app, app)  # type: ignore[method-assign]
 
-    @app.after_request
-    def _headers(response: Response) -> Response:
-        # One pass over the headers the view set, then appends: `setdefault` per header
-        # scans the list each time, and this runs on every answer.
-        present = {name.lower() for name, _ in response.headers}
-        for name, value in SECURITY_HEADERS.items():
-            if name.lower() not in present:
-                response.headers.add(name, value)
-        if "content-security-policy" not in present and response.mimetype == "application/json":
-            response.headers.add("Content-Security-Policy", API_CSP)
-        origin = request.headers.get("Origin")
-        if origin and origin_allowed(origin):
-            response.headers["Access-Control-Allow-Origin"] = origin
-            response.headers["Access-Control-Expose-Headers"] = EXPOSED_HEADERS
-            if request.method == "OPTIONS":
-                response.headers["Access-Control-Allow-Methods"] = response.headers.get(
-                    "Allow", "GET, POST, PATCH, DELETE"
-                )
-                response.headers["Access-Control-Allow-Headers"] = ALLOWED_HEADERS
-                response.headers["Access-Control-Max-Age"] = "600"
-        if "vary" in present:
-            response.vary.add("Origin")
+
+class ResponseHeaders:
+    """WSGI middleware that adds the headers to the list the app hands to `start_response`.
+
+    Not an `after_request` hook: there, each constant header went through Werkzeug's value
+    checks once when added and once more when the response was copied for the server, on
+    every answer. Here they are appended once as they are; only the echoed Origin comes from
+    the request, and it is checked as Werkzeug would.
+    """
+
+    def __init__(self, wsgi_app: Callable[..., Iterable[bytes]], app: Flask) -> None:
+        self.wsgi_app = wsgi_app
+        self.app = app
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        def start(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            return start_response(status, self.headers_for(environ, headers), exc_info)
+
+        return self.wsgi_app(environ, start)
+
+    def headers_for(self, environ: dict[str, Any], headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
+        """The app's headers, then the security and CORS headers it did not set itself."""
+        present = {name.lower(): value for name, value in headers}
+        if present.keys().isdisjoint(_SECURITY_NAMES):
+            out = headers + _SECURITY_HEADERS
         else:
-            response.headers.add("Vary", "Origin")
-        return response
+            out = headers + [header for lower, header in _SECURITY if lower not in present]
+        if "content-security-policy" not in present and _mimetype(present.get("content-type")) == "application/json":
+            out.append(("Content-Security-Policy", API_CSP))
+        origin = environ.get("HTTP_ORIGIN")
+        if origin and not _breaks_header(origin) and rules_of(self.app).origin_allowed(origin):
+            cors = [("Access-Control-Allow-Origin", origin), ("Access-Control-Expose-Headers", EXPOSED_HEADERS)]
+            if environ.get("REQUEST_METHOD") == "OPTIONS":
+                cors += [
+                    ("Access-Control-Allow-Methods", present.get("allow", "GET, POST, PATCH, DELETE")),
+                    ("Access-Control-Allow-Headers", ALLOWED_HEADERS),
+                    ("Access-Control-Max-Age", "600"),
+                ]
+            names = {name.lower() for name, _ in cors}
+            out = [header for header in out if header[0].lower() not in names] + cors
+        if "vary" in present:
+            out = [(name, _with_origin(value) if name.lower() == "vary" else value) for name, value in out]
+        else:
+            out.append(("Vary", "Origin"))
+        return out
+
+
+def _breaks_header(value: str) -> bool:
+    # Werkzeug refuses a header value with a line break; an echoed Origin must never carry one.
+    return "\n" in value or "\r" in value
+
+
+def _mimetype(content_type: str | None) -> str:
+    return (content_type or "").partition(";")[0].strip().lower()
+
+
+def _with_origin(vary: str) -> str:
+    """A Vary value with `Origin` in it once (as `response.vary.add("Origin")` would)."""
+    names = [v.strip() for v in vary.split(",") if v.strip()]
+    if any(n.lower() == "origin" for n in names):
+        return vary
+    return ", ".join([*names, "Origin"])
