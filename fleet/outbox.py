@@ -83,16 +83,32 @@ def parse_moto_data(data: dict[str, Any]) -> list[OutboxEmail]:
     return emails
 
 
-def read_outbox(endpoint_url: str | None = None, timeout: float = 10.0) -> list[OutboxEmail]:
-    """The emails the local SES has accepted, read from moto's data endpoint."""
+def read_outbox(
+    endpoint_url: str | None = None, timeout: float = 10.0, attempts: int = 4, pause: float = 0.25
+) -> list[OutboxEmail]:
+    """The emails the local SES has accepted, read from moto's data endpoint.
+
+    moto builds that document from every model it holds while the fleet goes on writing,
+    and now and then fails with a 500 (a record changing as it is serialised): such an
+    answer is asked again, up to `attempts` times.
+    """
     import json
+    import time
+    from urllib.error import HTTPError
     from urllib.request import urlopen
 
     current = settings.current()
     endpoint = endpoint_url or current.endpoint_url
     if not current.local or not endpoint:
         raise RuntimeError("the outbox exists on the local stage only")
-    with urlopen(f"{endpoint.rstrip('/')}/moto-api/data.json", timeout=timeout) as response:  # noqa: S310
-        return parse_moto_data(json.load(response))
+    for attempt in range(1, attempts + 1):
+        try:
+            with urlopen(f"{endpoint.rstrip('/')}/moto-api/data.json", timeout=timeout) as response:  # noqa: S310
+                return parse_moto_data(json.load(response))
+        except HTTPError as error:
+            if error.code < 500 or attempt == attempts:
+                raise
+        time.sleep(pause * attempt)
+    raise AssertionError("unreachable")
 
 

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from fleet.outbox import OutboxEmail, html_to_lines, parse_moto_data
+import urllib.error
+
+import pytest
+
+from fleet.outbox import OutboxEmail, html_to_lines, parse_moto_data, read_outbox
 from ingest_api import create_app
 
 MOTO_DATA = {
@@ -41,3 +45,55 @@ def test_the_outbox_page_exists_only_on_the_local_stage(services, monkeypatch):
     assert "Hi &lt;there&gt;" in page.text and "ada@example.com" in page.text and "Hello" in page.text
     remote = create_app({"TESTING": True, "SERVICES": services, "LOCAL": False}).test_client()
     assert remote.get("/_local/outbox").status_code == 404
+
+
+class _FlakyData:
+    """A loopback server answering /moto-api/data.json with 500 `failures` times, then the data."""
+
+    def __init__(self, failures: int) -> None:
+        import json
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        self.asked = 0
+        owner = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):  # noqa: N802 (http.server's name)
+                owner.asked += 1
+                failing = owner.asked <= failures
+                body = b"Internal Server Error" if failing else json.dumps(MOTO_DATA).encode()
+                self.send_response(500 if failing else 200)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_a_moto_data_document_that_fails_now_and_then_is_asked_again():
+    flaky = _FlakyData(failures=2)
+    try:
+        (email,) = read_outbox(flaky.url, pause=0.01)
+    finally:
+        flaky.close()
+    assert email.subject == "Welcome to Fleet, Ada" and flaky.asked == 3
+
+
+def test_a_moto_data_document_that_keeps_failing_is_an_error():
+    flaky = _FlakyData(failures=100)
+    try:
+        with pytest.raises(urllib.error.HTTPError):
+            read_outbox(flaky.url, attempts=3, pause=0.01)
+    finally:
+        flaky.close()
+    assert flaky.asked == 3
