@@ -33,3 +33,17 @@ def test_every_function_of_the_topology_is_checked():
 def test_importing_a_worker_entry_point_imports_no_flask_and_makes_no_client(module):
     done = subprocess.run([sys.executable, "-c", CHECK.format(module=module)], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr[-2000:]
+
+
+API_CHECK = """
+import sys
+import ingest_api.wsgi
+assert "boto3" not in sys.modules and "botocore" not in sys.modules, "boto3 imported"
+import fleet.aws
+assert fleet.aws._client.cache_info().currsize == 0, "an AWS client was created"
+"""
+
+
+def test_importing_the_api_entry_point_imports_no_boto3_and_makes_no_client():
+    done = subprocess.run([sys.executable, "-c", API_CHECK], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr[-2000:]
