@@ -20,7 +20,7 @@ import os
 from typing import Any
 
 from botocore.exceptions import DataNotFoundError
-from botocore.loaders import JSONFileLoader, Loader, instance_cache
+from botocore.loaders import JSONFileLoader, Loader, create_loader, instance_cache
 
 
 class PlainJSONFileLoader(JSONFileLoader):
@@ -53,6 +53,7 @@ class DataLoader(Loader):
 
 def install(botocore_session: Any) -> None:
     """Make `botocore_session` load its data with `DataLoader` (before any client is made)."""
-    data_path = botocore_session.get_config_variable("data_path")
-    paths = [os.path.expanduser(os.path.expandvars(p)) for p in data_path.split(os.pathsep)] if data_path else None
-    botocore_session.register_component("data_loader", DataLoader(extra_search_paths=paths))
+    # botocore's own loader for the session's data path (AWS_DATA_PATH), for its search paths.
+    paths = create_loader(botocore_session.get_config_variable("data_path")).search_paths
+    loader = DataLoader(extra_search_paths=list(paths), include_default_search_paths=False)
+    botocore_session.register_component("data_loader", loader)

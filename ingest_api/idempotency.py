@@ -5,25 +5,17 @@ from __future__ import annotations
 import uuid
 from typing import Any, Callable
 
-from fleet.ports import RequestKeys
 from ingest_api.bodies import fingerprint
 from ingest_api.errors import ApiError
 from ingest_api.services import services
 
 
-def queue_once(
-    scope: str,
-    key: str | None,
-    document: dict[str, Any],
-    send: Callable[[str], None],
-    request_keys: RequestKeys | None = None,
-) -> str:
+def queue_once(scope: str, key: str | None, document: dict[str, Any], send: Callable[[str], None]) -> str:
     """Queue a request's message under a new id, or under the id its key was first given.
 
     `send(message_id)` builds and sends the message. The same key with the same body
     answers with the first id and sends nothing more; with another body it is a 422.
     Keys are scoped (a campaign, "users") so that two routes never share one.
-    `request_keys` defaults to the app's port.
     """
     message_id = str(uuid.uuid4())
     if key is None:
@@ -31,7 +23,7 @@ def queue_once(
         return message_id
     scoped = f"{scope}:{key}"
     digest = fingerprint(document)
-    keys = request_keys if request_keys is not None else services().request_keys
+    keys = services().request_keys
     known = keys.claim(scoped, digest, message_id)
     if known is not None:
         if known["fingerprint"] != digest:

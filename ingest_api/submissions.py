@@ -9,9 +9,7 @@ from flask import Blueprint
 
 from events.messages import SubmitEntry
 from events.models import Campaign
-from events.schemas import SubmissionRequestSchema
-from events.uploads import parse_upload_key
-from fleet.ports import CampaignStore
+from events.schemas import SubmissionRequestSchema, shared
 from ingest_api.bodies import idempotency_key, json_body
 from ingest_api.errors import ApiError
 from ingest_api.idempotency import queue_once
@@ -23,16 +21,11 @@ bp = Blueprint("submissions", __name__)
 
 _CAMPAIGN_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 _SUBMISSION_ID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
-#: Built once: a marshmallow schema deep-copies its fields on every instantiation, and
-#: loading keeps no state on the instance, so threads may share it.
-_SUBMISSION_SCHEMA = SubmissionRequestSchema()
 
 
-def open_campaign(campaign_id: str, now: datetime, campaigns: CampaignStore | None = None) -> Campaign:
-    """The campaign if it exists and takes entries now: else 404 or 409 (`campaigns`: the app's port by default)."""
-    campaign = None
-    if _CAMPAIGN_ID.match(campaign_id):
-        campaign = (campaigns if campaigns is not None else services().campaigns).get(campaign_id)
+def open_campaign(campaign_id: str, now: datetime) -> Campaign:
+    """The campaign if it exists and takes entries now: else 404 or 409."""
+    campaign = services().campaigns.get(campaign_id) if _CAMPAIGN_ID.match(campaign_id) else None
     if campaign is None:
         raise ApiError(404, "campaign_not_found", f"No campaign {campaign_id!r}.")
     if not campaign.is_open(now):
@@ -49,9 +42,8 @@ def create_submission(campaign_id: str):
     document = json_body()
     key = idempotency_key()
     now = datetime.now(timezone.utc)
-    ports = services()
-    campaign = open_campaign(campaign_id, now, ports.campaigns)
-    fields = _SUBMISSION_SCHEMA.load(document)
+    campaign = open_campaign(campaign_id, now)
+    fields = shared(SubmissionRequestSchema).load(document)
     upload_key = fields.get("upload_key")
     if upload_key and (not upload_key.startswith(campaign.uploads_prefix) or ".." in upload_key):
         raise ApiError(
@@ -68,9 +60,9 @@ def create_submission(campaign_id: str):
             received_at=now.isoformat(),
             **fields,
         )
-        ports.submissions_queue.send(entry)
+        services().submissions_queue.send(entry)
 
-    return _accepted(queue_once(campaign.campaign_id, key, document, send, ports.request_keys))
+    return _accepted(queue_once(campaign.campaign_id, key, document, send))
 
 
 def _accepted(submission_id: str):
@@ -94,17 +86,8 @@ def get_submission(submission_id: str):
         "stored_at": item["stored_at"],
     }
     if item.get("upload_key"):
-        body["upload"] = _upload_of(item["upload_key"])
+        from ingest_api.uploads import upload_of_key  # that module imports this one
+
+        body["upload"] = upload_of_key(item["upload_key"])
     return body
 
-
-def _upload_of(key: str) -> dict:
-    """The upload a submission names: `pending`, then `ready` with thumbnails, or `rejected`."""
-    from ingest_api.uploads import upload_status  # that module imports this one
-
-    parsed = parse_upload_key(key)
-    store = services().uploads
-    record = store.get(parsed.upload_id) if parsed is not None and store is not None else None
-    if record is None or record.get("key") != key:
-        return {"key": key, "status": "unknown"}
-    return upload_status(record)

@@ -167,25 +167,24 @@ def compile_our_packages() -> None:
         compileall.compile_dir(str(ROOT / package), quiet=1)
 
 
-def record_api_calls(event: str, env: dict[str, str]) -> str:
-    """The AWS calls the API's first request makes for `event`, as JSON."""
-    done = subprocess.run(
-        [sys.executable, "-c", RECORD_API_CALLS, event], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
-    )
-    if done.returncode != 0:
-        raise RuntimeError(done.stderr[-2000:])
-    return next(line for line in done.stdout.splitlines() if line.startswith("CALLS "))[len("CALLS ") :]
-
-
-def once(script: str, argument: str, env: dict[str, str]) -> float:
-    """One fresh process: its own measure of import plus first event, in seconds."""
+def marked(script: str, argument: str, env: dict[str, str], mark: str) -> str:
+    """Run `script` in a fresh process; what follows `mark` on the last line that starts with it."""
     done = subprocess.run(
         [sys.executable, "-c", script, argument], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
     )
     if done.returncode != 0:
         raise RuntimeError(done.stderr[-2000:])
-    line = next(line for line in reversed(done.stdout.splitlines()) if line.startswith(MARK))
-    return float(line[len(MARK) :])
+    return next(line for line in reversed(done.stdout.splitlines()) if line.startswith(mark))[len(mark) :]
+
+
+def record_api_calls(event: str, env: dict[str, str]) -> str:
+    """The AWS calls the API's first request makes for `event`, as JSON."""
+    return marked(RECORD_API_CALLS, event, env, "CALLS ")
+
+
+def once(script: str, argument: str, env: dict[str, str]) -> float:
+    """One fresh process: its own measure of import plus first event, in seconds."""
+    return float(marked(script, argument, env, MARK))
 
 
 def main() -> None:

@@ -52,7 +52,11 @@ BODY = {
 
 
 class MemoryQueue:
-    """The queue port in memory: the message is serialised as the SQS adapter does."""
+    """The queue port in memory: the message is serialised as the SQS adapter does.
+
+    Not tests.unit.fakes.FakeQueue, which also parses each body back and keeps every
+    message: work and memory the SQS adapter does not spend.
+    """
 
     def __init__(self) -> None:
         self.count = 0
@@ -65,62 +69,22 @@ class MemoryQueue:
         return str(self.count)
 
 
-class MemoryCampaigns:
-    """The campaign store in a dict."""
-
-    def __init__(self, *campaigns: Any) -> None:
-        self.items = {c.campaign_id: c for c in campaigns}
-
-    def get(self, campaign_id: str) -> Any:
-        return self.items.get(campaign_id)
-
-
-class MemoryRequestKeys:
-    """Idempotency-Key records in a dict."""
-
-    def __init__(self) -> None:
-        self.records: dict[str, dict[str, Any]] = {}
-
-    def claim(self, key: str, fingerprint: str, message_id: str) -> dict[str, Any] | None:
-        if key in self.records:
-            return dict(self.records[key])
-        self.records[key] = {"fingerprint": fingerprint, "message_id": message_id, "state": "pending"}
-        return None
-
-    def mark_queued(self, key: str) -> None:
-        self.records[key]["state"] = "queued"
-
-
-class MemoryRateLimiter:
-    """Fixed-window counters in a dict."""
-
-    def __init__(self) -> None:
-        self.counts: dict[str, int] = {}
-
-    def hit(self, limits: Any, window_seconds: int, now: float) -> str | None:
-        keys = [(f"{counter}#{int(now) // window_seconds}", counter, limit) for counter, limit in limits]
-        for key, counter, limit in keys:
-            if self.counts.get(key, 0) >= limit:
-                return counter
-        for key, _, _ in keys:
-            self.counts[key] = self.counts.get(key, 0) + 1
-        return None
-
-
 def our_app() -> Any:
     """Our app over in-memory ports, limits high enough never to refuse."""
     from events.models import Campaign
     from ingest_api import create_app
     from ingest_api.services import Services
+    from tests.unit.access_fakes import FakeRateLimiter
+    from tests.unit.fakes import FakeCampaigns, FakeRequestKeys
 
     now = datetime.now(timezone.utc)
     campaign = Campaign(CAMPAIGN, "Bench", now - timedelta(days=1), now + timedelta(days=30), 1)
     services = Services(
         submissions_queue=MemoryQueue(),
-        campaigns=MemoryCampaigns(campaign),
+        campaigns=FakeCampaigns(campaign),
         submissions=None,  # type: ignore[arg-type]  (not read by this route)
-        request_keys=MemoryRequestKeys(),
-        rate_limiter=MemoryRateLimiter(),
+        request_keys=FakeRequestKeys(),
+        rate_limiter=FakeRateLimiter(),
     )
     return create_app({"SERVICES": services, "LOCAL": False, "RATE_PER_CLIENT": 10**9, "RATE_PER_CAMPAIGN": 10**9})
 
