@@ -54,7 +54,7 @@ BODY = {
 class MemoryQueue:
     """The queue port in memory: the message is serialised as the SQS adapter does.
 
-    Not tests.unit.fakes.FakeQueue, which also parses each body back and keeps every
+    Not fleet.fakes.tables.FakeQueue, which also parses each body back and keeps every
     message: work and memory the SQS adapter does not spend.
     """
 
@@ -74,8 +74,8 @@ def our_app() -> Any:
     from events.models import Campaign
     from ingest_api import create_app
     from ingest_api.services import Services
-    from tests.unit.access_fakes import FakeRateLimiter
-    from tests.unit.fakes import FakeCampaigns, FakeRequestKeys
+    from fleet.fakes.access import FakeRateLimiter
+    from fleet.fakes.tables import FakeCampaigns, FakeRequestKeys
 
     now = datetime.now(timezone.utc)
     campaign = Campaign(CAMPAIGN, "Bench", now - timedelta(days=1), now + timedelta(days=30), 1)

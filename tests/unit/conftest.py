@@ -8,7 +8,7 @@ from fleet.runtime.invoke import LocalContext
 from ingest_api import create_app
 from ingest_api.services import Services
 
-from .fakes import FakeCampaigns, FakeQueue, FakeRequestKeys, FakeSubmissions, campaign
+from fleet.fakes.tables import FakeCampaigns, FakeQueue, FakeRequestKeys, FakeSubmissions, campaign
 
 
 @pytest.fixture(autouse=True)

@@ -17,9 +17,9 @@ from ingest_api.auth import TokenVerifier, route_class
 from ingest_api.services import Services
 from workers.todos import apply
 
-from .access_fakes import FakeApiKeys, FakeRateLimiter, FakeTodos, FakeUserFiles
-from .blog_fakes import FakeArticles, FakeComments, FakeCommentTopic
-from .fakes import FakeCampaigns, FakeQueue, FakeRequestKeys, FakeSubmissions, campaign
+from fleet.fakes.access import FakeApiKeys, FakeRateLimiter, FakeTodos, FakeUserFiles
+from fleet.fakes.blog import FakeArticles, FakeComments, FakeCommentTopic
+from fleet.fakes.tables import FakeCampaigns, FakeQueue, FakeRequestKeys, FakeSubmissions, campaign
 
 ISSUER = "https://issuer.test/pool"
 CLIENT = "app-client"

@@ -9,7 +9,7 @@ import pytest
 from events.uploads import parse_upload_key
 from ingest_api import create_app
 
-from .upload_fakes import FakeSigner, FakeUploads
+from fleet.fakes.uploads import FakeSigner, FakeUploads
 
 URL = "/v1/campaigns/summer/uploads"
 

@@ -17,10 +17,10 @@ from workers import blog as blog_worker
 from workers.blog import ArticleNotYetStored, store_article, store_comment
 from workers.comment_notifications import notify_comment
 
-from .access_fakes import FakeApiKeys
-from .blog_fakes import FakeArticles, FakeComments, FakeCommentTopic
-from .fakes import FakeCampaigns, FakeQueue, FakeRequestKeys, FakeSubmissions
-from .upload_fakes import FakeSigner, FakeUploads
+from fleet.fakes.access import FakeApiKeys
+from fleet.fakes.blog import FakeArticles, FakeComments, FakeCommentTopic
+from fleet.fakes.tables import FakeCampaigns, FakeQueue, FakeRequestKeys, FakeSubmissions
+from fleet.fakes.uploads import FakeSigner, FakeUploads
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=timezone.utc)
 

@@ -11,8 +11,8 @@ from events.sample_payloads import load_sample
 from fleet.errors import RetryLater
 from workers import confirmations, welcome
 
-from .fakes import FakeCampaigns, campaign
-from .mail_fakes import FakeMailer, MemoryPersistence, once_over
+from fleet.fakes.tables import FakeCampaigns, campaign
+from fleet.fakes.mail import FakeMailer, MemoryPersistence, once_over
 
 
 def user_image(email: str) -> dict:

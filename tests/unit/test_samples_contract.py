@@ -14,7 +14,7 @@ from events.schemas import SubmissionRequestSchema, dump_message, load_message, 
 from events.topology import TOPOLOGY, physical_name
 from fleet.runtime.invoke import resolve
 
-from .fakes import campaign
+from fleet.fakes.tables import campaign
 
 STAGE = "local"  # the samples come from the local stage of account 123456789012
 SQS_RECORD_KEYS = {

@@ -13,7 +13,7 @@ from events.models import ACCEPTED, DUPLICATE
 from fleet.errors import FleetError, RetryLater
 from workers.submissions import UnknownCampaign, claim_id, store_entries
 
-from .fakes import FakeCampaigns, FakeSubmissions, campaign
+from fleet.fakes.tables import FakeCampaigns, FakeSubmissions, campaign
 
 STORED_AT = datetime(2025, 6, 14, 9, 30, tzinfo=timezone.utc)
 _counter = iter(range(1, 10_000))
