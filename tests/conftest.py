@@ -9,6 +9,19 @@ from typing import Any
 
 import pytest
 
+#: Each folder of tests/ is a tier, marked with its name (`pytest -m unit`); `fuzz` is the
+#: Schemathesis run, marked in its module. `make test` runs them all.
+TIERS = ("unit", "integration", "chaos", "deploy", "browser")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark every test with the tier its folder names."""
+    root = config.rootpath / "tests"
+    for item in items:
+        parts = item.path.relative_to(root).parts if item.path.is_relative_to(root) else ()
+        if parts and parts[0] in TIERS:
+            item.add_marker(parts[0])
+
 
 def free_port() -> int:
     """A TCP port that nothing listens on now, on loopback."""

@@ -19,7 +19,6 @@ from fleet.status import queue_status
 from tests.chaos.common import CAMPAIGN, is_poison, plan, queue_directly, sent_confirmations
 from tests.tables import scan
 
-pytestmark = pytest.mark.integration
 
 TOTAL = 1000
 THROUGH_API = 200  # the rest go straight onto the queue: the API is not what this tests

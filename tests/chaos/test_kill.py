@@ -16,7 +16,6 @@ from tests.chaos.common import CAMPAIGN, plan, queue_directly, sent_confirmation
 from tests.tables import scan
 from tests.conftest import free_port
 
-pytestmark = pytest.mark.integration
 
 FLEET = str(Path(sys.executable).with_name("fleet"))
 TOTAL = 400

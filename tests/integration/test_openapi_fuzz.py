@@ -7,7 +7,7 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings as hypothesis_settings
 
-pytestmark = pytest.mark.integration
+pytestmark = pytest.mark.fuzz
 
 #: Cases generated per operation.
 MAX_EXAMPLES = 30
