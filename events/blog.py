@@ -15,6 +15,7 @@ from typing import Any
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
+from events.ids import UUID, UUID_ID
 from events.schemas import Email, StrictBoolean, Text
 from events.uploads import parse_upload_key
 
@@ -35,11 +36,11 @@ SUBSCRIPTION_PROTOCOLS = ("email", "https", "sqs")
 MAX_PAGE = 100
 DEFAULT_PAGE = 20
 
-ARTICLE_ID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+ARTICLE_ID = UUID_ID
 COMMENT_ID = ARTICLE_ID
 _FEED_KEY = re.compile(
     r"^(?P<at>\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?\+00:00)#"
-    r"(?P<article_id>[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$"
+    rf"(?P<article_id>{UUID})$"
 )
 _SQS_ARN = re.compile(r"^arn:aws:sqs:[a-z0-9-]{1,32}:\d{12}:[A-Za-z0-9_-]{1,80}$")
 

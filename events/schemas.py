@@ -18,6 +18,7 @@ from marshmallow import (
     validates_schema,
 )
 
+from events.ids import CAMPAIGN_ID
 from events.messages import (
     ENVELOPE_VERSION,
     MESSAGE_TYPES,
@@ -323,7 +324,7 @@ class CampaignSchema(Schema):
 
     campaign_id = fields.String(
         required=True,
-        validate=validate.Regexp(r"^[a-z0-9][a-z0-9-]{0,62}$", error="Lowercase letters, digits and dashes."),
+        validate=validate.Regexp(CAMPAIGN_ID, error="Lowercase letters, digits and dashes."),
     )
     name = fields.String(required=True, validate=validate.Length(min=1, max=200))
     opens_at = fields.AwareDateTime(required=True, format="iso")

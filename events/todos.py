@@ -6,11 +6,12 @@ import re
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
+from events.ids import UUID_ID
 from events.schemas import StrictBoolean, Text
 from events.uploads import EXTENSIONS
 
 #: Ids the API assigns (uuid4); anything else is a 404 without a read.
-TODO_ID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+TODO_ID = UUID_ID
 #: A user's to-dos are listed whole, newest first, up to this many.
 MAX_TODOS = 500
 TITLE_MAX = 200

@@ -20,6 +20,8 @@ from urllib.parse import unquote_plus
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates
 
+from events.ids import CAMPAIGN, UPLOAD
+
 UPLOADS_PREFIX = "uploads/"
 THUMBNAILS_PREFIX = "thumbnails/"
 QUARANTINE_PREFIX = "quarantine/"
@@ -39,8 +41,8 @@ REJECTED = "rejected"
 OWNER_KINDS = ("campaigns", "articles")
 
 _KEY = re.compile(
-    r"^uploads/(?P<kind>campaigns|articles)/(?P<owner_id>[a-z0-9][a-z0-9-]{0,62})/(?P<spread>[0-9a-f]{2})/"
-    r"(?P<upload_id>[0-9a-f]{32})\.(?P<ext>jpg|png|webp)$"
+    rf"^uploads/(?P<kind>campaigns|articles)/(?P<owner_id>{CAMPAIGN})/(?P<spread>[0-9a-f]{{2}})/"
+    rf"(?P<upload_id>{UPLOAD})\.(?P<ext>jpg|png|webp)$"
 )
 
 

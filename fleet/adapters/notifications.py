@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-import re
 from typing import Any, Mapping
 
+from events.ids import UUID_ID
 from fleet import aws, settings
 from fleet.errors import error_code, translate
 
-_SUBSCRIPTION_ID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+_SUBSCRIPTION_ID = UUID_ID
 
 
 class SnsCommentTopic:
