@@ -106,6 +106,9 @@ class UploadSigner(Protocol):
     def presign_post(self, key: str, content_type: str, max_bytes: int, expires_in: int) -> dict[str, Any]:
         """`{"url", "fields"}` of a POST whose policy fixes the key, type and size range."""
 
+    def origins(self) -> tuple[str, ...]:
+        """The origins a browser sends these POSTs to (a page's CSP allows them)."""
+
 
 class UserStore(Protocol):
     """The users table."""

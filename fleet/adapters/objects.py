@@ -4,24 +4,29 @@ from __future__ import annotations
 
 from typing import Any
 
+from events.topology import TOPOLOGY
 from fleet import aws, settings
 from fleet.errors import NotFound, translate
-from fleet.retry import retrying
 from fleet.ports import ObjectInfo
+from fleet.resources import bucket_name
+from fleet.retry import retrying
+
+#: The bucket of uploads, thumbnails and users' folders.
+MEDIA = TOPOLOGY.bucket("media")
 
 _MISSING = ("404", "NoSuchKey", "NotFound")
 
 
 class S3Objects:
-    """The objects of a logical bucket (`media`); ClientErrors become Fleet's exceptions."""
+    """The objects of a topology bucket (`media`); ClientErrors become Fleet's exceptions."""
 
-    def __init__(self, logical: str = "media") -> None:
-        self.logical = logical
+    def __init__(self, logical: str = MEDIA.name) -> None:
+        self.logical = TOPOLOGY.bucket(logical).name
 
     @property
     def bucket(self) -> str:
         """The physical bucket name in this stage."""
-        return settings.current().name(self.logical)
+        return bucket_name(self.logical)
 
     def _call(self, operation: str, **kwargs: Any) -> dict[str, Any]:
         try:
@@ -67,14 +72,14 @@ class S3Objects:
 
 
 class S3UploadSigner:
-    """Presigned POSTs (SigV4) into a logical bucket."""
+    """Presigned POSTs (SigV4) into a topology bucket."""
 
-    def __init__(self, logical: str = "media") -> None:
-        self.logical = logical
+    def __init__(self, logical: str = MEDIA.name) -> None:
+        self.logical = TOPOLOGY.bucket(logical).name
 
     def presign_post(self, key: str, content_type: str, max_bytes: int, expires_in: int) -> dict[str, Any]:
         """A POST whose policy fixes the exact key, the content type and the size range."""
-        bucket = settings.current().name(self.logical)
+        bucket = bucket_name(self.logical)
         try:
             post = aws.client("s3").generate_presigned_post(
                 Bucket=bucket,
@@ -90,15 +95,19 @@ class S3UploadSigner:
             raise translate(exc) from exc
         return {"url": post["url"], "fields": post["fields"]}
 
+    def origins(self) -> tuple[str, ...]:
+        """The origins these POSTs go to (for a page's CSP)."""
+        return upload_origins(self.logical)
 
-def upload_origins(logical: str = "media") -> tuple[str, ...]:
-    """The origins that presigned POSTs into a logical bucket go to (for a page's CSP)."""
+
+def upload_origins(logical: str = MEDIA.name) -> tuple[str, ...]:
+    """The origins that presigned POSTs into a topology bucket go to (for a page's CSP)."""
     from urllib.parse import urlsplit
 
     current = settings.current()
     if current.endpoint_url:
         parts = urlsplit(current.endpoint_url)
         return (f"{parts.scheme}://{parts.netloc}",)
-    bucket = current.name(logical)
+    bucket = bucket_name(logical)
     # boto3 addresses the bucket by virtual host, global or regional by the client's config.
     return (f"https://{bucket}.s3.amazonaws.com", f"https://{bucket}.s3.{current.region}.amazonaws.com")

@@ -73,11 +73,15 @@ class FakeUploads:
 
 
 class FakeSigner:
-    """Presigned posts that only record what was asked."""
+    """Presigned posts that only record what was asked, to the local S3's origin."""
 
-    def __init__(self) -> None:
+    def __init__(self, origin: str = "http://127.0.0.1:4566") -> None:
         self.calls: list[tuple[str, str, int, int]] = []
+        self.origin = origin
 
     def presign_post(self, key: str, content_type: str, max_bytes: int, expires_in: int) -> dict[str, Any]:
         self.calls.append((key, content_type, max_bytes, expires_in))
-        return {"url": "http://127.0.0.1:4566/fleet-local-media", "fields": {"key": key, "Content-Type": content_type}}
+        return {"url": f"{self.origin}/fleet-local-media", "fields": {"key": key, "Content-Type": content_type}}
+
+    def origins(self) -> tuple[str, ...]:
+        return (self.origin,)
