@@ -2,20 +2,37 @@
 
 Provisioning, the local runtime, `zappa_settings.json` and post-deploy wiring all read
 this module; nothing else may name a queue or a table. Names here are logical; the
-physical name of a resource is `fleet-{stage}-{logical}` (see `physical_name`).
+physical name of a resource is `fleet-{stage}-{logical}` (see `physical_name`), and
+`fleet.resources` is the one place that builds it, refusing a name not declared here.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal, Union
+from typing import Iterable, Literal, Union
 
 PROJECT = "fleet"
 
 
+def project_name(stage: str) -> str:
+    """Return the prefix of every resource of one stage (Zappa's `project_name`)."""
+    return f"{PROJECT}-{stage}"
+
+
 def physical_name(stage: str, logical: str) -> str:
     """Return the AWS name of a logical resource in one stage."""
-    return f"{PROJECT}-{stage}-{logical}"
+    return f"{project_name(stage)}-{logical}"
+
+
+class UnknownResource(KeyError):
+    """A name that the topology does not declare, for a kind of resource."""
+
+    def __init__(self, kind: str, name: str, known: Iterable[str]) -> None:
+        self.kind, self.name, self.known = kind, name, tuple(known)
+        super().__init__(kind, name)
+
+    def __str__(self) -> str:
+        return f"no {self.kind} named {self.name!r} in the topology (known: {', '.join(self.known) or 'none'})"
 
 
 @dataclass(frozen=True)
@@ -53,6 +70,10 @@ class Table:
     indexes: tuple[Index, ...] = ()
     stream: Literal["NEW_IMAGE", "NEW_AND_OLD_IMAGES", "KEYS_ONLY", None] = None
     ttl_attribute: str | None = None
+
+    def index(self, name: str) -> Index:
+        """Return the index of this table declared as `name`."""
+        return _by_name(self.indexes, name, f"index of table {self.name}")
 
 
 @dataclass(frozen=True)
@@ -133,13 +154,36 @@ class ApiPlan:
 
 @dataclass(frozen=True)
 class Function:
-    """A worker: a handler named by dotted path, as Lambda and Zappa name it."""
+    """A worker: a handler named by dotted path, as Lambda and Zappa name it.
+
+    On AWS a Function is not a Lambda function of its own: every Function runs inside the
+    one Lambda function of the `workers` deploy unit (`Topology.workers`), whose entry
+    point routes each event by its source to the Function fed from there. That Lambda
+    function gets the largest timeout and memory of all Functions.
+    """
 
     name: str
     handler: str
     triggers: tuple[Trigger, ...]
     timeout_seconds: int = 30
     memory_mb: int = 512
+
+
+@dataclass(frozen=True)
+class DeployUnit:
+    """A Lambda function that Zappa deploys: one Zappa stage of the same name.
+
+    Zappa names the function `{project_name}-{zappa stage}`, which is the unit's physical
+    name, `fleet-{stage}-{name}`. It runs a WSGI app (`app_function`) or a Lambda handler
+    (`lambda_handler`), named by dotted path.
+    """
+
+    name: str
+    app_function: str | None = None
+    lambda_handler: str | None = None
+    #: None: the largest that any Function of the topology declares (the workers unit runs them all).
+    memory_mb: int | None = None
+    timeout_seconds: int | None = None
 
 
 @dataclass(frozen=True)
@@ -151,11 +195,29 @@ class Topology:
     buckets: tuple[Bucket, ...]
     topics: tuple[Topic, ...]
     functions: tuple[Function, ...]
+    #: The API's Lambda function, behind API Gateway.
+    api: DeployUnit
+    #: The one Lambda function that runs every Function above.
+    workers: DeployUnit
     api_plan: ApiPlan = ApiPlan()
+    #: The IAM role that the pipes assume: read their queues, invoke the workers function.
+    pipes_role: str = "pipes"
+    #: Where Zappa uploads the deploy zips (its `s3_bucket`); Zappa creates it, not provisioning.
+    deploy_bucket: str = "deploy"
 
     def queue(self, name: str) -> Queue:
         """Return the queue declared as `name`."""
         return _by_name(self.queues, name, "queue")
+
+    def queue_names(self) -> tuple[str, ...]:
+        """Every queue's logical name, each followed by its dead-letter queue's."""
+        return tuple(n for q in self.queues for n in (q.name, q.dlq_name))
+
+    def sqs_queue(self, name: str) -> str:
+        """Return `name` when it is a declared queue or the dead-letter queue of one."""
+        if name not in self.queue_names():
+            raise UnknownResource("queue", name, self.queue_names())
+        return name
 
     def table(self, name: str) -> Table:
         """Return the table declared as `name`."""
@@ -165,16 +227,40 @@ class Topology:
         """Return the bucket declared as `name`."""
         return _by_name(self.buckets, name, "bucket")
 
+    def topic(self, name: str) -> Topic:
+        """Return the topic declared as `name`."""
+        return _by_name(self.topics, name, "topic")
+
     def function(self, name: str) -> Function:
         """Return the function declared as `name`."""
         return _by_name(self.functions, name, "function")
+
+    def unit(self, name: str) -> DeployUnit:
+        """Return the deploy unit (Lambda function) declared as `name`."""
+        return _by_name((self.api, self.workers), name, "deploy unit")
+
+    def pipe(self, name: str) -> PipeTrigger:
+        """Return the pipe declared as `name`."""
+        return _by_name([t for _f, t in self.pipes()], name, "pipe", key=lambda t: t.pipe)
 
     def pipes(self) -> list[tuple[Function, PipeTrigger]]:
         """Every pipe with the function it feeds."""
         return [(f, t) for f in self.functions for t in f.triggers if isinstance(t, PipeTrigger)]
 
     def validate(self) -> None:
-        """Raise ValueError when a trigger names a resource that is not declared."""
+        """Raise when a name is declared twice (ValueError) or names nothing declared (UnknownResource)."""
+        for kind, names in (
+            ("queue", self.queue_names()),
+            ("table", [t.name for t in self.tables]),
+            ("bucket", [b.name for b in self.buckets]),
+            ("topic", [t.name for t in self.topics]),
+            ("function", [f.name for f in self.functions]),
+            ("pipe", [t.pipe for _f, t in self.pipes()]),
+            ("deploy unit", [self.api.name, self.workers.name]),
+        ):
+            twice = sorted({n for n in names if list(names).count(n) > 1})
+            if twice:
+                raise ValueError(f"{kind} declared twice in the topology: {', '.join(twice)}")
         for function in self.functions:
             for trigger in function.triggers:
                 if isinstance(trigger, (SqsTrigger, PipeTrigger)):
@@ -190,11 +276,11 @@ class Topology:
                 self.queue(bucket.notify_queue)
 
 
-def _by_name(items, name, kind):
+def _by_name(items, name, kind, key=lambda item: item.name):
     for item in items:
-        if item.name == name:
+        if key(item) == name:
             return item
-    raise KeyError(f"no {kind} named {name!r} in the topology")
+    raise UnknownResource(kind, name, [key(item) for item in items])
 
 
 TOPOLOGY = Topology(
@@ -331,4 +417,10 @@ TOPOLOGY = Topology(
             timeout_seconds=30,
         ),
     ),
+    # What Zappa deploys, one Zappa stage each (zappa_settings.json is rendered from these).
+    # API Gateway gives up on a request at about 29 s.
+    api=DeployUnit("api", app_function="ingest_api.wsgi.app", memory_mb=512, timeout_seconds=29),
+    workers=DeployUnit("workers", lambda_handler="fleet.entry.lambda_handler"),
+    pipes_role="pipes",
+    deploy_bucket="deploy",
 )

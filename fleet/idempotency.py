@@ -20,6 +20,11 @@ import functools
 import time
 from typing import Any, Callable
 
+from events.topology import TOPOLOGY
+
+#: Where Powertools keeps its records, one per action done.
+IDEMPOTENCY = TOPOLOGY.table("idempotency")
+
 #: How long a key is remembered. Stream records live 24 h, but a failure parked in an
 #: on-failure queue may be replayed up to its 14-day retention: remember longer than that.
 REMEMBER_SECONDS = 15 * 24 * 3600
@@ -49,15 +54,15 @@ def _persistence(table: str, region: str, endpoint_url: str | None) -> Any:
             # A record left INPROGRESS blocks every retry until its expiry.
             return retrying(lambda: DynamoDBPersistenceLayer._delete_record(self, data_record), attempts=8)
 
-    return RetryingPersistenceLayer(table_name=table, key_attr="id", boto3_client=aws.client("dynamodb"))
+    return RetryingPersistenceLayer(table_name=table, key_attr=IDEMPOTENCY.partition_key, boto3_client=aws.client("dynamodb"))
 
 
 def persistence_layer() -> Any:
     """The Powertools persistence layer on the topology's `idempotency` table."""
-    from fleet import settings
+    from fleet import resources, settings
 
     current = settings.current()
-    return _persistence(current.name("idempotency"), current.region, current.endpoint_url)
+    return _persistence(resources.table_name(IDEMPOTENCY), current.region, current.endpoint_url)
 
 
 def reset() -> None:

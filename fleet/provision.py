@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from events.topology import TOPOLOGY, ApiPlan, Bucket, Queue, Table, Topic, Topology
-from fleet import aws, settings
+from fleet import aws, resources, settings
 from fleet.errors import error_code
 
 
@@ -76,13 +76,12 @@ def queue_attributes(queue: Queue, dlq_arn: str | None) -> dict[str, str]:
 
 def ensure_queue(queue: Queue) -> list[Change]:
     """The dead-letter queue first, then the queue with its redrive policy."""
-    current = settings.current()
-    dlq_name = current.name(queue.dlq_name)
+    dlq_name = resources.queue_name(queue.dlq_name)
     dlq_change, dlq_url = _ensure_one_queue(dlq_name, queue_attributes(queue, None))
     dlq_arn = aws.client("sqs").get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"][
         "QueueArn"
     ]
-    change, _ = _ensure_one_queue(current.name(queue.name), queue_attributes(queue, dlq_arn))
+    change, _ = _ensure_one_queue(resources.queue_name(queue), queue_attributes(queue, dlq_arn))
     return [dlq_change, change]
 
 
@@ -122,7 +121,7 @@ def table_definition(table: Table) -> dict[str, Any]:
         attributes.add(table.sort_key)
         keys.append({"AttributeName": table.sort_key, "KeyType": "RANGE"})
     definition: dict[str, Any] = {
-        "TableName": settings.current().name(table.name),
+        "TableName": resources.table_name(table),
         "KeySchema": keys,
         "BillingMode": "PAY_PER_REQUEST",
     }
@@ -191,7 +190,7 @@ def _ensure_ttl(table: Table, name: str) -> bool:
 def ensure_bucket(bucket: Bucket) -> Change:
     """Create the bucket, private, in the current region."""
     s3 = aws.client("s3")
-    name = settings.current().name(bucket.name)
+    name = resources.bucket_name(bucket)
     try:
         s3.head_bucket(Bucket=name)
         return Change("bucket", name, "unchanged")
@@ -253,15 +252,13 @@ def ensure_bucket_notification(bucket: Bucket) -> Change:
 
     Other notification configurations of the bucket are kept; ours is known by its id.
     """
-    current = settings.current()
-    name = current.name(bucket.name)
-    queue_name = current.name(bucket.notify_queue)
-    queue_arn = aws.arn("sqs", queue_name)
+    name = resources.bucket_name(bucket)
+    queue_arn = resources.queue_arn(bucket.notify_queue)
     sqs = aws.client("sqs")
     s3 = aws.client("s3")
     action = "unchanged"
 
-    url = sqs.get_queue_url(QueueName=queue_name)["QueueUrl"]
+    url = sqs.get_queue_url(QueueName=resources.queue_name(bucket.notify_queue))["QueueUrl"]
     policy = notification_queue_policy(name, queue_arn)
     # A queue without a policy answers with no "Attributes" at all.
     have_policy = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["Policy"]).get("Attributes", {}).get("Policy")
@@ -307,7 +304,7 @@ def bucket_cors_rules(origins: tuple[str, ...]) -> list[dict[str, Any]]:
 def ensure_bucket_cors(bucket: Bucket) -> Change:
     """The bucket's CORS rule for the web origins of the settings (none: no rule, deferred)."""
     s3 = aws.client("s3")
-    name = settings.current().name(bucket.name)
+    name = resources.bucket_name(bucket)
     wanted = bucket_cors_rules(settings.current().web_origins)
     try:
         have = s3.get_bucket_cors(Bucket=name)["CORSRules"]
@@ -332,8 +329,8 @@ def _cors_shape(rule: dict[str, Any]) -> tuple:
 def ensure_topic(topic: Topic) -> Change:
     """Create the topic (CreateTopic is idempotent; look first to report honestly)."""
     sns = aws.client("sns")
-    name = settings.current().name(topic.name)
-    arn = aws.arn("sns", name)
+    name = resources.topic_name(topic)
+    arn = resources.topic_arn(topic)
     try:
         sns.get_topic_attributes(TopicArn=arn)
         return Change("topic", name, "unchanged")
@@ -347,15 +344,10 @@ def ensure_topic(topic: Topic) -> Change:
 # --- EventBridge Pipes ------------------------------------------------------------------
 
 
-def workers_function_arn() -> str:
-    """The ARN of the Lambda function that runs every worker (Zappa's workers stage)."""
-    return aws.arn("lambda", f"function:{settings.current().name('workers')}")
-
-
 def ensure_pipe_role() -> str:
     """The IAM role that pipes assume: read the source queue, invoke the workers function."""
     iam = aws.client("iam")
-    name = settings.current().name("pipes")
+    name = resources.pipes_role_name()
     try:
         return iam.get_role(RoleName=name)["Role"]["Arn"]
     except Exception as exc:
@@ -372,9 +364,9 @@ def ensure_pipe_role() -> str:
             {
                 "Effect": "Allow",
                 "Action": ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"],
-                "Resource": aws.arn("sqs", settings.current().name("*")),
+                "Resource": resources.stage_queue_arns(),
             },
-            {"Effect": "Allow", "Action": "lambda:InvokeFunction", "Resource": workers_function_arn()},
+            {"Effect": "Allow", "Action": "lambda:InvokeFunction", "Resource": resources.function_arn(TOPOLOGY.workers)},
         ],
     }
     iam.put_role_policy(RoleName=name, PolicyName="pipe", PolicyDocument=json.dumps(policy))
@@ -384,15 +376,14 @@ def ensure_pipe_role() -> str:
 def ensure_pipe(pipe: str, queue: str, batch_size: int, window: int) -> Change:
     """The pipe from a queue to the workers function, which routes by the records' source."""
     pipes = aws.client("pipes")
-    current = settings.current()
-    name = current.name(pipe)
-    source = aws.arn("sqs", current.name(queue))
+    name = resources.pipe_name(pipe)
+    source = resources.queue_arn(queue)
     wanted: dict[str, Any] = {
         "Source": source,
         "SourceParameters": {
             "SqsQueueParameters": {"BatchSize": batch_size, "MaximumBatchingWindowInSeconds": window}
         },
-        "Target": workers_function_arn(),
+        "Target": resources.function_arn(TOPOLOGY.workers),
         "TargetParameters": {"LambdaFunctionParameters": {"InvocationType": "REQUEST_RESPONSE"}},
         "RoleArn": ensure_pipe_role(),
         "DesiredState": "RUNNING",
@@ -456,18 +447,20 @@ def find_rest_api(name: str) -> dict[str, Any] | None:
 def ensure_api_plan(plan: ApiPlan) -> Change:
     """The API's usage plan (throttle and quota) with one API key; deferred until the API exists.
 
-    Zappa's `api` stage creates the REST API `fleet-{stage}-api` with a stage named `api`;
-    `fleet wire`, run after the deploy, finishes what `fleet provision` had to defer.
+    Zappa's `api` stage creates the REST API `fleet-{stage}-api` (the API unit's function
+    name) with a stage named `api` (the unit's name); `fleet wire`, run after the deploy,
+    finishes what `fleet provision` had to defer.
     """
     apigateway = aws.client("apigateway")
-    name = settings.current().name(plan.name)
-    api = find_rest_api(name)
+    name = resources.usage_plan_name(plan)
+    api = find_rest_api(resources.function_name(TOPOLOGY.api))
     if api is None:
         return Change("plan", name, "deferred")
+    stage = TOPOLOGY.api.name
     wanted = {
         "throttle": {"rateLimit": float(plan.rate_limit), "burstLimit": plan.burst_limit},
         "quota": {"limit": plan.quota_limit, "period": plan.quota_period, "offset": 0},
-        "apiStages": [{"apiId": api["id"], "stage": plan.name}],
+        "apiStages": [{"apiId": api["id"], "stage": stage}],
     }
     plans = [p for page in apigateway.get_paginator("get_usage_plans").paginate() for p in page.get("items", [])]
     have = next((p for p in plans if p.get("name") == name), None)
@@ -491,7 +484,7 @@ def ensure_api_plan(plan: ApiPlan) -> Change:
                 {"op": "replace", "path": "/quota/period", "value": plan.quota_period},
             ]
         if not any(s.get("apiId") == api["id"] for s in have.get("apiStages", [])):
-            operations.append({"op": "add", "path": "/apiStages", "value": f"{api['id']}:{plan.name}"})
+            operations.append({"op": "add", "path": "/apiStages", "value": f"{api['id']}:{stage}"})
         if operations:
             apigateway.update_usage_plan(usagePlanId=have["id"], patchOperations=operations)
             action = "updated"

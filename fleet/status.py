@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from events.topology import TOPOLOGY, Topology
 from fleet import aws
-from fleet.adapters.queues import queue_url
+from fleet.resources import queue_url
 
 _ATTRIBUTES = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
 #: How many messages a peek samples for the oldest age (one receive call).

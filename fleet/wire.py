@@ -13,23 +13,14 @@ import os
 from typing import Any, Callable
 
 from events.topology import TOPOLOGY, Function, SqsTrigger, StreamTrigger, Topology
-from fleet import aws, settings
+from fleet import aws, resources, settings
 from fleet.errors import error_code
 from fleet.provision import Change, ensure_api_plan, ensure_bucket_notification, ensure_pipe
 
 
 def workers_function_name() -> str:
     """The workers function of the current stage, as Zappa names it."""
-    return settings.current().name("workers")
-
-
-def stream_arn(table: str) -> str:
-    """The latest stream ARN of a table of the current stage."""
-    name = settings.current().name(table)
-    described = aws.client("dynamodb").describe_table(TableName=name)["Table"]
-    if not described.get("LatestStreamArn"):
-        raise RuntimeError(f"table {name} has no stream: run fleet provision first")
-    return described["LatestStreamArn"]
+    return resources.function_name(TOPOLOGY.workers)
 
 
 def mapping_settings(trigger: SqsTrigger | StreamTrigger) -> dict[str, Any]:
@@ -50,7 +41,7 @@ def mapping_settings(trigger: SqsTrigger | StreamTrigger) -> dict[str, Any]:
     wanted["MaximumRecordAgeInSeconds"] = retry.maximum_record_age_seconds
     wanted["BisectBatchOnFunctionError"] = retry.bisect_on_error
     if retry.on_failure_queue:
-        on_failure = aws.arn("sqs", settings.current().name(retry.on_failure_queue))
+        on_failure = resources.queue_arn(retry.on_failure_queue)
         wanted["DestinationConfig"] = {"OnFailure": {"Destination": on_failure}}
     return wanted
 
@@ -60,11 +51,11 @@ def ensure_mapping(function: Function, trigger: SqsTrigger | StreamTrigger) -> C
     lam = aws.client("lambda")
     function_name = workers_function_name()
     if isinstance(trigger, SqsTrigger):
-        source = aws.arn("sqs", settings.current().name(trigger.queue))
-        label = f"{function.name} <- {settings.current().name(trigger.queue)}"
+        source = resources.queue_arn(trigger.queue)
+        label = f"{function.name} <- {resources.queue_name(trigger.queue)}"
     else:
-        source = stream_arn(trigger.table)
-        label = f"{function.name} <- {settings.current().name(trigger.table)} stream"
+        source = resources.stream_arn(trigger.table)
+        label = f"{function.name} <- {resources.table_name(trigger.table)} stream"
     wanted = mapping_settings(trigger)
     found = lam.list_event_source_mappings(EventSourceArn=source, FunctionName=function_name)["EventSourceMappings"]
     if not found:

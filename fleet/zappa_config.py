@@ -1,8 +1,9 @@
-"""`zappa_settings.json`, rendered from the topology: an `api` stage and a `workers` stage.
+"""`zappa_settings.json`, rendered from the topology: one Zappa stage per deploy unit.
 
 Zappa names each Lambda function `{project_name}-{zappa stage}`; with the project named
-`fleet-{stage}` they are `fleet-{stage}-api` and `fleet-{stage}-workers`, the physical
-names of the stage, so `fleet wire` and `fleet provision` find them without being told.
+`fleet-{stage}` and a Zappa stage per deploy unit (`api`, `workers`), they are
+`fleet-{stage}-api` and `fleet-{stage}-workers`, the units' physical names, so `fleet wire`
+and `fleet provision` find them without being told.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from events.topology import TOPOLOGY, Topology, physical_name
+from events.topology import TOPOLOGY, DeployUnit, Topology, physical_name, project_name
 
 #: The stage the checked-in `zappa_settings.json` deploys.
 DEFAULT_STAGE = "prod"
@@ -57,10 +58,10 @@ EXCLUDE = [
 def render(stage: str = DEFAULT_STAGE, topology: Topology = TOPOLOGY, region: str = "us-east-1") -> dict[str, Any]:
     """The Zappa settings of a Fleet stage, as a dict of Zappa stages."""
     common: dict[str, Any] = {
-        "project_name": physical_name(stage, "")[:-1],
+        "project_name": project_name(stage),
         "runtime": RUNTIME,
         "aws_region": region,
-        "s3_bucket": physical_name(stage, "deploy"),
+        "s3_bucket": physical_name(stage, topology.deploy_bucket),
         "keep_warm": False,
         # Our venv holds manylinux wheels already; Zappa would otherwise fetch them again.
         "use_precompiled_packages": False,
@@ -74,22 +75,19 @@ def render(stage: str = DEFAULT_STAGE, topology: Topology = TOPOLOGY, region: st
             "post": "fleet.wire.zappa_post_deploy",
         },
     }
-    functions = topology.functions
     return {
-        "api": {
-            **common,
-            "app_function": "ingest_api.wsgi.app",
-            "memory_size": 512,
-            "timeout_seconds": 29,  # API Gateway gives up at about 29 s
-        },
-        "workers": {
-            **common,
-            "apigateway_enabled": False,
-            "lambda_handler": "fleet.entry.lambda_handler",
-            # One function runs every worker: it needs the most any of them needs.
-            "memory_size": max(f.memory_mb for f in functions),
-            "timeout_seconds": max(f.timeout_seconds for f in functions),
-        },
+        topology.api.name: {**common, **_unit(topology.api, topology)},
+        topology.workers.name: {**common, "apigateway_enabled": False, **_unit(topology.workers, topology)},
+    }
+
+
+def _unit(unit: DeployUnit, topology: Topology) -> dict[str, Any]:
+    entry = {"app_function": unit.app_function} if unit.app_function else {"lambda_handler": unit.lambda_handler}
+    # The workers unit runs every Function: it needs the most that any of them needs.
+    return {
+        **entry,
+        "memory_size": unit.memory_mb or max(f.memory_mb for f in topology.functions),
+        "timeout_seconds": unit.timeout_seconds or max(f.timeout_seconds for f in topology.functions),
     }
 
 

@@ -4,11 +4,17 @@ from __future__ import annotations
 
 from typing import Any, Mapping, Sequence
 
-from fleet import aws, settings
-from fleet.adapters.dynamo import call, from_item, put_new, table_name, to_item
-from fleet.adapters.objects import S3UploadSigner
+from events.topology import TOPOLOGY
+from fleet import aws
+from fleet.adapters.dynamo import call, from_item, put_new, to_item
+from fleet.adapters.objects import MEDIA, S3UploadSigner
 from fleet.errors import ConditionFailed, error_code, translate
+from fleet.resources import bucket_name, table_name
 from fleet.retry import retrying
+
+API_KEYS = TOPOLOGY.table("api_keys")
+RATE_LIMITS = TOPOLOGY.table("rate_limits")
+TODOS = TOPOLOGY.table("todos")
 
 
 class DynamoApiKeys:
@@ -16,17 +22,17 @@ class DynamoApiKeys:
 
     def get(self, key_hash: str) -> dict[str, Any] | None:
         """The key's record, or None."""
-        item = call("get_item", TableName=table_name("api_keys"), Key={"key_hash": {"S": key_hash}}, ConsistentRead=True)
+        item = call("get_item", TableName=table_name(API_KEYS), Key={"key_hash": {"S": key_hash}}, ConsistentRead=True)
         return from_item(item["Item"]) if "Item" in item else None
 
     def put(self, record: Mapping[str, Any]) -> None:
         """Store a new key's record."""
-        call("put_item", TableName=table_name("api_keys"), Item=to_item(record))
+        call("put_item", TableName=table_name(API_KEYS), Item=to_item(record))
 
     def list(self) -> list[dict[str, Any]]:
         """Every key's record (an admin listing: a Scan of a small table)."""
         found: list[dict[str, Any]] = []
-        kwargs: dict[str, Any] = {"TableName": table_name("api_keys")}
+        kwargs: dict[str, Any] = {"TableName": table_name(API_KEYS)}
         while True:
             page = call("scan", **kwargs)
             found.extend(from_item(i) for i in page.get("Items", []))
@@ -38,7 +44,7 @@ class DynamoApiKeys:
         """Mark a key revoked."""
         call(
             "update_item",
-            TableName=table_name("api_keys"),
+            TableName=table_name(API_KEYS),
             Key={"key_hash": {"S": key_hash}},
             UpdateExpression="SET revoked = :t",
             ExpressionAttributeValues={":t": {"BOOL": True}},
@@ -57,7 +63,7 @@ class DynamoRateLimiter:
         if not limits:
             return None
         window = int(now) // window_seconds
-        table = table_name("rate_limits")
+        table = table_name(RATE_LIMITS)
         updates = [
             {
                 "Update": {
@@ -94,7 +100,7 @@ class DynamoTodos:
         """The owner's to-do, or None."""
         item = call(
             "get_item",
-            TableName=table_name("todos"),
+            TableName=table_name(TODOS),
             Key={"owner": {"S": owner}, "todo_id": {"S": todo_id}},
             ConsistentRead=True,
         )
@@ -104,7 +110,7 @@ class DynamoTodos:
         """The owner's to-dos: one Query (paged), at most `limit`."""
         found: list[dict[str, Any]] = []
         kwargs: dict[str, Any] = {
-            "TableName": table_name("todos"),
+            "TableName": table_name(TODOS),
             "KeyConditionExpression": "#o = :o",
             "ExpressionAttributeNames": {"#o": "owner"},
             "ExpressionAttributeValues": {":o": {"S": owner}},
@@ -119,7 +125,7 @@ class DynamoTodos:
 
     def create(self, item: Mapping[str, Any]) -> bool:
         """Store a new to-do once; a redelivery writes nothing."""
-        return put_new("todos", "todo_id", item)
+        return put_new(TODOS, "todo_id", item)
 
     def update(self, owner: str, todo_id: str, changes: Mapping[str, Any], changed_at: str) -> bool:
         """Apply changes if the to-do is the owner's, still there, and not changed after `changed_at`."""
@@ -129,7 +135,7 @@ class DynamoTodos:
         try:
             call(
                 "update_item",
-                TableName=table_name("todos"),
+                TableName=table_name(TODOS),
                 Key={"owner": {"S": owner}, "todo_id": {"S": todo_id}},
                 UpdateExpression=f"SET {sets}, updated_at = :at",
                 ConditionExpression="attribute_exists(todo_id) AND updated_at < :at",
@@ -142,20 +148,20 @@ class DynamoTodos:
 
     def delete(self, owner: str, todo_id: str) -> None:
         """Delete the owner's to-do."""
-        call("delete_item", TableName=table_name("todos"), Key={"owner": {"S": owner}, "todo_id": {"S": todo_id}})
+        call("delete_item", TableName=table_name(TODOS), Key={"owner": {"S": owner}, "todo_id": {"S": todo_id}})
 
 
 class S3UserFiles:
-    """Users' folders in a logical bucket: presigned POSTs and GETs, listings by prefix."""
+    """Users' folders in a topology bucket: presigned POSTs and GETs, listings by prefix."""
 
-    def __init__(self, logical: str = "media") -> None:
-        self.logical = logical
+    def __init__(self, logical: str = MEDIA.name) -> None:
+        self.logical = TOPOLOGY.bucket(logical).name
         self._signer = S3UploadSigner(logical)
 
     @property
     def bucket(self) -> str:
         """The physical bucket name in this stage."""
-        return settings.current().name(self.logical)
+        return bucket_name(self.logical)
 
     def presign_post(self, key: str, content_type: str, max_bytes: int, expires_in: int) -> dict[str, Any]:
         """A POST whose policy fixes the exact key, the content type and the size range."""

@@ -5,7 +5,13 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from events.blog import FEED, article_of_feed_key
-from fleet.adapters.dynamo import call, from_item, get_one, put_new, table_name
+from events.topology import TOPOLOGY
+from fleet.adapters.dynamo import call, from_item, get_one, put_new
+from fleet.resources import index_name, table_name
+
+ARTICLES = TOPOLOGY.table("articles")
+FEED_INDEX = ARTICLES.index("feed")
+COMMENTS = TOPOLOGY.table("comments")
 
 
 class DynamoArticles:
@@ -13,18 +19,18 @@ class DynamoArticles:
 
     def create(self, article: Mapping[str, Any]) -> bool:
         """Store a new article; False when its id is stored already."""
-        return put_new("articles", "article_id", article)
+        return put_new(ARTICLES, "article_id", article)
 
     def get(self, article_id: str) -> dict[str, Any] | None:
         """The stored article, or None."""
-        return get_one("articles", "article_id", article_id)
+        return get_one(ARTICLES, "article_id", article_id)
 
     def feed(self, limit: int, after: str | None = None) -> tuple[list[dict[str, Any]], str | None]:
         """One Query on the feed index, newest first; one item more than asked tells whether
         another page follows."""
         request: dict[str, Any] = {
-            "TableName": table_name("articles"),
-            "IndexName": "feed",
+            "TableName": table_name(ARTICLES),
+            "IndexName": index_name(ARTICLES, FEED_INDEX),
             "KeyConditionExpression": "#feed = :feed",
             "ExpressionAttributeNames": {"#feed": "feed"},
             "ExpressionAttributeValues": {":feed": {"S": FEED}},
@@ -47,8 +53,8 @@ class DynamoComments:
 
     def create(self, comment: Mapping[str, Any]) -> bool:
         """Store a new comment; False when its id is stored already."""
-        return put_new("comments", "comment_id", comment)
+        return put_new(COMMENTS, "comment_id", comment)
 
     def get(self, comment_id: str) -> dict[str, Any] | None:
         """The stored comment, or None."""
-        return get_one("comments", "comment_id", comment_id)
+        return get_one(COMMENTS, "comment_id", comment_id)

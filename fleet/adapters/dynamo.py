@@ -8,8 +8,10 @@ from typing import Any, Iterable, Mapping
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
-from fleet import aws, settings
+from events.topology import Table
+from fleet import aws
 from fleet.errors import translate
+from fleet.resources import table_name
 from fleet.retry import retrying
 
 _serializer = TypeSerializer()
@@ -45,11 +47,6 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def table_name(logical: str) -> str:
-    """The physical name of a logical table."""
-    return settings.current().name(logical)
-
-
 def call(operation: str, **kwargs: Any) -> dict[str, Any]:
     """Call a DynamoDB operation, translating its errors into Fleet's."""
     try:
@@ -58,7 +55,7 @@ def call(operation: str, **kwargs: Any) -> dict[str, Any]:
         raise translate(exc) from exc
 
 
-def put_new(logical: str, key: str, item: Mapping[str, Any]) -> bool:
+def put_new(table: str | Table, key: str, item: Mapping[str, Any]) -> bool:
     """Store an item whose key is not stored yet; False (and nothing written) when it is.
 
     A redelivery of the same message therefore writes nothing, and the table's stream sees
@@ -69,7 +66,7 @@ def put_new(logical: str, key: str, item: Mapping[str, Any]) -> bool:
     try:
         call(
             "put_item",
-            TableName=table_name(logical),
+            TableName=table_name(table),
             Item=to_item(item),
             ConditionExpression=f"attribute_not_exists({key})",
         )
@@ -78,15 +75,15 @@ def put_new(logical: str, key: str, item: Mapping[str, Any]) -> bool:
     return True
 
 
-def get_one(logical: str, key: str, value: str) -> dict[str, Any] | None:
+def get_one(table: str | Table, key: str, value: str) -> dict[str, Any] | None:
     """The item under a string key, read consistently, or None."""
-    response = call("get_item", TableName=table_name(logical), Key={key: {"S": value}}, ConsistentRead=True)
+    response = call("get_item", TableName=table_name(table), Key={key: {"S": value}}, ConsistentRead=True)
     return from_item(response["Item"]) if "Item" in response else None
 
 
-def batch_get(logical: str, key: str, values: Iterable[str], attributes: str | None = None) -> list[dict]:
+def batch_get(table: str | Table, key: str, values: Iterable[str], attributes: str | None = None) -> list[dict]:
     """Read items by key in batches of 100, following UnprocessedKeys."""
-    name = table_name(logical)
+    name = table_name(table)
     values = list(dict.fromkeys(values))
     found: list[dict] = []
     for start in range(0, len(values), BATCH_GET_LIMIT):
@@ -108,9 +105,9 @@ def batch_get(logical: str, key: str, values: Iterable[str], attributes: str | N
     return found
 
 
-def batch_put(logical: str, items: list[Mapping[str, Any]], key: str) -> set[str]:
+def batch_put(table: str | Table, items: list[Mapping[str, Any]], key: str) -> set[str]:
     """Write items in batches of 25, retrying UnprocessedItems; return keys never written."""
-    name = table_name(logical)
+    name = table_name(table)
     failed: set[str] = set()
     for start in range(0, len(items), BATCH_WRITE_LIMIT):
         requests = [{"PutRequest": {"Item": to_item(i)}} for i in items[start : start + BATCH_WRITE_LIMIT]]

@@ -6,8 +6,12 @@ import json
 from typing import Any, Mapping
 
 from events.ids import UUID_ID
-from fleet import aws, settings
+from events.topology import TOPOLOGY
+from fleet import aws
 from fleet.errors import error_code, translate
+from fleet.resources import topic_arn
+
+COMMENTS = TOPOLOGY.topic("comments")
 
 _SUBSCRIPTION_ID = UUID_ID
 
@@ -15,13 +19,13 @@ _SUBSCRIPTION_ID = UUID_ID
 class SnsCommentTopic:
     """Publishes comment notifications and manages subscriptions filtered by article id."""
 
-    def __init__(self, logical: str = "comments") -> None:
-        self.logical = logical
+    def __init__(self, logical: str = COMMENTS.name) -> None:
+        self.logical = TOPOLOGY.topic(logical).name
 
     @property
     def topic_arn(self) -> str:
         """The topic's ARN in this stage."""
-        return aws.arn("sns", settings.current().name(self.logical))
+        return topic_arn(self.logical)
 
     def _call(self, operation: str, **kwargs: Any) -> dict[str, Any]:
         try:

@@ -7,8 +7,16 @@ from datetime import datetime
 from typing import Any, Iterable, Mapping
 
 from events.models import Campaign
-from fleet.adapters.dynamo import batch_get, batch_put, call, from_item, table_name, to_item
+from events.topology import TOPOLOGY
+from fleet.adapters.dynamo import batch_get, batch_put, call, from_item, to_item
 from fleet.errors import ConditionFailed
+from fleet.resources import index_name, table_name
+
+CAMPAIGNS = TOPOLOGY.table("campaigns")
+SUBMISSIONS = TOPOLOGY.table("submissions")
+BY_CAMPAIGN = SUBMISSIONS.index("by_campaign")
+ENTRY_CLAIMS = TOPOLOGY.table("entry_claims")
+REQUEST_KEYS = TOPOLOGY.table("request_keys")
 
 
 def campaign_from_item(data: Mapping[str, Any]) -> Campaign:
@@ -34,7 +42,7 @@ class DynamoCampaigns:
         hit = self._cache.get(campaign_id)
         if hit and time.monotonic() - hit[0] < self._cache_seconds:
             return hit[1]
-        response = call("get_item", TableName=table_name("campaigns"), Key={"campaign_id": {"S": campaign_id}})
+        response = call("get_item", TableName=table_name(CAMPAIGNS), Key={"campaign_id": {"S": campaign_id}})
         if "Item" not in response:
             return None
         campaign = campaign_from_item(from_item(response["Item"]))
@@ -45,7 +53,7 @@ class DynamoCampaigns:
         """Create or replace a campaign."""
         call(
             "put_item",
-            TableName=table_name("campaigns"),
+            TableName=table_name(CAMPAIGNS),
             Item=to_item(
                 {
                     "campaign_id": campaign.campaign_id,
@@ -61,7 +69,7 @@ class DynamoCampaigns:
     def list(self) -> list[Campaign]:
         """Every campaign, by id (a small table, so a paginated scan is fine)."""
         items: list[Campaign] = []
-        kwargs: dict[str, Any] = {"TableName": table_name("campaigns")}
+        kwargs: dict[str, Any] = {"TableName": table_name(CAMPAIGNS)}
         while True:
             response = call("scan", **kwargs)
             items.extend(campaign_from_item(from_item(i)) for i in response.get("Items", []))
@@ -73,8 +81,8 @@ class DynamoCampaigns:
         """How many submissions a campaign has stored, from the by_campaign index."""
         total = 0
         kwargs: dict[str, Any] = {
-            "TableName": table_name("submissions"),
-            "IndexName": "by_campaign",
+            "TableName": table_name(SUBMISSIONS),
+            "IndexName": index_name(SUBMISSIONS, BY_CAMPAIGN),
             "KeyConditionExpression": "campaign_id = :c",
             "ExpressionAttributeValues": {":c": {"S": campaign_id}},
             "Select": "COUNT",
@@ -94,7 +102,7 @@ class DynamoSubmissions:
         """The stored submission, or None."""
         response = call(
             "get_item",
-            TableName=table_name("submissions"),
+            TableName=table_name(SUBMISSIONS),
             Key={"submission_id": {"S": submission_id}},
             ConsistentRead=True,
         )
@@ -102,12 +110,12 @@ class DynamoSubmissions:
 
     def existing(self, submission_ids: Iterable[str]) -> set[str]:
         """The ids among `submission_ids` that are stored already."""
-        found = batch_get("submissions", "submission_id", submission_ids, attributes="submission_id")
+        found = batch_get(SUBMISSIONS, "submission_id", submission_ids, attributes="submission_id")
         return {i["submission_id"] for i in found}
 
     def claim_owners(self, claim_ids: Iterable[str]) -> dict[str, str]:
         """claim id -> the submission id that holds it, for the claims that are taken."""
-        found = batch_get("entry_claims", "claim_id", claim_ids)
+        found = batch_get(ENTRY_CLAIMS, "claim_id", claim_ids)
         return {i["claim_id"]: i["submission_id"] for i in found}
 
     def claim(self, claim_id: str, submission_id: str) -> bool:
@@ -115,7 +123,7 @@ class DynamoSubmissions:
         try:
             call(
                 "put_item",
-                TableName=table_name("entry_claims"),
+                TableName=table_name(ENTRY_CLAIMS),
                 Item=to_item({"claim_id": claim_id, "submission_id": submission_id}),
                 ConditionExpression="attribute_not_exists(claim_id) OR submission_id = :s",
                 ExpressionAttributeValues={":s": {"S": submission_id}},
@@ -126,7 +134,7 @@ class DynamoSubmissions:
 
     def put_many(self, items: list[Mapping[str, Any]]) -> set[str]:
         """Store submissions in batches; return the ids that could not be written."""
-        return batch_put("submissions", items, key="submission_id")
+        return batch_put(SUBMISSIONS, items, key="submission_id")
 
 
 class DynamoRequestKeys:
@@ -139,7 +147,7 @@ class DynamoRequestKeys:
         try:
             call(
                 "put_item",
-                TableName=table_name("request_keys"),
+                TableName=table_name(REQUEST_KEYS),
                 Item=to_item(
                     {
                         "request_key": key,
@@ -154,7 +162,7 @@ class DynamoRequestKeys:
         except ConditionFailed:
             response = call(
                 "get_item",
-                TableName=table_name("request_keys"),
+                TableName=table_name(REQUEST_KEYS),
                 Key={"request_key": {"S": key}},
                 ConsistentRead=True,
             )
@@ -165,7 +173,7 @@ class DynamoRequestKeys:
         """Note that the key's message is on the queue."""
         call(
             "update_item",
-            TableName=table_name("request_keys"),
+            TableName=table_name(REQUEST_KEYS),
             Key={"request_key": {"S": key}},
             UpdateExpression="SET #s = :q",
             ExpressionAttributeNames={"#s": "state"},

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from fleet.adapters.dynamo import call, get_one, table_name, to_item
+from events.topology import TOPOLOGY
+from fleet.adapters.dynamo import call, get_one, to_item
+from fleet.resources import table_name
+
+UPLOADS = TOPOLOGY.table("uploads")
 
 
 class DynamoUploads:
@@ -14,14 +18,14 @@ class DynamoUploads:
         """Store the record of a new upload; an id is never reused."""
         call(
             "put_item",
-            TableName=table_name("uploads"),
+            TableName=table_name(UPLOADS),
             Item=to_item(upload),
             ConditionExpression="attribute_not_exists(upload_id)",
         )
 
     def get(self, upload_id: str) -> dict[str, Any] | None:
         """The upload's record, or None."""
-        return get_one("uploads", "upload_id", upload_id)
+        return get_one(UPLOADS, "upload_id", upload_id)
 
     def record_outcome(self, upload_id: str, outcome: Mapping[str, Any]) -> None:
         """Set the worker's findings on an existing record (None values are removed)."""
@@ -38,7 +42,7 @@ class DynamoUploads:
                 sets.append(f"#f{n} = :v{n}")
         expression = ("SET " + ", ".join(sets) if sets else "") + (" REMOVE " + ", ".join(removes) if removes else "")
         request: dict[str, Any] = {
-            "TableName": table_name("uploads"),
+            "TableName": table_name(UPLOADS),
             "Key": {"upload_id": {"S": upload_id}},
             "UpdateExpression": expression.strip(),
             "ExpressionAttributeNames": names,

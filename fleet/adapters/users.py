@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
+from events.topology import TOPOLOGY
 from fleet.adapters.dynamo import get_one, put_new
+
+USERS = TOPOLOGY.table("users")
 
 
 class DynamoUsers:
@@ -16,8 +19,8 @@ class DynamoUsers:
         The condition is what keeps one user per address under concurrent workers and
         redeliveries, and it writes nothing (so emits no stream record) for a repeat.
         """
-        return put_new("users", "user_id", user)
+        return put_new(USERS, "user_id", user)
 
     def get(self, user_id: str) -> dict[str, Any] | None:
         """The stored user, or None."""
-        return get_one("users", "user_id", user_id)
+        return get_one(USERS, "user_id", user_id)
