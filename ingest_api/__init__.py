@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+import importlib
+from typing import Any, Iterable
 
 from flask import Flask
 
@@ -10,6 +11,12 @@ from ingest_api.errors import register_error_handlers
 
 #: Largest request body the API reads; images go to S3 with presigned posts instead.
 MAX_BODY_BYTES = 64 * 1024
+
+#: The blueprint modules (one per resource, each a `bp`), registered in this order on every
+#: stage. A blueprint module imports no other: what views share lives in `ingest_api.lookups`.
+BLUEPRINTS = ("blog", "health", "submissions", "uploads", "users", "campaigns", "todos", "files", "openapi")
+#: The blueprint modules of the local stage only.
+LOCAL_BLUEPRINTS = ("outbox", "issuer")
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
@@ -23,24 +30,12 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     # `//` must reach the views (a file name's tricks are refused there), not be redirected.
     app.url_map.merge_slashes = False
 
-    from ingest_api import blog, health, submissions, uploads, users
-
-    app.register_blueprint(blog.bp)
-    app.register_blueprint(health.bp)
-    app.register_blueprint(submissions.bp)
-    app.register_blueprint(uploads.bp)
-    app.register_blueprint(users.bp)
-    from ingest_api import campaigns
-
-    app.register_blueprint(campaigns.bp)
-    from ingest_api import files, openapi, todos
     from ingest_api.security import register_response_headers
 
-    app.register_blueprint(todos.bp)
-    app.register_blueprint(files.bp)
-    app.register_blueprint(openapi.bp)
+    _register_blueprints(app, BLUEPRINTS)
     register_response_headers(app)
-    _register_local_routes(app)
+    if _is_local(app):
+        _register_blueprints(app, LOCAL_BLUEPRINTS)
     _require_route_classes(app)
     return app
 
@@ -54,15 +49,16 @@ def _require_route_classes(app: Flask) -> None:
         raise RuntimeError(f"routes without a class (public, api_key or user): {', '.join(unclassed)}")
 
 
-def _register_local_routes(app: Flask) -> None:
-    """Routes that exist on the local stage only (`LOCAL` in the config overrides settings)."""
+def _register_blueprints(app: Flask, modules: Iterable[str]) -> None:
+    for module in modules:
+        app.register_blueprint(importlib.import_module(f"ingest_api.{module}").bp)
+
+
+def _is_local(app: Flask) -> bool:
+    """True on the local stage (`LOCAL` in the config overrides the settings)."""
     local = app.config.get("LOCAL")
     if local is None:
         from fleet import settings
 
         local = settings.current().local
-    if local:
-        from ingest_api import issuer, outbox
-
-        app.register_blueprint(outbox.bp)
-        app.register_blueprint(issuer.bp)
+    return bool(local)

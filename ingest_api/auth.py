@@ -96,11 +96,8 @@ def _key_record() -> dict[str, Any]:
     key = request.headers.get("x-api-key")
     if not key:
         raise _unauthorized("missing_api_key", "Send an API key in the x-api-key header.", "ApiKey")
-    store = services().api_keys
-    if store is None:
-        raise ApiError(503, "unavailable", "API keys are not configured.")
     digest = hash_key(key[:256])
-    record = store.get(digest)
+    record = services().api_keys.get(digest)
     # The lookup is by digest; the comparison is constant-time all the same.
     if record is None or not hmac.compare_digest(record.get("key_hash", ""), digest) or record.get("revoked"):
         raise _unauthorized("invalid_api_key", "The API key is unknown or revoked.", "ApiKey")
@@ -286,12 +283,11 @@ def client_ip(current: Request, rules: AccessRules) -> str:
 
 def _limit(limits: list[tuple[str, str, int]]) -> None:
     """Count the request against each (counter, kind, limit) in one call; 429 when one is full."""
-    limiter = services().rate_limiter
     active = [limit for limit in limits if limit[2] > 0]
-    if limiter is None or not active:
+    if not active:
         return
     now = time.time()
-    full = limiter.hit([(counter, per_window) for counter, _, per_window in active], WINDOW_SECONDS, now)
+    full = services().rate_limiter.hit([(counter, per_window) for counter, _, per_window in active], WINDOW_SECONDS, now)
     if full is not None:
         kind = next(k for counter, k, _ in active if counter == full)
         retry_after = max(1, int(WINDOW_SECONDS - now % WINDOW_SECONDS + 0.999))

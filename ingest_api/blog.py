@@ -26,14 +26,14 @@ from events.blog import (
 )
 from events.messages import PostComment, PublishArticle
 from events.schemas import shared
-from fleet.ports import ArticleStore, CommentStore, CommentTopic, MessageQueue
+from ingest_api.auth import api_key, public
 from ingest_api.bodies import idempotency_key, json_body
 from ingest_api.cache import cacheable, read_cache
 from ingest_api.errors import ApiError
 from ingest_api.idempotency import queue_once
+from ingest_api.lookups import stored_article, upload_of_key
 from ingest_api.services import services
-from ingest_api.auth import api_key, public
-from ingest_api.openapi import documented
+from ingest_api.spec import documented
 
 bp = Blueprint("blog", __name__)
 
@@ -43,43 +43,6 @@ ARTICLE_MAX_AGE = 60
 EXCERPT_CHARS = 280
 
 _ARTICLE_FIELDS = ("article_id", "title", "author", "published", "published_at", "media", "received_at", "stored_at")
-
-
-def _port(name: str) -> Any:
-    port = getattr(services(), name)
-    if port is None:
-        raise ApiError(503, "unavailable", "The blog is not configured.")
-    return port
-
-
-def blog_queue() -> MessageQueue:
-    """The queue of articles and comments."""
-    return _port("blog_queue")
-
-
-def articles() -> ArticleStore:
-    """The articles table."""
-    return _port("articles")
-
-
-def comments() -> CommentStore:
-    """The comments table."""
-    return _port("comments")
-
-
-def comment_topic() -> CommentTopic:
-    """The SNS comments topic."""
-    return _port("comment_topic")
-
-
-def stored_article(article_id: str) -> dict[str, Any]:
-    """The stored article (read through the cache); 404 when there is none (yet)."""
-    article = None
-    if ARTICLE_ID.match(article_id):
-        article = read_cache().get_or_load(f"article:{article_id}", lambda: articles().get(article_id))
-    if article is None:
-        raise ApiError(404, "article_not_found", "No stored article with this id (yet).")
-    return article
 
 
 def _queued(kind: str, message_id: str, status_url: str):
@@ -99,7 +62,7 @@ def create_article():
         command = PublishArticle(
             article_id=article_id, received_at=datetime.now(timezone.utc).isoformat(), **fields
         )
-        blog_queue().send(command)
+        services().blog_queue.send(command)
 
     article_id = queue_once("articles", key, document, send)
     return _queued("article", article_id, f"/v1/articles/{article_id}")
@@ -122,7 +85,7 @@ def list_articles():
             ) from None
 
     def load() -> dict[str, Any]:
-        page, next_key = articles().feed(limit, after)
+        page, next_key = services().articles.feed(limit, after)
         body: dict[str, Any] = {"articles": [_summary(a) for a in page], "next_cursor": None}
         if next_key is not None:
             body["next_cursor"] = encode_cursor(next_key)
@@ -157,8 +120,6 @@ def get_article(article_id: str):
     body["content"] = article["content"]
     media = article.get("media")
     if media and media.get("upload_key"):
-        from ingest_api.uploads import upload_of_key  # that module imports this one
-
         body["media"] = {**media, "upload": upload_of_key(media["upload_key"])}
     return cacheable(body, ARTICLE_MAX_AGE)
 
@@ -181,7 +142,7 @@ def create_comment(article_id: str):
             received_at=datetime.now(timezone.utc).isoformat(),
             **fields,
         )
-        blog_queue().send(command)
+        services().blog_queue.send(command)
 
     comment_id = queue_once(f"comments:{article_id}", key, document, send)
     return _queued("comment", comment_id, f"/v1/comments/{comment_id}")
@@ -191,7 +152,7 @@ def create_comment(article_id: str):
 @public()
 def get_comment(comment_id: str):
     """A stored comment's status: `accepted`, or `rejected` with a `reason`; 404 until stored."""
-    comment = comments().get(comment_id) if COMMENT_ID.match(comment_id) else None
+    comment = services().comments.get(comment_id) if COMMENT_ID.match(comment_id) else None
     if comment is None:
         raise ApiError(404, "comment_not_found", "No stored comment with this id (yet).")
     # The commenter's email is never shown.
@@ -207,7 +168,7 @@ def create_subscription(article_id: str):
     document = json_body()
     stored_article(article_id)
     protocol, endpoint = subscription_target(shared(SubscriptionRequestSchema).load(document))
-    subscription_id = comment_topic().subscribe(protocol, endpoint, article_id)
+    subscription_id = services().comment_topic.subscribe(protocol, endpoint, article_id)
     url = f"/v1/articles/{article_id}/subscriptions/{subscription_id}"
     body = {
         "subscription_id": subscription_id,
@@ -224,7 +185,7 @@ def create_subscription(article_id: str):
 @documented(status=204)
 def delete_subscription(article_id: str, subscription_id: str):
     """Unsubscribe; 404 unless the subscription is this article's, on the comments topic."""
-    topic = comment_topic()
+    topic = services().comment_topic
     if not ARTICLE_ID.match(article_id) or topic.article_of(subscription_id) != article_id:
         raise ApiError(404, "subscription_not_found", "No subscription with this id on this article.")
     topic.unsubscribe(subscription_id)

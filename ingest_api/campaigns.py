@@ -10,15 +10,15 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from importlib import resources
 
-from flask import Blueprint, Response, current_app
+from flask import Blueprint, Response
 
+from events.ids import CAMPAIGN_ID
 from events.uploads import EXTENSIONS
-from ingest_api.errors import ApiError
-from ingest_api.services import services
-from ingest_api.submissions import _CAMPAIGN_ID
-from ingest_api.uploads import max_upload_bytes
 from ingest_api.auth import public
-from ingest_api.openapi import documented
+from ingest_api.errors import ApiError
+from ingest_api.lookups import campaign_not_found, campaign_of, max_upload_bytes
+from ingest_api.services import services
+from ingest_api.spec import documented
 
 bp = Blueprint("campaigns", __name__)
 
@@ -34,9 +34,7 @@ _FILES = {
 @public()
 def get_campaign(campaign_id: str):
     """A campaign's public fields: name, window, whether it is open now, and upload limits."""
-    campaign = services().campaigns.get(campaign_id) if _CAMPAIGN_ID.match(campaign_id) else None
-    if campaign is None:
-        raise ApiError(404, "campaign_not_found", f"No campaign {campaign_id!r}.")
+    campaign = campaign_of(campaign_id)
     return {
         "campaign_id": campaign.campaign_id,
         "name": campaign.name,
@@ -52,8 +50,8 @@ def get_campaign(campaign_id: str):
 @documented(content="text/html")
 def entry_page(campaign_id: str):
     """The campaign's entry page (the same static file for every campaign)."""
-    if not _CAMPAIGN_ID.match(campaign_id):
-        raise ApiError(404, "campaign_not_found", f"No campaign {campaign_id!r}.")
+    if not CAMPAIGN_ID.match(campaign_id):
+        raise campaign_not_found(campaign_id)
     return _web_file("entry.html")
 
 
@@ -77,11 +75,7 @@ def _web_file(name: str) -> Response:
 
 def page_security_headers() -> dict[str, str]:
     """CSP (scripts, styles and fetches from this origin; uploads to the bucket's), and friends."""
-    upload_origins = current_app.config.get("UPLOAD_ORIGINS")
-    if upload_origins is None:
-        from fleet.adapters.objects import upload_origins as bucket_origins
-
-        upload_origins = bucket_origins()
+    upload_origins = services().upload_signer.origins()
     policy = "; ".join(
         [
             "default-src 'none'",

@@ -13,12 +13,11 @@ from werkzeug.routing import PathConverter
 
 from events.schemas import shared
 from events.todos import FILE_MAX_BYTES, FILE_NAME, MAX_FILES, FileRequestSchema, escapes_folder
-from fleet.ports import UserFiles
 from ingest_api.auth import user
 from ingest_api.bodies import json_body
 from ingest_api.errors import ApiError
 from ingest_api.services import services
-from ingest_api.openapi import documented
+from ingest_api.spec import documented
 
 bp = Blueprint("files", __name__)
 
@@ -37,13 +36,6 @@ def _register_converter(state) -> None:
 
 #: How long a presigned POST or GET stays usable, in seconds.
 EXPIRES_IN = 15 * 60
-
-
-def _files() -> UserFiles:
-    found = services().user_files
-    if found is None:
-        raise ApiError(503, "unavailable", "User files are not configured.")
-    return found
 
 
 def folder() -> str:
@@ -76,7 +68,7 @@ def create_file():
         raise ApiError(403, "outside_your_folder", "That name points outside your folder.")
     fields = shared(FileRequestSchema).load(document)
     key = key_of(fields["name"])
-    post = _files().presign_post(key, fields["content_type"], FILE_MAX_BYTES, EXPIRES_IN)
+    post = services().user_files.presign_post(key, fields["content_type"], FILE_MAX_BYTES, EXPIRES_IN)
     body = {
         "name": fields["name"],
         "key": key,
@@ -93,7 +85,7 @@ def create_file():
 def list_files():
     """The files in the caller's folder, and nothing else."""
     prefix = folder()
-    found = _files().list(prefix, MAX_FILES)
+    found = services().user_files.list(prefix, MAX_FILES)
     return {
         "files": [
             {"name": f["key"][len(prefix) :], "bytes": f["bytes"], "last_modified": f["last_modified"]}
@@ -108,7 +100,7 @@ def list_files():
 def get_file(name: str):
     """A presigned GET of one file of the caller's; 404 when it is not there."""
     key = key_of(name)
-    files = _files()
+    files = services().user_files
     if not files.exists(key):
         raise ApiError(404, "file_not_found", "No such file in your folder.")
     return {"name": name, "key": key, "url": files.presign_get(key, EXPIRES_IN), "expires_in": EXPIRES_IN}

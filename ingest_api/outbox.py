@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, render_template_string
 from ingest_api.auth import public
-from ingest_api.openapi import documented
+from ingest_api.spec import documented
 
 from fleet.outbox import read_outbox
 

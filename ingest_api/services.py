@@ -1,4 +1,8 @@
-"""The ports the views use: boto3 adapters by default, fakes when a test passes its own."""
+"""The ports the views use: the boto3 adapters, unless the app's config passes `SERVICES`.
+
+Every port is required. The unit tier and the ingest bench pass in-memory fakes, all of
+them built by `fleet.fakes.fake_ports`, overriding the ones a test looks at.
+"""
 
 from __future__ import annotations
 
@@ -27,28 +31,29 @@ from fleet.ports import (
 class Services:
     """Every port a view may need."""
 
+    #: Campaign entries: the queue the Pipe reads, the campaigns and the stored entries.
     submissions_queue: MessageQueue
     campaigns: CampaignStore
     submissions: SubmissionStore
+    #: Idempotency-Key records.
     request_keys: RequestKeys
-    #: Upload records and presigned posts; optional so that other tests need not fake them.
-    uploads: UploadStore | None = None
-    upload_signer: UploadSigner | None = None
-    #: Signups; optional so that tests of other resources need not pass a fake of it.
-    users_queue: MessageQueue | None = None
-    #: The blog; optional for the same reason.
-    blog_queue: MessageQueue | None = None
-    articles: ArticleStore | None = None
-    comments: CommentStore | None = None
-    comment_topic: CommentTopic | None = None
-    #: Who may do what: API keys, the public routes' rate counters; optional likewise
-    #: (without a rate limiter nothing is counted; without keys, key routes answer 503).
-    api_keys: ApiKeyStore | None = None
-    rate_limiter: RateLimiter | None = None
+    #: Upload records and the presigned POSTs into the media bucket.
+    uploads: UploadStore
+    upload_signer: UploadSigner
+    #: Signups.
+    users_queue: MessageQueue
+    #: The blog.
+    blog_queue: MessageQueue
+    articles: ArticleStore
+    comments: CommentStore
+    comment_topic: CommentTopic
+    #: Who may do what: API keys and the public writes' rate counters.
+    api_keys: ApiKeyStore
+    rate_limiter: RateLimiter
     #: The to-do app: its queue, its table and each user's folder.
-    todos_queue: MessageQueue | None = None
-    todos: TodoStore | None = None
-    user_files: UserFiles | None = None
+    todos_queue: MessageQueue
+    todos: TodoStore
+    user_files: UserFiles
 
 
 def services() -> Services:
@@ -61,6 +66,7 @@ def services() -> Services:
 
 
 def _aws_services() -> Services:
+    """Every port over its boto3 adapter (clients are made on first use, not here)."""
     from fleet import settings
     from fleet.adapters.access import DynamoApiKeys, DynamoRateLimiter, DynamoTodos, S3UserFiles
     from fleet.adapters.objects import S3UploadSigner

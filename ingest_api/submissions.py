@@ -2,36 +2,22 @@
 
 from __future__ import annotations
 
-import re
 from datetime import datetime, timezone
 
 from flask import Blueprint
 
+from events.ids import UUID_ID
 from events.messages import SubmitEntry
-from events.models import Campaign
 from events.schemas import SubmissionRequestSchema, shared
+from ingest_api.auth import public
 from ingest_api.bodies import idempotency_key, json_body
 from ingest_api.errors import ApiError
 from ingest_api.idempotency import queue_once
+from ingest_api.lookups import open_campaign, upload_of_key
 from ingest_api.services import services
-from ingest_api.auth import public
-from ingest_api.openapi import documented
+from ingest_api.spec import documented
 
 bp = Blueprint("submissions", __name__)
-
-_CAMPAIGN_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
-_SUBMISSION_ID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
-
-
-def open_campaign(campaign_id: str, now: datetime) -> Campaign:
-    """The campaign if it exists and takes entries now: else 404 or 409."""
-    campaign = services().campaigns.get(campaign_id) if _CAMPAIGN_ID.match(campaign_id) else None
-    if campaign is None:
-        raise ApiError(404, "campaign_not_found", f"No campaign {campaign_id!r}.")
-    if not campaign.is_open(now):
-        when = "has not opened yet" if now < campaign.opens_at else "has closed"
-        raise ApiError(409, "campaign_not_open", f"The campaign {when}.")
-    return campaign
 
 
 @bp.post("/v1/campaigns/<campaign_id>/submissions")
@@ -75,7 +61,7 @@ def _accepted(submission_id: str):
 @public()
 def get_submission(submission_id: str):
     """The stored entry's status; 404 until the worker has stored it."""
-    item = services().submissions.get(submission_id) if _SUBMISSION_ID.match(submission_id) else None
+    item = services().submissions.get(submission_id) if UUID_ID.match(submission_id) else None
     if item is None:
         raise ApiError(404, "submission_not_found", "No stored submission with this id (yet).")
     body = {
@@ -86,8 +72,6 @@ def get_submission(submission_id: str):
         "stored_at": item["stored_at"],
     }
     if item.get("upload_key"):
-        from ingest_api.uploads import upload_of_key  # that module imports this one
-
         body["upload"] = upload_of_key(item["upload_key"])
     return body
 

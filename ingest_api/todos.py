@@ -15,25 +15,17 @@ from flask import Blueprint, g
 from events.messages import CreateTodo, DeleteTodo, UpdateTodo
 from events.schemas import shared
 from events.todos import MAX_TODOS, TODO_ID, TodoPatchSchema, TodoRequestSchema
-from fleet.ports import MessageQueue, TodoStore
 from ingest_api.auth import user
 from ingest_api.bodies import idempotency_key, json_body
 from ingest_api.cache import cacheable
 from ingest_api.errors import ApiError
 from ingest_api.idempotency import queue_once
 from ingest_api.services import services
-from ingest_api.openapi import documented
+from ingest_api.spec import documented
 
 bp = Blueprint("todos", __name__)
 
 _SHOWN = ("todo_id", "title", "notes", "done", "created_at", "updated_at")
-
-
-def _ports() -> tuple[MessageQueue, TodoStore]:
-    found = services()
-    if found.todos_queue is None or found.todos is None:
-        raise ApiError(503, "unavailable", "To-dos are not configured.")
-    return found.todos_queue, found.todos
 
 
 def _now() -> str:
@@ -42,8 +34,7 @@ def _now() -> str:
 
 def own_todo(todo_id: str) -> dict[str, Any]:
     """The caller's stored to-do; 404 for one that is not stored or not theirs."""
-    _, store = _ports()
-    todo = store.get(g.user_sub, todo_id) if TODO_ID.match(todo_id) else None
+    todo = services().todos.get(g.user_sub, todo_id) if TODO_ID.match(todo_id) else None
     if todo is None:
         raise ApiError(404, "todo_not_found", "No to-do of yours with this id (yet).")
     return todo
@@ -61,10 +52,9 @@ def create_todo():
     document = json_body()
     key = idempotency_key()
     fields = shared(TodoRequestSchema).load(document)
-    queue, _ = _ports()
 
     def send(todo_id: str) -> None:
-        queue.send(CreateTodo(todo_id=todo_id, owner=g.user_sub, received_at=_now(), **fields))
+        services().todos_queue.send(CreateTodo(todo_id=todo_id, owner=g.user_sub, received_at=_now(), **fields))
 
     todo_id = queue_once(f"todos:{g.user_sub}", key, document, send)
     url = f"/v1/todos/{todo_id}"
@@ -75,8 +65,7 @@ def create_todo():
 @user
 def list_todos():
     """The caller's to-dos (one Query by owner), with an ETag: a matching If-None-Match is a 304."""
-    _, store = _ports()
-    todos = sorted(store.list(g.user_sub, MAX_TODOS), key=lambda t: t.get("created_at", ""), reverse=True)
+    todos = sorted(services().todos.list(g.user_sub, MAX_TODOS), key=lambda t: t.get("created_at", ""), reverse=True)
     return cacheable({"todos": [_shown(t) for t in todos]}, 0, private=True)
 
 
@@ -95,9 +84,10 @@ def update_todo(todo_id: str):
     document = json_body()
     todo = own_todo(todo_id)
     changes = shared(TodoPatchSchema).load(document)
-    queue, _ = _ports()
     change_id = uuid.uuid4().hex
-    queue.send(UpdateTodo(change_id=change_id, todo_id=todo["todo_id"], owner=g.user_sub, changes=changes, received_at=_now()))
+    services().todos_queue.send(
+        UpdateTodo(change_id=change_id, todo_id=todo["todo_id"], owner=g.user_sub, changes=changes, received_at=_now())
+    )
     return {"todo_id": todo["todo_id"], "status": "queued"}, 202
 
 
@@ -107,6 +97,7 @@ def update_todo(todo_id: str):
 def delete_todo(todo_id: str):
     """Queue the deletion of one of the caller's to-dos; 202."""
     todo = own_todo(todo_id)
-    queue, _ = _ports()
-    queue.send(DeleteTodo(change_id=uuid.uuid4().hex, todo_id=todo["todo_id"], owner=g.user_sub, received_at=_now()))
+    services().todos_queue.send(
+        DeleteTodo(change_id=uuid.uuid4().hex, todo_id=todo["todo_id"], owner=g.user_sub, received_at=_now())
+    )
     return {"todo_id": todo["todo_id"], "status": "queued"}, 202

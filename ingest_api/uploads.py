@@ -8,36 +8,25 @@ checks it there.
 
 from __future__ import annotations
 
-import re
 import uuid
 from datetime import datetime, timezone
 from typing import Any
 
-from flask import Blueprint, current_app
+from flask import Blueprint
 
-from events.uploads import DEFAULT_MAX_BYTES, PENDING, UploadRequestSchema, parse_upload_key, upload_key, uploads_prefix
-from ingest_api.blog import stored_article
+from events.ids import UPLOAD_ID
+from events.uploads import PENDING, UploadRequestSchema, upload_key, uploads_prefix
+from ingest_api.auth import api_key, public
 from ingest_api.bodies import json_body
 from ingest_api.errors import ApiError
+from ingest_api.lookups import max_upload_bytes, open_campaign, stored_article, upload_status
 from ingest_api.services import services
-from ingest_api.submissions import open_campaign
-from ingest_api.auth import api_key, public
-from ingest_api.openapi import documented
+from ingest_api.spec import documented
 
 bp = Blueprint("uploads", __name__)
 
 #: How long a presigned POST stays usable, in seconds.
 EXPIRES_IN = 15 * 60
-
-_UPLOAD_ID = re.compile(r"^[0-9a-f]{32}$")
-
-#: The fields of an upload record that its status shows.
-_SHOWN = ("status", "reason", "format", "width", "height", "bytes", "thumbnails")
-
-
-def max_upload_bytes() -> int:
-    """The largest upload accepted (`UPLOAD_MAX_BYTES` in the app config, 10 MiB by default)."""
-    return int(current_app.config.get("UPLOAD_MAX_BYTES", DEFAULT_MAX_BYTES))
 
 
 @bp.post("/v1/campaigns/<campaign_id>/uploads")
@@ -69,11 +58,9 @@ def presigned_upload(document: dict[str, Any], prefix: str, owner: dict[str, str
 
     upload_id = uuid.uuid4().hex
     key = upload_key(prefix, upload_id, fields["content_type"])
-    store, signer = services().uploads, services().upload_signer
-    if store is None or signer is None:
-        raise ApiError(503, "unavailable", "Uploads are not configured.")
+    ports = services()
     # The record comes first: the worker refuses any object it has no record for.
-    store.create(
+    ports.uploads.create(
         {
             "upload_id": upload_id,
             **owner,
@@ -85,7 +72,7 @@ def presigned_upload(document: dict[str, Any], prefix: str, owner: dict[str, str
             "created_at": now.isoformat(),
         }
     )
-    post = signer.presign_post(key, fields["content_type"], max_bytes, EXPIRES_IN)
+    post = ports.upload_signer.presign_post(key, fields["content_type"], max_bytes, EXPIRES_IN)
     body = {
         "upload_id": upload_id,
         "key": key,
@@ -97,29 +84,11 @@ def presigned_upload(document: dict[str, Any], prefix: str, owner: dict[str, str
     return body, 201, {"Location": f"/v1/uploads/{upload_id}"}
 
 
-def upload_status(record: dict[str, Any]) -> dict[str, Any]:
-    """What a client may see of an upload record."""
-    shown: dict[str, Any] = {"upload_id": record["upload_id"], "key": record["key"]}
-    shown.update({k: record[k] for k in _SHOWN if record.get(k) is not None})
-    return shown
-
-
-def upload_of_key(key: str) -> dict[str, Any]:
-    """The status of the upload a key names, or `unknown` when it names none."""
-    parsed = parse_upload_key(key)
-    store = services().uploads
-    record = store.get(parsed.upload_id) if parsed is not None and store is not None else None
-    if record is None or record.get("key") != key:
-        return {"key": key, "status": "unknown"}
-    return upload_status(record)
-
-
 @bp.get("/v1/uploads/<upload_id>")
 @public()
 def get_upload(upload_id: str):
     """The upload's status: `pending` until the worker has looked, then `ready` or `rejected`."""
-    store = services().uploads
-    record = store.get(upload_id) if store is not None and _UPLOAD_ID.match(upload_id) else None
+    record = services().uploads.get(upload_id) if UPLOAD_ID.match(upload_id) else None
     if record is None:
         raise ApiError(404, "upload_not_found", "No upload with this id.")
     return upload_status(record)

@@ -13,7 +13,7 @@ from ingest_api.bodies import idempotency_key, json_body
 from ingest_api.idempotency import queue_once
 from ingest_api.services import services
 from ingest_api.auth import public
-from ingest_api.openapi import documented
+from ingest_api.spec import documented
 
 bp = Blueprint("users", __name__)
 

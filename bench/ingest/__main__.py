@@ -74,18 +74,12 @@ def our_app() -> Any:
     from events.models import Campaign
     from ingest_api import create_app
     from ingest_api.services import Services
-    from fleet.fakes.access import FakeRateLimiter
-    from fleet.fakes.tables import FakeCampaigns, FakeRequestKeys
+    from fleet.fakes import fake_ports
+    from fleet.fakes.tables import FakeCampaigns
 
     now = datetime.now(timezone.utc)
     campaign = Campaign(CAMPAIGN, "Bench", now - timedelta(days=1), now + timedelta(days=30), 1)
-    services = Services(
-        submissions_queue=MemoryQueue(),
-        campaigns=FakeCampaigns(campaign),
-        submissions=None,  # type: ignore[arg-type]  (not read by this route)
-        request_keys=FakeRequestKeys(),
-        rate_limiter=FakeRateLimiter(),
-    )
+    services = Services(**fake_ports(submissions_queue=MemoryQueue(), campaigns=FakeCampaigns(campaign)))
     return create_app({"SERVICES": services, "LOCAL": False, "RATE_PER_CLIENT": 10**9, "RATE_PER_CAMPAIGN": 10**9})
 
 

@@ -8,6 +8,7 @@ from fleet.runtime.invoke import LocalContext
 from ingest_api import create_app
 from ingest_api.services import Services
 
+from fleet.fakes import fake_ports
 from fleet.fakes.tables import FakeCampaigns, FakeQueue, FakeRequestKeys, FakeSubmissions, campaign
 
 
@@ -49,7 +50,10 @@ def request_keys() -> FakeRequestKeys:
 
 @pytest.fixture
 def services(queue, campaigns, submissions, request_keys) -> Services:
-    return Services(submissions_queue=queue, campaigns=campaigns, submissions=submissions, request_keys=request_keys)
+    """Every port a fake (`fleet.fakes.fake_ports`); the campaign ones are the fixtures above."""
+    return Services(
+        **fake_ports(submissions_queue=queue, campaigns=campaigns, submissions=submissions, request_keys=request_keys)
+    )
 
 
 @pytest.fixture

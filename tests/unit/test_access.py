@@ -17,9 +17,9 @@ from ingest_api.auth import TokenVerifier, route_class
 from ingest_api.services import Services
 from workers.todos import apply
 
+from fleet.fakes import fake_ports
 from fleet.fakes.access import FakeApiKeys, FakeRateLimiter, FakeTodos, FakeUserFiles
-from fleet.fakes.blog import FakeArticles, FakeComments, FakeCommentTopic
-from fleet.fakes.tables import FakeCampaigns, FakeQueue, FakeRequestKeys, FakeSubmissions, campaign
+from fleet.fakes.tables import FakeCampaigns, FakeQueue, campaign
 
 ISSUER = "https://issuer.test/pool"
 CLIENT = "app-client"
@@ -41,10 +41,10 @@ def world():
         blog_queue=FakeQueue(), campaigns=FakeCampaigns(campaign("summer")),
     )
     services = Services(
-        submissions_queue=FakeQueue(), campaigns=found.campaigns, submissions=FakeSubmissions(),
-        request_keys=FakeRequestKeys(), blog_queue=found.blog_queue, articles=FakeArticles(), comments=FakeComments(),
-        comment_topic=FakeCommentTopic(), api_keys=found.keys, rate_limiter=found.limiter, todos_queue=found.queue,
-        todos=found.todos, user_files=found.files,
+        **fake_ports(
+            campaigns=found.campaigns, blog_queue=found.blog_queue, api_keys=found.keys, rate_limiter=found.limiter,
+            todos_queue=found.queue, todos=found.todos, user_files=found.files,
+        )
     )
     config = {
         "TESTING": True, "SERVICES": services, "LOCAL": False, "TOKEN_VERIFIER": TokenVerifier(ISSUER, CLIENT, FixedJwks()),

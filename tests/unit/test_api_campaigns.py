@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from ingest_api import create_app
+
+from fleet.fakes.uploads import FakeSigner
 
 S3_ORIGIN = "http://127.0.0.1:4566"
 
 
 @pytest.fixture
 def client(services):
-    config = {"TESTING": True, "SERVICES": services, "LOCAL": False, "UPLOAD_ORIGINS": (S3_ORIGIN,)}
-    return create_app(config).test_client()
+    wired = dataclasses.replace(services, upload_signer=FakeSigner(S3_ORIGIN))
+    return create_app({"TESTING": True, "SERVICES": wired, "LOCAL": False}).test_client()
 
 
 def test_a_campaign_shows_its_public_fields_only(client):

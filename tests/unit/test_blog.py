@@ -17,10 +17,11 @@ from workers import blog as blog_worker
 from workers.blog import ArticleNotYetStored, store_article, store_comment
 from workers.comment_notifications import notify_comment
 
+from fleet.fakes import fake_ports
 from fleet.fakes.access import FakeApiKeys
 from fleet.fakes.blog import FakeArticles, FakeComments, FakeCommentTopic
-from fleet.fakes.tables import FakeCampaigns, FakeQueue, FakeRequestKeys, FakeSubmissions
-from fleet.fakes.uploads import FakeSigner, FakeUploads
+from fleet.fakes.tables import FakeQueue
+from fleet.fakes.uploads import FakeUploads
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=timezone.utc)
 
@@ -40,17 +41,14 @@ def blog():
 @pytest.fixture
 def blog_client(blog):
     services = Services(
-        submissions_queue=FakeQueue(),
-        campaigns=FakeCampaigns(),
-        submissions=FakeSubmissions(),
-        request_keys=FakeRequestKeys(),
-        uploads=blog["uploads"],
-        upload_signer=FakeSigner(),
-        blog_queue=blog["queue"],
-        articles=blog["articles"],
-        comments=blog["comments"],
-        comment_topic=blog["topic"],
-        api_keys=blog["keys"],
+        **fake_ports(
+            uploads=blog["uploads"],
+            blog_queue=blog["queue"],
+            articles=blog["articles"],
+            comments=blog["comments"],
+            comment_topic=blog["topic"],
+            api_keys=blog["keys"],
+        )
     )
     client = create_app({"TESTING": True, "SERVICES": services, "READ_CACHE_SECONDS": 60}).test_client()
     # The blog's writers are integrations: every request of this client carries their key.
