@@ -1,7 +1,9 @@
-"""Powertools for the workers: metrics in CloudWatch's embedded format, and a tracer.
+"""Powertools for the workers: one logger, metrics in CloudWatch's embedded format, and a tracer.
 
-Both are made on first use, not at import, so a cold start pays for them only when a
-worker runs. Metrics go to stdout as EMF lines (namespace `Fleet`), which CloudWatch Logs
+Every worker logs through `logger`, under the one service name `fleet`, with
+`@logger.inject_lambda_context(clear_state=True)` on its handler. Metrics and the tracer
+are made on first use, not at import, so a cold start pays for them only when a worker
+runs. Metrics go to stdout as EMF lines (namespace `Fleet`), which CloudWatch Logs
 turns into metrics with no API call; the local stage turns them off unless
 POWERTOOLS_METRICS_DISABLED says otherwise, and X-Ray tracing is off there too.
 """
@@ -12,8 +14,14 @@ import functools
 import os
 from typing import Any, Callable
 
+from aws_lambda_powertools import Logger
+
 NAMESPACE = "Fleet"
 SERVICE = "fleet"
+
+#: The workers' logger: JSON lines carrying the service, the invocation's context and
+#: the correlation id a handler sets per record.
+logger = Logger(service=SERVICE, child=False)
 
 #: The metric names the workers emit.
 SUBMISSIONS_STORED = "submissions_stored"
