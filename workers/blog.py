@@ -11,19 +11,20 @@ and is rejected from its `REJECT_AFTER_RECEIVES`-th on.
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime, timezone
-from typing import Any
-
-from aws_lambda_powertools import Logger
+from typing import TYPE_CHECKING, Any, Callable
 
 from events.blog import ACCEPTED, ARTICLE_NOT_FOUND, FEED, REJECTED, feed_key
 from events.messages import PostComment, PublishArticle
 from events.schemas import load_message
-from fleet.batch import batch_response, sqs_records
+from fleet.batch import process_sqs, sqs_records
 from fleet.errors import FleetError
 from fleet.ports import ArticleStore, CommentStore
+from fleet.telemetry import logger
 
-logger = Logger(service="fleet", child=False)
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 #: From which delivery of a comment a missing article means "rejected", not "not yet".
 REJECT_AFTER_RECEIVES = 2
@@ -101,10 +102,10 @@ def store_comment(
     return item["status"]
 
 
-def receive_count(record: dict[str, Any]) -> int:
+def receive_count(record: SQSRecord) -> int:
     """How many times SQS has handed out this record (1 on the first delivery)."""
     try:
-        return int(record.get("attributes", {}).get("ApproximateReceiveCount", "1"))
+        return int((record.get("attributes") or {}).get("ApproximateReceiveCount", "1"))
     except ValueError:
         return 1
 
@@ -115,37 +116,32 @@ def _adapters() -> tuple[ArticleStore, CommentStore]:
     return DynamoArticles(), DynamoComments()
 
 
+def _store(message: Any, record: SQSRecord, stores: tuple[ArticleStore, CommentStore]) -> None:
+    if isinstance(message, PublishArticle):
+        created = store_article(message, stores[0])
+        logger.info("article stored" if created else "article known", extra={"article_id": message.article_id})
+    elif isinstance(message, PostComment):
+        status = store_comment(message, *stores, final=receive_count(record) >= REJECT_AFTER_RECEIVES)
+        logger.info("comment stored", extra={"comment_id": message.comment_id, "status": status})
+    else:
+        raise TypeError(f"not a blog message: {type(message).__name__}")
+
+
+def _articles_first(records: list[dict[str, Any]], parse: Callable[[str], Any]) -> list[dict[str, Any]]:
+    """The records, articles first: a comment in the same batch as its article finds it stored."""
+
+    def is_comment(record: dict[str, Any]) -> bool:
+        try:
+            return isinstance(parse(record["body"]), PostComment)
+        except Exception:  # not swallowed: parsed again on its turn, it fails its record there
+            return True
+
+    return sorted(records, key=is_comment)
+
+
 @logger.inject_lambda_context(clear_state=True)
 def handler(event: Any, context: Any) -> dict[str, Any]:
-    """Store the articles, then the comments, of an SQS batch; report the failed records."""
-    records = sqs_records(event)
-    failed: list[str] = []
-    parsed: list[tuple[dict[str, Any], Any]] = []
-    for record in records:
-        try:
-            message = load_message(record["body"])
-            if not isinstance(message, (PublishArticle, PostComment)):
-                raise TypeError(f"not a blog message: {type(message).__name__}")
-        except Exception as exc:  # this record alone fails; SQS retries it, then the DLQ
-            logger.error("unparseable record", extra={"message_id": record.get("messageId"), "error": repr(exc)})
-            failed.append(record["messageId"])
-            continue
-        parsed.append((record, message))
-
-    stores: tuple[ArticleStore, CommentStore] | None = None
-    # Articles first: a comment in the same batch as its article finds it stored.
-    for record, message in sorted(parsed, key=lambda pair: isinstance(pair[1], PostComment)):
-        try:
-            stores = stores or _adapters()
-            if isinstance(message, PublishArticle):
-                created = store_article(message, stores[0])
-                logger.info("article stored" if created else "article known", extra={"article_id": message.article_id})
-            else:
-                final = receive_count(record) >= REJECT_AFTER_RECEIVES
-                status = store_comment(message, *stores, final=final)
-                logger.info("comment stored", extra={"comment_id": message.comment_id, "status": status})
-        except Exception as exc:  # throttled, article not yet stored, or a bug: retried alone
-            logger.warning("record failed", extra={"message_id": record.get("messageId"), "error": repr(exc)})
-            failed.append(record["messageId"])
-    failed_ids = set(failed)
-    return batch_response(r["messageId"] for r in records if r["messageId"] in failed_ids)
+    """Store the articles, then the comments, of an SQS batch; report the failed records by messageId."""
+    parse = functools.cache(load_message)  # each body parsed once: for the order, then for its record
+    records = _articles_first(sqs_records(event), parse)
+    return process_sqs(records, lambda record, stores: _store(parse(record.body), record, stores), _adapters, context)

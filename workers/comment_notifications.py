@@ -9,15 +9,11 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from aws_lambda_powertools import Logger
-
 from events.blog import ACCEPTED, COMMENT_POSTED
-from fleet.batch import batch_response
+from fleet.batch import process_inserts
 from fleet.ports import CommentTopic
-from fleet.stream_events import stream_records
+from fleet.telemetry import logger
 from workers.emails import Once
-
-logger = Logger(service="fleet", child=False)
 
 SCOPE = "comment-notification"
 
@@ -52,21 +48,13 @@ def _ports(context: Any) -> tuple[CommentTopic, Once, str]:
     return SnsCommentTopic(), run_once, settings.current().api_base_url
 
 
+def _notify(comment: dict[str, Any], ports: tuple[CommentTopic, Once, str]) -> None:
+    message_id = notify_comment(comment, *ports)
+    if message_id is not None:
+        logger.info("comment notified", extra={"comment_id": comment["comment_id"], "sns_message_id": message_id})
+
+
 @logger.inject_lambda_context(clear_state=True)
 def handler(event: Any, context: Any) -> dict[str, Any]:
     """Notify every comment inserted in this batch; report failed records by SequenceNumber."""
-    failed: list[str] = []
-    ports: tuple[CommentTopic, Once, str] | None = None
-    for record in stream_records(event):
-        if not record.is_insert or record.new_image is None:
-            continue
-        try:
-            ports = ports or _ports(context)
-            message_id = notify_comment(record.new_image, *ports)
-        except Exception as exc:  # throttled or in progress elsewhere: this record is retried
-            logger.warning("notification failed", extra={"sequence_number": record.sequence_number, "error": repr(exc)})
-            failed.append(record.sequence_number)
-            continue
-        if message_id is not None:
-            logger.info("comment notified", extra={"comment_id": record.new_image["comment_id"], "sns_message_id": message_id})
-    return batch_response(failed)
+    return process_inserts(event, _notify, lambda: _ports(context), context)

@@ -8,16 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools import Logger
-
 from events.models import DUPLICATE
-from fleet.batch import batch_response
-from fleet.telemetry import EMAILS_SENT, count
+from fleet.batch import process_inserts
 from fleet.ports import CampaignStore, Mailer
-from fleet.stream_events import stream_records
+from fleet.telemetry import EMAILS_SENT, count, logger
 from workers.emails import Email, Once, render, send_once
-
-logger = Logger(service="fleet", child=False)
 
 SCOPE = "confirmation"
 
@@ -52,25 +47,13 @@ def _ports(context: Any) -> tuple[CampaignStore, Mailer, Once]:
     return campaigns, SesMailer(), lambda scope, key, action: once(scope, key, action, context)
 
 
+def _confirm(entry: dict[str, Any], ports: tuple[CampaignStore, Mailer, Once]) -> None:
+    if confirm_entry(entry, *ports):
+        count(EMAILS_SENT)
+        logger.info("confirmation sent", extra={"submission_id": entry["submission_id"]})
+
+
 @logger.inject_lambda_context(clear_state=True)
 def handler(event: Any, context: Any) -> dict[str, Any]:
     """Confirm every entry inserted in this batch; report failed records by SequenceNumber."""
-    failed: list[str] = []
-    ports: tuple[CampaignStore, Mailer, Once] | None = None
-    for record in stream_records(event):
-        if not record.is_insert or record.new_image is None:
-            continue
-        logger.set_correlation_id(record.new_image.get("submission_id"))
-        try:
-            ports = ports or _ports(context)
-            message_id = confirm_entry(record.new_image, *ports)
-        except Exception as exc:  # throttled or in progress elsewhere: this record is retried
-            logger.warning(
-                "confirmation failed", extra={"sequence_number": record.sequence_number, "error": repr(exc)}
-            )
-            failed.append(record.sequence_number)
-            continue
-        if message_id:
-            count(EMAILS_SENT)
-            logger.info("confirmation sent", extra={"submission_id": record.new_image["submission_id"]})
-    return batch_response(failed)
+    return process_inserts(event, _confirm, lambda: _ports(context), context)

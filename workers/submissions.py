@@ -8,19 +8,18 @@ An entry over the limit is stored with status `duplicate`, never dropped.
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import Any
-
-from aws_lambda_powertools import Logger
+from typing import TYPE_CHECKING, Any
 
 from events.messages import SubmitEntry
 from events.models import ACCEPTED, DUPLICATE, Campaign
 from events.schemas import load_message
-from fleet.batch import batch_response, sqs_records
+from fleet.batch import process_whole_batch
 from fleet.errors import FleetError
 from fleet.ports import CampaignStore, SubmissionStore
-from fleet.telemetry import SUBMISSIONS_STORED, count
+from fleet.telemetry import SUBMISSIONS_STORED, count, logger
 
-logger = Logger(service="fleet", child=False)
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 
 class UnknownCampaign(FleetError):
@@ -118,30 +117,23 @@ def _adapters() -> tuple[CampaignStore, SubmissionStore]:
     return DynamoCampaigns(), DynamoSubmissions()
 
 
+def _entry(record: SQSRecord) -> SubmitEntry:
+    entry = load_message(record.body)
+    if not isinstance(entry, SubmitEntry):
+        raise TypeError(f"not a SubmitEntry message: {type(entry).__name__}")
+    return entry
+
+
+def _store(entries: list[SubmitEntry]) -> dict[str, BaseException]:
+    failures = store_entries(entries, *_adapters())
+    count(SUBMISSIONS_STORED, len({e.submission_id for e in entries} - set(failures)))
+    for submission_id, exc in failures.items():
+        logger.set_correlation_id(submission_id)
+        logger.warning("entry failed", extra={"submission_id": submission_id, "error": repr(exc)})
+    return failures
+
+
 @logger.inject_lambda_context(clear_state=True)
 def handler(event: Any, context: Any) -> dict[str, Any]:
-    """Store the entries of a Pipe (bare list) or SQS batch; report the failed records."""
-    records = sqs_records(event)
-    failed: list[str] = []
-    by_submission: dict[str, list[str]] = {}
-    entries: list[SubmitEntry] = []
-    for record in records:
-        try:
-            entry = load_message(record["body"])
-        except Exception as exc:  # a record we cannot parse fails alone
-            logger.error("unparseable record", extra={"message_id": record.get("messageId"), "error": str(exc)})
-            failed.append(record["messageId"])
-            continue
-        entries.append(entry)
-        by_submission.setdefault(entry.submission_id, []).append(record["messageId"])
-
-    if entries:
-        campaigns, submissions = _adapters()
-        failures = store_entries(entries, campaigns, submissions)
-        count(SUBMISSIONS_STORED, len({e.submission_id for e in entries} - set(failures)))
-        for submission_id, exc in failures.items():
-            logger.set_correlation_id(submission_id)
-            logger.warning("entry failed", extra={"submission_id": submission_id, "error": repr(exc)})
-            failed.extend(by_submission[submission_id])
-    failed_ids = set(failed)
-    return batch_response(r["messageId"] for r in records if r["messageId"] in failed_ids)
+    """Store the entries of a Pipe (bare list) or SQS batch at once; report the failed records by messageId."""
+    return process_whole_batch(event, parse=_entry, key=lambda entry: entry.submission_id, handle=_store)

@@ -9,9 +9,7 @@ bug) fails a record, so that SQS delivers it again.
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import Any
-
-from aws_lambda_powertools import Logger
+from typing import TYPE_CHECKING, Any
 
 from events.uploads import (
     DEFAULT_MAX_BYTES,
@@ -23,13 +21,13 @@ from events.uploads import (
     quarantine_key,
     thumbnail_key,
 )
-from fleet.batch import batch_response, sqs_records
-from fleet.telemetry import THUMBNAILS_MADE, count
-from fleet.errors import FleetError
+from fleet.batch import process_sqs
 from fleet.ports import ObjectStore, UploadStore
+from fleet.telemetry import THUMBNAILS_MADE, count, logger
 from workers.imaging import ImageRejected, make_thumbnails
 
-logger = Logger(service="thumbnails")
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 #: What `process_upload` did with one notice.
 SKIPPED = "skipped"
@@ -123,22 +121,13 @@ def _adapters() -> tuple[ObjectStore, UploadStore]:
     return S3Objects("media"), DynamoUploads()
 
 
+def _process_notices(record: SQSRecord, adapters: tuple[ObjectStore, UploadStore]) -> None:
+    for notice in object_created_records(record.body):
+        if process_upload(notice, *adapters) == READY:
+            count(THUMBNAILS_MADE)
+
+
 @logger.inject_lambda_context(clear_state=True)
 def handler(event: Any, context: Any) -> dict[str, Any]:
-    """Handle a batch of S3 notifications from the uploads queue; report the failed records."""
-    records = sqs_records(event)
-    objects, uploads = _adapters()
-    failed: list[str] = []
-    for record in records:
-        logger.set_correlation_id(record.get("messageId"))
-        try:
-            for notice in object_created_records(record["body"]):
-                if process_upload(notice, objects, uploads) == READY:
-                    count(THUMBNAILS_MADE)
-        except FleetError as exc:  # throttled or unreachable: this record alone is retried
-            logger.warning("record failed", extra={"message_id": record.get("messageId"), "error": repr(exc)})
-            failed.append(record["messageId"])
-        except Exception:  # a bug or a foreign message: retried, then the dead-letter queue
-            logger.exception("record failed", extra={"message_id": record.get("messageId")})
-            failed.append(record["messageId"])
-    return batch_response(failed)
+    """Handle a batch of S3 notifications from the uploads queue; report the failed records by messageId."""
+    return process_sqs(event, _process_notices, _adapters, context)

@@ -10,16 +10,16 @@ of a gone to-do does nothing. None of those outcomes is a failure.
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import Any
-
-from aws_lambda_powertools import Logger
+from typing import TYPE_CHECKING, Any
 
 from events.messages import CreateTodo, DeleteTodo, UpdateTodo
 from events.schemas import load_message
-from fleet.batch import batch_response, sqs_records
+from fleet.batch import process_sqs
 from fleet.ports import TodoStore
+from fleet.telemetry import logger
 
-logger = Logger(service="fleet", child=False)
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 
 def apply(message: Any, store: TodoStore) -> str:
@@ -53,17 +53,13 @@ def _store() -> TodoStore:
     return DynamoTodos()
 
 
+def _write(record: SQSRecord, store: TodoStore) -> None:
+    message = load_message(record.body)
+    outcome = apply(message, store)
+    logger.info("todo write", extra={"todo_id": message.todo_id, "outcome": outcome})
+
+
+@logger.inject_lambda_context(clear_state=True)
 def handler(event: Any, context: Any) -> dict[str, Any]:
-    """Apply a batch of to-do writes; report the failed records."""
-    failed: list[str] = []
-    store: TodoStore | None = None
-    for record in sqs_records(event):
-        try:
-            message = load_message(record["body"])
-            store = store or _store()
-            outcome = apply(message, store)
-            logger.info("todo write", extra={"todo_id": message.todo_id, "outcome": outcome})
-        except Exception as exc:  # this record alone fails; SQS retries it, then the DLQ
-            logger.warning("record failed", extra={"message_id": record.get("messageId"), "error": repr(exc)})
-            failed.append(record["messageId"])
-    return batch_response(failed)
+    """Apply a batch of to-do writes; report the failed records by messageId."""
+    return process_sqs(event, _write, _store, context)

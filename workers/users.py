@@ -8,17 +8,17 @@ a replay writes nothing, so the users stream sees one INSERT and one welcome ema
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import Any
-
-from aws_lambda_powertools import Logger
+from typing import TYPE_CHECKING, Any
 
 from events.messages import RegisterUser
 from events.models import user_id_for
 from events.schemas import load_message
-from fleet.batch import batch_response, sqs_records
+from fleet.batch import process_sqs
 from fleet.ports import UserStore
+from fleet.telemetry import logger
 
-logger = Logger(service="fleet", child=False)
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 
 def user_item(command: RegisterUser, created_at: str) -> dict[str, Any]:
@@ -50,23 +50,15 @@ def _adapters() -> UserStore:
     return DynamoUsers()
 
 
+def _store(record: SQSRecord, users: UserStore) -> None:
+    command = load_message(record.body)
+    if not isinstance(command, RegisterUser):
+        raise TypeError(f"not a RegisterUser message: {type(command).__name__}")
+    created = register_user(command, users)
+    logger.info("signup stored" if created else "signup of a known address", extra={"user_id": command.user_id})
+
+
 @logger.inject_lambda_context(clear_state=True)
 def handler(event: Any, context: Any) -> dict[str, Any]:
     """Store the users of an SQS batch; report the failed records by messageId."""
-    records = sqs_records(event)
-    failed: list[str] = []
-    users: UserStore | None = None
-    for record in records:
-        logger.set_correlation_id(record.get("messageId"))
-        try:
-            command = load_message(record["body"])
-            if not isinstance(command, RegisterUser):
-                raise TypeError(f"not a RegisterUser message: {type(command).__name__}")
-            users = users or _adapters()
-            created = register_user(command, users)
-        except Exception as exc:  # this record alone fails; the batch goes on
-            logger.warning("signup failed", extra={"message_id": record.get("messageId"), "error": repr(exc)})
-            failed.append(record["messageId"])
-            continue
-        logger.info("signup stored" if created else "signup of a known address", extra={"user_id": command.user_id})
-    return batch_response(failed)
+    return process_sqs(event, _store, _adapters, context)

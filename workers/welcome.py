@@ -8,15 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools import Logger
-
-from fleet.batch import batch_response
-from fleet.telemetry import EMAILS_SENT, count
+from fleet.batch import process_inserts
 from fleet.ports import Mailer
-from fleet.stream_events import stream_records
+from fleet.telemetry import EMAILS_SENT, count, logger
 from workers.emails import Email, Once, render, send_once
-
-logger = Logger(service="fleet", child=False)
 
 SCOPE = "welcome"
 
@@ -45,22 +40,13 @@ def _ports(context: Any) -> tuple[Mailer, Once]:
     return SesMailer(), lambda scope, key, action: once(scope, key, action, context)
 
 
+def _welcome(user: dict[str, Any], ports: tuple[Mailer, Once]) -> None:
+    message_id = welcome_user(user, *ports)
+    count(EMAILS_SENT)
+    logger.info("welcome sent", extra={"user_id": user["user_id"], "ses_message_id": message_id})
+
+
 @logger.inject_lambda_context(clear_state=True)
 def handler(event: Any, context: Any) -> dict[str, Any]:
     """Welcome every user inserted in this batch; report failed records by SequenceNumber."""
-    failed: list[str] = []
-    ports: tuple[Mailer, Once] | None = None
-    for record in stream_records(event):
-        if not record.is_insert or record.new_image is None:
-            continue
-        logger.set_correlation_id(record.new_image.get("user_id"))
-        try:
-            ports = ports or _ports(context)
-            message_id = welcome_user(record.new_image, *ports)
-        except Exception as exc:  # throttled or in progress elsewhere: this record is retried
-            logger.warning("welcome failed", extra={"sequence_number": record.sequence_number, "error": repr(exc)})
-            failed.append(record.sequence_number)
-            continue
-        count(EMAILS_SENT)
-        logger.info("welcome sent", extra={"user_id": record.new_image["user_id"], "ses_message_id": message_id})
-    return batch_response(failed)
+    return process_inserts(event, _welcome, lambda: _ports(context), context)
