@@ -3,7 +3,7 @@
 Zappa's `workers` stage names `fleet.entry.lambda_handler`. Zappa's own handler routes by
 its AWS_EVENT_MAPPING, crashes on a Pipe's bare list and returns None for a record it
 does not know (Lambda then deletes the batch). Here every event is routed by its
-source (queue, stream table, bucket, topic) to the function the topology feeds from it,
+source (queue, stream table, bucket) to the function the topology feeds from it,
 and an event that cannot be routed raises, so Lambda retries it and the dead-letter
 queue or on-failure destination catches it.
 
@@ -67,28 +67,24 @@ class Routes:
     queues: dict[str, Function]
     tables: dict[str, Function]
     buckets: dict[str, tuple[str, str, Function]]  # bucket -> (prefix, queue, function)
-    topics: dict[str, Function]
 
     @classmethod
     def of(cls, stage: str, topology: Topology = TOPOLOGY) -> "Routes":
         """The routes of a stage's physical names."""
         queues: dict[str, Function] = {}
         tables: dict[str, Function] = {}
-        topics: dict[str, Function] = {}
         for function in topology.functions:
             for trigger in function.triggers:
                 if trigger.kind in ("sqs", "pipe"):
                     queues[physical_name(stage, trigger.queue)] = function
                 elif trigger.kind == "stream":
                     tables[physical_name(stage, trigger.table)] = function
-                elif getattr(trigger, "topic", None):
-                    topics[physical_name(stage, trigger.topic)] = function
         buckets = {
             physical_name(stage, b.name): (b.notify_prefix or "", physical_name(stage, b.notify_queue), queues[physical_name(stage, b.notify_queue)])
             for b in topology.buckets
             if b.notify_queue and physical_name(stage, b.notify_queue) in queues
         }
-        return cls(queues, tables, buckets, topics)
+        return cls(queues, tables, buckets)
 
     def function_for(self, event: Any) -> Function:
         """The function that consumes `event`; UnroutableEvent when there is none."""
@@ -103,6 +99,7 @@ class Routes:
     def _route(self, record: Any) -> Function:
         if not isinstance(record, dict):
             raise UnroutableEvent(f"a record that is not an object: {type(record).__name__}")
+        # An SNS record spells it EventSource: read both, so that the error names its source.
         source = record.get("eventSource") or record.get("EventSource")
         if source == "aws:sqs":
             queue = _arn_resource(record.get("eventSourceARN", ""))
@@ -119,9 +116,6 @@ class Routes:
             if not key.startswith(prefix):
                 raise UnroutableEvent(f"no function for {bucket}/{key}: outside {prefix!r}")
             return function
-        if source == "aws:sns":
-            topic = _arn_resource(record.get("Sns", {}).get("TopicArn", ""))
-            return _known(self.topics, topic, "topic")
         raise UnroutableEvent(f"a record from an unknown source: {source!r}")
 
 
@@ -134,7 +128,7 @@ def _records(event: Any) -> list[Any]:
 
 
 def _arn_resource(arn: str) -> str:
-    # arn:aws:sqs:REGION:ACCOUNT:NAME -> NAME; arn:aws:sns:...:NAME -> NAME
+    # arn:aws:sqs:REGION:ACCOUNT:NAME -> NAME
     return arn.split(":", 5)[5] if arn.count(":") >= 5 else ""
 
 
@@ -150,7 +144,7 @@ def routes_of(stage: str) -> Routes:
     return Routes.of(stage)
 
 
-def _as_queue_batch(event: dict[str, Any], queue: str, routes: Routes) -> dict[str, Any]:
+def _as_queue_batch(event: dict[str, Any], queue: str) -> dict[str, Any]:
     """A direct S3 notification, delivered as the bucket's queue would deliver it."""
     return {
         "Records": [
@@ -177,7 +171,7 @@ def lambda_handler(event: Any, context: Any) -> Any:
     first = records[0] if records else {}
     if isinstance(first, dict) and (first.get("eventSource") == "aws:s3"):
         bucket = first["s3"]["bucket"]["name"]
-        event = _as_queue_batch(event, routes.buckets[bucket][1], routes)
+        event = _as_queue_batch(event, routes.buckets[bucket][1])
     module_name, _, attribute = function.handler.rpartition(".")
     handler = getattr(importlib.import_module(module_name), attribute)
     from fleet.telemetry import run_handler
