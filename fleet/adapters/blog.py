@@ -32,16 +32,17 @@ class DynamoArticles:
             "TableName": table_name(ARTICLES),
             "IndexName": index_name(ARTICLES, FEED_INDEX),
             "KeyConditionExpression": "#feed = :feed",
-            "ExpressionAttributeNames": {"#feed": "feed"},
+            "ExpressionAttributeNames": {"#feed": FEED_INDEX.partition_key},
             "ExpressionAttributeValues": {":feed": {"S": FEED}},
             "ScanIndexForward": False,
             "Limit": limit + 1,
         }
         if after is not None:
+            # A cursor into an index names the table's key and the index's key.
             request["ExclusiveStartKey"] = {
-                "article_id": {"S": article_of_feed_key(after)},
-                "feed": {"S": FEED},
-                "feed_key": {"S": after},
+                ARTICLES.partition_key: {"S": article_of_feed_key(after)},
+                FEED_INDEX.partition_key: {"S": FEED},
+                FEED_INDEX.sort_key: {"S": after},
             }
         items = [from_item(i) for i in call("query", **request).get("Items", [])]
         page = items[:limit]

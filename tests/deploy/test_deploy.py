@@ -91,7 +91,7 @@ def _mappings(function_name: str) -> list[dict]:
 
 def test_zappa_deploys_both_stages_and_fleet_wire_leaves_every_trigger_reporting_failures(deployed):
     from events.topology import TOPOLOGY, SqsTrigger, StreamTrigger
-    from fleet import aws, settings
+    from fleet import aws, resources, settings
 
     env, logs = deployed
     for zappa_stage, log in logs.items():
@@ -119,24 +119,31 @@ def test_zappa_deploys_both_stages_and_fleet_wire_leaves_every_trigger_reporting
     assert len(streams) == sum(isinstance(t, StreamTrigger) for t in triggers) > 0
     for mapping in mappings:
         assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"], mapping
-    for mapping in streams:
-        assert mapping["StartingPosition"] == "TRIM_HORIZON", mapping
-        assert mapping["MaximumRetryAttempts"] >= 0, mapping
-        assert ":sqs:" in mapping["DestinationConfig"]["OnFailure"]["Destination"], mapping
-
     settings.reset()
+    by_table = {resources.table_name(t.table): t for t in triggers if isinstance(t, StreamTrigger)}
+    stream_table = lambda mapping: mapping["EventSourceArn"].partition(":table/")[2].partition("/stream/")[0]
+    assert sorted(stream_table(m) for m in streams) == sorted(by_table)
+    for mapping in streams:
+        trigger = by_table[stream_table(mapping)]
+        assert mapping["StartingPosition"] == trigger.starting_position, mapping
+        assert mapping["MaximumRetryAttempts"] == trigger.retry.maximum_retry_attempts, mapping
+        assert mapping["MaximumRecordAgeInSeconds"] == trigger.retry.maximum_record_age_seconds, mapping
+        assert mapping["BisectBatchOnFunctionError"] is trigger.retry.bisect_on_error, mapping
+        on_failure = resources.queue_arn(trigger.retry.on_failure_queue)
+        assert mapping["DestinationConfig"]["OnFailure"]["Destination"] == on_failure, mapping
+
     pipes = aws.client("pipes")
     for _function, trigger in TOPOLOGY.pipes():
-        pipe = pipes.describe_pipe(Name=settings.current().name(trigger.pipe))
-        assert pipe["Target"] == workers["FunctionArn"]
-        assert pipe["Source"].endswith(f":{settings.current().name(trigger.queue)}")
+        pipe = pipes.describe_pipe(Name=resources.pipe_name(trigger.pipe))
+        assert pipe["Target"] == workers["FunctionArn"] == resources.function_arn(TOPOLOGY.workers)
+        assert pipe["Source"] == resources.queue_arn(trigger.queue)
 
     s3 = aws.client("s3")
     for bucket in TOPOLOGY.buckets:
         if bucket.notify_queue:
-            config = s3.get_bucket_notification_configuration(Bucket=settings.current().name(bucket.name))
+            config = s3.get_bucket_notification_configuration(Bucket=resources.bucket_name(bucket))
             queues = [q["QueueArn"] for q in config.get("QueueConfigurations", [])]
-            assert queues == [aws.arn("sqs", settings.current().name(bucket.notify_queue))]
+            assert queues == [resources.queue_arn(bucket.notify_queue)]
 
     plans = aws.client("apigateway").get_usage_plans()["items"]
     assert [p["name"] for p in plans] == ["fleet-prod-api"]

@@ -67,3 +67,35 @@ def test_fleet_zappa_settings_check_fails_on_a_stale_file(tmp_path):
     assert result.exit_code == 1 and "differs" in result.output
     assert CliRunner().invoke(main, ["zappa-settings", "--output", str(stale)]).exit_code == 0
     assert CliRunner().invoke(main, ["zappa-settings", "--check", "--output", str(stale)]).exit_code == 0
+
+
+def test_every_name_and_size_in_the_rendering_comes_from_the_topology():
+    import dataclasses
+
+    from events.topology import TOPOLOGY, DeployUnit
+    from fleet.zappa_config import render
+
+    slow = dataclasses.replace(TOPOLOGY.functions[0], timeout_seconds=600, memory_mb=2048)
+    topology = dataclasses.replace(
+        TOPOLOGY,
+        api=DeployUnit("web", app_function="somewhere.app", memory_mb=256, timeout_seconds=10),
+        workers=DeployUnit("jobs", lambda_handler="somewhere.handler"),
+        deploy_bucket="zips",
+        functions=(slow,) + TOPOLOGY.functions[1:],
+    )
+    stages = render("qa", topology)
+    assert list(stages) == ["web", "jobs"]
+    for stage in stages.values():
+        assert stage["project_name"] == "fleet-qa"  # Zappa names the functions fleet-qa-web, fleet-qa-jobs
+        assert stage["s3_bucket"] == "fleet-qa-zips"
+        assert stage["environment_variables"] == {"FLEET_STAGE": "qa"}
+    assert (stages["web"]["app_function"], stages["web"]["memory_size"], stages["web"]["timeout_seconds"]) == (
+        "somewhere.app",
+        256,
+        10,
+    )
+    assert "lambda_handler" not in stages["web"] and "apigateway_enabled" not in stages["web"]
+    jobs = stages["jobs"]
+    assert (jobs["lambda_handler"], jobs["apigateway_enabled"]) == ("somewhere.handler", False)
+    assert (jobs["memory_size"], jobs["timeout_seconds"]) == (2048, 600)  # the most any Function needs
+    assert "app_function" not in jobs
