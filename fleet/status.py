@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import Callable
 
 from events.topology import TOPOLOGY, Topology
 from fleet import aws
@@ -40,8 +41,8 @@ def _depth(logical: str) -> tuple[int, int]:
     return int(attributes["ApproximateNumberOfMessages"]), int(attributes["ApproximateNumberOfMessagesNotVisible"])
 
 
-def oldest_age(logical: str, now: float | None = None) -> float | None:
-    """Age in seconds of the oldest of up to ten visible messages, peeked; None when none is visible.
+def oldest_age(logical: str, clock: Callable[[], float] = time.time) -> float | None:
+    """Age in seconds, by `clock`, of the oldest of up to ten visible messages, peeked; None when none is visible.
 
     SQS has no queue attribute for it (ApproximateAgeOfOldestMessage is a CloudWatch
     metric, which moto does not produce): receive with SentTimestamp, then make the
@@ -63,11 +64,16 @@ def oldest_age(logical: str, now: float | None = None) -> float | None:
         Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"], "VisibilityTimeout": 0} for i, m in enumerate(messages)],
     )
     sent = min(int(m["Attributes"]["SentTimestamp"]) for m in messages) / 1000
-    return max(0.0, (now or time.time()) - sent)
+    return max(0.0, clock() - sent)
 
 
-def queue_status(topology: Topology = TOPOLOGY, ages: bool = False, source_ages: bool = True) -> list[QueueStatus]:
-    """Every queue's visible, in-flight and dead-lettered message counts (and ages, when asked).
+def queue_status(
+    topology: Topology = TOPOLOGY,
+    ages: bool = False,
+    source_ages: bool = True,
+    clock: Callable[[], float] = time.time,
+) -> list[QueueStatus]:
+    """Every queue's visible, in-flight and dead-lettered message counts (and ages by `clock`, when asked).
 
     `source_ages=False` peeks only dead-letter queues: a peek at a queue with a redrive
     policy counts towards its messages' maxReceiveCount.
@@ -76,8 +82,8 @@ def queue_status(topology: Topology = TOPOLOGY, ages: bool = False, source_ages:
     for queue in topology.queues:
         visible, in_flight = _depth(queue.name)
         dlq_visible, dlq_in_flight = _depth(queue.dlq_name)
-        age = oldest_age(queue.name) if ages and source_ages and visible else None
-        dead_age = oldest_age(queue.dlq_name) if ages and dlq_visible else None
+        age = oldest_age(queue.name, clock) if ages and source_ages and visible else None
+        dead_age = oldest_age(queue.dlq_name, clock) if ages and dlq_visible else None
         rows.append(QueueStatus(queue.name, visible, in_flight, dlq_visible + dlq_in_flight, age, dead_age))
     return rows
 

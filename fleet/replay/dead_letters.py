@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Iterator
 
 from fleet import aws, settings
-from fleet.adapters.queues import queue_url
+from fleet.resources import queue_url
 
 BATCH = 10  # SQS's limit per receive, send batch and delete batch
 #: How long a message received by a replay or a dump stays hidden from other consumers.
@@ -280,15 +280,3 @@ def send_dump(
         pacer.count(len(chunk))
         sent(len(chunk))
     return total
-
-
-def on_failure_function(logical: str) -> str | None:
-    """The function whose stream trigger parks failures on this queue, or None."""
-    from events.topology import TOPOLOGY, StreamTrigger
-
-    for function in TOPOLOGY.functions:
-        for trigger in function.triggers:
-            if isinstance(trigger, StreamTrigger) and trigger.retry.on_failure_queue == logical:
-                return function.name
-    return None
-

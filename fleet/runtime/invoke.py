@@ -1,12 +1,12 @@
-"""Resolve handlers by dotted path and call them as Lambda does."""
+"""Resolve handlers by dotted path, call them as Lambda does, and read their batch answers as it does."""
 
 from __future__ import annotations
 
 import importlib
+import time
 import uuid
 from dataclasses import dataclass, field
 from typing import Any, Callable
-import time
 
 from events.topology import Function
 
@@ -47,3 +47,30 @@ def invoke(function: Function, event: Any, function_arn: str) -> Any:
     from fleet.telemetry import run_handler
 
     return run_handler(function.name, resolve(function.handler), event, context)
+
+
+def reported_failures(response: Any, batch_ids: list[str]) -> list[str] | None:
+    """The ids a handler's partial batch response names as failed, in its order; None when malformed.
+
+    As on AWS: no response, `{}`, or a `batchItemFailures` list that is empty or null mean
+    every record succeeded (`[]`); a response naming an id that is not in the batch, or of
+    the wrong shape, is malformed, which Lambda and Pipes treat as a failure of the whole
+    batch (a function error).
+    """
+    if response is None or response == {}:
+        return []
+    if not isinstance(response, dict):
+        return None
+    items = response.get("batchItemFailures")
+    if items is None:
+        return []
+    if not isinstance(items, list):
+        return None
+    known = set(batch_ids)
+    named: list[str] = []
+    for item in items:
+        identifier = item.get("itemIdentifier") if isinstance(item, dict) else None
+        if not isinstance(identifier, str) or identifier not in known:
+            return None
+        named.append(identifier)
+    return named

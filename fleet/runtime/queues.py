@@ -17,7 +17,8 @@ from typing import Any
 from events.topology import Function, PipeTrigger, SqsTrigger
 from fleet import aws, settings
 from fleet.adapters.queues import queue_url
-from fleet.runtime.invoke import invoke
+from fleet.resources import function_arn
+from fleet.runtime.invoke import invoke, reported_failures
 
 log = logging.getLogger("fleet.runtime")
 
@@ -67,28 +68,9 @@ def to_lambda_record(message: dict[str, Any], source_arn: str, region: str) -> d
 
 
 def failed_ids(response: Any, batch_ids: list[str]) -> set[str]:
-    """The record ids a handler's response names as failed; all of them if it is malformed.
-
-    As on AWS: no response, `{}`, or a `batchItemFailures` list that is empty or null mean
-    every record succeeded; a response naming an id that is not in the batch, or of the
-    wrong shape, fails the whole batch.
-    """
-    if response is None or response == {}:
-        return set()
-    if not isinstance(response, dict):
-        return set(batch_ids)
-    items = response.get("batchItemFailures")
-    if items is None:
-        return set()
-    if not isinstance(items, list):
-        return set(batch_ids)
-    failed: set[str] = set()
-    for item in items:
-        identifier = item.get("itemIdentifier") if isinstance(item, dict) else None
-        if not isinstance(identifier, str) or identifier not in batch_ids:
-            return set(batch_ids)
-        failed.add(identifier)
-    return failed
+    """The record ids a handler's response names as failed; all of them if it is malformed."""
+    named = reported_failures(response, batch_ids)
+    return set(batch_ids) if named is None else set(named)
 
 
 class QueuePoller(threading.Thread):
@@ -165,9 +147,9 @@ class QueuePoller(threading.Thread):
         records = [to_lambda_record(m, source_arn, current.region) for m in messages]
         event: Any = records if isinstance(self.trigger, PipeTrigger) else {"Records": records}
         ids = [r["messageId"] for r in records]
-        function_arn = aws.arn("lambda", f"function:{current.name('workers')}")
+        arn = function_arn("workers")
         try:
-            response = invoke(self.function, event, function_arn)
+            response = invoke(self.function, event, arn)
             failed = failed_ids(response, ids)
         except Exception:
             log.exception("%s raised on a batch of %d: the whole batch will be retried", self.function.name, len(ids))

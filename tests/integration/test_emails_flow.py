@@ -14,7 +14,7 @@ from events.models import user_id_for
 from fleet import aws, settings
 from fleet.adapters.queues import queue_url
 from fleet.outbox import read_outbox
-from fleet.runtime.streams import read_failed_records, replay_failures
+from fleet.replay import read_failed_records, replay_failures
 from fleet.status import queue_status
 from tests.tables import scan
 

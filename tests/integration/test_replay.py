@@ -16,6 +16,7 @@ from click.testing import CliRunner
 from fleet import aws
 from fleet.adapters.queues import queue_url
 from fleet.cli import main
+from fleet.status import format_age, queue_status
 
 pytestmark = pytest.mark.integration
 
@@ -134,13 +135,19 @@ def test_status_shows_ages_and_check_fails_on_dead_letters(provisioned):
     assert "no dead-lettered" in fleet("status", "--check").output
     dead_letter(3)
     aws.client("sqs").send_message(QueueUrl=queue_url("users"), MessageBody="{}")
-    time.sleep(1.1)
     result = fleet("status", "--check", code=1)
     assert "submissions holds 3 failed message(s)" in result.output
-    row = next(line for line in fleet("status", code=0).output.splitlines() if line.startswith("submissions "))
+    lines = fleet("status", code=0).output.splitlines()
+    row = next(line for line in lines if line.startswith("submissions "))
     assert row.split()[-2:][0] == "3" and row.split()[-1].endswith("s")  # 3 dead-lettered, an age in seconds
-    users = next(line for line in fleet("status").output.splitlines() if line.startswith("users "))
+    users = next(line for line in lines if line.startswith("users "))
     assert users.split()[1] == "1" and users.split()[3] != "-"
+
+    # The ages are read against the clock: 90 s on, both messages are a minute and a half old.
+    later = lambda: time.time() + 90  # noqa: E731
+    rows = {r.name: r for r in queue_status(ages=True, clock=later)}
+    assert 90 <= rows["users"].oldest_age < 120 and 90 <= rows["submissions"].oldest_dead_age < 120
+    assert format_age(rows["users"].oldest_age) == "1m" and rows["submissions"].oldest_age is None
     assert depth("users") == 1 and depth("submissions-dlq") == 3  # peeking consumed nothing
 
 

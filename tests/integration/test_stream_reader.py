@@ -31,17 +31,19 @@ def _put_users(n: int, start: int = 0) -> None:
 
 
 def test_an_idle_shard_costs_one_call_per_poll_and_every_record_is_read_once(calls):
-    from fleet.runtime.streams import _sequence, shard_ids, shard_reader, stream_arn
+    from fleet.resources import stream_arn
+    from fleet.runtime.shards import sequence_number
+    from fleet.runtime.streams import shard_ids, shard_reader
 
     arn = stream_arn("users")
     read = shard_reader(arn, shard_ids(arn)[0])
     _put_users(5)
     first = read(None, 3)
-    second = read(_sequence(first[-1]), 3)
+    second = read(sequence_number(first[-1]), 3)
     assert [r["dynamodb"]["Keys"]["user_id"]["S"] for r in first + second] == [f"u{i}" for i in range(5)]
 
     calls.clear()
-    checkpoint = _sequence(second[-1])
+    checkpoint = sequence_number(second[-1])
     for _ in range(10):
         assert read(checkpoint, 3) == []
     assert calls == {"GetRecords": 10}  # no GetShardIterator while the reader stays where it was
@@ -52,6 +54,6 @@ def test_an_idle_shard_costs_one_call_per_poll_and_every_record_is_read_once(cal
 
     # A retry from an earlier record (a failed batch) reads from there again.
     calls.clear()
-    again = read(_sequence(first[-1]), 10)
+    again = read(sequence_number(first[-1]), 10)
     assert [r["dynamodb"]["Keys"]["user_id"]["S"] for r in again] == ["u3", "u4", "u5", "u6"]
     assert calls == {"GetShardIterator": 1, "GetRecords": 1}

@@ -7,7 +7,7 @@ import time
 import pytest
 
 from events.topology import RetryPolicy, StreamTrigger
-from fleet.runtime.streams import CAUGHT_UP, ShardWorker, first_failed
+from fleet.runtime.shards import CAUGHT_UP, ShardWorker, first_failed
 
 ARN = "arn:aws:dynamodb:us-east-1:123456789012:table/fleet-local-users/stream/2026-01-01T00:00:00.000"
 
