@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -84,8 +85,8 @@ def test_status_lists_every_queue(provisioned):
     assert lines[1].split() == ["submissions", "0", "0", "-", "0", "-"]
 
 
-def test_fleet_up_serves_the_whole_fleet_and_stops_cleanly_on_ctrl_c(tmp_path):
-    aws_port, api_port = free_port(), free_port()
+def start_fleet_up(aws_port: int, api_port: int) -> tuple[subprocess.Popen, str]:
+    """`fleet up` on these ports, and what it printed until it said it was ready (or ended)."""
     env = {k: v for k, v in os.environ.items() if k not in ("AWS_ENDPOINT_URL", "FLEET_VISIBILITY_TIMEOUT")}
     env["FLEET_STAGE"] = "local"
     process = subprocess.Popen(
@@ -95,17 +96,28 @@ def test_fleet_up_serves_the_whole_fleet_and_stops_cleanly_on_ctrl_c(tmp_path):
         stderr=subprocess.PIPE,
         text=True,
     )
+    output = []
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        line = process.stdout.readline()
+        if not line:
+            break
+        output.append(line)
+        if "ready" in line:
+            break
+    return process, "".join(output)
+
+
+def stop_fleet_up(process: subprocess.Popen) -> tuple[str, str]:
+    """Ctrl-C, as a developer stops it; the rest of its output and its errors."""
+    process.send_signal(signal.SIGINT)
+    return process.communicate(timeout=60)
+
+
+def test_fleet_up_serves_the_whole_fleet_and_stops_cleanly_on_ctrl_c(tmp_path):
+    aws_port, api_port = free_port(), free_port()
+    process, text = start_fleet_up(aws_port, api_port)
     try:
-        output = []
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            line = process.stdout.readline()
-            if not line:
-                break
-            output.append(line)
-            if "ready" in line:
-                break
-        text = "".join(output)
         assert "ready" in text, text + process.stderr.read() if process.poll() is not None else text
         assert f"http://127.0.0.1:{aws_port}" in text and f"http://127.0.0.1:{api_port}" in text
 
@@ -122,8 +134,7 @@ def test_fleet_up_serves_the_whole_fleet_and_stops_cleanly_on_ctrl_c(tmp_path):
         assert shown.status_code == 200 and shown.json()["status"] == "accepted"
         assert run_fleet(endpoint, "status").stdout.splitlines()[1].split() == ["submissions", "0", "0", "-", "0", "-"]
     finally:
-        process.send_signal(signal.SIGINT)
-        out, err = process.communicate(timeout=60)
+        out, err = stop_fleet_up(process)
     assert process.returncode == 0, err
     assert "Traceback" not in err and "stopped" in out
 
@@ -135,19 +146,29 @@ def test_a_command_without_a_reachable_aws_says_so_in_one_line():
     assert "Traceback" not in result.stderr
 
 
-def test_fleet_up_starts_again_at_once_after_a_stop(tmp_path):
-    """A port left in TIME_WAIT by the last run does not count as taken."""
-    import socket
+def get_closed_by_server(port: int, path: str) -> tuple[int, bytes]:
+    """GET over HTTP/1.0, read to the end: the server closes first, so its end of the connection waits in TIME_WAIT."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as conn:
+        conn.sendall(f"GET {path} HTTP/1.0\r\nHost: 127.0.0.1:{port}\r\n\r\n".encode())
+        answer = b""
+        while chunk := conn.recv(65536):
+            answer += chunk
+    head, _, body = answer.partition(b"\r\n\r\n")
+    return int(head.split()[1]), body
 
-    port = free_port()
-    with socket.socket() as server:
-        server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        server.bind(("127.0.0.1", port))
-        server.listen()
-        client = socket.create_connection(("127.0.0.1", port))
-        accepted, _ = server.accept()
-        accepted.close()  # the server side closes first: its end waits in TIME_WAIT
-        client.close()
-    from fleet.cli import _require_free_port
 
-    _require_free_port("127.0.0.1", port)
+def test_fleet_up_starts_again_at_once_on_the_same_ports_after_a_stop():
+    """The ports of the last run, with its served connections in TIME_WAIT, are free to take at once."""
+    aws_port, api_port = free_port(), free_port()
+    for run in ("first", "second"):
+        process, text = start_fleet_up(aws_port, api_port)
+        try:
+            assert "ready" in text, f"{run} run: " + (text + process.stderr.read() if process.poll() is not None else text)
+            status, body = get_closed_by_server(api_port, "/v1/campaigns/demo")
+            assert status == 200 and json.loads(body)["campaign_id"] == "demo", f"{run} run: {status} {body!r}"
+            status, body = get_closed_by_server(aws_port, "/moto-api/")
+            assert status == 200, f"{run} run: {status}"
+        finally:
+            out, err = stop_fleet_up(process)
+        assert process.returncode == 0, f"{run} run: {err}"
+        assert "Traceback" not in err and "stopped" in out

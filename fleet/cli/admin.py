@@ -1,0 +1,133 @@
+"""Commands for the data an operator manages: `campaigns` and API `keys`."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+
+import click
+
+
+@click.group()
+def campaigns() -> None:
+    """Create and list campaigns."""
+
+
+@campaigns.command("create")
+@click.argument("campaign_id")
+@click.option("--name", required=True, help="The campaign's public name.")
+@click.option("--opens", required=True, help="When entries open, ISO 8601 with a time zone.")
+@click.option("--closes", required=True, help="When entries close, ISO 8601 with a time zone.")
+@click.option("--max-entries-per-email", default=1, show_default=True, help="Entries one email address may make.")
+def campaigns_create(campaign_id: str, name: str, opens: str, closes: str, max_entries_per_email: int) -> None:
+    """Create or replace a campaign."""
+    from marshmallow import ValidationError
+
+    from events.models import Campaign
+    from events.schemas import CampaignSchema
+    from fleet.adapters.tables import DynamoCampaigns
+
+    try:
+        data = CampaignSchema().load(
+            {
+                "campaign_id": campaign_id,
+                "name": name,
+                "opens_at": opens,
+                "closes_at": closes,
+                "max_entries_per_email": max_entries_per_email,
+            }
+        )
+    except ValidationError as exc:
+        names = {"opens_at": "--opens", "closes_at": "--closes", "campaign_id": "CAMPAIGN_ID"}
+        problems = "; ".join(f"{names.get(k, '--' + k.replace('_', '-'))}: {' '.join(v)}" for k, v in exc.messages.items())
+        raise click.BadParameter(problems) from None
+    campaign = Campaign(**data)
+    DynamoCampaigns().put(campaign)
+    click.echo(f"campaign {campaign.campaign_id} saved: {campaign.name}, {_window(campaign)}")
+
+
+@campaigns.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON lines.")
+def campaigns_list(as_json: bool) -> None:
+    """Every campaign, whether it is open now, and its stored entries."""
+    from fleet.adapters.tables import DynamoCampaigns
+
+    store = DynamoCampaigns()
+    now = datetime.now(timezone.utc)
+    found = store.list()
+    if not found and not as_json:
+        click.echo("no campaigns")
+    for campaign in found:
+        entries = store.count_entries(campaign.campaign_id)
+        state = "open" if campaign.is_open(now) else "closed"
+        if as_json:
+            click.echo(
+                json.dumps(
+                    {
+                        "campaign_id": campaign.campaign_id,
+                        "name": campaign.name,
+                        "opens_at": campaign.opens_at.isoformat(),
+                        "closes_at": campaign.closes_at.isoformat(),
+                        "max_entries_per_email": campaign.max_entries_per_email,
+                        "open": campaign.is_open(now),
+                        "entries": entries,
+                    }
+                )
+            )
+        else:
+            click.echo(f"{campaign.campaign_id}  {state:<6}  {entries:>7} entries  {campaign.name}  ({_window(campaign)})")
+
+
+def _window(campaign) -> str:
+    return (
+        f"{campaign.opens_at.isoformat()} to {campaign.closes_at.isoformat()}, "
+        f"{campaign.max_entries_per_email} per email"
+    )
+
+
+@click.group()
+def keys() -> None:
+    """API keys for integrations and admins (stored hashed; shown once)."""
+
+
+@keys.command("create")
+@click.option("--name", required=True, help="Who or what the key is for.")
+@click.option("--scope", "scopes", multiple=True, required=True, help="A scope (repeat for more): articles:write, subscriptions:write, campaigns:write.")
+def keys_create(name: str, scopes: tuple[str, ...]) -> None:
+    """Make a key and print it once: only its hash is kept."""
+    from fleet.access import new_key
+    from fleet.adapters.access import DynamoApiKeys
+
+    try:
+        key, record = new_key(name, list(scopes), DynamoApiKeys())
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--scope") from None
+    click.echo(key)
+    click.echo(f"key id {record['key_id']}, name {name!r}, scopes {' '.join(record['scopes'])}: keep it now, it is not shown again", err=True)
+
+
+@keys.command("revoke")
+@click.argument("key_id_or_name")
+def keys_revoke(key_id_or_name: str) -> None:
+    """Revoke the keys with this key id or name."""
+    from fleet.access import revoke
+    from fleet.adapters.access import DynamoApiKeys
+
+    revoked = revoke(key_id_or_name, DynamoApiKeys())
+    if not revoked:
+        raise click.ClickException(f"no active key with id or name {key_id_or_name!r}")
+    for record in revoked:
+        click.echo(f"revoked {record['key_id']} ({record['name']})")
+
+
+@keys.command("list")
+def keys_list() -> None:
+    """Every key: id, name, scopes, whether revoked (never the key)."""
+    from fleet.adapters.access import DynamoApiKeys
+
+    for record in sorted(DynamoApiKeys().list(), key=lambda r: r.get("created_at", "")):
+        state = "revoked" if record.get("revoked") else "active"
+        click.echo(f"{record['key_id']}  {state:7}  {record['name']}  {' '.join(record.get('scopes', []))}")
+
+
+COMMANDS = [campaigns, keys]

@@ -1,0 +1,66 @@
+"""Commands that put a stage on AWS: `provision`, `wire`, `zappa-settings`."""
+
+from __future__ import annotations
+
+import os
+
+import click
+
+from fleet import settings
+
+
+def _use_stage(stage: str | None) -> None:
+    if stage:
+        from fleet import aws
+
+        os.environ["FLEET_STAGE"] = stage
+        settings.reset()
+        aws.reset()
+
+
+@click.command("provision")
+@click.option("--stage", default=None, help="The Fleet stage (default: FLEET_STAGE, else local).")
+def provision_command(stage: str | None) -> None:
+    """Create or correct every resource in the topology (idempotent)."""
+    from fleet.provision import provision
+
+    _use_stage(stage)
+    changes = provision(report=lambda change: click.echo(str(change)))
+    changed = sum(1 for c in changes if c.action not in ("unchanged", "deferred", "pending"))
+    click.echo(f"{len(changes)} resources, {changed} changed")
+
+
+@click.command("wire")
+@click.option("--stage", default=None, help="The Fleet stage (default: FLEET_STAGE, else local).")
+def wire_command(stage: str | None) -> None:
+    """After a deploy: event source mappings, pipes, the S3 notification and the usage plan (idempotent)."""
+    from fleet.wire import wire
+
+    _use_stage(stage)
+    changes = wire(report=lambda change: click.echo(str(change)))
+    changed = sum(1 for c in changes if c.action not in ("unchanged", "deferred"))
+    click.echo(f"{len(changes)} wired, {changed} changed")
+
+
+@click.command("zappa-settings")
+@click.option("--stage", default=None, help="The Fleet stage to deploy (default: prod).")
+@click.option("--check", is_flag=True, help="Exit 1 when zappa_settings.json differs from the rendering.")
+@click.option("--output", default="zappa_settings.json", show_default=True, help="Where to write it.")
+def zappa_settings_command(stage: str | None, check: bool, output: str) -> None:
+    """Render zappa_settings.json (the api and workers stages) from the topology."""
+    from pathlib import Path
+
+    from fleet.zappa_config import DEFAULT_STAGE, render_json
+
+    text = render_json(stage or DEFAULT_STAGE)
+    path = Path(output)
+    if check:
+        if not path.exists() or path.read_text() != text:
+            raise click.ClickException(f"{path} differs from the topology: run fleet zappa-settings")
+        click.echo(f"{path} matches the topology")
+        return
+    path.write_text(text)
+    click.echo(f"wrote {path}")
+
+
+COMMANDS = [provision_command, wire_command, zappa_settings_command]

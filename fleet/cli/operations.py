@@ -1,0 +1,195 @@
+"""Commands for the operator who watches queues and puts failed work back: `status`, `replay`, `dlq`."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import IO
+
+import click
+
+
+@click.command()
+@click.option(
+    "--check",
+    is_flag=True,
+    help="Exit 1 when any dead-letter or on-failure queue holds messages (for cron and CI); peeks only those.",
+)
+def status(check: bool) -> None:
+    """Messages visible, in flight and dead-lettered, and the oldest one's age, for every queue."""
+    from fleet.status import format_age, on_failure_queues, queue_status
+
+    rows = queue_status(ages=True, source_ages=not check)
+    parking = on_failure_queues()
+    width = max(len(r.name) for r in rows)
+    click.echo(
+        f"{'queue':<{width}}  {'visible':>8}  {'in flight':>9}  {'oldest':>6}  {'dead-lettered':>13}  {'oldest':>6}"
+    )
+    for row in rows:
+        click.echo(
+            f"{row.name:<{width}}  {row.visible:>8}  {row.in_flight:>9}  {format_age(row.oldest_age):>6}"
+            f"  {row.dead_lettered:>13}  {format_age(row.oldest_dead_age):>6}"
+        )
+    if check:
+        troubled = [r for r in rows if r.dead_lettered or (r.name in parking and r.visible + r.in_flight)]
+        for row in troubled:
+            held = row.dead_lettered + (row.visible + row.in_flight if row.name in parking else 0)
+            click.echo(f"check: {row.name} holds {held} failed message(s); see: fleet replay {row.name}", err=True)
+        if troubled:
+            sys.exit(1)
+        click.echo("check: no dead-lettered or parked messages")
+
+
+def _where(values: tuple[str, ...]) -> list:
+    from fleet.replay import Where
+
+    try:
+        return [Where.parse(v) for v in values]
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--where") from None
+
+
+def _topology_queue(name: str, hint: str) -> None:
+    from events.topology import TOPOLOGY
+
+    try:
+        TOPOLOGY.queue(name)
+    except KeyError:
+        known = ", ".join(q.name for q in TOPOLOGY.queues)
+        raise click.BadParameter(f"no queue {name!r} in the topology (one of: {known})", param_hint=hint) from None
+
+
+@click.command()
+@click.argument("queue")
+@click.option("--to", "target", help="Send to this topology queue instead of QUEUE.")
+@click.option("--limit", type=click.IntRange(min=1), help="Move at most N messages.")
+@click.option("--dry-run", is_flag=True, help="List what would move; move nothing.")
+@click.option("--where", "where", multiple=True, help="FIELD=VALUE: a message attribute, or body.PATH into the JSON body.")
+@click.option("--rate", type=click.FloatRange(min=0, min_open=True), help="At most N messages a second.")
+@click.option("--from-file", "from_file", type=click.File("r"), help="Send the messages of a `fleet dlq dump` file to QUEUE.")
+def replay(
+    queue: str,
+    target: str | None,
+    limit: int | None,
+    dry_run: bool,
+    where: tuple[str, ...],
+    rate: float | None,
+    from_file: IO[str] | None,
+) -> None:
+    """Move QUEUE's dead-lettered messages back to QUEUE; on an on-failure queue, invoke the function again.
+
+    Each copy is sent before its original is deleted: interrupted at any point, every
+    message is in one of the two queues (at worst in both; the workers are idempotent).
+    """
+    from fleet import replay as replaying
+
+    filters = _where(where)
+    _topology_queue(queue, "QUEUE")
+    if target:
+        _topology_queue(target, "--to")
+    function = replaying.on_failure_function(queue)
+    if function and not from_file:
+        if target or filters or rate:
+            raise click.UsageError(f"{queue} is an on-failure queue: its records go back to {function}; only --limit and --dry-run apply")
+        _replay_on_failure(queue, function, limit, dry_run)
+        return
+
+    destination = target or queue
+    if from_file:
+        try:
+            messages = replaying.read_dump(from_file)
+        except ValueError as exc:
+            raise click.BadParameter(f"{from_file.name}: {exc}", param_hint="--from-file") from None
+        if dry_run:
+            chosen = [m for m in messages if all(w.matches(m) for w in filters)][:limit]
+            for message in chosen:
+                click.echo(f"would send {message['MessageId']} to {destination}: {message['Body'][:120]}")
+            click.echo(f"{len(chosen)} message(s) would be sent to {destination}")
+            return
+        with click.progressbar(length=len(messages), label=f"{from_file.name} -> {destination}", file=sys.stderr) as bar:
+            sent = replaying.send_dump(messages, destination, filters, limit, rate, bar.update)
+        click.echo(f"{sent} message(s) sent to {destination}")
+        return
+
+    source = replaying.dead_letter_queue(queue)
+    if dry_run:
+        lines = replaying.dump(queue, filters, limit)
+        for line in lines:
+            data = json.loads(line)
+            click.echo(f"would move {data['message_id']} to {destination}: {data['body'][:120]}")
+        click.echo(f"{len(lines)} message(s) would move from {source} to {destination}")
+        return
+    if not (filters or limit):
+        handle = replaying.start_move_task(source, destination, rate)
+        if handle:
+            click.echo(f"SQS is moving {source} to {destination} (task {handle})")
+            return
+    from fleet.status import queue_status
+
+    waiting = next(r.dead_lettered for r in queue_status() if r.name == queue)
+    with click.progressbar(length=limit or waiting, label=f"{source} -> {destination}", file=sys.stderr) as bar:
+        moved = replaying.move(source, destination, filters, limit, rate, bar.update)
+    click.echo(f"{moved} message(s) moved from {source} to {destination}")
+
+
+def _replay_on_failure(queue: str, function: str, limit: int | None, dry_run: bool) -> None:
+    from fleet.replay import parked, replay_queue
+
+    if dry_run:
+        batches = parked(queue, limit)
+        for info in batches:
+            click.echo(
+                f"would invoke {function} again on {info.get('batchSize')} record(s) "
+                f"{info.get('startSequenceNumber')}..{info.get('endSequenceNumber')} of {info.get('shardId')}"
+            )
+        click.echo(f"{len(batches)} failure record(s) would be replayed")
+        return
+    maximum = 1000 if limit is None else limit
+    with click.progressbar(length=maximum, label=f"{queue} -> {function}", file=sys.stderr) as bar:
+        replayed, failed = replay_queue(queue, maximum, bar.update)
+    click.echo(f"{replayed} failure record(s) replayed, {failed} still failing (left on the queue)")
+    if failed:
+        sys.exit(1)
+
+
+@click.command("replay-stream-failures")
+@click.argument("function_name")
+@click.option("--max", "maximum", default=100, show_default=True, help="At most this many failure records.")
+@click.pass_context
+def replay_stream_failures(ctx: click.Context, function_name: str, maximum: int) -> None:
+    """Deliver again the stream records parked on FUNCTION_NAME's on-failure queue (`fleet replay QUEUE` by function)."""
+    from events.topology import TOPOLOGY
+    from fleet.replay import on_failure_queues
+
+    parking = {f.name: on_failure_queues(f.name) for f in TOPOLOGY.functions}
+    queues = parking.get(function_name)
+    if not queues:
+        known = ", ".join(name for name, found in parking.items() if found)
+        raise click.ClickException(f"no function {function_name!r} with a stream on-failure queue (one of: {known})")
+    if len(queues) > 1:
+        raise click.ClickException(f"{function_name} parks failures on {', '.join(queues)}: fleet replay QUEUE for each")
+    ctx.invoke(replay, queue=queues[0], limit=maximum)
+
+
+@click.group()
+def dlq() -> None:
+    """Read dead-letter queues."""
+
+
+@dlq.command("dump")
+@click.argument("queue")
+@click.option("--limit", type=click.IntRange(min=1), help="At most N messages.")
+@click.option("--where", "where", multiple=True, help="FIELD=VALUE: a message attribute, or body.PATH into the JSON body.")
+def dlq_dump(queue: str, limit: int | None, where: tuple[str, ...]) -> None:
+    """Print QUEUE's dead-lettered messages as JSON lines, without consuming them."""
+    from fleet.replay import dump
+
+    filters = _where(where)
+    _topology_queue(queue, "QUEUE")
+    lines = dump(queue, filters, limit)
+    for line in lines:
+        click.echo(line)
+    click.echo(f"{len(lines)} message(s) dumped; they stay in the dead-letter queue", err=True)
+
+
+COMMANDS = [status, replay, replay_stream_failures, dlq]
