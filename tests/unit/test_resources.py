@@ -146,10 +146,11 @@ def test_a_queue_url_is_looked_up_once_per_stage(stage, monkeypatch):
 # --- No module names a resource but through the topology ---------------------------------------
 
 #: The modules that turn declared resources into AWS calls.
-SCANNED = sorted((ROOT / "fleet" / "adapters").glob("*.py")) + [
-    ROOT / "fleet" / f"{module}.py"
-    for module in ("provision", "wire", "zappa_config", "idempotency", "status", "demo", "resources")
-]
+SCANNED = (
+    sorted((ROOT / "fleet" / "adapters").glob("*.py"))
+    + sorted((ROOT / "fleet" / "provision").glob("*.py"))
+    + [ROOT / "fleet" / f"{module}.py" for module in ("wire", "zappa_config", "idempotency", "status", "demo", "resources")]
+)
 #: A declared name may be written only as the argument of one of the topology's lookups.
 LOOKUPS = {"table", "index", "queue", "sqs_queue", "bucket", "topic", "unit", "pipe", "function"}
 

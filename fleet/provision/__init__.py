@@ -1,0 +1,78 @@
+"""Create the topology's resources against whatever `AWS_ENDPOINT_URL` points to.
+
+Every step reads what exists first and creates or corrects only what differs, so a
+second run changes nothing. One module per kind of resource; `fleet wire` runs again the
+steps that wait for the deployed functions (the pipes, the bucket notification, the
+usage plan).
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from events.topology import TOPOLOGY, Topology
+from fleet import aws  # noqa: F401  (tests replace fleet.aws.client through it)
+from fleet.provision.api_plan import ensure_api_plan, find_rest_api
+from fleet.provision.base import Change
+from fleet.provision.buckets import (
+    bucket_cors_rules,
+    ensure_bucket,
+    ensure_bucket_cors,
+    ensure_bucket_notification,
+    notification_queue_policy,
+)
+from fleet.provision.pipes import ensure_pipe, ensure_pipe_role
+from fleet.provision.queues import ensure_queue, queue_attributes
+from fleet.provision.sender import ensure_sender_identity
+from fleet.provision.tables import ensure_table, table_definition
+from fleet.provision.topics import ensure_topic
+
+__all__ = [
+    "Change",
+    "bucket_cors_rules",
+    "ensure_api_plan",
+    "ensure_bucket",
+    "ensure_bucket_cors",
+    "ensure_bucket_notification",
+    "ensure_pipe",
+    "ensure_pipe_role",
+    "ensure_queue",
+    "ensure_sender_identity",
+    "ensure_table",
+    "ensure_topic",
+    "find_rest_api",
+    "notification_queue_policy",
+    "provision",
+    "queue_attributes",
+    "table_definition",
+]
+
+
+def provision(topology: Topology = TOPOLOGY, report: Callable[[Change], None] | None = None) -> list[Change]:
+    """Create or correct every resource of the topology; return what changed."""
+    topology.validate()
+    changes: list[Change] = []
+
+    def note(change: Change) -> None:
+        changes.append(change)
+        if report:
+            report(change)
+
+    for queue in topology.queues:
+        for change in ensure_queue(queue):
+            note(change)
+    for table in topology.tables:
+        note(ensure_table(table))
+    for bucket in topology.buckets:
+        note(ensure_bucket(bucket))
+        if bucket.notify_queue:
+            note(ensure_bucket_notification(bucket))
+        if bucket.browser_uploads:
+            note(ensure_bucket_cors(bucket))
+    for topic in topology.topics:
+        note(ensure_topic(topic))
+    for _function, trigger in topology.pipes():
+        note(ensure_pipe(trigger.pipe, trigger.queue, trigger.batch_size, trigger.batching_window_seconds))
+    note(ensure_sender_identity())
+    note(ensure_api_plan(topology.api_plan))
+    return changes
