@@ -48,7 +48,7 @@ class Settings:
     trusted_proxy_hops: int = 0
 
     def name(self, logical: str) -> str:
-        """The physical name of a logical resource in this stage."""
+        """The physical name of a logical resource in this stage, unchecked (`fleet.resources` checks it)."""
         return physical_name(self.stage, logical)
 
 
