@@ -178,3 +178,25 @@ def test_a_replay_killed_midway_loses_nothing(provisioned):
     seen = {m["Body"] for m in drain("submissions") + drain("submissions-dlq")}
     assert seen <= bodies
     assert len(seen) + held >= len(bodies)  # every message in one of the two queues (a few maybe in both)
+
+
+def park_gone_failure(count: int) -> None:
+    """Park `count` on-failure records of welcome whose stream records are gone (past the stream's end)."""
+    from fleet.resources import stream_arn
+    from fleet.runtime.streams import shard_ids
+
+    arn = stream_arn("users")
+    info = {"shardId": shard_ids(arn)[0], "startSequenceNumber": "9" * 30, "endSequenceNumber": "9" * 30, "batchSize": 1, "streamArn": arn}
+    for _ in range(count):
+        aws.client("sqs").send_message(QueueUrl=queue_url("welcome-failures"), MessageBody=json.dumps({"DDBStreamBatchInfo": info}))
+
+
+def test_replay_stream_failures_is_a_replay_of_the_functions_on_failure_queue(provisioned):
+    park_gone_failure(2)
+    by_queue = fleet("replay", "welcome-failures", "--limit", "1", code=1)
+    by_function = fleet("replay-stream-failures", "welcome", "--max", "1", code=1)
+    assert by_queue.stdout == by_function.stdout == "0 failure record(s) replayed, 1 still failing (left on the queue)\n"
+    assert depth("welcome-failures") == 2  # still failing: left on the queue
+
+    unknown = fleet("replay-stream-failures", "users", code=1)
+    assert "no function 'users' with a stream on-failure queue" in unknown.output and "welcome" in unknown.output
