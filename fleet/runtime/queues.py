@@ -16,8 +16,7 @@ from typing import Any
 
 from events.topology import Function, PipeTrigger, SqsTrigger
 from fleet import aws, settings
-from fleet.adapters.queues import queue_url
-from fleet.resources import function_arn
+from fleet.resources import function_arn, queue_arn, queue_url
 from fleet.runtime.invoke import invoke, reported_failures
 
 log = logging.getLogger("fleet.runtime")
@@ -142,9 +141,8 @@ class QueuePoller(threading.Thread):
         return messages
 
     def _deliver(self, messages: list[dict[str, Any]]) -> None:
-        current = settings.current()
-        source_arn = aws.arn("sqs", current.name(self.trigger.queue))
-        records = [to_lambda_record(m, source_arn, current.region) for m in messages]
+        source_arn = queue_arn(self.trigger.queue)
+        records = [to_lambda_record(m, source_arn, settings.current().region) for m in messages]
         event: Any = records if isinstance(self.trigger, PipeTrigger) else {"Records": records}
         ids = [r["messageId"] for r in records]
         arn = function_arn("workers")
