@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install clean bench-thumbnails bench-coldstart bench-ingest bench-requests bench-drain
+.PHONY: run test test-fast install clean bench-thumbnails bench-coldstart bench-ingest bench-requests bench-drain
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -20,6 +20,10 @@ run: $(STAMP)
 
 test: $(STAMP) chromium
 	$(BIN)/python -m pytest --durations=15
+
+# The unit tier and the quick integration flows: under a minute, no browser, no chaos.
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -m "unit or (integration and not slow and not fuzz)" -q
 
 # The browser tests drive Debian's Chromium: as root, install it; otherwise say what to install.
 CHROMIUM := /usr/bin/chromium

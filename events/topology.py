@@ -40,7 +40,7 @@ class Queue:
     """An SQS queue and the dead-letter queue that catches what it cannot deliver."""
 
     name: str
-    visibility_timeout: int = 180  # at least six times the consuming function's timeout
+    visibility_timeout: int = 180  # at least six times the consumer's timeout (on AWS, the workers unit's)
     max_receive_count: int = 5
     retention_seconds: int = 4 * 24 * 3600
     dlq_retention_seconds: int = 14 * 24 * 3600
@@ -286,20 +286,20 @@ def _by_name(items, name, kind, key=lambda item: item.name):
 TOPOLOGY = Topology(
     queues=(
         # Campaign entries: API -> this queue -> the submissions pipe -> workers.submissions.
-        Queue("submissions", visibility_timeout=180, max_receive_count=5),
+        Queue("submissions", visibility_timeout=360, max_receive_count=5),
         # S3 ObjectCreated under uploads/ -> this queue -> workers.thumbnails.
         Queue("uploads", visibility_timeout=360, max_receive_count=5),
         # Signups: API -> this queue -> workers.users.
-        Queue("users", visibility_timeout=180, max_receive_count=5),
+        Queue("users", visibility_timeout=360, max_receive_count=5),
         # On-failure destinations of the stream triggers: where a stream record that
         # exhausted its retries is described, so that it can be replayed.
         Queue("welcome-failures"),
         Queue("confirmations-failures"),
         # Blog writes: articles and comments, API -> this queue -> workers.blog.
-        Queue("blog", visibility_timeout=180, max_receive_count=5),
+        Queue("blog", visibility_timeout=360, max_receive_count=5),
         Queue("comment-notifications-failures"),
         # To-do writes (create, update, delete): API -> this queue -> workers.todos.
-        Queue("todos", visibility_timeout=180, max_receive_count=5),
+        Queue("todos", visibility_timeout=360, max_receive_count=5),
     ),
     tables=(
         Table("campaigns", partition_key="campaign_id"),
