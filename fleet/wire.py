@@ -15,7 +15,7 @@ from typing import Any, Callable
 from events.topology import TOPOLOGY, Function, SqsTrigger, StreamTrigger, Topology
 from fleet import aws, resources, settings
 from fleet.errors import error_code
-from fleet.provision import Change, ensure_api_plan, ensure_bucket_notification, ensure_pipe
+from fleet.provision import Change, Changes, ensure_api_plan, ensure_bucket_notification, ensure_pipe
 
 
 def workers_function_name() -> str:
@@ -86,26 +86,21 @@ def workers_deployed() -> bool:
 def wire(topology: Topology = TOPOLOGY, report: Callable[[Change], None] | None = None) -> list[Change]:
     """Wire every trigger of the topology to the deployed workers function; return what changed."""
     topology.validate()
-    changes: list[Change] = []
-
-    def note(change: Change) -> None:
-        changes.append(change)
-        if report:
-            report(change)
+    changes = Changes(report)
 
     if workers_deployed():
         for function in topology.functions:
             for trigger in function.triggers:
                 if isinstance(trigger, (SqsTrigger, StreamTrigger)):
-                    note(ensure_mapping(function, trigger))
+                    changes.note(ensure_mapping(function, trigger))
         for _function, trigger in topology.pipes():
-            note(ensure_pipe(trigger.pipe, trigger.queue, trigger.batch_size, trigger.batching_window_seconds))
+            changes.note(ensure_pipe(trigger.pipe, trigger.queue, trigger.batch_size, trigger.batching_window_seconds))
     else:
-        note(Change("lambda", workers_function_name(), "deferred"))
+        changes.note(Change("lambda", workers_function_name(), "deferred"))
     for bucket in topology.buckets:
         if bucket.notify_queue:
-            note(ensure_bucket_notification(bucket))
-    note(ensure_api_plan(topology.api_plan))
+            changes.note(ensure_bucket_notification(bucket))
+    changes.note(ensure_api_plan(topology.api_plan))
     return changes
 
 

@@ -13,7 +13,7 @@ from typing import Callable
 from events.topology import TOPOLOGY, Topology
 from fleet import aws  # noqa: F401  (tests replace fleet.aws.client through it)
 from fleet.provision.api_plan import ensure_api_plan, find_rest_api
-from fleet.provision.base import Change
+from fleet.provision.base import Change, Changes
 from fleet.provision.buckets import (
     bucket_cors_rules,
     ensure_bucket,
@@ -29,6 +29,7 @@ from fleet.provision.topics import ensure_topic
 
 __all__ = [
     "Change",
+    "Changes",
     "bucket_cors_rules",
     "ensure_api_plan",
     "ensure_bucket",
@@ -51,28 +52,23 @@ __all__ = [
 def provision(topology: Topology = TOPOLOGY, report: Callable[[Change], None] | None = None) -> list[Change]:
     """Create or correct every resource of the topology; return what changed."""
     topology.validate()
-    changes: list[Change] = []
-
-    def note(change: Change) -> None:
-        changes.append(change)
-        if report:
-            report(change)
+    changes = Changes(report)
 
     for queue in topology.queues:
         for change in ensure_queue(queue):
-            note(change)
+            changes.note(change)
     for table in topology.tables:
-        note(ensure_table(table))
+        changes.note(ensure_table(table))
     for bucket in topology.buckets:
-        note(ensure_bucket(bucket))
+        changes.note(ensure_bucket(bucket))
         if bucket.notify_queue:
-            note(ensure_bucket_notification(bucket))
+            changes.note(ensure_bucket_notification(bucket))
         if bucket.browser_uploads:
-            note(ensure_bucket_cors(bucket))
+            changes.note(ensure_bucket_cors(bucket))
     for topic in topology.topics:
-        note(ensure_topic(topic))
+        changes.note(ensure_topic(topic))
     for _function, trigger in topology.pipes():
-        note(ensure_pipe(trigger.pipe, trigger.queue, trigger.batch_size, trigger.batching_window_seconds))
-    note(ensure_sender_identity())
-    note(ensure_api_plan(topology.api_plan))
+        changes.note(ensure_pipe(trigger.pipe, trigger.queue, trigger.batch_size, trigger.batching_window_seconds))
+    changes.note(ensure_sender_identity())
+    changes.note(ensure_api_plan(topology.api_plan))
     return changes

@@ -1,8 +1,9 @@
-"""What a provisioning step did to one resource."""
+"""What a provisioning or wiring step did to one resource, and the changes of one run."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 
 @dataclass(frozen=True)
@@ -15,3 +16,17 @@ class Change:
 
     def __str__(self) -> str:
         return f"{self.action:<9} {self.kind:<6} {self.name}"
+
+
+class Changes(list):
+    """The changes of one run, in order; each also handed to `report` as it is noted."""
+
+    def __init__(self, report: Callable[[Change], None] | None = None) -> None:
+        super().__init__()
+        self._report = report
+
+    def note(self, change: Change) -> None:
+        """Keep `change` and report it."""
+        self.append(change)
+        if self._report:
+            self._report(change)
