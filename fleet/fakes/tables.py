@@ -1,4 +1,4 @@
-"""In-memory fakes of the ports in `fleet.ports`, behaving as their boto3 adapters do."""
+"""In-memory fakes of the table and queue ports: campaigns, submissions with their claims, request keys, a queue."""
 
 from __future__ import annotations
 
