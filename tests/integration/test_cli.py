@@ -29,6 +29,7 @@ def run_fleet(endpoint: str, *args: str, check: bool = True) -> subprocess.Compl
     return result
 
 
+@pytest.mark.slow
 def test_provision_twice_changes_nothing(local_aws):
     first = run_fleet(local_aws.endpoint_url, "provision")
     assert "created" in first.stdout
@@ -47,6 +48,7 @@ def test_python_dash_m_fleet_is_the_same_command(local_aws):
         assert command in result.stdout
 
 
+@pytest.mark.slow
 def test_campaigns_create_and_list(provisioned):
     endpoint = provisioned.endpoint_url
     run_fleet(
@@ -114,6 +116,7 @@ def stop_fleet_up(process: subprocess.Popen) -> tuple[str, str]:
     return process.communicate(timeout=60)
 
 
+@pytest.mark.slow
 def test_fleet_up_serves_the_whole_fleet_and_stops_cleanly_on_ctrl_c(tmp_path):
     aws_port, api_port = free_port(), free_port()
     process, text = start_fleet_up(aws_port, api_port)
@@ -157,6 +160,7 @@ def get_closed_by_server(port: int, path: str) -> tuple[int, bytes]:
     return int(head.split()[1]), body
 
 
+@pytest.mark.slow
 def test_fleet_up_starts_again_at_once_on_the_same_ports_after_a_stop():
     """The ports of the last run, with its served connections in TIME_WAIT, are free to take at once."""
     aws_port, api_port = free_port(), free_port()

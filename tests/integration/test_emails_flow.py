@@ -82,6 +82,7 @@ def assert_one_user_and_one_welcome_each(expected: set[str]) -> None:
     assert set(counts.values()) == {1}, {k: v for k, v in counts.items() if v != 1}
 
 
+@pytest.mark.slow
 def test_fifty_signups_store_the_distinct_users_and_welcome_each_once(running_fleet):
     sent = signup_requests()
     responses = post_all(running_fleet.api_url, sent)
@@ -125,6 +126,7 @@ def throttle_first_attempts(share: float):
     return hook, attempts, throttled
 
 
+@pytest.mark.slow
 def test_throttled_sends_are_retried_and_each_user_still_gets_exactly_one(running_fleet):
     hook, attempts, throttled = throttle_first_attempts(0.3)
     aws.client("ses").meta.events.register("before-call.ses.SendEmail", hook)
@@ -139,6 +141,7 @@ def test_throttled_sends_are_retried_and_each_user_still_gets_exactly_one(runnin
     assert all(q.dead_lettered == 0 for q in queue_status())
 
 
+@pytest.mark.slow
 def test_a_record_that_always_fails_ends_on_the_on_failure_queue_and_the_shard_moves_on(running_fleet):
     from botocore.awsrequest import AWSResponse
 

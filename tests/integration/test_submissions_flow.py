@@ -29,6 +29,7 @@ def entry(email: str, **extra) -> dict:
     return body
 
 
+@pytest.mark.slow
 def test_two_hundred_submissions_store_exactly_the_valid_entries(running_fleet, make_campaign):
     make_campaign("receipts", max_entries_per_email=1)
     make_campaign("double", max_entries_per_email=2)
@@ -107,6 +108,7 @@ def test_two_hundred_submissions_store_exactly_the_valid_entries(running_fleet, 
         assert row.dead_lettered == 0, row
 
 
+@pytest.mark.slow
 def test_poison_message_reaches_the_dead_letter_queue_and_spares_its_batch(running_fleet, make_campaign):
     make_campaign("receipts")
     sqs = aws.client("sqs")
