@@ -24,6 +24,9 @@ KEY_PREFIX = "fleet_"
 #: Scopes a key may carry.
 SCOPES = ("articles:write", "subscriptions:write", "campaigns:write")
 KEY_FILE = "dev-issuer-key.pem"
+#: The longest a token may be good for: Cognito's own ceiling for access and id tokens,
+#: and so the local issuer's too.
+MAX_TOKEN_SECONDS = 86400
 #: The local issuer lives under the API: its JWKS is `{issuer}/.well-known/jwks.json`, as Cognito's.
 LOCAL_ISSUER_PATH = "/_local/issuer"
 
@@ -110,9 +113,12 @@ def user_sub(username: str) -> str:
 def issue_token(
     private_key: Any, issuer: str, client_id: str, username: str, ttl_seconds: int = 3600, now: float | None = None
 ) -> str:
-    """A signed access token for `username`, shaped as a Cognito user pool's."""
+    """A signed access token for `username`, shaped as a Cognito user pool's, good for
+    `ttl_seconds` (1 to `MAX_TOKEN_SECONDS`; ValueError otherwise)."""
     import jwt
 
+    if isinstance(ttl_seconds, bool) or not isinstance(ttl_seconds, int) or not 1 <= ttl_seconds <= MAX_TOKEN_SECONDS:
+        raise ValueError(f"a token is good for 1 to {MAX_TOKEN_SECONDS} seconds, not {ttl_seconds!r}")
     now = int(now if now is not None else time.time())
     claims = {
         "sub": user_sub(username),

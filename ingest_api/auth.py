@@ -30,7 +30,11 @@ from ingest_api.services import services
 PUBLIC, API_KEY, USER = "public", "api_key", "user"
 #: One-minute windows for the public write limits.
 WINDOW_SECONDS = 60
-_SUB = re.compile(r"^[A-Za-z0-9-]{1,128}$")
+#: A subject is one plain id (Cognito's are UUIDs): it names the caller's folder and keys.
+_SUB = re.compile(r"[A-Za-z0-9-]{1,128}")
+#: Clock skew a token's times are allowed, in seconds.
+LEEWAY_SECONDS = 5
+_TIME_CLAIMS = ("exp", "iat", "nbf")
 
 
 def public(limited: bool = False, per_campaign: bool = False) -> Callable:
@@ -135,9 +139,10 @@ class TokenVerifier:
             signing.key,
             algorithms=["RS256"],
             issuer=self.issuer,
-            leeway=30,
+            leeway=LEEWAY_SECONDS,
             options={"require": ["exp", "iat", "iss", "sub", "token_use"], "verify_aud": False},
         )
+        check_times(claims)
         use = claims.get("token_use")
         if use == "access":
             ok = claims.get("client_id") == self.client_id
@@ -147,9 +152,27 @@ class TokenVerifier:
             raise jwt.InvalidTokenError("token_use must be access or id")
         if not ok:
             raise jwt.InvalidTokenError("issued to another client")
-        if not isinstance(claims["sub"], str) or not _SUB.match(claims["sub"]):
+        if not isinstance(claims["sub"], str) or not _SUB.fullmatch(claims["sub"]):
             raise jwt.InvalidTokenError("unusable subject")
         return claims
+
+
+def check_times(claims: Mapping[str, Any]) -> None:
+    """jwt.InvalidTokenError unless `exp`, `iat` and `nbf` (when present) are numbers and
+    the token is good for at most `MAX_TOKEN_SECONDS`."""
+    import math
+
+    import jwt
+
+    from fleet.access import MAX_TOKEN_SECONDS
+
+    for name in _TIME_CLAIMS:
+        value = claims.get(name)
+        # PyJWT takes a string of digits for `exp` and any string for `nbf` and `iat`; a bool is an int.
+        if name in claims and (isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value)):
+            raise jwt.InvalidTokenError(f"the {name} claim must be a number")
+    if claims["exp"] - claims["iat"] > MAX_TOKEN_SECONDS:
+        raise jwt.InvalidTokenError("the token is good for longer than a day")
 
 
 _verifiers: dict[tuple[str, str], TokenVerifier] = {}

@@ -9,6 +9,7 @@ import threading
 import click
 
 from fleet import settings
+from fleet.access import MAX_TOKEN_SECONDS
 
 
 @click.command()
@@ -121,7 +122,13 @@ def outbox(lines: int, last: int) -> None:
 @click.command()
 @click.option("--user", "username", required=True, help="The local user's name (its subject is derived from it).")
 @click.option("--api-url", default="http://127.0.0.1:8080", show_default=True, help="The local API the token is for.")
-@click.option("--ttl", default=3600, show_default=True, help="Seconds the token is good for.")
+@click.option(
+    "--ttl",
+    default=3600,
+    show_default=True,
+    type=click.IntRange(1, MAX_TOKEN_SECONDS),
+    help=f"Seconds the token is good for, at most a day ({MAX_TOKEN_SECONDS}).",
+)
 def token(username: str, api_url: str, ttl: int) -> None:
     """Print a bearer token of the local development issuer (local stage only)."""
     from fleet import access

@@ -155,6 +155,19 @@ def test_keys_are_long_random_and_scopes_are_checked():
         (bearer(token(claims={"token_use": None})), "invalid_token"),
         (bearer(token(claims={"sub": "../../x"})), "invalid_token"),
         (bearer(token(key=OTHER_KEY)), "invalid_token"),
+        # Strict claims: a few seconds of leeway, numbers only, a Cognito token's lifetime at most.
+        (bearer(token(claims={"exp": int(time.time()) - 20})), "invalid_token"),
+        (bearer(token(claims={"exp": str(int(time.time()) + 600)})), "invalid_token"),
+        (bearer(token(claims={"iat": str(int(time.time()))})), "invalid_token"),
+        (bearer(token(claims={"iat": True})), "invalid_token"),
+        (bearer(token(claims={"nbf": str(int(time.time()))})), "invalid_token"),
+        (bearer(token(claims={"exp": int(time.time()) + 2 * 86400})), "invalid_token"),
+        # A subject is one plain id: no trailing newline, control character or separator.
+        (bearer(token(claims={"sub": "abc\n"})), "invalid_token"),
+        (bearer(token(claims={"sub": "abc\x0bdef"})), "invalid_token"),
+        (bearer(token(claims={"sub": "abc\x00"})), "invalid_token"),
+        (bearer(token(claims={"sub": "abc/def"})), "invalid_token"),
+        (bearer(token(claims={"sub": "abc\\def"})), "invalid_token"),
     ],
 )
 def test_user_routes_answer_401_for_a_missing_or_bad_token(world, headers, code):
@@ -162,6 +175,43 @@ def test_user_routes_answer_401_for_a_missing_or_bad_token(world, headers, code)
         answer = getattr(world.client, method)(path, json={"title": "x"}, headers=headers)
         assert answer.status_code == 401 and error_code(answer) == code, (method, path, answer.json)
         assert answer.headers["WWW-Authenticate"].startswith("Bearer")
+
+
+def test_a_token_inside_the_leeway_and_with_numeric_claims_is_accepted(world):
+    now = time.time()
+    for claims in ({"exp": int(now) - 2}, {"exp": now + 60.5, "iat": now - 0.5, "nbf": now - 1}):
+        assert world.client.get("/v1/todos", headers=bearer(token(claims=claims))).status_code == 200, claims
+
+
+def test_the_local_issuer_makes_tokens_of_at_most_a_day():
+    access.issue_token(KEY, ISSUER, CLIENT, "alice", ttl_seconds=access.MAX_TOKEN_SECONDS)
+    for ttl in (access.MAX_TOKEN_SECONDS + 1, 999_999_999, 0, -5):
+        with pytest.raises(ValueError):
+            access.issue_token(KEY, ISSUER, CLIENT, "alice", ttl_seconds=ttl)
+
+
+@pytest.mark.parametrize("ttl", ["999999999", "86401", "0", "-1"])
+def test_fleet_token_refuses_a_ttl_over_a_day_as_a_usage_error(ttl, tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from fleet import settings
+    from fleet.cli import main
+
+    monkeypatch.setenv("FLEET_STAGE", "local")
+    monkeypatch.setenv("FLEET_STATE_DIR", str(tmp_path))
+    settings.reset()
+    try:
+        access.signing_key(tmp_path)
+        refused = CliRunner().invoke(main, ["token", "--user", "alice", "--ttl", ttl])
+        assert refused.exit_code == 2 and "--ttl" in refused.output, refused.output
+        made = CliRunner().invoke(main, ["token", "--user", "alice", "--ttl", "86400"])
+        assert made.exit_code == 0, made.output
+        import jwt
+
+        claims = jwt.decode(made.output.strip(), options={"verify_signature": False})
+        assert claims["exp"] - claims["iat"] == 86400
+    finally:
+        settings.reset()
 
 
 def test_an_id_token_for_our_client_is_accepted(world):
