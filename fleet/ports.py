@@ -103,8 +103,8 @@ class UploadStore(Protocol):
 class UploadSigner(Protocol):
     """Makes presigned POSTs into the media bucket."""
 
-    def presign_post(self, key: str, content_type: str, max_bytes: int, expires_in: int) -> dict[str, Any]:
-        """`{"url", "fields"}` of a POST whose policy fixes the key, type and size range."""
+    def presign_post(self, key: str, content_type: str, size: int, expires_in: int) -> dict[str, Any]:
+        """`{"url", "fields"}` of a POST whose policy fixes the key, type and exact size."""
 
     def origins(self) -> tuple[str, ...]:
         """The origins a browser sends these POSTs to (a page's CSP allows them)."""
@@ -213,8 +213,8 @@ class TodoStore(Protocol):
 class UserFiles(Protocol):
     """Each user's folder in the media bucket."""
 
-    def presign_post(self, key: str, content_type: str, max_bytes: int, expires_in: int) -> dict[str, Any]:
-        """A presigned POST for exactly `key`."""
+    def presign_post(self, key: str, content_type: str, size: int, expires_in: int) -> dict[str, Any]:
+        """A presigned POST for exactly `key`, of exactly `size` bytes."""
 
     def list(self, prefix: str, limit: int) -> list[dict[str, Any]]:
         """`{key, bytes, last_modified}` of the objects under `prefix`."""

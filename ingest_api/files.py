@@ -68,7 +68,7 @@ def create_file():
         raise ApiError(403, "outside_your_folder", "That name points outside your folder.")
     fields = shared(FileRequestSchema).load(document)
     key = key_of(fields["name"])
-    post = services().user_files.presign_post(key, fields["content_type"], FILE_MAX_BYTES, EXPIRES_IN)
+    post = services().user_files.presign_post(key, fields["content_type"], fields["content_length"], EXPIRES_IN)
     body = {
         "name": fields["name"],
         "key": key,

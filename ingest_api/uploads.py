@@ -72,7 +72,7 @@ def presigned_upload(document: dict[str, Any], prefix: str, owner: dict[str, str
             "created_at": now.isoformat(),
         }
     )
-    post = ports.upload_signer.presign_post(key, fields["content_type"], max_bytes, EXPIRES_IN)
+    post = ports.upload_signer.presign_post(key, fields["content_type"], fields["content_length"], EXPIRES_IN)
     body = {
         "upload_id": upload_id,
         "key": key,

@@ -32,6 +32,9 @@ if TYPE_CHECKING:
 #: What `process_upload` did with one notice.
 SKIPPED = "skipped"
 
+#: The reason of an object whose size is not the one its upload declared.
+SIZE_MISMATCH = "size_mismatch"
+
 
 def process_upload(
     notice: ObjectCreated, objects: ObjectStore, uploads: UploadStore, now: datetime | None = None
@@ -61,13 +64,16 @@ def process_upload(
         logger.info("object gone before it was processed", extra={"key": notice.key})
         return SKIPPED
     max_bytes = int(upload.get("max_bytes") or DEFAULT_MAX_BYTES)
+    declared = upload.get("declared_bytes")
     found: dict[str, Any] = {"bytes": head.size, "etag": head.etag, "processed_at": stamp}
 
-    if head.size > max_bytes:
-        return _reject(notice.key, upload_id, "too_large", f"{head.size} bytes > {max_bytes}", found, objects, uploads)
+    refused = _size_refused(head.size, max_bytes, declared)
+    if refused:
+        return _reject(notice.key, upload_id, *refused, found, objects, uploads)
     data = objects.read(notice.key)
-    if len(data) > max_bytes:  # replaced between the HEAD and the GET
-        return _reject(notice.key, upload_id, "too_large", f"{len(data)} bytes > {max_bytes}", found, objects, uploads)
+    refused = _size_refused(len(data), max_bytes, declared)  # replaced between the HEAD and the GET
+    if refused:
+        return _reject(notice.key, upload_id, *refused, found, objects, uploads)
     try:
         report = make_thumbnails(data, upload.get("content_type"))
     except ImageRejected as rejection:
@@ -93,6 +99,15 @@ def process_upload(
     )
     logger.info("upload ready", extra={"upload_id": upload_id, "width": report.width, "height": report.height})
     return READY
+
+
+def _size_refused(size: int, max_bytes: int, declared: Any) -> tuple[str, str] | None:
+    # moto enforces no POST policy, so the exact size the grant declared is checked here too.
+    if size > max_bytes:
+        return "too_large", f"{size} bytes > {max_bytes}"
+    if declared is not None and size != int(declared):
+        return SIZE_MISMATCH, f"{size} bytes, {int(declared)} declared"
+    return None
 
 
 def _reject(

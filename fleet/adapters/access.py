@@ -163,9 +163,9 @@ class S3UserFiles:
         """The physical bucket name in this stage."""
         return bucket_name(self.logical)
 
-    def presign_post(self, key: str, content_type: str, max_bytes: int, expires_in: int) -> dict[str, Any]:
-        """A POST whose policy fixes the exact key, the content type and the size range."""
-        return self._signer.presign_post(key, content_type, max_bytes, expires_in)
+    def presign_post(self, key: str, content_type: str, size: int, expires_in: int) -> dict[str, Any]:
+        """A POST whose policy fixes the exact key, the content type and the exact size."""
+        return self._signer.presign_post(key, content_type, size, expires_in)
 
     def list(self, prefix: str, limit: int) -> list[dict[str, Any]]:
         """The objects under `prefix`, up to `limit`."""

@@ -77,8 +77,8 @@ class S3UploadSigner:
     def __init__(self, logical: str = MEDIA.name) -> None:
         self.logical = TOPOLOGY.bucket(logical).name
 
-    def presign_post(self, key: str, content_type: str, max_bytes: int, expires_in: int) -> dict[str, Any]:
-        """A POST whose policy fixes the exact key, the content type and the size range."""
+    def presign_post(self, key: str, content_type: str, size: int, expires_in: int) -> dict[str, Any]:
+        """A POST whose policy fixes the exact key, the content type and the exact size."""
         bucket = bucket_name(self.logical)
         try:
             post = aws.client("s3").generate_presigned_post(
@@ -87,7 +87,8 @@ class S3UploadSigner:
                 Fields={"Content-Type": content_type},
                 Conditions=[
                     {"Content-Type": content_type},
-                    ["content-length-range", 1, max_bytes],
+                    # The size the client declared and no other: a grant is for one file.
+                    ["content-length-range", size, size],
                 ],
                 ExpiresIn=expires_in,
             )

@@ -76,7 +76,7 @@ class FakeUserFiles:
         self.objects: dict[str, int] = {}
         self.presigned: list[str] = []
 
-    def presign_post(self, key: str, content_type: str, max_bytes: int, expires_in: int) -> dict[str, Any]:
+    def presign_post(self, key: str, content_type: str, size: int, expires_in: int) -> dict[str, Any]:
         self.presigned.append(key)
         return {"url": "http://s3.test/bucket", "fields": {"key": key}}
 

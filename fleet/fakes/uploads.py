@@ -79,8 +79,8 @@ class FakeSigner:
         self.calls: list[tuple[str, str, int, int]] = []
         self.origin = origin
 
-    def presign_post(self, key: str, content_type: str, max_bytes: int, expires_in: int) -> dict[str, Any]:
-        self.calls.append((key, content_type, max_bytes, expires_in))
+    def presign_post(self, key: str, content_type: str, size: int, expires_in: int) -> dict[str, Any]:
+        self.calls.append((key, content_type, size, expires_in))
         return {"url": f"{self.origin}/fleet-local-media", "fields": {"key": key, "Content-Type": content_type}}
 
     def origins(self) -> tuple[str, ...]:

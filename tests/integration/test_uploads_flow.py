@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import io
 import json
 
@@ -166,4 +167,20 @@ def test_a_second_notice_for_the_same_object_changes_nothing(running_fleet, make
     sqs.send_message(QueueUrl=url, MessageBody=json.dumps(notice))
     running_fleet.drain()
     assert status_of(api, presigned["upload_id"]) == first
+    assert all(q.dead_lettered == 0 for q in queue_status())
+
+
+def test_an_upload_of_another_size_than_granted_is_rejected(running_fleet, make_campaign):
+    make_campaign("sized")
+    api = running_fleet.api_url
+    # moto takes the 5,000 bytes although the policy says 100; the worker refuses them.
+    presigned = upload(api, "sized", images.jpeg()[:5000], declared=100)
+    policy = json.loads(base64.b64decode(presigned["fields"]["policy"]))
+    assert ["content-length-range", 100, 100] in policy["conditions"]
+    running_fleet.drain()
+
+    status = status_of(api, presigned["upload_id"])
+    assert (status["status"], status["reason"], status["bytes"]) == ("rejected", "size_mismatch", 5000), status
+    assert keys_under("uploads/") == []
+    assert keys_under("quarantine/") == ["quarantine/" + presigned["key"].removeprefix("uploads/")]
     assert all(q.dead_lettered == 0 for q in queue_status())

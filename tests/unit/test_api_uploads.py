@@ -47,8 +47,10 @@ def test_an_upload_gets_a_presigned_post_for_a_key_we_made(client, uploads, sign
     parsed = parse_upload_key(body["key"])
     assert body["key"].startswith("uploads/campaigns/summer/") and body["key"].endswith(".png")
     assert parsed is not None and parsed.upload_id == body["upload_id"]
-    assert signer.calls == [(body["key"], "image/png", 10 * 1024 * 1024, 900)]
+    # The POST's policy takes exactly the declared size; the record keeps it for the worker.
+    assert signer.calls == [(body["key"], "image/png", 123_456, 900)]
     assert uploads.items[body["upload_id"]]["status"] == "pending"
+    assert uploads.items[body["upload_id"]]["declared_bytes"] == 123_456
     assert response.headers["Location"] == f"/v1/uploads/{body['upload_id']}"
 
     status = client.get(f"/v1/uploads/{body['upload_id']}").get_json()

@@ -154,3 +154,36 @@ def test_keys_the_api_makes_parse_back():
     assert parsed is not None and (parsed.campaign_id, parsed.upload_id) == ("summer", UPLOAD_ID)
     assert parse_upload_key(KEY.replace("/3f/", "/00/")) is None
     assert parse_upload_key("uploads/campaigns/summer/../x.jpg") is None
+
+
+@pytest.mark.parametrize("delta", [-1, 1, 5000])
+def test_an_object_of_another_size_than_declared_is_rejected_unread(stores, lambda_context, delta):
+    objects, uploads = stores
+    photo = images.jpeg()
+    uploads.items[UPLOAD_ID]["declared_bytes"] = len(photo) + delta
+    objects.write(KEY, photo, "image/jpeg")
+    assert thumbnails.handler(event_for(KEY), lambda_context) == {"batchItemFailures": []}
+    record = uploads.items[UPLOAD_ID]
+    assert (record["status"], record["reason"], record["bytes"]) == ("rejected", "size_mismatch", len(photo))
+    assert str(len(photo) + delta) in record["detail"]
+    assert objects.reads == [] and list(objects.objects) == ["quarantine/" + KEY.removeprefix("uploads/")]
+
+
+def test_an_object_of_the_declared_size_is_made_ready(stores, lambda_context):
+    objects, uploads = stores
+    photo = images.jpeg()
+    uploads.items[UPLOAD_ID]["declared_bytes"] = len(photo)
+    objects.write(KEY, photo, "image/jpeg")
+    assert thumbnails.handler(event_for(KEY), lambda_context) == {"batchItemFailures": []}
+    assert uploads.items[UPLOAD_ID]["status"] == "ready"
+
+
+def test_an_object_replaced_by_another_size_after_the_head_is_rejected(stores, lambda_context, monkeypatch):
+    objects, uploads = stores
+    photo = images.jpeg()
+    uploads.items[UPLOAD_ID]["declared_bytes"] = len(photo)
+    objects.write(KEY, photo, "image/jpeg")
+    # A second POST to the same key lands between the HEAD and the GET.
+    monkeypatch.setattr(objects, "read", lambda key: photo + b"\0" * 10)
+    assert thumbnails.handler(event_for(KEY), lambda_context) == {"batchItemFailures": []}
+    assert (uploads.items[UPLOAD_ID]["status"], uploads.items[UPLOAD_ID]["reason"]) == ("rejected", "size_mismatch")
