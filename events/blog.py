@@ -40,9 +40,9 @@ ARTICLE_ID = UUID_ID
 COMMENT_ID = ARTICLE_ID
 _FEED_KEY = re.compile(
     r"^(?P<at>\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?\+00:00)#"
-    rf"(?P<article_id>{UUID})$"
+    rf"(?P<article_id>{UUID})\Z"
 )
-_SQS_ARN = re.compile(r"^arn:aws:sqs:[a-z0-9-]{1,32}:\d{12}:[A-Za-z0-9_-]{1,80}$")
+_SQS_ARN = re.compile(r"^arn:aws:sqs:[a-z0-9-]{1,32}:\d{12}:[A-Za-z0-9_-]{1,80}\Z")
 
 
 def feed_key(published_at: str, article_id: str) -> str:

@@ -17,6 +17,6 @@ CAMPAIGN = r"[a-z0-9][a-z0-9-]{0,62}"
 #: An upload id, `uuid.uuid4().hex`.
 UPLOAD = r"[0-9a-f]{32}"
 
-UUID_ID = re.compile(f"^{UUID}$")
-CAMPAIGN_ID = re.compile(f"^{CAMPAIGN}$")
-UPLOAD_ID = re.compile(f"^{UPLOAD}$")
+UUID_ID = re.compile(rf"^{UUID}\Z")
+CAMPAIGN_ID = re.compile(rf"^{CAMPAIGN}\Z")
+UPLOAD_ID = re.compile(rf"^{UPLOAD}\Z")

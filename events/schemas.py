@@ -72,8 +72,8 @@ class StrictBoolean(fields.Boolean):
 
 StrictTrue = StrictBoolean(required=True, validate=validate.Equal(True, error="Consent is required."))
 
-PHONE = re.compile(r"^\+?[0-9][0-9 ().-]{4,22}[0-9]$")
-POSTAL_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 -]{0,8}[A-Za-z0-9]$")
+PHONE = re.compile(r"^\+?[0-9][0-9 ().-]{4,22}[0-9]\Z")
+POSTAL_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 -]{0,8}[A-Za-z0-9]\Z")
 MAX_ANSWERS = 20
 
 
@@ -133,7 +133,7 @@ class SubmitEntrySchema(Schema):
         return SubmitEntry(**data)
 
 
-LOCALE = re.compile(r"^[a-z]{2}(-[A-Z]{2})?$")
+LOCALE = re.compile(r"^[a-z]{2}(-[A-Z]{2})?\Z")
 
 
 class UserSignupSchema(Schema):

@@ -19,7 +19,7 @@ NOTES_MAX = 2000
 #: A user's folder holds at most this many files in a listing.
 MAX_FILES = 1000
 #: A file name: one path segment of letters, digits, `.`, `_`, `-` and spaces, no `..`.
-FILE_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._ -]{0,127}$")
+FILE_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._ -]{0,127}\Z")
 FILE_MAX_BYTES = 25 * 1024 * 1024
 #: What a user may keep in their folder: images, PDFs and plain text.
 FILE_CONTENT_TYPES = (*sorted(EXTENSIONS), "application/pdf", "text/plain")

@@ -42,7 +42,7 @@ OWNER_KINDS = ("campaigns", "articles")
 
 _KEY = re.compile(
     rf"^uploads/(?P<kind>campaigns|articles)/(?P<owner_id>{CAMPAIGN})/(?P<spread>[0-9a-f]{{2}})/"
-    rf"(?P<upload_id>{UPLOAD})\.(?P<ext>jpg|png|webp)$"
+    rf"(?P<upload_id>{UPLOAD})\.(?P<ext>jpg|png|webp)\Z"
 )
 
 

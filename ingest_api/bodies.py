@@ -11,7 +11,7 @@ from flask import request
 
 from ingest_api.errors import ApiError
 
-_IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
+_IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,255}\Z")
 
 
 def json_body() -> dict[str, Any]:
