@@ -140,7 +140,7 @@ class SubscriptionRequestSchema(Schema):
         protocol, endpoint = data["protocol"], data["endpoint"]
         if protocol == "email":
             try:
-                fields.Email().deserialize(endpoint)
+                Email().deserialize(endpoint)
             except ValidationError:
                 raise ValidationError("Not a valid email address.", "endpoint") from None
         elif protocol == "https":
@@ -156,4 +156,6 @@ def subscription_target(data: dict[str, Any]) -> tuple[str, str]:
     """(protocol, endpoint) of a loaded subscription request."""
     if "email" in data:
         return "email", data["email"]
+    if data["protocol"] == "email":  # stored as the email field stores it: an IDN domain in punycode
+        return "email", Email().deserialize(data["endpoint"])
     return data["protocol"], data["endpoint"]

@@ -18,6 +18,7 @@ from marshmallow import (
     validates_schema,
 )
 
+from events.emails import NotAnEmail, email_address
 from events.ids import CAMPAIGN_ID
 from events.messages import (
     ENVELOPE_VERSION,
@@ -49,7 +50,14 @@ class Text(fields.String):
 
 
 class Email(fields.Email):
-    """An email address, stripped; compared case-insensitively elsewhere."""
+    """An address SES will send to (`events.emails`), stripped, its IDN domain in punycode;
+    compared case-insensitively elsewhere."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        # One rule for every email field: events.emails, not marshmallow's looser regex
+        # (a Unicode local part, `localhost`, IP literals). The class stays for OpenAPI's format.
+        self.validators = [v for v in self.validators if not isinstance(v, validate.Email)]
 
     def _deserialize(self, value, attr, data, **kwargs):
         if isinstance(value, str):
@@ -57,7 +65,10 @@ class Email(fields.Email):
         text = super()._deserialize(value, attr, data, **kwargs)
         if _FORBIDDEN.search(text):
             raise ValidationError("Not a valid email address.")
-        return text
+        try:
+            return email_address(text)
+        except NotAnEmail as exc:
+            raise ValidationError(str(exc)) from None
 
 
 class StrictBoolean(fields.Boolean):
@@ -120,7 +131,7 @@ class SubmitEntrySchema(Schema):
     campaign_id = fields.String(required=True, validate=validate.Length(min=1, max=64))
     first_name = fields.String(required=True)
     last_name = fields.String(required=True)
-    email = fields.Email(required=True)
+    email = Email(required=True)
     consent = fields.Boolean(required=True)
     received_at = fields.String(required=True)
     phone = fields.String(load_default=None, allow_none=True)
@@ -156,7 +167,7 @@ class RegisterUserSchema(Schema):
 
     signup_id = fields.String(required=True, validate=validate.Length(min=1, max=64))
     user_id = fields.String(required=True, validate=validate.Length(min=1, max=64))
-    email = fields.Email(required=True)
+    email = Email(required=True)
     first_name = fields.String(required=True)
     last_name = fields.String(required=True)
     received_at = fields.String(required=True)
@@ -195,7 +206,7 @@ class PostCommentSchema(Schema):
     comment_id = fields.String(required=True, validate=validate.Length(min=1, max=64))
     article_id = fields.String(required=True, validate=validate.Length(min=1, max=64))
     author = fields.String(required=True)
-    email = fields.Email(required=True)
+    email = Email(required=True)
     body = fields.String(required=True)
     received_at = fields.String(required=True)
 
