@@ -7,6 +7,7 @@ import os
 from dataclasses import dataclass
 
 from events.topology import physical_name
+from fleet.origins import normalize_patterns
 
 
 @dataclass(frozen=True)
@@ -30,8 +31,9 @@ class Settings:
     faults: str = ""
     #: Seeds the injected faults' random source, for reproducible tests.
     faults_seed: int | None = None
-    #: Origins whose pages may post uploads straight to the media bucket (its CORS rule);
-    #: S3 allows one `*` in each, as in `http://127.0.0.1:*`.
+    #: Origins whose pages may post to the API and straight to the media bucket (its CORS
+    #: rule), canonical (`fleet.origins`); one `*` in each, for one port or one DNS label,
+    #: as in `http://127.0.0.1:*` or `https://*.shop.example`.
     web_origins: tuple[str, ...] = ()
     #: The Cognito user pool's issuer (`https://cognito-idp.{region}.amazonaws.com/{pool}`);
     #: empty on the local stage, where the API's own development issuer stands in.
@@ -99,7 +101,10 @@ LOCAL_WEB_ORIGINS = ("http://127.0.0.1:*", "http://localhost:*")
 
 
 def _origins(value: str | None) -> tuple[str, ...]:
-    return tuple(o.strip().rstrip("/") for o in (value or "").split(",") if o.strip())
+    try:
+        return normalize_patterns((value or "").split(","))
+    except ValueError as exc:
+        raise ValueError(f"FLEET_WEB_ORIGINS: {exc}") from None
 
 
 def reset() -> None:

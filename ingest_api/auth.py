@@ -13,7 +13,6 @@
 
 from __future__ import annotations
 
-import fnmatch
 import functools
 import hmac
 import re
@@ -224,7 +223,7 @@ class AccessRules:
     rate_per_campaign: int
     trusted_proxy_hops: int
     web_origins: tuple[str, ...]
-    #: The origin globs as one regular expression (None: no origin is allowed).
+    #: The origin patterns as one regular expression, matched whole (None: no origin is allowed).
     origin_pattern: re.Pattern[str] | None
 
     @classmethod
@@ -234,10 +233,11 @@ class AccessRules:
         def pick(name: str) -> Any:
             return config.get(name.upper(), getattr(current, name))
 
-        origins = tuple(pick("web_origins"))
-        # fnmatchcase compiles each glob with fnmatch.translate; one alternation of the
-        # same translations matches the same origins in one call.
-        pattern = re.compile("|".join(f"(?:{fnmatch.translate(o)})" for o in origins)) if origins else None
+        from fleet.origins import allowlist, normalize_patterns
+
+        # The settings' patterns are canonical already; an app's config may not be.
+        origins = normalize_patterns(pick("web_origins"))
+        pattern = allowlist(origins)
         return cls(
             rate_per_client=int(pick("rate_per_client")),
             rate_per_campaign=int(pick("rate_per_campaign")),
@@ -247,8 +247,8 @@ class AccessRules:
         )
 
     def origin_allowed(self, origin: str) -> bool:
-        """True when a browser Origin matches one of the allowlist's globs."""
-        return self.origin_pattern is not None and self.origin_pattern.match(origin) is not None
+        """True when a browser Origin is a serialized origin that one of the patterns admits."""
+        return self.origin_pattern is not None and self.origin_pattern.fullmatch(origin) is not None
 
 
 def access_rules() -> AccessRules:
@@ -268,7 +268,7 @@ def rules_of(app: Flask) -> AccessRules:
 
 
 def origin_allowed(origin: str) -> bool:
-    """True when a browser Origin is in the allowlist (`FLEET_WEB_ORIGINS`, `*` globs allowed)."""
+    """True when a browser Origin is in the allowlist (`FLEET_WEB_ORIGINS`, see `fleet.origins`)."""
     return access_rules().origin_allowed(origin)
 
 

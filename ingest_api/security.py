@@ -1,8 +1,9 @@
 """Response headers for every answer: CORS from the allowlist (never `*`) and security headers.
 
-CORS: an allowed Origin (`FLEET_WEB_ORIGINS`, globs as in `http://127.0.0.1:*`) is echoed
-back with `Vary: Origin`; any other gets no CORS header at all, so the browser keeps the
-answer from the page. Preflights (Flask answers OPTIONS for every route) list the
+CORS: an allowed Origin (`FLEET_WEB_ORIGINS`, patterns as in `http://127.0.0.1:*`, where a
+`*` is one port or one DNS label: `fleet.origins`) is echoed back with `Vary: Origin`; any
+other, and any value that is not a serialized origin, gets no CORS header at all, so the
+browser keeps the answer from the page. Preflights (Flask answers OPTIONS for every route) list the
 methods and the headers a page may send.
 """
 
@@ -44,7 +45,7 @@ class ResponseHeaders:
     Not an `after_request` hook: there, each constant header went through Werkzeug's value
     checks once when added and once more when the response was copied for the server, on
     every answer. Here they are appended once as they are; only the echoed Origin comes from
-    the request, and it is checked as Werkzeug would.
+    the request, and only a serialized origin of the allowlist (ASCII, no control byte) is.
     """
 
     def __init__(self, wsgi_app: Callable[..., Iterable[bytes]], app: Flask) -> None:
@@ -67,7 +68,7 @@ class ResponseHeaders:
         if "content-security-policy" not in present and _mimetype(present.get("content-type")) == "application/json":
             out.append(("Content-Security-Policy", API_CSP))
         origin = environ.get("HTTP_ORIGIN")
-        if origin and not _breaks_header(origin) and rules_of(self.app).origin_allowed(origin):
+        if origin and rules_of(self.app).origin_allowed(origin):
             cors = [("Access-Control-Allow-Origin", origin), ("Access-Control-Expose-Headers", EXPOSED_HEADERS)]
             if environ.get("REQUEST_METHOD") == "OPTIONS":
                 cors += [
@@ -82,11 +83,6 @@ class ResponseHeaders:
         else:
             out.append(("Vary", "Origin"))
         return out
-
-
-def _breaks_header(value: str) -> bool:
-    # Werkzeug refuses a header value with a line break; an echoed Origin must never carry one.
-    return "\n" in value or "\r" in value
 
 
 def _mimetype(content_type: str | None) -> str:

@@ -8,6 +8,7 @@ from typing import Any
 from events.topology import Bucket
 from fleet import aws, resources, settings
 from fleet.errors import error_code
+from fleet.origins import s3_allowed_origins
 from fleet.provision.base import Change
 
 
@@ -109,14 +110,16 @@ def ensure_bucket_notification(bucket: Bucket) -> Change:
 
 
 def bucket_cors_rules(origins: tuple[str, ...]) -> list[dict[str, Any]]:
-    """The CORS rule that lets pages from `origins` send presigned POSTs to the bucket."""
-    if not origins:
+    """The CORS rule that lets pages from `origins` send presigned POSTs to the bucket
+    (S3 reads our one `*` more widely: `fleet.origins.s3_allowed_origins` says why that is safe)."""
+    allowed = s3_allowed_origins(origins)
+    if not allowed:
         return []
     # A POST with upload progress listeners is preflighted; S3 answers 204 with the ETag.
     return [
         {
             "ID": "browser-uploads",
-            "AllowedOrigins": sorted(origins),
+            "AllowedOrigins": allowed,
             "AllowedMethods": ["POST"],
             "AllowedHeaders": ["*"],
             "ExposeHeaders": ["ETag"],

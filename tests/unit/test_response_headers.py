@@ -3,8 +3,6 @@ share with the origin check (ingest_api.auth.AccessRules), on a small app of the
 
 from __future__ import annotations
 
-import fnmatch
-
 import pytest
 from flask import Flask, Response
 
@@ -76,7 +74,7 @@ def test_other_origins_get_no_cors_header(client, origin):
 
 
 def test_an_origin_with_a_line_break_is_never_echoed(client):
-    # The glob's `*` matches a line break; Werkzeug's test client will not even send one.
+    # Only a serialized origin is ever echoed; Werkzeug's test client will not even send this one.
     middleware = client.application.wsgi_app
     origin = "http://127.0.0.1:1\r\nX-Evil: 1"
     headers = middleware.headers_for({"HTTP_ORIGIN": origin, "REQUEST_METHOD": "GET"}, [("Content-Type", "application/json")])
@@ -84,15 +82,16 @@ def test_an_origin_with_a_line_break_is_never_echoed(client):
     assert "Access-Control-Allow-Origin" not in dict(headers)
 
 
-def test_the_origin_globs_match_as_fnmatchcase_does():
-    globs = ("http://127.0.0.1:*", "https://*.example.com", "https://a*b*c.test", "https://forms.example.com", "http://[x]?.io")
-    rules = AccessRules.read({"WEB_ORIGINS": globs}, settings.current())
-    for origin in (
-        "http://127.0.0.1:5000", "http://127.0.0.1", "https://www.example.com", "https://example.com", "https://aXbYc.test",
-        "https://ab.test", "https://forms.example.com", "https://forms.example.com.evil", "HTTPS://FORMS.EXAMPLE.COM",
-        "http://x1.io", "http://y1.io",
+def test_the_origin_patterns_match_one_port_or_one_label_and_nothing_else():
+    patterns = ("http://127.0.0.1:*", "https://*.example.com", "https://forms.example.com")
+    rules = AccessRules.read({"WEB_ORIGINS": patterns}, settings.current())
+    for origin, allowed in (
+        ("http://127.0.0.1:5000", True), ("http://127.0.0.1", False), ("http://127.0.0.1:5000.evil.com", False),
+        ("https://www.example.com", True), ("https://example.com", False), ("https://a.b.example.com", False),
+        ("https://forms.example.com", True), ("https://forms.example.com.evil", False),
+        ("HTTPS://FORMS.EXAMPLE.COM", False),
     ):
-        assert rules.origin_allowed(origin) == any(fnmatch.fnmatchcase(origin, g) for g in globs), origin
+        assert rules.origin_allowed(origin) is allowed, origin
     assert not AccessRules.read({"WEB_ORIGINS": ()}, settings.current()).origin_allowed("http://127.0.0.1:5000")
 
 
