@@ -84,7 +84,7 @@ def _check_host(host: str, text: str) -> None:
     for index, label in enumerate(labels):
         if label == WILDCARD:
             if index != 0 or len(labels) - 1 < _LABELS_AFTER_WILDCARD:
-                raise ValueError(f"{text!r}: * stands for the leftmost label of a name with two more, as in *.shop.example")
+                raise ValueError(f"{text!r}: * stands for the leftmost label, two more after, as in *.shop.example")
         elif not _LABEL_RE.fullmatch(label):
             raise ValueError(f"{text!r} has a host label {label!r} that is not letters, digits and inner dashes")
 

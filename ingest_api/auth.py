@@ -168,7 +168,8 @@ def check_times(claims: Mapping[str, Any]) -> None:
     for name in _TIME_CLAIMS:
         value = claims.get(name)
         # PyJWT takes a string of digits for `exp` and any string for `nbf` and `iat`; a bool is an int.
-        if name in claims and (isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value)):
+        number = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+        if name in claims and not number:
             raise jwt.InvalidTokenError(f"the {name} claim must be a number")
     if claims["exp"] - claims["iat"] > MAX_TOKEN_SECONDS:
         raise jwt.InvalidTokenError("the token is good for longer than a day")
