@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import base64
 import binascii
+import ipaddress
 import re
 from typing import Any
+from urllib.parse import urlsplit
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
 from events.ids import UUID, UUID_ID
 from events.schemas import Email, StrictBoolean, Text
+from events.topology import TOPOLOGY, physical_name, project_name
 from events.uploads import parse_upload_key
 
 #: The `feed` value of every published article (the partition of the `feed` index).
@@ -43,6 +46,12 @@ _FEED_KEY = re.compile(
     rf"(?P<article_id>{UUID})\Z"
 )
 _SQS_ARN = re.compile(r"^arn:aws:sqs:[a-z0-9-]{1,32}:\d{12}:[A-Za-z0-9_-]{1,80}\Z")
+#: The only port an https subscriber may listen on (see `https_endpoint_problem`).
+HTTPS_PORT = 443
+#: The last label of a host that is an IPv4 address in another spelling (`127.1`, `0x7f.1`).
+_NUMERIC_LABEL = re.compile(r"[0-9]+|0x[0-9a-f]*", re.IGNORECASE)
+#: NAT64's well-known prefix: its last 32 bits are the IPv4 address it reaches.
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
 
 
 def feed_key(published_at: str, article_id: str) -> str:
@@ -143,13 +152,10 @@ class SubscriptionRequestSchema(Schema):
                 Email().deserialize(endpoint)
             except ValidationError:
                 raise ValidationError("Not a valid email address.", "endpoint") from None
-        elif protocol == "https":
-            try:
-                fields.Url(schemes={"https"}).deserialize(endpoint)
-            except ValidationError:
-                raise ValidationError("Not a valid https URL.", "endpoint") from None
-        elif not _SQS_ARN.match(endpoint):
-            raise ValidationError("Must be an SQS queue ARN.", "endpoint")
+            return
+        problem = https_endpoint_problem(endpoint) if protocol == "https" else sqs_endpoint_problem(endpoint)
+        if problem is not None:
+            raise ValidationError(problem, "endpoint")
 
 
 def subscription_target(data: dict[str, Any]) -> tuple[str, str]:
@@ -159,3 +165,106 @@ def subscription_target(data: dict[str, Any]) -> tuple[str, str]:
     if data["protocol"] == "email":  # stored as the email field stores it: an IDN domain in punycode
         return "email", Email().deserialize(data["endpoint"])
     return data["protocol"], data["endpoint"]
+
+
+# --- Where a subscription may point: never at the fleet itself, never at the machine ----------
+# The schema refuses what is wrong on its face; whether a queue exists and what a host name
+# resolves to are asked through the CommentTopic port, and judged here.
+
+
+def sqs_queue_of(arn: str) -> tuple[str, str, str]:
+    """(region, account, queue name) of an SQS queue ARN that the schema has taken."""
+    region, account, name = arn.split(":")[3:6]
+    return region, account, name
+
+
+def is_topology_queue(name: str) -> bool:
+    """True for a queue of the topology, or its dead-letter queue, in any stage."""
+    prefix = project_name("")
+    for queue in TOPOLOGY.queue_names():
+        stage = name[len(prefix) : len(name) - len(queue) - 1]
+        if physical_name(stage, queue) == name:
+            return True
+    return False
+
+
+def sqs_endpoint_problem(endpoint: str) -> str | None:
+    """Why an SQS endpoint is refused on its face, or None (whether it exists is SQS's to say)."""
+    if not _SQS_ARN.match(endpoint):
+        return "Must be an SQS queue ARN."
+    if is_topology_queue(sqs_queue_of(endpoint)[2]):
+        return "Must not be one of the fleet's own queues, in any stage."
+    return None
+
+
+def https_endpoint_problem(endpoint: str) -> str | None:
+    """Why an https endpoint is refused on its face, or None (its host's addresses are judged apart)."""
+    if any(c.isspace() or not c.isprintable() for c in endpoint):
+        return "Not a valid https URL."
+    # Our resolver and the deliverer could encode a non-ASCII name differently (IDNA 2003
+    # and 2008), and so reach different hosts: only the punycode form is taken.
+    if not endpoint.isascii():
+        return "Must be ASCII: give an international host name in punycode (xn--...)."
+    parts = urlsplit(endpoint)
+    if parts.scheme != "https":
+        return "Must be an https URL: the protocol and the URL's scheme must agree."
+    if "@" in parts.netloc:
+        return "Must not carry a user name or password."
+    try:
+        port = parts.port
+    except ValueError:
+        return "Not a valid https URL."
+    # The host is vouched for, not whatever else listens on it.
+    if port not in (None, HTTPS_PORT):
+        return f"Must use the https port, {HTTPS_PORT}."
+    if is_ip_literal(parts.hostname or ""):
+        return "Must name a host, not an IP address."
+    try:
+        fields.Url(schemes={"https"}).deserialize(endpoint)
+    except ValidationError:
+        return "Not a valid https URL."
+    return None
+
+
+def https_host(endpoint: str) -> str:
+    """The host name of an https endpoint that the schema has taken."""
+    return urlsplit(endpoint).hostname or ""
+
+
+def is_ip_literal(host: str) -> bool:
+    """True for a host that is an IP address, in any spelling a resolver takes (`127.1`, `0x7f.1`)."""
+    if ":" in host:  # no DNS name has one; an IPv6 literal, with or without a zone, does
+        return True
+    try:
+        ipaddress.ip_address(host)
+        return True
+    except ValueError:
+        pass
+    # No top-level domain is numeric: such a last label makes an IPv4 address of the name.
+    return bool(_NUMERIC_LABEL.fullmatch(host.rstrip(".").rpartition(".")[2]))
+
+
+def is_public_address(address: str) -> bool:
+    """True for a public internet address; never loopback, private, link-local, multicast, reserved or unspecified.
+
+    An IPv6 address that carries an IPv4 one (mapped, 6to4, Teredo, NAT64) must be public
+    and reach a public IPv4 address.
+    """
+    try:
+        ip = ipaddress.ip_address(address.partition("%")[0])
+    except ValueError:
+        return False
+    reached: list[ipaddress.IPv4Address | ipaddress.IPv6Address] = [ip]
+    if isinstance(ip, ipaddress.IPv6Address):
+        embedded = ip.ipv4_mapped or ip.sixtofour or (ip.teredo[1] if ip.teredo else None)
+        if ip in _NAT64:
+            embedded = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+        if embedded is not None:
+            reached.append(embedded)
+    # is_global alone lets multicast through (224.0.0.0/4 and ff00::/8 are not "private").
+    return all(
+        a.is_global
+        and not (a.is_private or a.is_loopback or a.is_link_local or a.is_unspecified)
+        and not (a.is_multicast or a.is_reserved)
+        for a in reached
+    )

@@ -160,6 +160,12 @@ class CommentTopic(Protocol):
     def subscribe(self, protocol: str, endpoint: str, article_id: str) -> str:
         """Subscribe an endpoint to one article's notifications; return the subscription id."""
 
+    def queue_exists(self, queue_arn: str) -> bool:
+        """Whether the SQS queue of this ARN exists, in this fleet's region and the ARN's account."""
+
+    def host_addresses(self, host: str) -> tuple[str, ...]:
+        """Every address an https endpoint's host name resolves to; empty when it does not resolve."""
+
     def article_of(self, subscription_id: str) -> str | None:
         """The article a subscription of this topic filters on, or None when there is none."""
 

@@ -2,7 +2,8 @@
 
 Writes are queued for `workers.blog` (202); reads are one GetItem or one Query on the
 articles table's `feed` index, served through the in-process read cache with `ETag` and
-`Cache-Control`. Subscriptions go straight to the SNS comments topic.
+`Cache-Control`. Subscriptions go straight to the SNS comments topic, once their endpoint
+is found to be neither one of the fleet's own queues nor a way back into the machine.
 """
 
 from __future__ import annotations
@@ -22,10 +23,13 @@ from events.blog import (
     SubscriptionRequestSchema,
     decode_cursor,
     encode_cursor,
+    https_host,
+    is_public_address,
     subscription_target,
 )
 from events.messages import PostComment, PublishArticle
 from events.schemas import shared
+from fleet.ports import CommentTopic
 from ingest_api.auth import api_key, public
 from ingest_api.bodies import idempotency_key, json_body
 from ingest_api.cache import cacheable, read_cache
@@ -168,7 +172,9 @@ def create_subscription(article_id: str):
     document = json_body()
     stored_article(article_id)
     protocol, endpoint = subscription_target(shared(SubscriptionRequestSchema).load(document))
-    subscription_id = services().comment_topic.subscribe(protocol, endpoint, article_id)
+    topic = services().comment_topic
+    _check_reachable(topic, protocol, endpoint)
+    subscription_id = topic.subscribe(protocol, endpoint, article_id)
     url = f"/v1/articles/{article_id}/subscriptions/{subscription_id}"
     body = {
         "subscription_id": subscription_id,
@@ -178,6 +184,26 @@ def create_subscription(article_id: str):
         "url": url,
     }
     return body, 201, {"Location": url}
+
+
+def _check_reachable(topic: CommentTopic, protocol: str, endpoint: str) -> None:
+    """Refuse a queue that does not exist, and a host that leads anywhere but the public internet."""
+    problem = None
+    if protocol == "sqs" and not topic.queue_exists(endpoint):
+        problem = "There is no SQS queue with this ARN in this region that the fleet can see."
+    elif protocol == "https":
+        # SNS delivers from inside the fleet's network: a name that resolves to the
+        # machine itself, or to a private network, would turn a comment into a request there.
+        addresses = topic.host_addresses(https_host(endpoint))
+        if not addresses:
+            problem = "The host name does not resolve."
+        elif not all(is_public_address(a) for a in addresses):
+            problem = (
+                "The host name resolves to an address that is not public"
+                " (loopback, private, link-local, multicast or reserved)."
+            )
+    if problem is not None:
+        raise ApiError(422, "invalid_fields", "Some fields are invalid.", {"endpoint": [problem]})
 
 
 @bp.delete("/v1/articles/<article_id>/subscriptions/<subscription_id>")

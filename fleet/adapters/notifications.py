@@ -1,26 +1,52 @@
-"""The SNS adapter of the CommentTopic port: the topology's `comments` topic."""
+"""The SNS adapter of the CommentTopic port: the topology's `comments` topic.
+
+It also answers the two questions a subscription's endpoint raises before SNS takes it:
+does this SQS queue exist (asked of SQS), and where does this host name lead (asked of
+the resolver, `resolve_host` unless another is injected).
+"""
 
 from __future__ import annotations
 
 import json
-from typing import Any, Mapping
+import socket
+from typing import Any, Callable, Mapping
+from urllib.parse import urlsplit
 
+from events.blog import HTTPS_PORT, sqs_queue_of
 from events.ids import UUID_ID
 from events.topology import TOPOLOGY
-from fleet import aws
-from fleet.errors import error_code, translate
+from fleet import aws, settings
+from fleet.errors import RetryLater, error_code, translate
 from fleet.resources import topic_arn
 
 COMMENTS = TOPOLOGY.topic("comments")
 
 _SUBSCRIPTION_ID = UUID_ID
+#: What SQS answers GetQueueUrl for a queue that does not exist or that we may not see.
+_NO_QUEUE = ("AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist")
+
+Resolver = Callable[[str], tuple[str, ...]]
+
+
+def resolve_host(host: str) -> tuple[str, ...]:
+    """Every address `host` resolves to for https, each once, in the resolver's order; () if none."""
+    try:
+        found = socket.getaddrinfo(host, HTTPS_PORT, type=socket.SOCK_STREAM)
+    except UnicodeError:  # a label the IDNA codec refuses: no such name
+        return ()
+    except socket.gaierror as exc:
+        if exc.errno == socket.EAI_AGAIN:  # the resolver is unavailable, the name may exist
+            raise RetryLater(f"cannot resolve {host} now: {exc}") from exc
+        return ()
+    return tuple(dict.fromkeys(str(info[4][0]) for info in found))
 
 
 class SnsCommentTopic:
     """Publishes comment notifications and manages subscriptions filtered by article id."""
 
-    def __init__(self, logical: str = COMMENTS.name) -> None:
+    def __init__(self, logical: str = COMMENTS.name, resolver: Resolver = resolve_host) -> None:
         self.logical = TOPOLOGY.topic(logical).name
+        self._resolver = resolver
 
     @property
     def topic_arn(self) -> str:
@@ -55,6 +81,25 @@ class SnsCommentTopic:
             ReturnSubscriptionArn=True,
         )
         return response["SubscriptionArn"].rpartition(":")[2]
+
+    def queue_exists(self, queue_arn: str) -> bool:
+        """Whether the queue exists in this region, in the ARN's account (GetQueueUrl, owner given)."""
+        region, account, name = sqs_queue_of(queue_arn)
+        if region != settings.current().region:
+            return False
+        try:
+            url = aws.client("sqs").get_queue_url(QueueName=name, QueueOwnerAWSAccountId=account)["QueueUrl"]
+        except Exception as exc:
+            if error_code(exc) in _NO_QUEUE:
+                return False
+            raise translate(exc) from exc
+        # moto ignores the owner and answers with the caller's queue of that name: the URL's
+        # path, /{account}/{name} on AWS and moto alike, says whose queue it is.
+        return urlsplit(url).path.strip("/").split("/") == [account, name]
+
+    def host_addresses(self, host: str) -> tuple[str, ...]:
+        """Every address the host name resolves to; empty when it does not resolve."""
+        return tuple(self._resolver(host))
 
     def article_of(self, subscription_id: str) -> str | None:
         """The single article a subscription of this topic filters on, or None."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 import json
 import uuid
-from typing import Any, Mapping
+from typing import Any, Iterable, Mapping, Sequence
 
 from events.blog import FEED
 from events.schemas import plain
@@ -56,11 +56,17 @@ class FakeComments:
 
 
 class FakeCommentTopic:
-    """An SNS topic that keeps what was published and its subscriptions' filter policies."""
+    """An SNS topic that keeps what was published and its subscriptions' filter policies.
 
-    def __init__(self) -> None:
+    The SQS queues that exist are the ARNs in `queues`; a host name resolves to what
+    `hosts` says, and any other name does not resolve (no DNS in the unit tier).
+    """
+
+    def __init__(self, queues: Iterable[str] = (), hosts: Mapping[str, Sequence[str]] | None = None) -> None:
         self.published: list[dict[str, Any]] = []
         self.subscriptions: dict[str, dict[str, Any]] = {}
+        self.queues = set(queues)
+        self.hosts = {name: tuple(found) for name, found in (hosts or {}).items()}
 
     def publish(self, subject: str, message: str, attributes: Mapping[str, str]) -> str:
         assert len(subject) <= 100 and "\n" not in subject
@@ -75,6 +81,12 @@ class FakeCommentTopic:
             "filter_policy": json.dumps({"article_id": [article_id]}),
         }
         return subscription_id
+
+    def queue_exists(self, queue_arn: str) -> bool:
+        return queue_arn in self.queues
+
+    def host_addresses(self, host: str) -> tuple[str, ...]:
+        return self.hosts.get(host, ())
 
     def article_of(self, subscription_id: str) -> str | None:
         found = self.subscriptions.get(subscription_id)
