@@ -7,7 +7,15 @@
   const campaignId = decodeURIComponent(window.location.pathname.replace(/\/+$/, "").split("/").pop());
 
   // The server's rules (events/schemas.py SubmissionRequestSchema), checked here first.
-  const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+  // An email address as events/emails.py takes it: an ASCII dot-atom before the @, and
+  // after it a DNS name of two or more labels whose last is not all digits; a label is
+  // LDH, or letters, marks, digits and inner hyphens of any script (the server converts
+  // those to punycode, and refuses a name that has no exact punycode form).
+  const EMAIL_LOCAL = /^[A-Za-z0-9!#$%&'*+\/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+\/=?^_`{|}~-]+)*$/;
+  const LDH_LABEL = /^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/;
+  const IDN_LABEL = /^[\p{L}\p{M}\p{N}]([\p{L}\p{M}\p{N}-]*[\p{L}\p{M}\p{N}])?$/u;
+  const NON_ASCII = /[^\x00-\x7f]/;
+  const DECIMAL = /^\p{Nd}+$/u;
   const PHONE = /^\+?[0-9][0-9 ().-]{4,22}[0-9]$/;
   const POSTAL_CODE = /^[A-Za-z0-9][A-Za-z0-9 -]{0,8}[A-Za-z0-9]$/;
   const FORBIDDEN = /[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]/;
@@ -135,6 +143,15 @@
     };
   }
 
+  function validEmail(address) {
+    const at = address.lastIndexOf("@");
+    const local = address.slice(0, at);
+    const labels = address.slice(at + 1).split(".");
+    if (at < 1 || local.length > 64 || !EMAIL_LOCAL.test(local)) return false;
+    if (labels.length < 2 || DECIMAL.test(labels[labels.length - 1])) return false;
+    return labels.every((label) => LDH_LABEL.test(label) || (NON_ASCII.test(label) && IDN_LABEL.test(label)));
+  }
+
   function check(entry) {
     const problems = {};
     for (const [field, label] of [["first_name", "first name"], ["last_name", "last name"]]) {
@@ -143,7 +160,7 @@
       else if (FORBIDDEN.test(entry[field])) problems[field] = "Contains characters that are not allowed.";
     }
     if (!entry.email) problems.email = "Enter your email address.";
-    else if (entry.email.length > 254 || !EMAIL.test(entry.email)) problems.email = "Not a valid email address.";
+    else if (entry.email.length > 254 || !validEmail(entry.email)) problems.email = "Not a valid email address.";
     if (entry.phone && !PHONE.test(entry.phone)) problems.phone = "Not a valid phone number.";
     if (entry.postal_code && !POSTAL_CODE.test(entry.postal_code)) problems.postal_code = "Not a valid postal code.";
     if (!entry.photo) problems.photo = "Choose a photo of your receipt.";
