@@ -3,6 +3,9 @@
 The message carries the `article_id` and `event_type` attributes that subscribers' filter
 policies match. Only INSERTs of `accepted` comments count; the idempotency table, keyed
 by comment id, makes duplicate records, retries and replays publish nothing more.
+Publish only hands the message to SNS: a subscriber that cannot be reached is its own
+subscription's failure, never this record's (the embedded SNS of `fleet up` delivers the
+same way, see `fleet.runtime.sns_delivery`).
 """
 
 from __future__ import annotations

@@ -32,6 +32,9 @@ class EmbeddedAws:
         """Start serving; return once the port answers."""
         from moto.server import ThreadedMotoServer
 
+        from fleet.runtime import sns_delivery
+
+        sns_delivery.install()  # each SNS subscription delivered on its own, as on AWS
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
         self._server = ThreadedMotoServer(ip_address=self.host, port=self.port, verbose=False)
         self._server.start()
