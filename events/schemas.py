@@ -33,6 +33,7 @@ from events.messages import (
     message_type,
     to_dict,
 )
+from events.text import is_blank
 
 # Characters that no form field may carry: C0 controls (tab and newlines aside), DEL, and
 # lone surrogates, which JSON can spell but UTF-8 (and so SQS and DynamoDB) cannot.
@@ -40,12 +41,17 @@ _FORBIDDEN = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 
 
 class Text(fields.String):
-    """A string stripped of surrounding blanks, with no control characters."""
+    """A string stripped of surrounding blanks, with no control characters; one with nothing
+    visible in it (`events.text.is_blank`) is empty, and a required one must not be."""
 
     def _deserialize(self, value, attr, data, **kwargs):
         text = super()._deserialize(value, attr, data, **kwargs).strip()
         if _FORBIDDEN.search(text):
             raise ValidationError("Contains characters that are not allowed.")
+        if is_blank(text):
+            text = ""  # so that a minimum length counts what shows
+        if not text and self.required:
+            raise ValidationError("Must not be empty.")
         return text
 
 
@@ -337,7 +343,7 @@ class CampaignSchema(Schema):
         required=True,
         validate=validate.Regexp(CAMPAIGN_ID, error="Lowercase letters, digits and dashes."),
     )
-    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    name = Text(required=True, validate=validate.Length(min=1, max=200))
     opens_at = fields.AwareDateTime(required=True, format="iso")
     closes_at = fields.AwareDateTime(required=True, format="iso")
     max_entries_per_email = fields.Integer(load_default=1, validate=validate.Range(1, 100))

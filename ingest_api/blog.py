@@ -8,6 +8,7 @@ is found to be neither one of the fleet's own queues nor a way back into the mac
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timezone
 from typing import Any
 
@@ -101,7 +102,9 @@ def list_articles():
 def _limit(raw: str | None) -> int:
     if raw is None:
         return DEFAULT_PAGE
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_PAGE:
+    # ASCII digits only: str.isdigit() takes "１" (which int() reads as 1) and "²" (which
+    # it cannot read), and int() refuses a string of more than 4,300 digits.
+    if not re.fullmatch(r"[0-9]{1,10}", raw) or not 1 <= int(raw) <= MAX_PAGE:
         raise ApiError(
             422, "invalid_fields", "Some fields are invalid.", {"limit": [f"Must be a whole number from 1 to {MAX_PAGE}."]}
         )
