@@ -19,6 +19,9 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from typing import Any
+
+from marshmallow import ValidationError, fields, validate
 
 #: RFC 5321 atext, dot-separated: no quoted strings, no comments, no spaces.
 _DOT_ATOM = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*")
@@ -75,3 +78,23 @@ def _ascii_label(label: str) -> str:
 
 def _idn_character(c: str) -> bool:
     return c == "-" or unicodedata.category(c)[0] in "LMN"
+
+
+class Email(fields.Email):
+    """An email field: stripped, held to `email_address`, its IDN domain in punycode;
+    compared case-insensitively elsewhere."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        # One rule for every email field, not marshmallow's looser regex as well (it takes a
+        # Unicode local part, `localhost`, IP literals); the class stays for OpenAPI's format.
+        self.validators = [v for v in self.validators if not isinstance(v, validate.Email)]
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, str):
+            value = value.strip()
+        try:
+            # No control character or lone surrogate passes the rule's character classes.
+            return email_address(super()._deserialize(value, attr, data, **kwargs))
+        except NotAnEmail as exc:
+            raise ValidationError(str(exc)) from None

@@ -18,7 +18,7 @@ from marshmallow import (
     validates_schema,
 )
 
-from events.emails import NotAnEmail, email_address
+from events.emails import Email  # every email field, here with the others
 from events.ids import CAMPAIGN_ID
 from events.messages import (
     ENVELOPE_VERSION,
@@ -53,28 +53,6 @@ class Text(fields.String):
         if not text and self.required:
             raise ValidationError("Must not be empty.")
         return text
-
-
-class Email(fields.Email):
-    """An address SES will send to (`events.emails`), stripped, its IDN domain in punycode;
-    compared case-insensitively elsewhere."""
-
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        # One rule for every email field: events.emails, not marshmallow's looser regex
-        # (a Unicode local part, `localhost`, IP literals). The class stays for OpenAPI's format.
-        self.validators = [v for v in self.validators if not isinstance(v, validate.Email)]
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        if isinstance(value, str):
-            value = value.strip()
-        text = super()._deserialize(value, attr, data, **kwargs)
-        if _FORBIDDEN.search(text):
-            raise ValidationError("Not a valid email address.")
-        try:
-            return email_address(text)
-        except NotAnEmail as exc:
-            raise ValidationError(str(exc)) from None
 
 
 class StrictBoolean(fields.Boolean):
