@@ -48,6 +48,9 @@ class Settings:
     #: Proxies in front of the API that append to X-Forwarded-For (0: the peer is the client,
     #: as with API Gateway, whose source IP Zappa passes as the peer address).
     trusted_proxy_hops: int = 0
+    #: Seconds the API's server waits on a silent client (a body or headers that stop
+    #: arriving) before it answers 408 and lets the connection go.
+    request_timeout: float = 5.0
 
     def name(self, logical: str) -> str:
         """The physical name of a logical resource in this stage, unchecked (`fleet.resources` checks it)."""
@@ -89,6 +92,7 @@ def current() -> Settings:
         rate_per_client=int(os.environ.get("FLEET_RATE_PER_CLIENT") or 60),
         rate_per_campaign=int(os.environ.get("FLEET_RATE_PER_CAMPAIGN") or 6000),
         trusted_proxy_hops=int(os.environ.get("FLEET_TRUSTED_PROXY_HOPS") or 0),
+        request_timeout=float(os.environ.get("FLEET_REQUEST_TIMEOUT") or 5),
     )
 
 

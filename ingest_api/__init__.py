@@ -8,9 +8,7 @@ from typing import Any, Iterable
 from flask import Flask
 
 from ingest_api.errors import register_error_handlers
-
-#: Largest request body the API reads; images go to S3 with presigned posts instead.
-MAX_BODY_BYTES = 64 * 1024
+from ingest_api.limits import MAX_BODY_BYTES  # also read as ingest_api.MAX_BODY_BYTES
 
 #: The blueprint modules (one per resource, each a `bp`), registered in this order on every
 #: stage. A blueprint module imports no other: what views share lives in `ingest_api.lookups`.

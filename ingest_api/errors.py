@@ -8,6 +8,7 @@ from typing import Any
 from flask import Flask, jsonify
 from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException
+from werkzeug.http import HTTP_STATUS_CODES
 
 from fleet.errors import RetryLater
 
@@ -34,12 +35,17 @@ class ApiError(Exception):
         self.headers = headers or {}
 
 
-def error_response(status: int, code: str, message: str, fields: dict[str, Any] | None = None):
-    """A JSON error response in the one format."""
+def error_document(code: str, message: str, fields: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The body of an error answer in the one format (the app's and the HTTP server's alike)."""
     error: dict[str, Any] = {"code": code, "message": message}
     if fields:
         error["fields"] = fields
-    response = jsonify({"error": error})
+    return {"error": error}
+
+
+def error_response(status: int, code: str, message: str, fields: dict[str, Any] | None = None):
+    """A JSON error response in the one format."""
+    response = jsonify(error_document(code, message, fields))
     response.status_code = status
     return response
 
@@ -68,6 +74,11 @@ _HTTP_CODES = {
 }
 
 
+def http_error_code(status: int, name: str | None = None) -> str:
+    """The `code` of an error that is only its HTTP status: `payload_too_large`, `request_timeout`."""
+    return _HTTP_CODES.get(status) or (name or HTTP_STATUS_CODES.get(status, "error")).lower().replace(" ", "_")
+
+
 def register_error_handlers(app: Flask) -> None:
     """Answer every error, ours or Werkzeug's, in the one JSON format."""
 
@@ -91,7 +102,7 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):
         status = exc.code or 500
-        code = _HTTP_CODES.get(status, (exc.name or "error").lower().replace(" ", "_"))
+        code = http_error_code(status, exc.name)
         response = error_response(status, code, exc.description or exc.name)
         if status == 405 and exc.valid_methods:
             response.headers["Allow"] = ", ".join(exc.valid_methods)

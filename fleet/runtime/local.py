@@ -47,21 +47,22 @@ class EmbeddedAws:
 
 
 class ApiServer:
-    """The Flask API on a threaded Werkzeug server."""
+    """The Flask API on a threaded Werkzeug server, bounded as `ingest_api.server` says."""
 
     def __init__(self, host: str = "127.0.0.1", port: int = 8080, app: Any = None) -> None:
-        from werkzeug.serving import make_server
+        from fleet import settings
+        from ingest_api.server import make_api_server
 
         if app is None:
             from ingest_api import create_app
 
             app = create_app()
-        self._server = make_server(host, port, app, threaded=True)
+        self._server = make_api_server(host, port, app, timeout=settings.current().request_timeout)
         self.port = self._server.server_port
         self.url = f"http://{host}:{self.port}"
         # On the local stage the API's own development issuer signs users' tokens: its URL
         # is known only now that the port is.
-        from fleet import access, settings
+        from fleet import access
 
         if settings.current().local and not settings.current().cognito_issuer:
             app.config.setdefault("LOCAL_ISSUER", access.local_issuer(self.url))
