@@ -25,6 +25,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.config.update(test_config)
 
     register_error_handlers(app)
+    from ingest_api.local_only import require_loopback_host
+
+    # Before every route: a `/_local/...` route added anywhere is held to loopback too.
+    app.before_request(require_loopback_host)
     # `//` must reach the views (a file name's tricks are refused there), not be redirected.
     app.url_map.merge_slashes = False
 

@@ -17,7 +17,7 @@ from events.uploads import EXTENSIONS
 from ingest_api.auth import public
 from ingest_api.errors import ApiError
 from ingest_api.lookups import campaign_not_found, campaign_of, max_upload_bytes
-from ingest_api.services import services
+from ingest_api.pages import page_security_headers
 from ingest_api.spec import documented
 
 bp = Blueprint("campaigns", __name__)
@@ -71,26 +71,3 @@ def _web_file(name: str) -> Response:
     response.headers["Cache-Control"] = "no-cache"
     response.headers.update(page_security_headers())
     return response
-
-
-def page_security_headers() -> dict[str, str]:
-    """CSP (scripts, styles and fetches from this origin; uploads to the bucket's), and friends."""
-    upload_origins = services().upload_signer.origins()
-    policy = "; ".join(
-        [
-            "default-src 'none'",
-            "script-src 'self'",
-            "style-src 'self'",
-            "img-src 'self' data:",
-            "connect-src 'self' " + " ".join(upload_origins),
-            "form-action 'self'",
-            "base-uri 'none'",
-            "frame-ancestors 'none'",
-        ]
-    )
-    return {
-        "Content-Security-Policy": policy,
-        "X-Content-Type-Options": "nosniff",
-        "Referrer-Policy": "no-referrer",
-        "X-Frame-Options": "DENY",
-    }

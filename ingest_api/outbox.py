@@ -1,9 +1,14 @@
-"""`GET /_local/outbox`: the emails the local SES accepted, as a page. Local stage only."""
+"""`GET /_local/outbox`: the emails the local SES accepted, as a page. Local stage only.
+
+The page carries the entry page's Content-Security-Policy, so its style is a file of this
+origin (`/_local/outbox.css`), never inline.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template_string
+from flask import Blueprint, Response, render_template_string
 from ingest_api.auth import public
+from ingest_api.pages import page_security_headers
 from ingest_api.spec import documented
 
 from fleet.outbox import read_outbox
@@ -12,9 +17,7 @@ bp = Blueprint("outbox", __name__)
 
 _PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Fleet outbox</title>
-<style>body{font:15px system-ui,sans-serif;margin:2em;max-width:60em}
-article{border-top:1px solid #ccc;padding:.5em 0}h2{font-size:1em;margin:.2em 0}
-p{margin:.1em 0;color:#333}.meta{color:#666;font-size:.9em}</style></head>
+<link rel="stylesheet" href="/_local/outbox.css"></head>
 <body><h1>Outbox</h1><p>{{ emails|length }} email{{ '' if emails|length == 1 else 's' }} accepted by the local SES, newest first.</p>
 {% for email in emails %}<article>
 <h2>{{ email.subject }}</h2>
@@ -23,6 +26,11 @@ p{margin:.1em 0;color:#333}.meta{color:#666;font-size:.9em}</style></head>
 </article>{% endfor %}
 </body></html>"""
 
+_STYLE = """body{font:15px system-ui,sans-serif;margin:2em;max-width:60em}
+article{border-top:1px solid #ccc;padding:.5em 0}h2{font-size:1em;margin:.2em 0}
+p{margin:.1em 0;color:#333}.meta{color:#666;font-size:.9em}
+"""
+
 
 @bp.get("/_local/outbox")
 @public()
@@ -30,4 +38,14 @@ p{margin:.1em 0;color:#333}.meta{color:#666;font-size:.9em}</style></head>
 def outbox():
     """Every email the local SES accepted, newest first (Jinja escapes every field)."""
     emails = list(reversed(read_outbox()))
-    return render_template_string(_PAGE, emails=emails), 200, {"Content-Type": "text/html; charset=utf-8"}
+    page = Response(render_template_string(_PAGE, emails=emails), 200, content_type="text/html; charset=utf-8")
+    page.headers.update(page_security_headers())
+    return page
+
+
+@bp.get("/_local/outbox.css")
+@public()
+@documented(content="text/css")
+def outbox_style():
+    """The outbox page's stylesheet."""
+    return _STYLE, 200, {"Content-Type": "text/css; charset=utf-8", "Cache-Control": "no-cache"}
