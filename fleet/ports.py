@@ -50,15 +50,31 @@ class SubmissionStore(Protocol):
         """Store items in batches; return the submission ids that could not be written."""
 
 
+@dataclass(frozen=True)
+class KeyClaim:
+    """What claiming an Idempotency-Key found: both None when the key was new (and written)."""
+
+    #: The first counter already at its limit: neither the key nor any count was written.
+    full: str | None = None
+    #: The known key's record (`fingerprint`, `message_id`): nothing was written or counted.
+    known: dict[str, Any] | None = None
+
+
 class RequestKeys(Protocol):
     """Idempotency-Key records of the API."""
 
-    def claim(self, key: str, fingerprint: str, message_id: str) -> dict[str, Any] | None:
-        """Record a new key with the id its message goes out under; return the existing
-        record (`fingerprint`, `message_id`, `state`) instead when the key is known."""
-
-    def mark_queued(self, key: str) -> None:
-        """Note that the key's message is on the queue."""
+    def claim(
+        self,
+        key: str,
+        fingerprint: str,
+        message_id: str,
+        limits: Sequence[tuple[str, int]] = (),
+        window_seconds: int = 60,
+        now: float = 0.0,
+    ) -> KeyClaim:
+        """Record a new key with the id its message goes out under and count one request in
+        each `(counter, limit)`'s window of `now` (as `RateLimiter.hit`), all in one write,
+        all or none; say instead which counter is full, or the known key's record."""
 
 
 @dataclass(frozen=True)

@@ -24,11 +24,10 @@ from typing import Any, Callable, Mapping
 from flask import Flask, Request, current_app, g, request
 
 from ingest_api.errors import ApiError
+from ingest_api.rate_counts import WINDOW_SECONDS, Counts, count, count_deferred, defer
 from ingest_api.services import services
 
 PUBLIC, API_KEY, USER = "public", "api_key", "user"
-#: One-minute windows for the public write limits.
-WINDOW_SECONDS = 60
 #: A subject is one plain id (Cognito's are UUIDs): it names the caller's folder and keys.
 _SUB = re.compile(r"[A-Za-z0-9-]{1,128}")
 #: Clock skew a token's times are allowed, in seconds.
@@ -36,15 +35,32 @@ LEEWAY_SECONDS = 5
 _TIME_CLAIMS = ("exp", "iat", "nbf")
 
 
-def public(limited: bool = False, per_campaign: bool = False) -> Callable:
-    """A route anyone may call; `limited` writes are origin-checked and rate-limited."""
+def public(limited: bool = False, per_campaign: bool = False, keyed: bool = False) -> Callable:
+    """A route anyone may call; `limited` writes are origin-checked and rate-limited. A
+    `keyed` write sent with an Idempotency-Key is counted by `queue_once` in the same
+    write as its key (see `ingest_api.idempotency`)."""
 
     def decorate(view: Callable) -> Callable:
         @functools.wraps(view)
         def wrapper(*args, **kwargs):
-            if limited:
-                guard_write(kwargs.get("campaign_id") if per_campaign else None)
-            return view(*args, **kwargs)
+            if not limited:
+                return view(*args, **kwargs)
+            counts = write_counts(kwargs.get("campaign_id") if per_campaign else None)
+            if counts is None:
+                return view(*args, **kwargs)
+            if not (keyed and "HTTP_IDEMPOTENCY_KEY" in request.environ):
+                count(counts)
+                return view(*args, **kwargs)
+            defer(counts)
+            try:
+                answer = view(*args, **kwargs)
+            except Exception:
+                # A request that fails before its key is claimed is counted all the same,
+                # and a full counter's 429 wins over its error, as when counted first.
+                count_deferred()
+                raise
+            count_deferred()
+            return answer
 
         wrapper.route_class = PUBLIC  # type: ignore[attr-defined]
         wrapper.rate_limited = limited  # type: ignore[attr-defined]
@@ -276,6 +292,13 @@ def origin_allowed(origin: str) -> bool:
 def guard_write(campaign_id: str | None = None) -> None:
     """A public write's checks: the origin, then one count for the client and one for
     `campaign_id` (when given)."""
+    counts = write_counts(campaign_id)
+    if counts is not None:
+        count(counts)
+
+
+def write_counts(campaign_id: str | None = None) -> Counts | None:
+    """403 for a refused origin; else the counters this write is counted in (None: no limits)."""
     # The proxy resolves the context on every attribute read: resolve it once.
     current = request._get_current_object()  # type: ignore[attr-defined]
     rules = access_rules()
@@ -283,7 +306,8 @@ def guard_write(campaign_id: str | None = None) -> None:
     limits = [(f"{current.endpoint}:client:{client_ip(current, rules)}", "client", rules.rate_per_client)]
     if campaign_id is not None:
         limits.append((f"campaign:{campaign_id[:64]}", "campaign", rules.rate_per_campaign))
-    _limit(limits)
+    active = tuple(limit for limit in limits if limit[2] > 0)
+    return Counts(active, time.time(), WINDOW_SECONDS) if active else None
 
 
 def check_origin(environ: Mapping[str, Any], rules: AccessRules) -> None:
@@ -303,18 +327,3 @@ def client_ip(current: Request, rules: AccessRules) -> str:
         if len(forwarded) >= hops:
             return forwarded[-hops][:64]
     return (current.remote_addr or "unknown")[:64]
-
-
-def _limit(limits: list[tuple[str, str, int]]) -> None:
-    """Count the request against each (counter, kind, limit) in one call; 429 when one is full."""
-    active = [limit for limit in limits if limit[2] > 0]
-    if not active:
-        return
-    now = time.time()
-    full = services().rate_limiter.hit([(counter, per_window) for counter, _, per_window in active], WINDOW_SECONDS, now)
-    if full is not None:
-        kind = next(k for counter, k, _ in active if counter == full)
-        retry_after = max(1, int(WINDOW_SECONDS - now % WINDOW_SECONDS + 0.999))
-        error = ApiError(429, "rate_limited", f"Too many requests ({kind}); try again in {retry_after} s.")
-        error.headers = {"Retry-After": str(retry_after)}  # type: ignore[attr-defined]
-        raise error

@@ -132,7 +132,7 @@ def get_article(article_id: str):
 
 
 @bp.post("/v1/articles/<article_id>/comments")
-@public(limited=True)
+@public(limited=True, keyed=True)
 @documented(body=CommentRequestSchema, status=202)
 def create_comment(article_id: str):
     """Validate a comment and queue it; the worker stores it if the article exists, else rejects it."""

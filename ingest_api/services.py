@@ -6,9 +6,10 @@ them built by `fleet.fakes.fake_ports`, overriding the ones a test looks at.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
-from flask import current_app
+from flask import Flask, current_app
 
 from fleet.ports import (
     ApiKeyStore,
@@ -63,6 +64,29 @@ def services() -> Services:
     if found is None:
         found = extensions["fleet_services"] = current_app.config.get("SERVICES") or _aws_services()
     return found
+
+
+def prepare(app: Flask) -> None:
+    """Build an app's boto3 ports and look their queue URLs up now, so that no request pays
+    a GetQueueUrl; an app given `SERVICES` is left alone.
+
+    For a server that is about to serve the app (the local API process), not for
+    `create_app`: importing the Lambda entry point creates no AWS client (a cold start
+    pays for what it uses, on its first request).
+    """
+    if app.config.get("SERVICES") is not None:
+        return
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from fleet.errors import FleetError
+
+    built = app.extensions["fleet_services"] = _aws_services()
+    try:
+        for queue in (built.submissions_queue, built.users_queue, built.blog_queue, built.todos_queue):
+            queue.resolve()  # type: ignore[attr-defined]
+    except (FleetError, BotoCoreError, ClientError) as exc:
+        # Not provisioned yet, or AWS not reachable: the first send looks its URL up instead.
+        logging.getLogger(__name__).warning("queue URLs not looked up at start: %s", exc)
 
 
 def _aws_services() -> Services:

@@ -21,7 +21,7 @@ bp = Blueprint("submissions", __name__)
 
 
 @bp.post("/v1/campaigns/<campaign_id>/submissions")
-@public(limited=True, per_campaign=True)
+@public(limited=True, per_campaign=True, keyed=True)
 @documented(body=SubmissionRequestSchema, status=202)
 def create_submission(campaign_id: str):
     """Validate an entry and queue it; 202 with its id and where to follow it."""

@@ -19,7 +19,7 @@ bp = Blueprint("users", __name__)
 
 
 @bp.post("/v1/users")
-@public(limited=True)
+@public(limited=True, keyed=True)
 @documented(body=UserSignupSchema, status=202)
 def create_user():
     """Validate a signup and queue it; 202 with the user id it will be stored under."""

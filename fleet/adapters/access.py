@@ -62,35 +62,51 @@ class DynamoRateLimiter:
         """Count one request in each counter's window, all or none; the first full counter, or None."""
         if not limits:
             return None
-        window = int(now) // window_seconds
-        table = table_name(RATE_LIMITS)
-        updates = [
-            {
-                "Update": {
-                    "TableName": table,
-                    "Key": {"counter": {"S": f"{counter}#{window}"}},
-                    "UpdateExpression": "ADD hits :one SET expires_at = if_not_exists(expires_at, :expires)",
-                    "ConditionExpression": "attribute_not_exists(hits) OR hits < :limit",
-                    "ExpressionAttributeValues": {
-                        ":one": {"N": "1"},
-                        ":limit": {"N": str(limit)},
-                        ":expires": {"N": str((window + 2) * window_seconds)},
-                    },
-                }
-            }
-            for counter, limit in limits
-        ]
         try:
-            call("transact_write_items", TransactItems=updates)
+            call("transact_write_items", TransactItems=counter_updates(limits, window_seconds, now))
         except Exception as exc:
             if error_code(exc) != "TransactionCanceledException":
                 raise
-            reasons = exc.response.get("CancellationReasons") or []  # type: ignore[attr-defined]
-            for (counter, _limit), reason in zip(limits, reasons):
-                if reason.get("Code") == "ConditionalCheckFailed":
-                    return counter
-            raise  # cancelled for another reason (a conflict): the caller's 5xx/503 path
+            full = full_counter(limits, cancellation_reasons(exc))
+            if full is None:
+                raise  # cancelled for another reason (a conflict): the caller's 5xx/503 path
+            return full
         return None
+
+
+def counter_updates(limits: Sequence[tuple[str, int]], window_seconds: int, now: float) -> list[dict[str, Any]]:
+    """The transaction items that count one request in each `(counter, limit)`'s window of `now`."""
+    window = int(now) // window_seconds
+    table = table_name(RATE_LIMITS)
+    return [
+        {
+            "Update": {
+                "TableName": table,
+                "Key": {"counter": {"S": f"{counter}#{window}"}},
+                "UpdateExpression": "ADD hits :one SET expires_at = if_not_exists(expires_at, :expires)",
+                "ConditionExpression": "attribute_not_exists(hits) OR hits < :limit",
+                "ExpressionAttributeValues": {
+                    ":one": {"N": "1"},
+                    ":limit": {"N": str(limit)},
+                    ":expires": {"N": str((window + 2) * window_seconds)},
+                },
+            }
+        }
+        for counter, limit in limits
+    ]
+
+
+def cancellation_reasons(exc: BaseException) -> list[dict[str, Any]]:
+    """The CancellationReasons of a TransactionCanceledException, one per item, in order."""
+    return list(getattr(exc, "response", {}).get("CancellationReasons") or [])
+
+
+def full_counter(limits: Sequence[tuple[str, int]], reasons: Sequence[Mapping[str, Any]]) -> str | None:
+    """The first counter whose update of `counter_updates(limits, ...)` failed its condition, or None."""
+    for (counter, _limit), reason in zip(limits, reasons):
+        if reason.get("Code") == "ConditionalCheckFailed":
+            return counter
+    return None
 
 
 class DynamoTodos:

@@ -18,6 +18,10 @@ class SqsQueue:
     def __init__(self, logical: str) -> None:
         self.logical = TOPOLOGY.queue(logical).name
 
+    def resolve(self) -> str:
+        """Look the queue's URL up now (GetQueueUrl, once per process), so no send waits on it."""
+        return queue_url(self.logical)
+
     def send(self, message: Any) -> str:
         """Send one message with its type and id as message attributes."""
         attributes: dict[str, Any] = {

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import time
 from datetime import datetime
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable, Mapping, Sequence
 
 from events.models import Campaign
 from events.topology import TOPOLOGY
+from fleet.adapters.access import cancellation_reasons, counter_updates, full_counter
 from fleet.adapters.dynamo import batch_get, batch_put, call, from_item, to_item
-from fleet.errors import ConditionFailed
+from fleet.errors import ConditionFailed, error_code
+from fleet.ports import KeyClaim
 from fleet.resources import index_name, table_name
 
 CAMPAIGNS = TOPOLOGY.table("campaigns")
@@ -138,44 +140,68 @@ class DynamoSubmissions:
 
 
 class DynamoRequestKeys:
-    """Idempotency-Key records, kept for a day."""
+    """Idempotency-Key records, kept for a day.
+
+    A new key is written once, with the id its message goes out under, and never again:
+    a retry sends again under that id, and the workers store an id once. When the request
+    is rate-limited, its counters and the key's conditional put are one transaction.
+    """
 
     ttl_seconds = 24 * 3600
 
-    def claim(self, key: str, fingerprint: str, message_id: str) -> dict[str, Any] | None:
-        """Record a new key; return the existing record when the key is known."""
+    def claim(
+        self,
+        key: str,
+        fingerprint: str,
+        message_id: str,
+        limits: Sequence[tuple[str, int]] = (),
+        window_seconds: int = 60,
+        now: float = 0.0,
+    ) -> KeyClaim:
+        """Record a new key and count the request, in one write; the full counter or the
+        known record instead (nothing written then)."""
+        put = {
+            "TableName": table_name(REQUEST_KEYS),
+            "Item": to_item(
+                {
+                    "request_key": key,
+                    "fingerprint": fingerprint,
+                    "message_id": message_id,
+                    "expires_at": int(time.time()) + self.ttl_seconds,
+                }
+            ),
+            "ConditionExpression": "attribute_not_exists(request_key)",
+            # The known record comes back with the refusal: no GetItem for a retry.
+            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+        }
+        if not limits:
+            try:
+                call("put_item", **put)
+            except ConditionFailed as exc:
+                return KeyClaim(known=self._known(key, getattr(exc.__cause__, "response", {}).get("Item")))
+            return KeyClaim()
         try:
-            call(
-                "put_item",
-                TableName=table_name(REQUEST_KEYS),
-                Item=to_item(
-                    {
-                        "request_key": key,
-                        "fingerprint": fingerprint,
-                        "message_id": message_id,
-                        "state": "pending",
-                        "expires_at": int(time.time()) + self.ttl_seconds,
-                    }
-                ),
-                ConditionExpression="attribute_not_exists(request_key)",
-            )
-        except ConditionFailed:
-            response = call(
+            call("transact_write_items", TransactItems=[*counter_updates(limits, window_seconds, now), {"Put": put}])
+        except Exception as exc:
+            if error_code(exc) != "TransactionCanceledException":
+                raise
+            reasons = cancellation_reasons(exc)
+            full = full_counter(limits, reasons)
+            if full is not None:
+                return KeyClaim(full=full)
+            mine = reasons[len(limits)] if len(reasons) > len(limits) else {}
+            if mine.get("Code") != "ConditionalCheckFailed":
+                raise  # cancelled for another reason (a conflict): the caller's 5xx/503 path
+            return KeyClaim(known=self._known(key, mine.get("Item")))
+        return KeyClaim()
+
+    def _known(self, key: str, item: Mapping[str, Any] | None) -> dict[str, Any]:
+        """The known key's record: as the refusal returned it, or read (an emulator may not return it)."""
+        if not item:
+            item = call(
                 "get_item",
                 TableName=table_name(REQUEST_KEYS),
                 Key={"request_key": {"S": key}},
                 ConsistentRead=True,
-            )
-            return from_item(response["Item"])
-        return None
-
-    def mark_queued(self, key: str) -> None:
-        """Note that the key's message is on the queue."""
-        call(
-            "update_item",
-            TableName=table_name(REQUEST_KEYS),
-            Key={"request_key": {"S": key}},
-            UpdateExpression="SET #s = :q",
-            ExpressionAttributeNames={"#s": "state"},
-            ExpressionAttributeValues={":q": {"S": "queued"}},
-        )
+            )["Item"]
+        return from_item(item)

@@ -42,4 +42,8 @@ def fake_ports(**overrides: Any) -> dict[str, Any]:
     if unknown:
         raise TypeError(f"no port named {', '.join(unknown)}")
     ports.update(overrides)
+    keys, limiter = ports["request_keys"], ports["rate_limiter"]
+    if isinstance(keys, FakeRequestKeys) and keys.limiter is None:
+        # One table holds the counters whichever port counts in it.
+        keys.limiter = limiter if isinstance(limiter, FakeRateLimiter) else FakeRateLimiter()
     return ports

@@ -30,17 +30,28 @@ class FakeApiKeys:
 
 
 class FakeRateLimiter:
+    """The rate_limits table's counters in a dict, by counter and window."""
+
     def __init__(self) -> None:
         self.counts: dict[str, int] = {}
 
     def hit(self, limits, window_seconds: int, now: float):
-        keys = [(f"{counter}#{int(now) // window_seconds}", counter, limit) for counter, limit in limits]
-        for key, counter, limit in keys:
-            if self.counts.get(key, 0) >= limit:
-                return counter
-        for key, _, _ in keys:
-            self.counts[key] = self.counts.get(key, 0) + 1
+        if (full := self.full(limits, window_seconds, now)) is not None:
+            return full
+        self.count(limits, window_seconds, now)
         return None
+
+    def full(self, limits, window_seconds: int, now: float) -> str | None:
+        """The first counter at its limit in the window of `now`, or None (nothing counted)."""
+        window = int(now) // window_seconds
+        return next((c for c, limit in limits if self.counts.get(f"{c}#{window}", 0) >= limit), None)
+
+    def count(self, limits, window_seconds: int, now: float) -> None:
+        """Count one request in each counter's window of `now`."""
+        window = int(now) // window_seconds
+        for counter, _ in limits:
+            key = f"{counter}#{window}"
+            self.counts[key] = self.counts.get(key, 0) + 1
 
 
 class FakeTodos:

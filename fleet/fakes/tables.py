@@ -9,6 +9,7 @@ from typing import Any, Iterable, Mapping
 
 from events.models import Campaign
 from events.schemas import dump_message, load_message, plain
+from fleet.ports import KeyClaim
 
 NOW = datetime.now(timezone.utc)
 
@@ -112,18 +113,22 @@ class FakeSubmissions:
 
 
 class FakeRequestKeys:
-    """RequestKeys in a dict."""
+    """RequestKeys in a dict, counting in a FakeRateLimiter's counters as the one transaction does.
 
-    def __init__(self) -> None:
+    `fake_ports` gives it the ports' rate limiter, so that both count in one table.
+    """
+
+    def __init__(self, limiter: Any = None) -> None:
         self.records: dict[str, dict[str, Any]] = {}
+        self.limiter = limiter
 
-    def claim(self, key: str, fingerprint: str, message_id: str) -> dict[str, Any] | None:
-        """Record a new key; return the existing record instead when the key is known."""
+    def claim(self, key: str, fingerprint: str, message_id: str, limits=(), window_seconds: int = 60, now: float = 0.0):
+        """Record a new key and count the request; the full counter or the known record instead."""
+        if limits and (full := self.limiter.full(limits, window_seconds, now)) is not None:
+            return KeyClaim(full=full)
         if key in self.records:
-            return dict(self.records[key])
-        self.records[key] = {"fingerprint": fingerprint, "message_id": message_id, "state": "pending"}
-        return None
-
-    def mark_queued(self, key: str) -> None:
-        """Note that the key's message is on the queue."""
-        self.records[key]["state"] = "queued"
+            return KeyClaim(known=dict(self.records[key]))
+        if limits:
+            self.limiter.count(limits, window_seconds, now)
+        self.records[key] = {"fingerprint": fingerprint, "message_id": message_id}
+        return KeyClaim()

@@ -61,13 +61,17 @@ def test_invalid_signups_are_422_and_queue_nothing(users_client, users_queue, bo
     assert users_queue.sent == []
 
 
-def test_an_idempotency_key_queues_once_and_answers_the_same(users_client, users_queue):
+def test_an_idempotency_key_answers_the_same_and_stores_one_user(users_client, users_queue):
     headers = {"Idempotency-Key": "signup-1"}
     first = users_client.post("/v1/users", json=signup(), headers=headers)
     second = users_client.post("/v1/users", json=signup(), headers=headers)
     assert first.status_code == second.status_code == 202
     assert first.json == second.json
-    assert len(users_queue.sent) == 1
+    # The retry is sent again under the first signup id; the worker stores one user.
+    assert [m.signup_id for m in users_queue.sent] == [first.json["signup_id"]] * 2
+    store = FakeUsers()
+    assert [users_worker.register_user(m, store) for m in users_queue.sent] == [True, False]
+    assert len(store.items) == 1
     other = users_client.post("/v1/users", json=signup("bob@example.com"), headers=headers)
     assert other.status_code == 422
     assert other.json["error"]["code"] == "idempotency_key_reused"
