@@ -33,6 +33,8 @@ EXCLUDE = [
     # dev and bench-only packages (requirements-dev.txt, requirements-bench.txt) and their
     # largest dependencies
     "moto",
+    "gunicorn",
+    "watchfiles",
     "playwright",
     "greenlet",
     "pytest",

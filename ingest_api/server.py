@@ -1,8 +1,11 @@
-"""Serving the API over HTTP with Werkzeug: the request limits, and the server's own errors in the one format.
+"""Serving the API over HTTP: the request limits, and the server's own errors in the one format.
 
 What the app never sees (a request line or headers too large, an HTTP version it does not
-speak, a client that stops sending) is answered here, in the same JSON as the app's errors.
-The numbers are `ingest_api.limits`; the silence allowed is the `request_timeout` setting.
+speak, a client that stops sending) is answered by the server, in the same JSON as the
+app's errors: `error_answer` writes that answer for any server (`fleet.runtime.gunicorn_app`
+serves the fleet's API under gunicorn with it); `make_api_server` is the threaded Werkzeug
+server the tests run in their own process. The numbers are `ingest_api.limits`; the
+silence allowed is the `request_timeout` setting.
 """
 
 from __future__ import annotations
@@ -10,6 +13,8 @@ from __future__ import annotations
 import json
 import selectors
 import socket
+from email.utils import formatdate
+from http import HTTPStatus
 from typing import Any
 
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
@@ -25,6 +30,27 @@ _MESSAGES = {
     431: f"The headers are more than {MAX_HEADER_FIELDS} fields, or a field is longer than {MAX_HEADER_FIELD_BYTES} bytes.",
     505: f"Only {' and '.join(HTTP_VERSIONS)} are served.",
 }
+
+
+def error_answer(status: int, message: str | None = None, head_only: bool = False) -> bytes:
+    """The whole HTTP/1.1 answer of an error the server itself meets, JSON in the one format, closing."""
+    # The standard library's message may quote the request; ours names the limit instead.
+    text = _MESSAGES.get(status) or message or "Error."
+    body = json.dumps(error_document(http_error_code(status), text), separators=(",", ":")).encode()
+    headers = {
+        "Date": formatdate(usegmt=True),
+        "Content-Type": "application/json",
+        "Content-Length": str(len(body)),
+        "Connection": "close",
+        **SECURITY_HEADERS,
+        "Content-Security-Policy": API_CSP,
+    }
+    try:
+        phrase = HTTPStatus(status).phrase
+    except ValueError:
+        phrase = "Error"
+    head = [f"HTTP/1.1 {status} {phrase}", *(f"{name}: {value}" for name, value in headers.items())]
+    return ("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + (b"" if head_only else body)
 
 
 def make_api_server(host: str, port: int, app: Any, timeout: float) -> BaseWSGIServer:
@@ -68,26 +94,11 @@ class ApiRequestHandler(WSGIRequestHandler):
 
     def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
         """Answer `code` in the one JSON error format, then close (the request was not read through)."""
-        # The standard library's message may quote the request; ours names the limit instead.
-        text = _MESSAGES.get(code) or message or "Error."
-        body = json.dumps(error_document(http_error_code(code), text), separators=(",", ":")).encode()
-        headers = {
-            "Content-Type": "application/json",
-            "Content-Length": str(len(body)),
-            "Connection": "close",
-            **SECURITY_HEADERS,
-            "Content-Security-Policy": API_CSP,
-        }
-        phrase = self.responses.get(code, ("Error",))[0]
-        # Written whole here: `send_response` writes no status line to a request taken as HTTP/0.9.
-        head = [f"{self.protocol_version} {code} {phrase}", f"Date: {self.date_time_string()}"]
-        head += [f"{name}: {value}" for name, value in headers.items()]
         self.close_connection = True
         self.log_request(code)
         try:
-            self.wfile.write(("\r\n".join(head) + "\r\n\r\n").encode("latin-1"))
-            if self.command != "HEAD":
-                self.wfile.write(body)
+            # Written whole: `send_response` writes no status line to a request taken as HTTP/0.9.
+            self.wfile.write(error_answer(code, message, head_only=self.command == "HEAD"))
             self.wfile.flush()
             self.connection.shutdown(socket.SHUT_WR)
         except OSError:

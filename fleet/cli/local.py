@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sys
 import threading
 
 import click
@@ -22,69 +23,134 @@ from fleet.access import MAX_TOKEN_SECONDS
     help="Use the AWS at AWS_ENDPOINT_URL (LocalStack, say) instead of starting the embedded one.",
 )
 @click.option("--no-demo", is_flag=True, help="Do not store the demo campaign (id `demo`, open for 30 days).")
-def up(host: str, aws_port: int, api_port: int, external: bool, no_demo: bool) -> None:
-    """Run the whole fleet locally: AWS, the API and a poller for every trigger."""
+@click.option(
+    "--reload/--no-reload",
+    default=True,
+    show_default=True,
+    help="Restart the API and the workers when a source file changes (moto's state stays).",
+)
+def up(host: str, aws_port: int, api_port: int, external: bool, no_demo: bool, reload: bool) -> None:
+    """Run the whole fleet locally: AWS, the API and a poller for every trigger, each in its own process."""
     from fleet import aws
-    from fleet.provision import provision
-    from fleet.runtime.local import ApiServer, EmbeddedAws, LocalRuntime
+    from fleet.runtime.supervisor import Output, ProcessFailed, Supervisor
 
     os.environ.setdefault("FLEET_STAGE", "local")
-    embedded = None
     if external:
         if not os.environ.get("AWS_ENDPOINT_URL"):
             raise click.UsageError("--external needs AWS_ENDPOINT_URL")
     else:
-        embedded = EmbeddedAws(host, aws_port)
-        os.environ["AWS_ENDPOINT_URL"] = embedded.endpoint_url
+        os.environ["AWS_ENDPOINT_URL"] = f"http://{host}:{aws_port}"
     settings.reset()
     aws.reset()
     if settings.current().stage != "local":
         raise click.UsageError("fleet up runs the local stage only; unset FLEET_STAGE")
+    for port in ([] if external else [aws_port]) + [api_port]:
+        _require_free_port(host, port)
 
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
-
-    for port in ([aws_port] if embedded else []) + [api_port]:
-        _require_free_port(host, port)
-
-    api = runtime = None
+    roles = _roles(host, aws_port, api_port, external)
+    output = Output([r.name for r in roles] + (["reload"] if reload else []))
+    fleet = Supervisor(roles, output, stop)
+    code = 0
     try:
-        if embedded:
-            embedded.start()
-        click.echo(f"fleet: AWS       {settings.current().endpoint_url}" + ("" if external else " (embedded moto)"))
-        from fleet import faults
-
-        with faults.suspended():  # FLEET_FAULTS tests the fleet, not its setup
-            changes = provision()
-        counts = {a: sum(1 for c in changes if c.action == a) for a in dict.fromkeys(c.action for c in changes)}
-        click.echo(f"fleet: provisioned {len(changes)} resources ({', '.join(f'{v} {k}' for k, v in counts.items())})")
-        api = ApiServer(host, api_port)
-        api.start()
-        click.echo(f"fleet: API       {api.url}")
-        runtime = LocalRuntime()
-        runtime.start()
-        for poller in [*runtime.pollers, *runtime.stream_pollers]:
-            click.echo(f"fleet: poller    {poller.name}")
-        click.echo(f"fleet: outbox    {api.url}/_local/outbox (or: fleet outbox)")
-        click.echo(f"fleet: issuer    {api.url}/_local/issuer (tokens: fleet token --user NAME)")
+        if not external:
+            fleet.start("aws")
+        output.line(f"AWS       {settings.current().endpoint_url}" + ("" if external else " (embedded moto)"))
+        _prepare(output, no_demo, api_url=f"http://{host}:{api_port}")
+        fleet.start("api", "workers")
+        api_url = f"http://{host}:{api_port}"
+        output.line(f"API       {api_url}")
+        output.line(f"outbox    {api_url}/_local/outbox (or: fleet outbox)")
+        output.line(f"issuer    {api_url}/_local/issuer (tokens: fleet token --user NAME)")
         if not no_demo:
-            from fleet.demo import create_demo_campaign, entry_page_url
+            from fleet.demo import DEMO_CAMPAIGN_ID, entry_page_url
 
-            demo = create_demo_campaign()
-            click.echo(f"fleet: demo page {entry_page_url(api.url, demo.campaign_id)} (campaign {demo.campaign_id!r})")
-        click.echo("fleet: ready. Ctrl-C stops everything.")
-        while not stop.wait(0.5):
-            pass
-        click.echo("fleet: stopping")
+            output.line(f"demo page {entry_page_url(api_url, DEMO_CAMPAIGN_ID)} (campaign {DEMO_CAMPAIGN_ID!r})")
+        fleet.print_processes()
+        changes = _watch(stop) if reload else None
+        output.line("ready. Ctrl-C stops everything." + (" Saved code reloads." if reload else ""))
+        code = _supervise(fleet, stop, changes)
+        if code == 0:
+            output.line("stopping")
+    except (ProcessFailed, TimeoutError) as failed:
+        if not stop.is_set():
+            output.line(str(failed), err=True)
+            code = 1
     finally:
-        if runtime:
-            runtime.stop()
-        if api:
-            api.stop()
-        if embedded:
-            embedded.stop()
-    click.echo("fleet: stopped")
+        stop.set()
+        fleet.stop_all()
+    output.line("stopped")
+    if code:
+        sys.exit(code)
+
+
+def _roles(host: str, aws_port: int, api_port: int, external: bool) -> list:
+    """The fleet's processes: moto's (unless external), the API under gunicorn, the workers."""
+    from fleet.runtime.supervisor import Role
+
+    env = dict(os.environ)
+    python = sys.executable
+    roles = []
+    if not external:
+        # Faults hook botocore in the callers; moto's process calls nothing.
+        aws_env = {k: v for k, v in env.items() if k not in ("FLEET_FAULTS", "FLEET_FAULTS_SEED")}
+        argv = [python, "-m", "fleet.runtime.processes", "aws", "--host", host, "--port", str(aws_port)]
+        roles.append(Role("aws", argv, aws_env, essential=True))
+    api = [python, "-m", "fleet.runtime.gunicorn_app", "--host", host, "--port", str(api_port)]
+    roles.append(Role("api", api, env))
+    roles.append(Role("workers", [python, "-m", "fleet.runtime.processes", "workers"], env, waits_for_go=True))
+    return roles
+
+
+def _prepare(output, no_demo: bool, api_url: str) -> None:
+    """Once, before the API and the workers start: provision, the demo campaign, the issuer's key."""
+    from fleet import access, faults
+    from fleet.provision import provision
+
+    with faults.suspended():  # FLEET_FAULTS tests the fleet, not its setup
+        changes = provision()
+        if not no_demo:
+            from fleet.demo import create_demo_campaign
+
+            create_demo_campaign()
+    counts = {a: sum(1 for c in changes if c.action == a) for a in dict.fromkeys(c.action for c in changes)}
+    output.line(f"provisioned {len(changes)} resources ({', '.join(f'{v} {k}' for k, v in counts.items())})")
+    current = settings.current()
+    if not current.cognito_issuer:
+        access.signing_key(current.state_dir)  # made once here, not raced by the API's workers
+
+
+def _watch(stop: threading.Event):
+    import queue
+
+    from fleet.runtime.reload import watch_sources
+
+    changes: queue.Queue = queue.Queue()
+    watch_sources(changes, stop)
+    return changes
+
+
+def _supervise(fleet, stop: threading.Event, changes) -> int:
+    """Watch the processes until Ctrl-C (0) or moto's death (1); reload on each change."""
+    import queue
+
+    while not stop.wait(0.2):
+        code = fleet.watch_once()
+        if code is not None:
+            return code
+        if changes is None:
+            continue
+        changed: set[str] = set()
+        try:
+            while True:
+                changed.update(changes.get_nowait())
+        except queue.Empty:
+            pass
+        if changed:
+            fleet.reload(sorted(changed))
+    return 0
 
 
 def _require_free_port(host: str, port: int) -> None:

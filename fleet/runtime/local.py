@@ -60,13 +60,7 @@ class ApiServer:
         self._server = make_api_server(host, port, app, timeout=settings.current().request_timeout)
         self.port = self._server.server_port
         self.url = f"http://{host}:{self.port}"
-        # On the local stage the API's own development issuer signs users' tokens: its URL
-        # is known only now that the port is.
-        from fleet import access
-
-        if settings.current().local and not settings.current().cognito_issuer:
-            app.config.setdefault("LOCAL_ISSUER", access.local_issuer(self.url))
-            access.signing_key(settings.current().state_dir)
+        serve_local_issuer(app, self.url)
         self._thread = threading.Thread(target=self._server.serve_forever, name="api", daemon=True)
 
     def start(self) -> None:
@@ -77,6 +71,16 @@ class ApiServer:
         """Stop serving and wait for the thread."""
         self._server.shutdown()
         self._thread.join(timeout=5)
+
+
+def serve_local_issuer(app: Any, url: str) -> None:
+    """On the local stage the API at `url` is its own development issuer of users' tokens."""
+    from fleet import access, settings
+
+    # Its URL is known only once the port is.
+    if settings.current().local and not settings.current().cognito_issuer:
+        app.config.setdefault("LOCAL_ISSUER", access.local_issuer(url))
+        access.signing_key(settings.current().state_dir)
 
 
 class LocalRuntime:

@@ -2,6 +2,8 @@
 
 Raw bytes through `socket`, so that the test, not an HTTP client, decides the chunking,
 the Content-Length, the version and the sizes. The app runs on the fakes: no AWS needed.
+Every test runs against both servers: gunicorn, as `fleet up` serves the API, and the
+Werkzeug server the tests' fixtures run in their own process.
 """
 
 from __future__ import annotations
@@ -21,18 +23,23 @@ SIGNUP = b'{"email": "ada@example.com", "first_name": "Ada", "last_name": "Lovel
 TIMEOUT = 1
 
 
-@pytest.fixture
-def api(monkeypatch, tmp_path):
-    """The API on the fakes, served by ApiServer on a free loopback port."""
+@pytest.fixture(params=["gunicorn", "werkzeug"])
+def api(request, monkeypatch, tmp_path):
+    """The API on the fakes, on a free loopback port: under gunicorn, or Werkzeug's ApiServer."""
+    import os
+
     from fleet import settings
     from fleet.runtime.local import ApiServer
+    from tests.integration.api_on_fakes import GunicornApi
 
     monkeypatch.setenv("FLEET_STAGE", "local")
     monkeypatch.setenv("FLEET_STATE_DIR", str(tmp_path))
     monkeypatch.setenv("FLEET_REQUEST_TIMEOUT", str(TIMEOUT))
     settings.reset()
-    app = create_app({"SERVICES": Services(**fake_ports()), "LOCAL": True})
-    server = ApiServer(port=0, app=app)
+    if request.param == "gunicorn":
+        server = GunicornApi("tests.integration.api_on_fakes:create_fake_app", dict(os.environ))
+    else:
+        server = ApiServer(port=0, app=create_app({"SERVICES": Services(**fake_ports()), "LOCAL": True}))
     server.start()
     yield server
     server.stop()

@@ -23,8 +23,9 @@ MAY_IMPORT = {
     "workers": {"events", "fleet"},
 }
 NEVER = {"events": {"boto3", "botocore"}, "workers": {"flask", "werkzeug"}}
-#: The local runtime serves the API in `fleet up`: the one place fleet may import the app.
-FLEET_MAY_IMPORT_THE_API = {"fleet/runtime/local.py"}
+#: The local runtime serves the API in `fleet up` (in the tests' process, and under gunicorn
+#: in a process of its own): the only places fleet may import the app.
+FLEET_MAY_IMPORT_THE_API = {"fleet/runtime/local.py", "fleet/runtime/gunicorn_app.py"}
 
 
 def imported_modules(source: str) -> set[str]:

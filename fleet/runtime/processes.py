@@ -1,0 +1,148 @@
+"""The processes `fleet up` starts, each its own entry point: `python -m fleet.runtime.processes ROLE`.
+
+- `aws`: moto's server (`EmbeddedAws`); it owns every queue, table and object, and lives
+  as long as the fleet;
+- `workers`: every poller of the topology with the worker code (`LocalRuntime`).
+
+The API is `fleet.runtime.gunicorn_app`. Each says `ready` on a line of its own when it
+serves; the workers first say `imported` and wait for `go` on their input, so that a new
+generation can prove its code imports while the old one still polls (see
+`fleet.runtime.supervisor`). Each ends cleanly on SIGTERM, and when its parent is gone.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import sys
+import threading
+import time
+
+#: What a process prints when it serves (the supervisor reads it from its output).
+READY = "ready"
+#: What the workers print once every module they run is imported.
+IMPORTED = "imported"
+#: Seconds the pollers get to finish their batches on SIGTERM; after it, what they hold
+#: comes back after its visibility timeout.
+WORKERS_GRACE = 25.0
+
+log = logging.getLogger("fleet.runtime")
+
+
+def exit_with_parent() -> None:
+    """SIGTERM this process when the process that started it ends, even by SIGKILL."""
+    parent = os.getppid()
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        pr_set_pdeathsig = 1
+        try:
+            ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+        except (OSError, AttributeError):
+            pass  # the watch below does the same, within a second
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+    if os.getppid() != parent:  # the parent died before the watch began
+        os.kill(os.getpid(), signal.SIGTERM)
+
+
+def say(line: str) -> None:
+    """One line for the supervisor, at once."""
+    print(line, flush=True)
+
+
+def _stop_on_signals() -> threading.Event:
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    return stop
+
+
+def _configure_logging() -> None:
+    # The supervisor prefixes each line with the process's name, and the time is the reader's.
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    for noisy in ("botocore", "boto3", "urllib3", "werkzeug"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def run_aws(host: str, port: int) -> None:
+    """moto's server until SIGTERM; everything it holds goes with it."""
+    from fleet.runtime.local import EmbeddedAws
+
+    stop = _stop_on_signals()
+    server = EmbeddedAws(host, port)
+    server.start()
+    say(f"{READY}: {server.endpoint_url}")
+    stop.wait()
+    server.stop()
+
+
+def run_workers() -> None:
+    """Every poller with the worker code: imported first, polling after `go`, until SIGTERM."""
+    from events.topology import TOPOLOGY
+    from fleet.runtime.invoke import resolve
+    from fleet.runtime.local import LocalRuntime
+
+    stop = _stop_on_signals()
+    for function in TOPOLOGY.functions:
+        resolve(function.handler)  # an import error ends this process before the old one stops
+    say(IMPORTED)
+    if not _wait_for_go(stop):
+        return
+    runtime = LocalRuntime()
+    runtime.start()
+    for poller in [*runtime.pollers, *runtime.stream_pollers]:
+        say(f"poller {poller.name}")
+    say(f"{READY}: {len(runtime.pollers) + len(runtime.stream_pollers)} pollers")
+    stop.wait()
+    runtime.stop_event.set()
+    deadline = time.monotonic() + WORKERS_GRACE
+    for poller in [*runtime.pollers, *runtime.stream_pollers]:
+        poller.join(timeout=max(0.0, deadline - time.monotonic()))
+    held = [p.name for p in [*runtime.pollers, *runtime.stream_pollers] if p.is_alive()]
+    if held:
+        log.warning("still in a batch after %.0f s, left to its visibility timeout: %s", WORKERS_GRACE, held)
+    say("stopped")
+
+
+def _wait_for_go(stop: threading.Event) -> bool:
+    """Block until the supervisor writes `go` (True) or closes our input or stops us (False)."""
+    answer: list[str] = []
+    read = threading.Event()
+
+    def listen() -> None:
+        answer.append(sys.stdin.readline())
+        read.set()
+
+    threading.Thread(target=listen, name="go", daemon=True).start()
+    while not stop.is_set() and not read.wait(0.1):
+        pass
+    return not stop.is_set() and answer[0].strip() == "go"
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run one role of the fleet."""
+    parser = argparse.ArgumentParser(prog="fleet.runtime.processes")
+    roles = parser.add_subparsers(dest="role", required=True)
+    aws = roles.add_parser("aws", help="moto's server")
+    aws.add_argument("--host", default="127.0.0.1")
+    aws.add_argument("--port", type=int, default=4566)
+    roles.add_parser("workers", help="every poller with the worker code")
+    args = parser.parse_args(argv)
+    exit_with_parent()
+    _configure_logging()
+    if args.role == "aws":
+        run_aws(args.host, args.port)
+    else:
+        run_workers()
+
+
+if __name__ == "__main__":
+    main()
