@@ -25,7 +25,6 @@ import pytest
 
 from tests.deploy.conftest import ROOT, STAGE, dummy_aws_env
 
-pytestmark = pytest.mark.integration
 
 CREATE_ROLES = """
 import sys

@@ -15,7 +15,6 @@ import pytest
 
 from tests.deploy.conftest import STAGE, dummy_aws_env
 
-pytestmark = pytest.mark.integration
 
 
 def test_the_zips_leave_dev_packages_out_and_keep_botocores_models(packages):

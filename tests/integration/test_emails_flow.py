@@ -176,6 +176,7 @@ def test_a_record_that_always_fails_ends_on_the_on_failure_queue_and_the_shard_m
     assert replay_failures("welcome") == (0, 0)
 
 
+@pytest.mark.quick
 def test_stored_entries_get_one_confirmation_each_and_duplicates_none(running_fleet, make_campaign):
     make_campaign("summer", max_entries_per_email=1)
     api = running_fleet.api_url
@@ -198,6 +199,7 @@ def test_stored_entries_get_one_confirmation_each_and_duplicates_none(running_fl
         assert any(i in message.body for i in accepted)
 
 
+@pytest.mark.quick
 def test_the_outbox_page_and_command_show_what_the_local_ses_accepted(running_fleet):
     import os
     import subprocess

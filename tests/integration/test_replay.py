@@ -70,6 +70,7 @@ def depth(queue: str) -> int:
     return int(attributes["ApproximateNumberOfMessages"]) + int(attributes["ApproximateNumberOfMessagesNotVisible"])
 
 
+@pytest.mark.quick
 def test_replay_moves_every_message_back_with_its_body_and_attributes(provisioned):
     bodies = dead_letter(25)
     result = fleet("replay", "submissions")

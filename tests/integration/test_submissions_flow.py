@@ -143,6 +143,7 @@ def test_poison_message_reaches_the_dead_letter_queue_and_spares_its_batch(runni
     )
 
 
+@pytest.mark.quick
 def test_unknown_and_closed_campaigns_are_refused_and_nothing_is_queued(running_fleet, make_campaign):
     from datetime import timedelta
 

@@ -74,6 +74,7 @@ def test_provisioning_wires_the_bucket_to_the_uploads_queue_once(provisioned):
     assert [c.action for c in again] == ["unchanged"]
 
 
+@pytest.mark.quick
 def test_a_photo_becomes_ready_with_upright_thumbnails_and_shows_on_its_submission(running_fleet, make_campaign):
     make_campaign("photos")
     api = running_fleet.api_url
