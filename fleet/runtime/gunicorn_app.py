@@ -168,9 +168,11 @@ class ApiApplication(BaseApplication):
     def load(self) -> Callable:
         """Build the app in each worker: `module:factory`, called with no arguments."""
         from fleet.runtime.local import serve_local_issuer
+        from ingest_api.services import prepare
 
         module, _, name = self.app_spec.partition(":")
         app = getattr(importlib.import_module(module), name)()
+        prepare(app)  # the queue URLs, looked up once here rather than on a request
         serve_local_issuer(app, self.url)
         return with_plain_input(app)
 

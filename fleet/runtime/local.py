@@ -32,9 +32,10 @@ class EmbeddedAws:
         """Start serving; return once the port answers."""
         from moto.server import ThreadedMotoServer
 
-        from fleet.runtime import sns_delivery
+        from fleet.runtime import dynamodb_transactions, sns_delivery
 
         sns_delivery.install()  # each SNS subscription delivered on its own, as on AWS
+        dynamodb_transactions.install()  # a transaction costs its items, not its tables
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
         self._server = ThreadedMotoServer(ip_address=self.host, port=self.port, verbose=False)
         self._server.start()
@@ -55,8 +56,10 @@ class ApiServer:
 
         if app is None:
             from ingest_api import create_app
+            from ingest_api.services import prepare
 
             app = create_app()
+            prepare(app)
         self._server = make_api_server(host, port, app, timeout=settings.current().request_timeout)
         self.port = self._server.server_port
         self.url = f"http://{host}:{self.port}"

@@ -15,6 +15,7 @@ import pytest
 import requests
 
 from tests.conftest import free_port
+from tests.integration.fleet_up import FleetUp, alive, descendants, wait_gone
 
 pytestmark = pytest.mark.integration
 
@@ -87,59 +88,85 @@ def test_status_lists_every_queue(provisioned):
     assert lines[1].split() == ["submissions", "0", "0", "-", "0", "-"]
 
 
-def start_fleet_up(aws_port: int, api_port: int) -> tuple[subprocess.Popen, str]:
-    """`fleet up` on these ports, and what it printed until it said it was ready (or ended)."""
-    env = {k: v for k, v in os.environ.items() if k not in ("AWS_ENDPOINT_URL", "FLEET_VISIBILITY_TIMEOUT")}
-    env["FLEET_STAGE"] = "local"
-    process = subprocess.Popen(
-        [FLEET, "up", "--aws-port", str(aws_port), "--api-port", str(api_port)],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    output = []
+def start_fleet_up(aws_port: int, api_port: int, *args: str) -> tuple[FleetUp, dict[str, int]]:
+    """`fleet up` on these ports (no reload: the tree may change under a test), once it is ready."""
+    fleet = FleetUp("--no-reload", "--aws-port", str(aws_port), "--api-port", str(api_port), *args)
+    try:
+        return fleet, fleet.wait_ready()
+    except BaseException:
+        fleet.stop()
+        raise
+
+
+def post_and_see_stored(api_port: int, email: str) -> None:
+    """One submission through the API, then its status until the worker has stored it."""
+    body = {"first_name": "Grace", "last_name": "Hopper", "email": email, "consent": True}
+    posted = requests.post(f"http://127.0.0.1:{api_port}/v1/campaigns/demo/submissions", json=body, timeout=10)
+    assert posted.status_code == 202, posted.text
+    status_url = f"http://127.0.0.1:{api_port}{posted.json()['status_url']}"
     deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        line = process.stdout.readline()
-        if not line:
-            break
-        output.append(line)
-        if "ready" in line:
-            break
-    return process, "".join(output)
-
-
-def stop_fleet_up(process: subprocess.Popen) -> tuple[str, str]:
-    """Ctrl-C, as a developer stops it; the rest of its output and its errors."""
-    process.send_signal(signal.SIGINT)
-    return process.communicate(timeout=60)
+    while (shown := requests.get(status_url, timeout=10)).status_code == 404 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert shown.status_code == 200 and shown.json()["status"] == "accepted"
 
 
 @pytest.mark.slow
-def test_fleet_up_serves_the_whole_fleet_and_stops_cleanly_on_ctrl_c(tmp_path):
+def test_fleet_up_serves_the_whole_fleet_from_its_processes_and_stops_them_all_on_ctrl_c():
     aws_port, api_port = free_port(), free_port()
-    process, text = start_fleet_up(aws_port, api_port)
+    fleet, pids = start_fleet_up(aws_port, api_port)
     try:
-        assert "ready" in text, text + process.stderr.read() if process.poll() is not None else text
+        assert set(pids) == {"aws", "api", "workers"}, fleet.text
+        assert len(set(pids.values())) == 3 and os.getpid() not in pids.values()
+        assert all(alive(pid) for pid in pids.values())
+        text = "\n".join(fleet.out)
         assert f"http://127.0.0.1:{aws_port}" in text and f"http://127.0.0.1:{api_port}" in text
+        # Each line a process wrote says which one wrote it.
+        assert any(line.startswith("workers | poller pipe:submissions->submissions") for line in fleet.out), text
+        everything = [pids[name] for name in pids] + [p for pid in pids.values() for p in descendants(pid)]
 
         endpoint = f"http://127.0.0.1:{aws_port}"
         run_fleet(endpoint, "campaigns", "create", "demo", "--name", "Demo",
                   "--opens", "2020-01-01T00:00:00Z", "--closes", "2100-01-01T00:00:00Z")
-        body = {"first_name": "Grace", "last_name": "Hopper", "email": "grace@example.com", "consent": True}
-        posted = requests.post(f"http://127.0.0.1:{api_port}/v1/campaigns/demo/submissions", json=body, timeout=10)
-        assert posted.status_code == 202
-        status_url = f"http://127.0.0.1:{api_port}{posted.json()['status_url']}"
-        deadline = time.monotonic() + 30
-        while (shown := requests.get(status_url, timeout=10)).status_code == 404 and time.monotonic() < deadline:
-            time.sleep(0.2)
-        assert shown.status_code == 200 and shown.json()["status"] == "accepted"
+        post_and_see_stored(api_port, "grace@example.com")
         assert run_fleet(endpoint, "status").stdout.splitlines()[1].split() == ["submissions", "0", "0", "-", "0", "-"]
     finally:
-        out, err = stop_fleet_up(process)
-    assert process.returncode == 0, err
-    assert "Traceback" not in err and "stopped" in out
+        code = fleet.stop()
+    assert code == 0, fleet.text
+    assert "Traceback" not in "\n".join(fleet.err) and "fleet: stopped" in fleet.out, fleet.text
+    assert wait_gone(everything) == [], f"processes left after Ctrl-C: {everything}"
+
+
+@pytest.mark.slow
+def test_a_killed_worker_process_is_reported_with_its_exit_code_and_started_again():
+    aws_port, api_port = free_port(), free_port()
+    fleet, pids = start_fleet_up(aws_port, api_port)
+    try:
+        seen = len(fleet.out)
+        os.kill(pids["workers"], signal.SIGKILL)
+        fleet.wait_for(rf"process workers pid {pids['workers']} ended, exit code -9 \(SIGKILL\); starting it again", err=True)
+        again = int(fleet.wait_for(r"^fleet: process workers pid (\d+)$", after=seen).group(1))
+        assert again != pids["workers"] and alive(again)
+        assert alive(pids["aws"]) and alive(pids["api"])  # nothing else was restarted
+        post_and_see_stored(api_port, "ada@example.com")  # the new workers poll the same queues
+    finally:
+        code = fleet.stop()
+    assert code == 0, fleet.text
+    assert wait_gone([pids["aws"], pids["api"], again]) == []
+
+
+@pytest.mark.slow
+def test_the_death_of_the_aws_process_ends_the_fleet_saying_the_local_state_is_gone():
+    aws_port, api_port = free_port(), free_port()
+    fleet, pids = start_fleet_up(aws_port, api_port, "--no-demo")
+    try:
+        os.kill(pids["aws"], signal.SIGKILL)
+        fleet.wait_for(r"process aws pid \d+ ended, exit code -9 \(SIGKILL\): the local AWS state .* is gone", err=True)
+        code = fleet.process.wait(timeout=90)
+    finally:
+        fleet.stop()
+    assert code == 1, fleet.text
+    assert "fleet: stopped" in fleet.out
+    assert wait_gone(list(pids.values())) == []
 
 
 def test_a_command_without_a_reachable_aws_says_so_in_one_line():
@@ -165,14 +192,13 @@ def test_fleet_up_starts_again_at_once_on_the_same_ports_after_a_stop():
     """The ports of the last run, with its served connections in TIME_WAIT, are free to take at once."""
     aws_port, api_port = free_port(), free_port()
     for run in ("first", "second"):
-        process, text = start_fleet_up(aws_port, api_port)
+        fleet, _ = start_fleet_up(aws_port, api_port)
         try:
-            assert "ready" in text, f"{run} run: " + (text + process.stderr.read() if process.poll() is not None else text)
             status, body = get_closed_by_server(api_port, "/v1/campaigns/demo")
             assert status == 200 and json.loads(body)["campaign_id"] == "demo", f"{run} run: {status} {body!r}"
             status, body = get_closed_by_server(aws_port, "/moto-api/")
             assert status == 200, f"{run} run: {status}"
         finally:
-            out, err = stop_fleet_up(process)
-        assert process.returncode == 0, f"{run} run: {err}"
-        assert "Traceback" not in err and "stopped" in out
+            code = fleet.stop()
+        assert code == 0, f"{run} run: {fleet.text}"
+        assert "Traceback" not in "\n".join(fleet.err) and "fleet: stopped" in fleet.out
