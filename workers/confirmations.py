@@ -1,7 +1,8 @@
 """workers.confirmations: one confirmation email per stored entry, from the submissions stream.
 
-Entries stored as `duplicate` get none; the idempotency table, keyed by submission id,
-makes duplicate records, retries and replays send nothing more.
+Entries stored as `duplicate` get none; the idempotency table, keyed by submission id
+and read for the whole batch at once, makes duplicate records, retries and replays send
+nothing more.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from events.models import DUPLICATE
 from fleet.batch import process_inserts
 from fleet.ports import CampaignStore, Mailer
 from fleet.telemetry import EMAILS_SENT, count, logger
-from workers.emails import Email, Once, render, send_once
+from workers.emails import Email, Once, inserted_keys, render, send_once
 
 SCOPE = "confirmation"
 
@@ -37,14 +38,14 @@ def confirm_entry(entry: dict[str, Any], campaigns: CampaignStore, mailer: Maile
     return send_once(confirmation_email(entry, name), SCOPE, entry["submission_id"], mailer, once)
 
 
-def _ports(context: Any) -> tuple[CampaignStore, Mailer, Once]:
+def _ports(context: Any, event: Any) -> tuple[CampaignStore, Mailer, Once]:
     from fleet import settings
     from fleet.adapters.mail import SesMailer
     from fleet.adapters.tables import DynamoCampaigns
-    from fleet.idempotency import once
+    from fleet.idempotency import batch_once
 
     campaigns = DynamoCampaigns(cache_seconds=settings.current().campaign_cache_seconds)
-    return campaigns, SesMailer(), lambda scope, key, action: once(scope, key, action, context)
+    return campaigns, SesMailer(), batch_once(SCOPE, inserted_keys(event, "submission_id"), context)
 
 
 def _confirm(entry: dict[str, Any], ports: tuple[CampaignStore, Mailer, Once]) -> None:
@@ -56,4 +57,4 @@ def _confirm(entry: dict[str, Any], ports: tuple[CampaignStore, Mailer, Once]) -
 @logger.inject_lambda_context(clear_state=True)
 def handler(event: Any, context: Any) -> dict[str, Any]:
     """Confirm every entry inserted in this batch; report failed records by SequenceNumber."""
-    return process_inserts(event, _confirm, lambda: _ports(context), context)
+    return process_inserts(event, _confirm, lambda: _ports(context, event), context)

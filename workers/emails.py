@@ -51,6 +51,18 @@ def render(name: str, to: str, **context: Any) -> Email:
     return Email(to=to, subject=subject, text=text, html=html)
 
 
+def inserted_keys(event: Any, attribute: str) -> list[str]:
+    """The string `attribute` of every INSERT's new image in a stream batch (what its emails are keyed by)."""
+    records = event.get("Records") if isinstance(event, dict) else None
+    keys: list[str] = []
+    for record in records if isinstance(records, list) else []:
+        image = (record.get("dynamodb") or {}).get("NewImage") or {} if isinstance(record, dict) else {}
+        value = image.get(attribute) if isinstance(image, dict) else None
+        if record.get("eventName") == "INSERT" and isinstance(value, dict) and isinstance(value.get("S"), str):
+            keys.append(value["S"])
+    return keys
+
+
 def send_once(email: Email, scope: str, key: str, mailer: Mailer, once: Once) -> str:
     """Send `email` unless it was sent for (scope, key) before; return SES's message id."""
     return once(scope, key, lambda: mailer.send(email.to, email.subject, email.text, email.html))

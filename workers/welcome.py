@@ -1,7 +1,8 @@
 """workers.welcome: one welcome email per new user, from the users table's stream.
 
 Only INSERTs count (moto turns an identical put into a MODIFY); the idempotency table,
-keyed by user id, makes duplicate records, retries and replays send nothing more.
+keyed by user id and read for the whole batch at once, makes duplicate records, retries
+and replays send nothing more.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from typing import Any
 from fleet.batch import process_inserts
 from fleet.ports import Mailer
 from fleet.telemetry import EMAILS_SENT, count, logger
-from workers.emails import Email, Once, render, send_once
+from workers.emails import Email, Once, inserted_keys, render, send_once
 
 SCOPE = "welcome"
 
@@ -33,11 +34,11 @@ def welcome_user(user: dict[str, Any], mailer: Mailer, once: Once) -> str:
     return send_once(welcome_email(user), SCOPE, user["user_id"], mailer, once)
 
 
-def _ports(context: Any) -> tuple[Mailer, Once]:
+def _ports(context: Any, event: Any) -> tuple[Mailer, Once]:
     from fleet.adapters.mail import SesMailer
-    from fleet.idempotency import once
+    from fleet.idempotency import batch_once
 
-    return SesMailer(), lambda scope, key, action: once(scope, key, action, context)
+    return SesMailer(), batch_once(SCOPE, inserted_keys(event, "user_id"), context)
 
 
 def _welcome(user: dict[str, Any], ports: tuple[Mailer, Once]) -> None:
@@ -49,4 +50,4 @@ def _welcome(user: dict[str, Any], ports: tuple[Mailer, Once]) -> None:
 @logger.inject_lambda_context(clear_state=True)
 def handler(event: Any, context: Any) -> dict[str, Any]:
     """Welcome every user inserted in this batch; report failed records by SequenceNumber."""
-    return process_inserts(event, _welcome, lambda: _ports(context), context)
+    return process_inserts(event, _welcome, lambda: _ports(context, event), context)

@@ -53,14 +53,16 @@ def mailer() -> FakeMailer:
 
 @pytest.fixture
 def welcome_ports(monkeypatch, mailer, persistence):
-    monkeypatch.setattr(welcome, "_ports", lambda context: (mailer, once_over(persistence)))
+    monkeypatch.setattr(welcome, "_ports", lambda context, event: (mailer, once_over(persistence)))
     return mailer, persistence
 
 
 @pytest.fixture
 def confirmation_ports(monkeypatch, mailer, persistence):
     campaigns = FakeCampaigns(campaign("summer", name="Summer Receipts"))
-    monkeypatch.setattr(confirmations, "_ports", lambda context: (campaigns, mailer, once_over(persistence)))
+    monkeypatch.setattr(
+        confirmations, "_ports", lambda context, event: (campaigns, mailer, once_over(persistence))
+    )
     return mailer, persistence
 
 
