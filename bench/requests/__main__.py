@@ -11,14 +11,20 @@ and GetRecords that found nothing, with the GetShardIterator of such a stream po
 counted apart from the calls that carried records: they depend on time, not on traffic,
 and the idle rate is measured on its own before the rounds.
 
-The naive count is one call per record per step, the same steps as ours:
+The naive count is one call per record per step, each step on its own call (the steps of a
+straightforward build of the same flow, as first counted here):
   API:          GetItem campaign, UpdateItem rate limit per client, UpdateItem rate limit
                 per campaign, PutItem request key, SendMessage, UpdateItem request key queued  (6)
   submissions:  ReceiveMessage, DeleteMessage, GetItem already stored?, GetItem campaign,
                 GetItem claim, PutItem claim, PutItem entry                                    (7)
   confirmations: GetRecords, PutItem checkpoint, GetItem campaign, PutItem idempotency,
                 SendEmail, UpdateItem idempotency                                              (6)
-  = 19 calls per submission, 19,000 per 1,000. Target: ours at most half of it.
+  = 19 calls per submission, 19,000 per 1,000. Target: ours at most 0.35 of it.
+Two of those steps ours no longer takes at all: the request key's "queued" mark (a retry
+sends again under the same id instead) and the idempotency record's INPROGRESS put (a
+stream batch reads its keys at once and writes each record once, after the send). The
+ratio against the 17 steps left is printed too: it leaves out what not taking those two
+steps saves.
 
 It prints the medians of the rounds and the ratio; asserts nothing and exits 0.
 """
@@ -44,6 +50,9 @@ NAIVE = {
     "SendEmail": 1,
 }
 NAIVE_TOTAL = sum(NAIVE.values())
+#: The naive steps ours no longer takes (see the docstring), per submission.
+STEPS_NOT_TAKEN = {"UpdateItem": 1, "PutItem": 1}
+TARGET = 0.35
 
 
 def settle(fleet: LocalFleet, counter: CallCounter, emails: int, timeout: float = 600.0) -> bool:
@@ -65,7 +74,9 @@ def settle(fleet: LocalFleet, counter: CallCounter, emails: int, timeout: float 
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.requests", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.requests", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--submissions", type=int, default=1000)
     parser.add_argument("--idle-seconds", type=float, default=5.0)
@@ -110,7 +121,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  {op:<22}{carrying:13.0f}{median(op, 1):13.0f}{NAIVE.get(op, 0) * 1000:8d}")
     empties = sum(median(op, 1) for op in operations)
     print(f"  {'total':<22}{ours_total:13.0f}{empties:13.0f}{NAIVE_TOTAL * 1000:8d}")
-    print(f"  ratio ours/naive (calls with records): {ours_total / (NAIVE_TOTAL * 1000):.2f} (target <= 0.50)")
+    print(f"  ratio ours/naive (calls with records): {ours_total / (NAIVE_TOTAL * 1000):.2f} (target <= {TARGET})")
+    steps_left = NAIVE_TOTAL - sum(STEPS_NOT_TAKEN.values())
+    print(f"  against the {steps_left} naive steps ours still takes: {ours_total / (steps_left * 1000):.2f}")
     print(f"  with the empty polls of those rounds too: {(ours_total + empties) / (NAIVE_TOTAL * 1000):.2f}")
     seconds = args.idle_seconds
     idle = ", ".join(f"{op} {count / seconds:.1f}" for op, count in sorted(idle_calls.items()))
