@@ -136,19 +136,21 @@ def _supervise(fleet, stop: threading.Event, changes) -> int:
     """Watch the processes until Ctrl-C (0) or moto's death (1); reload on each change."""
     import queue
 
-    while not stop.wait(0.2):
+    while not stop.is_set():
         code = fleet.watch_once()
         if code is not None:
             return code
         if changes is None:
+            stop.wait(0.2)
             continue
         changed: set[str] = set()
         try:
+            changed.update(changes.get(timeout=0.2))  # a change is taken at once, not on the next round
             while True:
                 changed.update(changes.get_nowait())
         except queue.Empty:
             pass
-        if changed:
+        if changed and not stop.is_set():
             fleet.reload(sorted(changed))
     return 0
 

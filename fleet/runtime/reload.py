@@ -37,8 +37,11 @@ def is_source(path: str) -> bool:
 
 def watch_sources(changes: queue.Queue, stop: threading.Event, roots: list[Path] | None = None) -> threading.Thread:
     """Put each batch of changed source paths on `changes` until `stop`, from a thread of its own."""
+    import logging
+
     from watchfiles import watch
 
+    logging.getLogger("watchfiles").setLevel(logging.WARNING)  # the reload line says what changed
     folders = [str(r) for r in (roots or package_roots())]
 
     def run() -> None:

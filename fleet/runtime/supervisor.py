@@ -231,6 +231,7 @@ class Supervisor:
 
     def reload(self, changed: list[str]) -> bool:
         """Replace the API and the workers with new ones running the changed code; False if it does not import."""
+        began = time.monotonic()
         broken = not_compiling(changed)
         if broken:
             self.output.line(broken, "reload", err=True)
@@ -247,22 +248,27 @@ class Supervisor:
                 child.wait_stopped(5)
             self.output.line(f"not reloaded: {failed} (see above); the running processes keep serving", err=True)
             return False
+        old = {name: self.children[name] for name in names if name in self.children}
+        for child in old.values():
+            # The new API already serves on the same port; the old pollers finish their batches.
+            child.terminate()
         for name, child in fresh.items():
-            old = self.children.get(name)
             if child.role.waits_for_go:
-                # Never two generations of pollers at once: the old one finishes its batches first.
-                if old is not None:
-                    old.terminate()
-                    old.wait_stopped(STOP_GRACE[name])
+                # Never two generations of pollers at once: the new one begins when the old has ended.
+                if name in old:
+                    old[name].wait_stopped(STOP_GRACE[name])
                 child.go()
-                child.wait_for(child.ready, self.stop)
-            elif old is not None:
-                old.terminate()  # the new API already serves on the same port
-                old.wait_stopped(STOP_GRACE[name])
+                try:
+                    child.wait_for(child.ready, self.stop)
+                except (ProcessFailed, TimeoutError) as failed:
+                    self.output.line(str(failed), err=True)  # watched and started again like any death
             self.children[name] = child
             self._restart_at.pop(name, None)
-        self.output.line(f"reloaded ({', '.join(Path(p).name for p in changed[:5])}{', ...' if len(changed) > 5 else ''})")
+        for name, child in old.items():
+            child.wait_stopped(STOP_GRACE[name])
         self.print_processes(names)
+        files = ", ".join(Path(p).name for p in changed[:5]) + (", ..." if len(changed) > 5 else "")
+        self.output.line(f"reloaded ({files}) in {time.monotonic() - began:.1f} s")
         return True
 
     def stop_all(self) -> None:
