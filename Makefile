@@ -15,8 +15,11 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 
 install: $(STAMP)
 
+# The fleet's processes (moto's, the API under gunicorn, the workers); a saved change under
+# events/ fleet/ ingest_api/ workers/ restarts the API and the workers, never moto's
+# (`fleet up --no-reload` for a steady run).
 run: $(STAMP)
-	$(BIN)/fleet up
+	$(BIN)/fleet up --reload
 
 test: $(STAMP) chromium
 	$(BIN)/python -m pytest --durations=15
