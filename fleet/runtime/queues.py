@@ -4,6 +4,12 @@ A batch is gathered up to the batch size or the batching window; the handler get
 `{"Records": [...]}` (SQS mapping) or the bare array (Pipe); only the records not named
 in `batchItemFailures` are deleted. The rest reappear after the visibility timeout, and
 SQS moves a message to the dead-letter queue after `maxReceiveCount` receives.
+
+moto's SQS costs more the deeper a queue is (every message it holds, in flight too, is
+scanned on each send and, three times over, for each message a receive returns), so the
+pollers of a trigger scale as Lambda's do: the first always polls, the others only while
+its receives come back full (a backlog), and within a batching window a trickle is
+gathered a few receives at a time rather than one receive per message.
 """
 
 from __future__ import annotations
@@ -11,6 +17,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+import weakref
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,10 +25,25 @@ from events.topology import Function, PipeTrigger, SqsTrigger
 from fleet import aws, settings
 from fleet.resources import function_arn, queue_arn, queue_url
 from fleet.runtime.invoke import invoke, reported_failures
+from fleet.runtime.streams import wake_stream_pollers
 
 log = logging.getLogger("fleet.runtime")
 
 MAX_RECEIVE = 10  # SQS returns at most ten messages a call
+#: Within a batching window, how long a short receive waits before the next one: messages
+#: gather meanwhile, so a trickle is a few receives a batch, not one a message.
+GATHER_STEP = 0.2
+
+#: Per runtime (its stop event) and trigger: set while a backlog waits, which wakes the
+#: pollers after the first.
+_backlogs: "weakref.WeakKeyDictionary[threading.Event, dict[str, threading.Event]]" = weakref.WeakKeyDictionary()
+_backlogs_lock = threading.Lock()
+
+
+def backlog_signal(stop: threading.Event, trigger_name: str) -> threading.Event:
+    """The event the pollers of one trigger in one runtime share: set while receives come back full."""
+    with _backlogs_lock:
+        return _backlogs.setdefault(stop, {}).setdefault(trigger_name, threading.Event())
 
 
 @dataclass
@@ -82,16 +104,24 @@ class QueuePoller(threading.Thread):
         self.function = function
         self.trigger = trigger
         self.stop_event = stop
+        self.number = number
         self.stats = PollerStats()
+        self.backlog = backlog_signal(stop, f"{trigger.kind}:{trigger.queue}->{function.name}")
 
     def run(self) -> None:
         """Poll until stopped; an error in one round is logged and the next round goes on."""
         while not self.stop_event.is_set():
+            if not self.wait_for_backlog():
+                continue
             try:
                 self.poll_once()
             except Exception:  # the runtime keeps polling, as Lambda's pollers do
                 log.exception("poller %s failed a round", self.name)
                 self.stop_event.wait(1.0)
+
+    def wait_for_backlog(self, timeout: float = 0.5) -> bool:
+        """True when this poller should poll now: always the first, the others while a backlog waits."""
+        return self.number == 1 or self.backlog.wait(timeout)
 
     def poll_once(self, wait_seconds: int = 1) -> int:
         """Gather one batch and deliver it; return how many records it had."""
@@ -114,20 +144,25 @@ class QueuePoller(threading.Thread):
         messages: list[dict[str, Any]] = []
         deadline: float | None = None
         while len(messages) < size and not self.stop_event.is_set():
-            if deadline is None:
-                wait = wait_seconds
-            else:
+            wait = wait_seconds
+            if deadline is not None:
                 left = deadline - time.monotonic()
                 if left <= 0:
                     break
-                wait = min(1, int(left + 0.999))
+                self.stop_event.wait(min(left, GATHER_STEP))  # let the window's messages gather
+                wait = 0
+            asked = min(MAX_RECEIVE, size - len(messages))
             received = sqs.receive_message(
                 QueueUrl=url,
-                MaxNumberOfMessages=min(MAX_RECEIVE, size - len(messages)),
+                MaxNumberOfMessages=asked,
                 WaitTimeSeconds=wait,
                 MessageSystemAttributeNames=["All"],
                 MessageAttributeNames=["All"],
             ).get("Messages", [])
+            if len(received) == asked:
+                self.backlog.set()  # more may wait: the other pollers join in
+            else:
+                self.backlog.clear()
             if received:
                 with self.stats.lock:
                     self.stats.busy = True
@@ -136,7 +171,7 @@ class QueuePoller(threading.Thread):
                 return messages  # nothing came during the long poll: let the loop check stop
             if deadline is None:
                 deadline = time.monotonic() + self.trigger.batching_window_seconds
-            if not received and self.trigger.batching_window_seconds == 0:
+            if self.trigger.batching_window_seconds == 0:
                 break
         return messages
 
@@ -159,6 +194,7 @@ class QueuePoller(threading.Thread):
             self.stats.failed_batches += 1 if failed else 0
         done = [m for m in messages if m["MessageId"] not in failed]
         self._delete_processed(done)
+        wake_stream_pollers(self.stop_event)  # the worker may have written a streamed table
 
     def _delete_processed(self, messages: list[dict[str, Any]]) -> None:
         sqs = aws.client("sqs")

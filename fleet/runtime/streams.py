@@ -7,6 +7,11 @@ to the trigger's on-failure queue and saving each shard's checkpoint
 (`fleet.runtime.checkpoints`). It starts from TRIM_HORIZON (or LATEST, as the trigger
 says) when a shard has no checkpoint yet.
 moto's streams have one shard per table that never closes, so shard lineage is ignored.
+
+An idle poller backs off (a quarter of a second after records, up to a second), and the
+queue pollers of the same runtime wake it when they have delivered a batch (their
+workers write the streamed tables), so an idle fleet reads less and a write is still
+seen at once.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ import json
 import logging
 import threading
 import time
+import weakref
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,6 +34,18 @@ from fleet.runtime.invoke import invoke
 from fleet.runtime.shards import CAUGHT_UP, FAILED, Read, SendFailure, ShardWorker, lambda_record, sequence_number
 
 log = logging.getLogger("fleet.runtime")
+
+#: The stream pollers of each runtime (by its stop event), for `wake_stream_pollers`.
+_pollers: "weakref.WeakKeyDictionary[threading.Event, weakref.WeakSet[StreamPoller]]" = weakref.WeakKeyDictionary()
+_pollers_lock = threading.Lock()
+
+
+def wake_stream_pollers(stop: threading.Event) -> None:
+    """Start the next round of every stream poller of the runtime at once: a table may have changed."""
+    with _pollers_lock:
+        pollers = list(_pollers.get(stop, ()))
+    for poller in pollers:
+        poller.wake()
 
 
 def shard_ids(arn: str) -> list[str]:
@@ -107,7 +125,8 @@ class StreamStats:
 class StreamPoller(threading.Thread):
     """Polls every shard of one table's stream for one function."""
 
-    idle_wait = 0.25  # Lambda polls a shard about four times a second
+    idle_wait = 0.25  # Lambda polls a shard about four times a second...
+    idle_max = 1.0  # ...and an idle one here backs off to once a second
     retry_wait = 0.2  # before retrying a failed batch (doubles per attempt, up to 2 s)
 
     def __init__(self, function: Function, trigger: StreamTrigger, stop: threading.Event) -> None:
@@ -119,6 +138,14 @@ class StreamPoller(threading.Thread):
         self.shards: dict[str, ShardWorker] = {}
         self.checkpoints: CheckpointStore | None = None
         self._saved: dict[str, str | None] = {}
+        self._idle_rounds = 0
+        self._woken = threading.Event()
+        with _pollers_lock:
+            _pollers.setdefault(stop, weakref.WeakSet()).add(self)
+
+    def wake(self) -> None:
+        """Begin the next round now rather than after the idle wait."""
+        self._woken.set()
 
     def caught_up_since(self, moment: float) -> bool:
         """True when a round begun at or after `moment` found every shard caught up."""
@@ -133,7 +160,17 @@ class StreamPoller(threading.Thread):
             except Exception:
                 log.exception("stream poller %s failed a round", self.name)
                 wait = 1.0
-            self.stop_event.wait(wait)
+            self._rest(wait)
+
+    def _rest(self, seconds: float) -> None:
+        """Wait before the next round; a wake or a stop ends the wait early."""
+        deadline = time.monotonic() + seconds
+        while not self.stop_event.is_set() and not self._woken.is_set():
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            self._woken.wait(min(left, 0.25))
+        self._woken.clear()
 
     def poll_once(self) -> float:
         """One step on every shard; return how long to wait before the next round."""
@@ -157,7 +194,9 @@ class StreamPoller(threading.Thread):
         if all(o == CAUGHT_UP for o in outcomes):
             with self.stats.lock:
                 self.stats.caught_up_at = started
-            return self.idle_wait
+            self._idle_rounds += 1
+            return min(self.idle_max, self.idle_wait * 2 ** (self._idle_rounds - 1))
+        self._idle_rounds = 0
         with self.stats.lock:
             self.stats.caught_up_at = None
         if FAILED in outcomes:

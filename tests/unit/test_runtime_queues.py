@@ -1,11 +1,16 @@
-"""The local runtime's reading of partial batch responses and its SQS record shape."""
+"""The local runtime's SQS pollers: partial batch responses, the record shape, how they poll."""
 
 from __future__ import annotations
+
+import threading
+import time
 
 import pytest
 
 from events.sample_payloads import load_sample
+from events.topology import Function, PipeTrigger, SqsTrigger
 from fleet.batch import batch_response, sqs_records
+from fleet.runtime import queues
 from fleet.runtime.queues import failed_ids, to_lambda_record
 
 BATCH = ["m-1", "m-2", "m-3"]
@@ -129,3 +134,100 @@ def test_to_lambda_record_without_attributes():
     record = to_lambda_record(message, ARN, "us-east-1")
 
     assert record["attributes"] == {} and record["messageAttributes"] == {}
+
+
+class TrickleSqs:
+    """An SQS queue that messages reach one every `every` seconds (all of them at once with every=0).
+
+    A receive returns what has arrived and nobody took yet, at once; with nothing there it
+    waits (a long poll) until the next arrival or its WaitTimeSeconds, as SQS does.
+    """
+
+    def __init__(self, count: int, every: float) -> None:
+        self.count, self.every, self.taken, self.started = count, every, 0, time.monotonic()
+        self.receives: list[int] = []  # what each receive returned
+        self.calls = 0  # receives begun
+
+    def arrived(self) -> int:
+        if self.every == 0:
+            return self.count
+        return min(self.count, int((time.monotonic() - self.started) / self.every))
+
+    def receive_message(self, QueueUrl, MaxNumberOfMessages, WaitTimeSeconds=0, **_):
+        self.calls += 1
+        deadline = time.monotonic() + WaitTimeSeconds
+        while self.arrived() == self.taken and time.monotonic() < deadline:
+            time.sleep(0.005)
+        got = min(MaxNumberOfMessages, self.arrived() - self.taken)
+        self.receives.append(got)
+        messages = [received_message(MessageId=f"m-{self.taken + n}", ReceiptHandle=f"r-{self.taken + n}") for n in range(got)]
+        self.taken += got
+        return {"Messages": messages} if messages else {}
+
+
+@pytest.fixture
+def sqs(monkeypatch):
+    """Point the pollers at a TrickleSqs set by the test (`sqs.queue = TrickleSqs(...)`)."""
+
+    class Holder:
+        queue: TrickleSqs | None = None
+
+    holder = Holder()
+    monkeypatch.setattr("fleet.aws.client", lambda service: holder.queue)
+    monkeypatch.setattr(queues, "queue_url", lambda name: f"https://sqs.local/{name}")
+    return holder
+
+
+def poller(trigger, stop, number=1):
+    made = queues.QueuePoller(Function("submissions", handler="workers.submissions.handler", triggers=(trigger,)), trigger, stop, number)
+    made.delivered = []
+    made._deliver = made.delivered.append  # the batch, as it would be delivered
+    return made
+
+
+def test_only_the_first_poller_of_a_trigger_polls_an_idle_queue(sqs):
+    sqs.queue = TrickleSqs(0, every=0)
+    stop = threading.Event()
+    second = poller(SqsTrigger(queue="users"), stop, number=2)
+    second.start()
+    time.sleep(0.4)
+    assert sqs.queue.calls == 0  # the second waits for a backlog; an idle queue has none
+
+    first = poller(SqsTrigger(queue="users"), stop, number=1)
+    assert first.poll_once(wait_seconds=0) == 0
+    assert sqs.queue.receives == [0]
+    stop.set()
+    second.join(timeout=5)
+
+
+def test_the_other_pollers_join_in_while_receives_come_back_full(sqs):
+    sqs.queue = TrickleSqs(25, every=0)
+    stop = threading.Event()
+    first, second = (poller(SqsTrigger(queue="users"), stop, number=n) for n in (1, 2))
+    assert not second.wait_for_backlog(timeout=0)
+
+    assert first.poll_once(wait_seconds=0) == 10  # a full receive: more may wait
+    assert second.wait_for_backlog(timeout=0)
+    assert second.poll_once(wait_seconds=0) == 10
+    assert first.poll_once(wait_seconds=0) == 5  # a short one: the queue is drained
+    assert not second.wait_for_backlog(timeout=0)
+    assert [len(batch) for batch in first.delivered + second.delivered] == [10, 5, 10]
+
+
+def test_a_trickle_is_gathered_a_few_receives_a_batch_within_the_window(sqs):
+    # Ten messages, one every 50 ms, for a pipe that waits up to a second to fill a batch of ten.
+    sqs.queue = TrickleSqs(10, every=0.05)
+    first = poller(PipeTrigger(pipe="submissions", queue="submissions", batch_size=10, batching_window_seconds=1), threading.Event())
+
+    assert first.poll_once(wait_seconds=1) == 10
+    # Not one receive a message: the window's messages gather between receives.
+    assert len(sqs.queue.receives) <= 6
+    assert [len(batch) for batch in first.delivered] == [10]
+
+
+def test_a_window_of_zero_delivers_what_one_receive_brought(sqs):
+    sqs.queue = TrickleSqs(3, every=0)
+    first = poller(SqsTrigger(queue="users", batch_size=10, batching_window_seconds=0), threading.Event())
+
+    assert first.poll_once(wait_seconds=0) == 3
+    assert sqs.queue.receives == [3]

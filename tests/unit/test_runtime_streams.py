@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 
 import pytest
@@ -149,3 +150,58 @@ def test_records_past_their_maximum_age_are_given_up_undelivered():
 )
 def test_responses_are_read_as_lambda_reads_them(response, expected):
     assert first_failed(response, ["9", "10", "11"]) == expected
+
+
+def stream_poller(shard, handler, stop=None):
+    """A StreamPoller over one fake shard (no AWS: the shard is known, no checkpoints kept)."""
+    from events.topology import Function
+    from fleet.runtime.streams import StreamPoller
+
+    trigger = StreamTrigger(table="users", batch_size=10)
+    function = Function("welcome", handler="workers.welcome.handler", triggers=(trigger,))
+    made = StreamPoller(function, trigger, stop or threading.Event())
+    worker, _ = make(shard, handler)
+    made.shards = {"shardId-1": worker}
+    return made
+
+
+def test_an_idle_stream_poller_backs_off_to_a_second_and_records_bring_it_back():
+    shard = FakeShard(0)
+    poller = stream_poller(shard, Handler())
+
+    idle = [poller.poll_once() for _ in range(5)]
+    assert idle == [0.25, 0.5, 1.0, 1.0, 1.0]  # four reads a second at first, then one
+
+    shard.records = FakeShard(3).records
+    assert poller.poll_once() == 0.0  # records: read on at once
+    assert poller.poll_once() == 0.25  # caught up again: a quarter of a second
+
+
+def test_a_queue_batch_wakes_the_stream_pollers_of_its_runtime():
+    from fleet.runtime.streams import wake_stream_pollers
+
+    stop = threading.Event()
+    read = threading.Event()
+    shard = FakeShard(0)
+    reads = []
+
+    def counting_read(after, limit):
+        reads.append(after)
+        read.set()
+        return shard.read(after, limit)
+
+    poller = stream_poller(shard, Handler(), stop)
+    poller.shards["shardId-1"].read = counting_read
+    poller.idle_wait = poller.idle_max = 60.0  # left alone, it would not read again for a minute
+    poller.start()
+    try:
+        assert read.wait(5)
+        read.clear()
+        wake_stream_pollers(threading.Event())  # another runtime's: not this one
+        assert not read.wait(0.3)
+        wake_stream_pollers(stop)
+        assert read.wait(5)
+    finally:
+        stop.set()
+        poller.join(timeout=5)
+    assert len(reads) == 2
