@@ -7,6 +7,7 @@ An entry over the limit is stored with status `duplicate`, never dropped.
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
@@ -112,9 +113,19 @@ def _take_slot(submission_id: str, slots: list[str], owners: dict[str, str], sto
 
 
 def _adapters() -> tuple[CampaignStore, SubmissionStore]:
-    from fleet.adapters.tables import DynamoCampaigns, DynamoSubmissions
+    from fleet import settings
+    from fleet.adapters.tables import DynamoSubmissions
 
-    return DynamoCampaigns(), DynamoSubmissions()
+    current = settings.current()
+    return _campaigns(current.endpoint_url, current.campaign_cache_seconds), DynamoSubmissions()
+
+
+@functools.lru_cache(maxsize=4)
+def _campaigns(endpoint_url: str | None, cache_seconds: float) -> CampaignStore:
+    """One campaigns adapter a warm process keeps: its cache spares a GetItem a batch, as the API's does."""
+    from fleet.adapters.tables import DynamoCampaigns
+
+    return DynamoCampaigns(cache_seconds=cache_seconds)
 
 
 def _entry(record: SQSRecord) -> SubmitEntry:
