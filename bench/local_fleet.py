@@ -1,5 +1,6 @@
-"""The whole fleet in this process for the fleet benchmarks: moto on a free loopback port,
-the API, every poller, and a counter of every AWS call made through `fleet.aws`."""
+"""The whole fleet in this process for the fleet benchmarks (moto on a free loopback port,
+the API, every poller, and a counter of every AWS call made through `fleet.aws`), and a
+load generator of entries over keep-alive HTTP connections."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
 from typing import Any, Iterator
+from urllib.parse import urlsplit
 
 from bench.machine import free_port
 
@@ -169,3 +171,64 @@ def rounds(repeats: int) -> Iterator[int]:
     for n in range(1, repeats + 1):
         print(f"  round {n}/{repeats}...", flush=True)
         yield n
+
+
+
+def post_entries(api_url: str, count: int, connections: int = 8, tag: str = "") -> dict[str, Any]:
+    """POST `count` entries (distinct emails, each its own Idempotency-Key) over keep-alive connections.
+
+    As fast as the API takes them, `connections` at a time. Returns the seconds it took,
+    the latencies in ms (sorted) and the errors (answers other than 202, refused connections).
+    """
+    parts = urlsplit(api_url)
+    tag = tag or uuid.uuid4().hex[:8]
+    numbers = iter(range(count))
+    lock = threading.Lock()
+    latencies: list[float] = []
+    errors = [0]
+
+    def run() -> None:
+        conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
+        mine, failed = [], 0
+        while True:
+            with lock:
+                n = next(numbers, None)
+            if n is None:
+                break
+            body = json.dumps({"first_name": "Ana", "last_name": "Souza", "email": f"ana.{tag}.{n}@example.com",
+                               "consent": True})
+            headers = {"Content-Type": "application/json", "Idempotency-Key": f"{tag}-{n}"}
+            for attempt in range(5):  # the same key and body again: the same entry, never a second
+                started = time.perf_counter()
+                try:
+                    conn.request("POST", f"/v1/campaigns/{CAMPAIGN}/submissions", body=body, headers=headers)
+                    response = conn.getresponse()
+                    response.read()
+                    status = response.status
+                    if response.will_close:
+                        conn.close()
+                except OSError:
+                    status = 0
+                    conn.close()
+                mine.append((time.perf_counter() - started) * 1000)
+                if status == 202:
+                    break
+                failed += 1
+                time.sleep(0.2 * (attempt + 1))
+        conn.close()
+        with lock:
+            latencies.extend(mine)
+            errors[0] += failed
+
+    started = time.monotonic()
+    threads = [threading.Thread(target=run) for _ in range(connections)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return {"seconds": time.monotonic() - started, "latencies": sorted(latencies), "errors": errors[0]}
+
+
+def percentile(ordered: list[float], q: float) -> float:
+    """The q-quantile of sorted values (nearest rank)."""
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")

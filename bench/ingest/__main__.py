@@ -1,6 +1,6 @@
 """Ingestion: our submission route vs a bare Flask route validating the same schema.
 
-    make bench-ingest        (or: .venv/bin/python -m bench.ingest [--repeats N] [--requests N] [--seconds S])
+    make bench-ingest        (or: .venv/bin/python -m bench.ingest [--quick] [--repeats N] [--requests N] [--seconds S])
 
 1. In process, with Flask's test client: `POST /v1/campaigns/{id}/submissions` through
    our app (every port an in-memory fake, so it measures the app: origin check, both rate
@@ -8,10 +8,13 @@
    envelope, the answer and its headers) vs a bare Flask route that only loads the body
    with SubmissionRequestSchema and answers 202. Requests per second, the median of N
    alternating rounds, and the ratio ours/bare. Target: 0.85 or more.
-2. Over HTTP: `fleet up` in a subprocess on free loopback ports (moto, the API, every
-   poller), and a load generator on loopback for a bounded time: wrk (Debian's) when it
-   is installed, else a Python one (threads, keep-alive http.client). Requests per
-   second, p50, p99 and errors, per round, and their medians.
+2. Over HTTP: the fleet in its processes on free loopback ports (`bench.processes`: moto,
+   the API under gunicorn, the pollers), and a load generator on loopback for a bounded
+   time: wrk (Debian's) when it is installed, else a Python one (threads, keep-alive
+   http.client). The baseline, in the same run: a bare Flask route under the same
+   gunicorn against the same moto that only makes the SendMessage (`bench.ingest.bare`).
+   Rounds alternate, each on a drained fleet. Requests per second, p50, p99 and errors,
+   per round, their medians, and the ratio ours/bare (target: 0.5 or more).
 
 It asserts nothing and exits 0: a benchmark, not a test.
 """
@@ -29,12 +32,11 @@ import tempfile
 import time
 import uuid
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 from typing import Any
 
 from bench.machine import describe_machine, free_port
+from bench.processes import ROOT, FleetProcesses
 
-ROOT = Path(__file__).resolve().parents[2]
 CAMPAIGN = "bench"
 
 BODY = {
@@ -144,60 +146,6 @@ def in_process(repeats: int, count: int) -> dict[str, float]:
 # --- Over HTTP --------------------------------------------------------------------------
 
 
-def start_fleet(state_dir: str) -> tuple[subprocess.Popen, str]:
-    """`fleet up` on free loopback ports; returns the process and the API's URL once ready."""
-    aws_port, api_port = free_port(), free_port()
-    env = {
-        **os.environ,
-        "FLEET_STAGE": "local",
-        "AWS_ENDPOINT_URL": f"http://127.0.0.1:{aws_port}",
-        "FLEET_STATE_DIR": state_dir,
-        # One client (127.0.0.1) sends everything: lift the per-client and per-campaign limits.
-        "FLEET_RATE_PER_CLIENT": str(10**9),
-        "FLEET_RATE_PER_CAMPAIGN": str(10**9),
-        "PYTHONUNBUFFERED": "1",
-    }
-    for name in ("AWS_PROFILE", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
-        env.pop(name, None)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "fleet", "up", "--aws-port", str(aws_port), "--api-port", str(api_port)],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    deadline = time.monotonic() + 120
-    assert process.stdout is not None
-    for line in process.stdout:
-        if "fleet: ready" in line:
-            break
-        if time.monotonic() > deadline:
-            break
-    else:
-        raise SystemExit("fleet up stopped before it was ready")
-    # Keep reading its output so that the pipe never fills and blocks it.
-    import threading
-
-    threading.Thread(target=lambda: [None for _ in process.stdout], daemon=True).start()  # type: ignore[union-attr]
-    url = f"http://127.0.0.1:{api_port}"
-    _create_campaign(env)
-    return process, url
-
-
-def _create_campaign(env: dict[str, str]) -> None:
-    now = datetime.now(timezone.utc)
-    subprocess.run(
-        [
-            sys.executable, "-m", "fleet", "campaigns", "create", CAMPAIGN, "--name", "Bench",
-            "--opens", (now - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "--closes", (now + timedelta(days=30)).strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "--max-entries-per-email", "100",
-        ],
-        cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL,
-    )
-
-
 WRK_SCRIPT = """
 wrk.method = "POST"
 wrk.body = '%s'
@@ -283,32 +231,66 @@ def python_round(url: str, seconds: int, connections: int) -> dict[str, float]:
             "requests": len(latencies)}
 
 
+def start_bare(fleet: FleetProcesses) -> str:
+    """The bare route (bench.ingest.bare) under the API's gunicorn, against the fleet's moto; its URL."""
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "fleet.runtime.gunicorn_app", "--port", str(port), "--app", "bench.ingest.bare:create_app"],
+        cwd=ROOT, env=fleet.env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    fleet.adopt(process, "bare").wait_for(r"ready")
+    return f"http://127.0.0.1:{port}"
+
+
+def settle(fleet: FleetProcesses, timeout: float = 180.0) -> None:
+    """Wait until the fleet has drained what the last round queued: nothing queued, no new email for 2 s."""
+    from fleet import aws
+    from fleet.resources import queue_url
+
+    sqs, url = aws.client("sqs"), queue_url("submissions")
+    names = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+    deadline, last, still_since = time.monotonic() + timeout, -1, time.monotonic()
+    while time.monotonic() < deadline:
+        depth = sum(int(v) for v in sqs.get_queue_attributes(QueueUrl=url, AttributeNames=names)["Attributes"].values())
+        sent = fleet.sent_emails()
+        if sent != last or depth:
+            last, still_since = sent, time.monotonic()
+        elif time.monotonic() - still_since >= 2:
+            return
+        time.sleep(0.5)
+
+
 def over_http(repeats: int, seconds: int, connections: int) -> dict[str, float]:
-    """Rounds of the load generator against `fleet up`; the medians."""
+    """Alternating rounds of the load generator against our API and the bare route, same server, same moto."""
     generator = "wrk" if shutil.which("wrk") else "python"
     run_round = wrk_round if generator == "wrk" else python_round
-    with tempfile.TemporaryDirectory(prefix="fleet-bench-") as state_dir:
-        process, url = start_fleet(state_dir)
-        try:
+    rounds: dict[str, list[dict[str, float]]] = {"ours": [], "bare": []}
+    with FleetProcesses() as fleet:
+        urls = {"ours": fleet.api_url, "bare": start_bare(fleet)}
+        for url in urls.values():
             run_round(url, 2, connections)  # warm-up: clients created, caches filled
-            rounds = []
-            for _ in range(repeats):
-                rounds.append(run_round(url, seconds, connections))
-                time.sleep(2)  # let the pollers take the queue back down between rounds
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-    result = {k: statistics.median(r[k] for r in rounds) for k in ("rps", "p50", "p99", "errors")}
-    print(f"over HTTP: fleet up (moto, API, pollers) on loopback; {generator}, {connections} connections, "
-          f"{seconds} s a round, median of {repeats} rounds:")
-    print(f"  {result['rps']:.0f} requests/s, p50 {result['p50']:.1f} ms, p99 {result['p99']:.1f} ms, "
-          f"errors {result['errors']:.0f}")
-    for r in rounds:
-        print(f"    round: {r['requests']} requests, {r['rps']:.0f}/s, p50 {r['p50']:.1f} ms, "
-              f"p99 {r['p99']:.1f} ms, errors {r['errors']}")
+        settle(fleet)
+        for _ in range(repeats):
+            for name, url in urls.items():
+                cpu = fleet.moto_cpu()
+                measured = run_round(url, seconds, connections)
+                measured["moto_ms"] = (fleet.moto_cpu() - cpu) * 1000 / max(1, measured["requests"])
+                rounds[name].append(measured)
+                settle(fleet)  # the next round starts on a drained fleet
+        how = fleet.how
+    result: dict[str, float] = {}
+    print(f"over HTTP: {how}; the API and the bare route under the same gunicorn, the same moto; "
+          f"{generator}, {connections} connections, {seconds} s rounds alternating, median of {repeats}:")
+    for name in ("ours", "bare"):
+        median = {k: statistics.median(r[k] for r in rounds[name]) for k in ("rps", "p50", "p99", "errors", "moto_ms")}
+        result.update({f"{name}_{k}": v for k, v in median.items()})
+        print(f"  {name}  {median['rps']:6.1f} requests/s, p50 {median['p50']:6.1f} ms, p99 {median['p99']:6.1f} ms, "
+              f"errors {median['errors']:.0f}  (moto CPU {median['moto_ms']:.1f} ms a request during the round)")
+        for r in rounds[name]:
+            print(f"      round: {r['requests']} requests, {r['rps']:.1f}/s, p50 {r['p50']:.1f} ms, "
+                  f"p99 {r['p99']:.1f} ms, errors {r['errors']}")
+    result["ratio"] = result["ours_rps"] / result["bare_rps"]
+    print(f"  ratio ours/bare: {result['ratio']:.2f} requests/s (target >= 0.5)")
     return result
 
 
@@ -318,12 +300,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--requests", type=int, default=2000, help="POSTs per in-process round")
     parser.add_argument("--seconds", type=int, default=10, help="length of each HTTP round")
     parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument("--http-repeats", type=int, default=3, help="rounds of each over HTTP")
     parser.add_argument("--skip-http", action="store_true")
+    parser.add_argument("--quick", action="store_true", help="fewer, shorter rounds (a minute or two)")
     args = parser.parse_args(argv)
+    if args.quick:
+        args.repeats, args.requests, args.seconds, args.http_repeats = 3, 1000, 5, 2
     print(describe_machine())
     in_process(args.repeats, args.requests)
     if not args.skip_http:
-        over_http(3, args.seconds, args.connections)
+        over_http(args.http_repeats, args.seconds, args.connections)
     return 0
 
 

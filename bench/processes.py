@@ -1,0 +1,207 @@
+"""The fleet under load in processes of its own, on free loopback ports, for the HTTP benchmarks.
+
+`fleet up --no-reload --no-demo` once it supervises processes (it prints
+`fleet: process NAME pid N` for aws, api and workers before `fleet: ready`); before that,
+the same roles started here. moto's pid is what the benchmarks read its CPU time by.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from bench.local_fleet import CAMPAIGN
+from bench.machine import free_port
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+#: What `fleet up` prints for each process it started, when it is ready.
+PROCESS_LINE = re.compile(r"fleet: process (\w+) pid (\d+)")
+
+
+def bench_env(aws_port: int, state_dir: str) -> dict[str, str]:
+    """The environment of a fleet under load: local stage, free ports, no limit on one client."""
+    env = {
+        **os.environ,
+        "FLEET_STAGE": "local",
+        "AWS_ENDPOINT_URL": f"http://127.0.0.1:{aws_port}",
+        "FLEET_STATE_DIR": state_dir,
+        # One client (127.0.0.1) posts everything: lift the per-client and campaign limits.
+        "FLEET_RATE_PER_CLIENT": str(10**9),
+        "FLEET_RATE_PER_CAMPAIGN": str(10**9),
+        # The workers' per-record INFO lines and metrics would drown the figures.
+        "POWERTOOLS_LOG_LEVEL": "WARNING",
+        "POWERTOOLS_METRICS_DISABLED": "true",
+        "PYTHONUNBUFFERED": "1",
+    }
+    for name in ("AWS_PROFILE", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
+        env.pop(name, None)
+    return env
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) a process has used so far, from /proc/<pid>/stat."""
+    with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def supervised_fleet_up() -> bool:
+    """True when `fleet up` runs each part in a process of its own (it has --no-reload)."""
+    out = subprocess.run([sys.executable, "-m", "fleet", "up", "--help"], cwd=ROOT, capture_output=True, text=True)
+    return "--no-reload" in out.stdout
+
+
+class _Lines:
+    """Reads a child's output on a thread (so the pipe never fills) and waits for a line."""
+
+    def __init__(self, process: subprocess.Popen, name: str, echo: bool) -> None:
+        self.process, self.name, self.echo = process, name, echo
+        self.seen: list[str] = []
+        self.changed = threading.Condition()
+        threading.Thread(target=self._read, name=f"out:{name}", daemon=True).start()
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            if self.echo:
+                print(f"  [{self.name}] {line.rstrip()}", flush=True)
+            with self.changed:
+                self.seen.append(line)
+                self.changed.notify_all()
+        with self.changed:
+            self.changed.notify_all()
+
+    def wait_for(self, pattern: str, timeout: float = 120.0) -> re.Match[str]:
+        """The first line matching `pattern` (searched anywhere in it)."""
+        deadline, regex, looked = time.monotonic() + timeout, re.compile(pattern), 0
+        with self.changed:
+            while True:
+                for line in self.seen[looked:]:
+                    match = regex.search(line)
+                    if match:
+                        return match
+                looked = len(self.seen)
+                if self.process.poll() is not None or time.monotonic() > deadline:
+                    tail = "".join(self.seen[-20:])
+                    raise SystemExit(f"{self.name} ended or stalled before {pattern!r}:\n{tail}")
+                self.changed.wait(0.5)
+
+
+class FleetProcesses:
+    """The fleet under load, each part in its own process, and an open campaign `bench`.
+
+    Without a supervising `fleet up`, the roles are started here: moto
+    (`fleet.runtime.processes aws`), the API under gunicorn (`fleet.runtime.gunicorn_app`)
+    and the pollers (`fleet.runtime.processes workers`).
+    """
+
+    def __init__(self, echo: bool = False) -> None:
+        self.echo = echo
+        self.state_dir = tempfile.TemporaryDirectory(prefix="fleet-bench-")
+        self.aws_port, self.api_port = free_port(), free_port()
+        self.env = bench_env(self.aws_port, self.state_dir.name)
+        self.api_url = f"http://127.0.0.1:{self.api_port}"
+        self.pids: dict[str, int] = {}
+        self.how = ""
+        self._stop_signal = signal.SIGTERM
+        self._children: list[subprocess.Popen] = []
+
+    def _spawn(self, name: str, *args: str) -> _Lines:
+        process = subprocess.Popen(
+            [sys.executable, "-m", *args], cwd=ROOT, env=self.env, text=True,
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        )
+        return self.adopt(process, name)
+
+    def adopt(self, process: subprocess.Popen, name: str) -> _Lines:
+        """Stop `process` (text output piped) with the fleet; its output read as it comes."""
+        self._children.append(process)
+        return _Lines(process, name, self.echo)
+
+    def __enter__(self) -> "FleetProcesses":
+        os.environ.update({k: v for k, v in self.env.items() if k.startswith(("FLEET_", "AWS_", "POWERTOOLS_"))})
+        for name in ("AWS_PROFILE", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
+            os.environ.pop(name, None)
+        from fleet import aws, settings
+
+        settings.reset()
+        aws.reset()
+        try:
+            if supervised_fleet_up():
+                self._fleet_up()
+            else:
+                self._roles()
+            self._campaign()
+        except BaseException:
+            self.__exit__()
+            raise
+        return self
+
+    def _fleet_up(self) -> None:
+        self.how = "fleet up --no-reload (its processes)"
+        self._stop_signal = signal.SIGINT  # Ctrl-C, as a developer stops it
+        lines = self._spawn("fleet", "fleet", "up", "--no-reload", "--no-demo",
+                            "--aws-port", str(self.aws_port), "--api-port", str(self.api_port))
+        lines.wait_for(r"fleet: ready", timeout=180)
+        for line in lines.seen:
+            match = PROCESS_LINE.search(line)
+            if match:
+                self.pids[match.group(1)] = int(match.group(2))
+        if "aws" not in self.pids:
+            raise SystemExit("fleet up named no aws process")
+
+    def _roles(self) -> None:
+        self.how = "moto, gunicorn and the pollers started by the bench (fleet up runs in one process)"
+        aws_lines = self._spawn("aws", "fleet.runtime.processes", "aws", "--port", str(self.aws_port))
+        aws_lines.wait_for(r"^ready")
+        self.pids["aws"] = aws_lines.process.pid
+        from fleet.provision import provision
+
+        provision()
+        api = self._spawn("api", "fleet.runtime.gunicorn_app", "--port", str(self.api_port))
+        api.wait_for(r"ready")
+        self.pids["api"] = api.process.pid
+        workers = self._spawn("workers", "fleet.runtime.processes", "workers")
+        workers.wait_for(r"^imported")
+        assert workers.process.stdin is not None
+        workers.process.stdin.write("go\n")
+        workers.process.stdin.flush()
+        workers.wait_for(r"^ready")
+        self.pids["workers"] = workers.process.pid
+
+    def _campaign(self) -> None:
+        from events.models import Campaign
+        from fleet.adapters.tables import DynamoCampaigns
+
+        now = datetime.now(timezone.utc)
+        DynamoCampaigns().put(Campaign(CAMPAIGN, "Bench", now - timedelta(days=1), now + timedelta(days=30), 100))
+
+    def __exit__(self, *exc: Any) -> None:
+        for process in reversed(self._children):
+            if process.poll() is None:
+                process.send_signal(self._stop_signal)
+        for process in reversed(self._children):
+            try:
+                process.wait(timeout=40)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        self.state_dir.cleanup()
+
+    def moto_cpu(self) -> float:
+        """CPU seconds moto's process has used so far."""
+        return cpu_seconds(self.pids["aws"])
+
+    def sent_emails(self) -> int:
+        """Emails the local SES has sent so far (GetSendQuota: one cheap call)."""
+        from fleet import aws
+
+        return int(aws.client("ses").get_send_quota()["SentLast24Hours"])
+
