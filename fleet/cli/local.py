@@ -11,6 +11,7 @@ import click
 
 from fleet import settings
 from fleet.access import MAX_TOKEN_SECONDS
+from fleet.runtime.processes import API_THREADS, API_WORKERS
 
 
 @click.command()
@@ -29,7 +30,18 @@ from fleet.access import MAX_TOKEN_SECONDS
     show_default=True,
     help="Restart the API and the workers when a source file changes (moto's state stays).",
 )
-def up(host: str, aws_port: int, api_port: int, external: bool, no_demo: bool, reload: bool) -> None:
+@click.option("--api-workers", default=API_WORKERS, show_default=True, type=click.IntRange(1, 16), help="gunicorn worker processes of the API.")
+@click.option("--api-threads", default=API_THREADS, show_default=True, type=click.IntRange(1, 64), help="Threads of each API worker.")
+def up(
+    host: str,
+    aws_port: int,
+    api_port: int,
+    external: bool,
+    no_demo: bool,
+    reload: bool,
+    api_workers: int,
+    api_threads: int,
+) -> None:
     """Run the whole fleet locally: AWS, the API and a poller for every trigger, each in its own process."""
     from fleet import aws
     from fleet.runtime.supervisor import Output, ProcessFailed, Supervisor
@@ -50,7 +62,7 @@ def up(host: str, aws_port: int, api_port: int, external: bool, no_demo: bool, r
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
-    roles = _roles(host, aws_port, api_port, external)
+    roles = _roles(host, aws_port, api_port, external, ["--workers", str(api_workers), "--threads", str(api_threads)])
     output = Output([r.name for r in roles] + (["reload"] if reload else []))
     fleet = Supervisor(roles, output, stop)
     code = 0
@@ -86,7 +98,7 @@ def up(host: str, aws_port: int, api_port: int, external: bool, no_demo: bool, r
         sys.exit(code)
 
 
-def _roles(host: str, aws_port: int, api_port: int, external: bool) -> list:
+def _roles(host: str, aws_port: int, api_port: int, external: bool, api_args: list[str]) -> list:
     """The fleet's processes: moto's (unless external), the API under gunicorn, the workers."""
     from fleet.runtime.supervisor import Role
 
@@ -98,7 +110,7 @@ def _roles(host: str, aws_port: int, api_port: int, external: bool) -> list:
         aws_env = {k: v for k, v in env.items() if k not in ("FLEET_FAULTS", "FLEET_FAULTS_SEED")}
         argv = [python, "-m", "fleet.runtime.processes", "aws", "--host", host, "--port", str(aws_port)]
         roles.append(Role("aws", argv, aws_env, essential=True))
-    api = [python, "-m", "fleet.runtime.gunicorn_app", "--host", host, "--port", str(api_port)]
+    api = [python, "-m", "fleet.runtime.gunicorn_app", "--host", host, "--port", str(api_port), *api_args]
     roles.append(Role("api", api, env))
     roles.append(Role("workers", [python, "-m", "fleet.runtime.processes", "workers"], env, waits_for_go=True))
     return roles

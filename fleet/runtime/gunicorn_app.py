@@ -18,6 +18,7 @@ from gunicorn.http import errors as http_errors
 from gunicorn.workers.gthread import ThreadWorker
 
 from fleet import settings
+from fleet.runtime.processes import API_THREADS, API_WORKERS
 from ingest_api.limits import HTTP_VERSIONS, MAX_HEADER_FIELD_BYTES, MAX_HEADER_FIELDS, MAX_REQUEST_LINE_BYTES
 from ingest_api.server import error_answer
 
@@ -25,10 +26,6 @@ from ingest_api.server import error_answer
 _VERSION = re.compile(r"HTTP/[0-9]+\.[0-9]+")
 #: The API on the local stage; the tests name an app of their own on the fakes.
 DEFAULT_APP = "ingest_api:create_app"
-#: Measured on two cores against moto (see the README's Local runtime): one process of
-#: threads served as many requests a second as two, in half the memory.
-DEFAULT_WORKERS = 1
-DEFAULT_THREADS = 8
 
 
 class HeadTimeout(Exception):
@@ -177,7 +174,7 @@ class ApiApplication(BaseApplication):
         return with_plain_input(app)
 
 
-def gunicorn_options(host: str, port: int, workers: int = DEFAULT_WORKERS, threads: int = DEFAULT_THREADS) -> dict:
+def gunicorn_options(host: str, port: int, workers: int = API_WORKERS, threads: int = API_THREADS) -> dict:
     """gunicorn's settings for the API: the limits of `ingest_api.limits`, our worker, logs to stderr."""
     timeout = settings.current().request_timeout
     return {
@@ -215,8 +212,8 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="fleet.runtime.gunicorn_app")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8080)
-    parser.add_argument("--workers", type=int, default=DEFAULT_WORKERS)
-    parser.add_argument("--threads", type=int, default=DEFAULT_THREADS)
+    parser.add_argument("--workers", type=int, default=API_WORKERS)
+    parser.add_argument("--threads", type=int, default=API_THREADS)
     parser.add_argument("--app", default=DEFAULT_APP, help="module:factory of the WSGI app")
     args = parser.parse_args(argv)
     from fleet.runtime.processes import exit_with_parent

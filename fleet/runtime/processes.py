@@ -28,6 +28,11 @@ IMPORTED = "imported"
 #: comes back after its visibility timeout.
 WORKERS_GRACE = 25.0
 
+#: The API under gunicorn (`fleet.runtime.gunicorn_app`): worker processes and threads each.
+#: Measured on two cores against moto (see the README's Local runtime).
+API_WORKERS = 1
+API_THREADS = 8
+
 log = logging.getLogger("fleet.runtime")
 
 

@@ -22,6 +22,8 @@ from typing import IO
 
 from fleet.runtime.processes import IMPORTED, READY
 
+#: How a process is announced, one line each (another tool reads this form: keep it).
+PROCESS_LINE_FORM = "process {name} pid {pid}"
 #: Seconds a process may take to say it is ready (a busy machine imports slowly).
 START_TIMEOUT = 120.0
 #: Seconds each process gets to stop on SIGTERM before it is killed.
@@ -187,7 +189,7 @@ class Supervisor:
     def print_processes(self, names: list[str] | None = None) -> None:
         """`process NAME pid N`, one line per process (other tools read this form)."""
         for name in names or list(self.children):
-            self.output.line(f"process {name} pid {self.children[name].pid}")
+            self.output.line(PROCESS_LINE_FORM.format(name=name, pid=self.children[name].pid))
 
     def watch_once(self) -> int | None:
         """Restart what died; an exit code when the fleet must end (moto's process died)."""

@@ -1,0 +1,61 @@
+"""The supervisor's small rules: how an exit is told, what a reload watches, what gunicorn's errors become."""
+
+from __future__ import annotations
+
+import pytest
+from gunicorn.http import errors as http_errors
+
+from fleet.runtime.gunicorn_app import HeadTimeout, error_status
+from fleet.runtime.reload import is_source
+from fleet.runtime.supervisor import PROCESS_LINE_FORM, describe_exit, not_compiling
+
+
+def test_an_exit_by_signal_names_the_signal():
+    assert describe_exit(-9) == "exit code -9 (SIGKILL)"
+    assert describe_exit(3) == "exit code 3"
+
+
+def test_the_process_line_keeps_the_form_other_tools_read():
+    assert PROCESS_LINE_FORM.format(name="workers", pid=12347) == "process workers pid 12347"
+
+
+@pytest.mark.parametrize(
+    "path, watched",
+    [
+        ("/src/workers/confirmations.py", True),
+        ("/src/workers/templates/confirmation.html", True),
+        ("/src/ingest_api/web/entry.js", True),
+        ("/src/workers/__pycache__/confirmations.cpython-311.pyc", False),
+        ("/src/fleet/.confirmations.py.swp", False),
+        ("/src/fleet/notes.txt", False),
+    ],
+)
+def test_a_reload_watches_modules_templates_and_web_files(path, watched):
+    assert is_source(path) is watched
+
+
+def test_a_file_that_does_not_compile_is_named_with_its_error(tmp_path):
+    good, bad = tmp_path / "good.py", tmp_path / "bad.py"
+    good.write_text("x = 1\n")
+    bad.write_text("def broken(:\n")
+    assert not_compiling([str(good)]) == ""
+    assert "SyntaxError" in not_compiling([str(good), str(bad)]) and "bad.py" in not_compiling([str(bad)])
+
+
+@pytest.mark.parametrize(
+    "exc, status",
+    [
+        (HeadTimeout(), 408),
+        (http_errors.LimitRequestLine(9000, 8190), 414),
+        (http_errors.LimitRequestHeaders("limit request headers fields"), 431),
+        (http_errors.InvalidHTTPVersion((2, 0)), 505),
+        (http_errors.InvalidHTTPVersion("HTTP/01.1"), 505),
+        (http_errors.InvalidHTTPVersion("HTTP/1.x"), 400),
+        (http_errors.InvalidRequestLine("GET /health"), 505),
+        (http_errors.InvalidRequestLine("GET /health HTTP/1.1 extra"), 400),
+        (http_errors.InvalidHeader("CONTENT-LENGTH"), 400),
+        (RuntimeError("a bug"), 500),
+    ],
+)
+def test_what_gunicorn_meets_outside_the_app_becomes_our_status(exc, status):
+    assert error_status(exc) == status
