@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Iterable, Literal, Union
 
+from events.edge import ApiEdge, CacheBehaviour, Distribution, MethodCache, Site, StaticFiles
+
 PROJECT = "fleet"
 
 
@@ -70,6 +72,8 @@ class Table:
     indexes: tuple[Index, ...] = ()
     stream: Literal["NEW_IMAGE", "NEW_AND_OLD_IMAGES", "KEYS_ONLY", None] = None
     ttl_attribute: str | None = None
+    #: Regions that hold a replica (a DynamoDB global table) on AWS stages; none locally.
+    replica_regions: tuple[str, ...] = ()
 
     def index(self, name: str) -> Index:
         """Return the index of this table declared as `name`."""
@@ -204,6 +208,10 @@ class Topology:
     pipes_role: str = "pipes"
     #: Where Zappa uploads the deploy zips (its `s3_bucket`); Zappa creates it, not provisioning.
     deploy_bucket: str = "deploy"
+    #: The static site and the CloudFront distribution in front of it and of the API.
+    site: Site | None = None
+    #: API Gateway's endpoint type and stage cache.
+    api_edge: ApiEdge = ApiEdge()
 
     def queue(self, name: str) -> Queue:
         """Return the queue declared as `name`."""
@@ -339,7 +347,11 @@ TOPOLOGY = Topology(
         # every API process; TTL removes old windows on AWS (moto keeps them: harmless).
         Table("rate_limits", partition_key="counter", ttl_attribute="expires_at"),
     ),
-    buckets=(Bucket("media", notify_queue="uploads", notify_prefix="uploads/", browser_uploads=True),),
+    buckets=(
+        Bucket("media", notify_queue="uploads", notify_prefix="uploads/", browser_uploads=True),
+        # The static site: private, read only by the distribution (Origin Access Control).
+        Bucket("site"),
+    ),
     topics=(Topic("comments"),),
     # Campaign bursts reach thousands of entries a minute (tens a second); the plan leaves
     # room above that and stops a runaway client long before it costs real money.
@@ -423,4 +435,48 @@ TOPOLOGY = Topology(
     workers=DeployUnit("workers", lambda_handler="fleet.entry.lambda_handler"),
     pipes_role="pipes",
     deploy_bucket="deploy",
+    site=Site(
+        files=(
+            # The entry page, the same files for every campaign (served at /c/{id}).
+            StaticFiles("ingest_api/web", prefix="web/", max_age_seconds=60),
+            # The blog's pages, which call the REST API.
+            StaticFiles("site/blog", prefix="blog/", max_age_seconds=60),
+            # Large downloads (the software-update case): a surge hits the cache, not S3.
+            StaticFiles("site/downloads", prefix="downloads/", max_age_seconds=3600),
+        ),
+        distribution=Distribution(
+            "site",
+            site_bucket="site",
+            behaviours=(
+                # The API: GET and HEAD cached as the origin's Cache-Control says, within
+                # these bounds; the query strings that select a page are in the key.
+                CacheBehaviour(
+                    "/v1/*",
+                    origin="api",
+                    min_ttl=0,
+                    default_ttl=0,
+                    max_ttl=300,
+                    query_strings=("limit", "cursor", "status"),
+                    allowed_methods=("GET", "HEAD", "OPTIONS", "PUT", "POST", "PATCH", "DELETE"),
+                ),
+                # Every campaign's entry page is one object.
+                CacheBehaviour("/c/*", origin="site", default_ttl=60, max_ttl=300, rewrite="/web/entry.html"),
+                CacheBehaviour("/blog/", origin="site", default_ttl=60, max_ttl=300, rewrite="/blog/index.html"),
+                CacheBehaviour("/blog/a/*", origin="site", default_ttl=60, max_ttl=300, rewrite="/blog/article.html"),
+                CacheBehaviour("/downloads/*", origin="site", default_ttl=3600, max_ttl=86400),
+                CacheBehaviour("*", origin="site", default_ttl=60, max_ttl=3600),
+            ),
+        ),
+    ),
+    api_edge=ApiEdge(
+        endpoint_type="EDGE",
+        cache_size_gb="0.5",
+        cache_encrypted=True,
+        cached_gets=(
+            MethodCache("/v1/articles", ttl_seconds=5, query_strings=("limit", "cursor")),
+            MethodCache("/v1/articles/{article_id}", ttl_seconds=60),
+            MethodCache("/v1/articles/{article_id}/comments", ttl_seconds=10, query_strings=("limit", "cursor")),
+            MethodCache("/v1/campaigns/{campaign_id}", ttl_seconds=60),
+        ),
+    ),
 )

@@ -1,0 +1,113 @@
+"""The edge, declared with the topology: the static site, the CloudFront distribution in
+front of it and of the API, API Gateway's endpoint and stage cache, and table replicas.
+
+One declaration, read by provisioning (the distribution, its Origin Access Control, its
+function and the site bucket's policy), by `fleet publish` (what the site bucket holds),
+by the Zappa settings and `fleet wire` (the API's endpoint type and stage cache), and by
+the local edge, which applies the same behaviours with an RFC 9111 cache on loopback.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+#: Headers whose presence means "never from a shared cache": CloudFront forwards them to
+#: the origin and a behaviour that caches must not key or store an answer to them.
+PRIVATE_REQUEST_HEADERS = ("Authorization", "x-api-key")
+
+
+@dataclass(frozen=True)
+class StaticFiles:
+    """A folder of the repository published under a prefix of the site bucket.
+
+    `hashed` files carry a content hash in their name and are cached for a year,
+    immutable; the others (HTML above all) for `max_age_seconds`.
+    """
+
+    folder: str
+    prefix: str = ""
+    max_age_seconds: int = 60
+    hashed_pattern: str | None = None
+
+
+@dataclass(frozen=True)
+class CacheBehaviour:
+    """One CloudFront cache behaviour: which paths, from which origin, cached how.
+
+    The TTLs bound what the origin's `Cache-Control` asks for (CloudFront's minimum,
+    default and maximum TTL); `query_strings` are the ones in the cache key (and forwarded);
+    a request with one of `PRIVATE_REQUEST_HEADERS` is passed to the origin and its answer
+    never stored. `rewrite` names the one object every path of the behaviour is served
+    from (a CloudFront Function rewrites the URI on AWS; the local edge does the same).
+    """
+
+    path_pattern: str
+    origin: Literal["site", "api"]
+    min_ttl: int = 0
+    default_ttl: int = 0
+    max_ttl: int = 0
+    query_strings: tuple[str, ...] = ()
+    allowed_methods: tuple[str, ...] = ("GET", "HEAD")
+    rewrite: str | None = None
+
+    @property
+    def cached(self) -> bool:
+        """True when answers of this behaviour may be stored at all."""
+        return self.max_ttl > 0
+
+
+@dataclass(frozen=True)
+class Distribution:
+    """A CloudFront distribution: the site bucket through an Origin Access Control, the API
+    as a custom origin, and behaviours tried in order (the last, `*`, is the default)."""
+
+    name: str
+    site_bucket: str
+    behaviours: tuple[CacheBehaviour, ...]
+    price_class: str = "PriceClass_100"
+
+    def behaviour_for(self, path: str) -> CacheBehaviour | None:
+        """The first behaviour whose pattern matches `path`, as CloudFront picks it."""
+        for behaviour in self.behaviours:
+            if path_matches(behaviour.path_pattern, path):
+                return behaviour
+        return None
+
+
+@dataclass(frozen=True)
+class MethodCache:
+    """API Gateway's stage cache for one public GET: its TTL and the query strings in its key."""
+
+    resource_path: str
+    ttl_seconds: int
+    query_strings: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ApiEdge:
+    """How API Gateway serves the API: its endpoint type and the stage cache.
+
+    The cache is on only for the public GETs listed; the proxy path is always in the cache
+    key, since API Gateway's `{proxy+}` resource otherwise caches every path under one key.
+    """
+
+    endpoint_type: Literal["EDGE", "REGIONAL"] = "EDGE"
+    cache_size_gb: str = "0.5"
+    cache_encrypted: bool = True
+    cached_gets: tuple[MethodCache, ...] = ()
+
+
+@dataclass(frozen=True)
+class Site:
+    """The static site: the private bucket, what is published to it, the distribution."""
+
+    files: tuple[StaticFiles, ...]
+    distribution: Distribution
+
+
+def path_matches(pattern: str, path: str) -> bool:
+    """CloudFront's path pattern match: `*` is any run of characters, `?` one; case-sensitive."""
+    regex = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
+    return re.fullmatch(regex, path, re.DOTALL) is not None
