@@ -12,6 +12,8 @@ from typing import Any, Callable
 from fleet import settings
 
 _lock = threading.Lock()
+#: The account a running Lambda function belongs to, read from its context (no STS call).
+_known_account: str | None = None
 #: botocore event handlers attached to every client made from now on (see `on_every_call`).
 _call_hooks: list[Callable[..., Any]] = []
 
@@ -94,9 +96,24 @@ def _account_id(region: str, endpoint_url: str | None) -> str:
 
 
 def account_id() -> str:
-    """The AWS account id of the current credentials (cached)."""
+    """The AWS account id of the current credentials (cached; from the context on Lambda)."""
+    if _known_account is not None:
+        return _known_account
     current = settings.current()
     return _account_id(current.region, current.endpoint_url)
+
+
+def known_account_id() -> str | None:
+    """The account id if it is known without a call (from a Lambda context), else None."""
+    return _known_account
+
+
+def remember_lambda_context(context: Any) -> None:
+    """Take the account id from a Lambda context's function ARN, so nothing asks STS for it."""
+    global _known_account
+    arn_parts = str(getattr(context, "invoked_function_arn", "") or "").split(":")
+    if len(arn_parts) > 4 and arn_parts[4].isdigit():
+        _known_account = arn_parts[4]
 
 
 def arn(service: str, resource_path: str) -> str:
@@ -106,5 +123,7 @@ def arn(service: str, resource_path: str) -> str:
 
 def reset() -> None:
     """Drop every cached client (tests point Fleet at a new endpoint)."""
+    global _known_account
+    _known_account = None
     for cached in (_session, _client, _resource, _account_id):
         cached.cache_clear()

@@ -61,9 +61,18 @@ def queue_arn(queue: str | Queue) -> str:
 
 
 def queue_url(queue: str | Queue) -> str:
-    """The URL of a declared queue (or dead-letter queue), looked up once, then cached."""
+    """The URL of a declared queue (or dead-letter queue), looked up once, then cached.
+
+    On Lambda the account is known from the context, so the URL is built, as SQS spells
+    it, without a GetQueueUrl on the function's first request.
+    """
     current = settings.current()
-    return _queue_url(queue_name(queue), current.endpoint_url, current.region)
+    name = queue_name(queue)
+    account = aws.known_account_id()
+    if account is not None:
+        endpoint = current.endpoint_url or f"https://sqs.{current.region}.amazonaws.com"
+        return f"{endpoint.rstrip('/')}/{account}/{name}"
+    return _queue_url(name, current.endpoint_url, current.region)
 
 
 @functools.lru_cache(maxsize=None)
