@@ -156,6 +156,18 @@ class ArticleStore(Protocol):
         """Published articles newest first, after the feed key `after`; and the feed key to
         resume from, None on the last page."""
 
+    def update(
+        self,
+        article_id: str,
+        changes: Mapping[str, Any],
+        change_id: str,
+        changed_at: str,
+        remove: Sequence[str] = (),
+    ) -> bool:
+        """Set `changes` and remove the attributes `remove` of a stored article, unless it is
+        gone or a change later than `changed_at` was applied; True when applied (also when
+        this very change, `change_id`, was applied before)."""
+
 
 class CommentStore(Protocol):
     """The comments table."""
@@ -165,6 +177,11 @@ class CommentStore(Protocol):
 
     def get(self, comment_id: str) -> dict[str, Any] | None:
         """The stored comment, or None."""
+
+    def of_article(self, article_id: str, limit: int, after: str | None = None) -> tuple[list[dict[str, Any]], str | None]:
+        """An article's accepted comments oldest first, after the comment key `after`, in one
+        Query of at most `limit + 1` comments (so a page may be short when rejected ones
+        were skipped); and the comment key to resume from, None on the last page."""
 
 
 class CommentTopic(Protocol):
@@ -246,3 +263,11 @@ class UserFiles(Protocol):
 
     def presign_get(self, key: str, expires_in: int) -> str:
         """A presigned GET URL of `key`."""
+
+
+class EdgeCache(Protocol):
+    """What the edge holds cached: CloudFront's copies on AWS, the local edge's on loopback."""
+
+    def invalidate(self, paths: Sequence[str]) -> str | None:
+        """Drop the cached copies of these viewer paths (`/c/*` wildcards as CloudFront takes
+        them) in one request; return its id, or None when there is no edge (nothing cached)."""
