@@ -51,6 +51,9 @@ class Settings:
     #: Seconds the API's server waits on a silent client (a body or headers that stop
     #: arriving) before it answers 408 and lets the connection go.
     request_timeout: float = 5.0
+    #: The local edge's base URL (`fleet up` serves it), which invalidations purge; empty
+    #: off the local stage, where CloudFront is the edge.
+    edge_url: str = ""
 
     def name(self, logical: str) -> str:
         """The physical name of a logical resource in this stage, unchecked (`fleet.resources` checks it)."""
@@ -63,6 +66,8 @@ def _int_or_none(value: str | None) -> int | None:
 
 #: Where `fleet up` serves the embedded AWS; the `local` stage talks to it by default.
 LOCAL_AWS_ENDPOINT = "http://127.0.0.1:4566"
+#: Where `fleet up` serves the local edge (`--edge-port` moves it, and says so in FLEET_EDGE_URL).
+LOCAL_EDGE_URL = "http://127.0.0.1:8081"
 #: The local stage's queue visibility timeout, so that a failed message comes back soon.
 LOCAL_VISIBILITY_TIMEOUT = 20
 
@@ -93,6 +98,7 @@ def current() -> Settings:
         rate_per_campaign=int(os.environ.get("FLEET_RATE_PER_CAMPAIGN") or 6000),
         trusted_proxy_hops=int(os.environ.get("FLEET_TRUSTED_PROXY_HOPS") or 0),
         request_timeout=float(os.environ.get("FLEET_REQUEST_TIMEOUT") or 5),
+        edge_url=(os.environ.get("FLEET_EDGE_URL") or (LOCAL_EDGE_URL if local else "")).rstrip("/"),
     )
 
 
