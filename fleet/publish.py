@@ -143,7 +143,7 @@ def _is_hidden(relative: PurePosixPath) -> bool:
     return any(part.startswith(".") for part in relative.parts)
 
 
-def local_files(site: Site, root: Path = REPO_ROOT) -> dict[str, LocalFile]:
+def local_files(site: Site, root: Path) -> dict[str, LocalFile]:
     """Every file the site publishes, by key; dotfiles (and dot-folders) are never published."""
     found: dict[str, LocalFile] = {}
     for files in site.files:
@@ -288,16 +288,17 @@ def publish(
     *,
     edge: EdgeCache,
     site: Site | None = TOPOLOGY.site,
-    root: Path = REPO_ROOT,
+    root: Path | None = None,
     report: Callable[[str], None] | None = None,
 ) -> Published:
-    """Put the site's new and changed files, delete the ones gone, then ask `edge` for one
-    invalidation of exactly the paths that changed; nothing changed: no call but the listing."""
+    """Put the site's new and changed files (the folders under `root`, the repository's by
+    default), delete the ones gone, then ask `edge` for one invalidation of exactly the paths
+    that changed; nothing changed: no call but the listing."""
     if site is None:
         raise ValueError("the topology declares no site")
     say = report or (lambda line: None)
     bucket = SiteBucket(site.distribution.site_bucket)
-    local = local_files(site, root)
+    local = local_files(site, root or REPO_ROOT)
     todo = plan(site, local, bucket.list(), bucket.stored_sha256)
     done = Published(unchanged=todo.unchanged)
     for file in todo.upload:

@@ -1,4 +1,4 @@
-"""Commands that put a stage on AWS: `provision`, `wire`, `zappa-settings`."""
+"""Commands that put a stage on AWS: `provision`, `wire`, `publish`, `zappa-settings`."""
 
 from __future__ import annotations
 
@@ -42,6 +42,25 @@ def wire_command(stage: str | None) -> None:
     click.echo(f"{len(changes)} wired, {changed} changed")
 
 
+@click.command("publish")
+@click.option("--stage", default=None, help="The Fleet stage (default: FLEET_STAGE, else local).")
+def publish_command(stage: str | None) -> None:
+    """Upload the site's changed static files and invalidate exactly what changed (idempotent)."""
+    from fleet.adapters.edge import edge_cache
+    from fleet.errors import NotFound
+    from fleet.publish import publish
+
+    _use_stage(stage)
+    try:
+        done = publish(edge=edge_cache(), report=click.echo)
+    except FileNotFoundError as exc:
+        raise click.ClickException(str(exc)) from None
+    except NotFound as exc:
+        raise click.ClickException(f"{exc}: run fleet provision first") from None
+    total = done.unchanged + len(done.uploaded)
+    click.echo(f"{total} files, {len(done.uploaded)} uploaded, {len(done.deleted)} deleted")
+
+
 @click.command("zappa-settings")
 @click.option("--stage", default=None, help="The Fleet stage to deploy (default: prod).")
 @click.option("--check", is_flag=True, help="Exit 1 when zappa_settings.json differs from the rendering.")
@@ -63,4 +82,4 @@ def zappa_settings_command(stage: str | None, check: bool, output: str) -> None:
     click.echo(f"wrote {path}")
 
 
-COMMANDS = [provision_command, wire_command, zappa_settings_command]
+COMMANDS = [provision_command, wire_command, publish_command, zappa_settings_command]
