@@ -310,7 +310,8 @@ TOPOLOGY = Topology(
         Queue("todos", visibility_timeout=360, max_receive_count=5),
     ),
     tables=(
-        Table("campaigns", partition_key="campaign_id"),
+        # Read on every entry and rarely written: replicated, so a region's API reads locally.
+        Table("campaigns", partition_key="campaign_id", replica_regions=("us-west-2",)),
         Table(
             "submissions",
             partition_key="submission_id",
@@ -332,7 +333,15 @@ TOPOLOGY = Topology(
         Table("checkpoints", partition_key="shard_key"),
         # Articles; published ones also carry feed = "published" and feed_key =
         # "{published_at}#{article_id}", so the sparse `feed` index lists them newest first.
-        Table("articles", partition_key="article_id", indexes=(Index("feed", partition_key="feed", sort_key="feed_key"),)),
+        # Replicated like campaigns (far more reads than writes, no stream consumer). Comments
+        # and users are not: their stream INSERTs would reach the consumers of every region,
+        # one email or notification per region.
+        Table(
+            "articles",
+            partition_key="article_id",
+            indexes=(Index("feed", partition_key="feed", sort_key="feed_key"),),
+            replica_regions=("us-west-2",),
+        ),
         Table(
             "comments",
             partition_key="comment_id",

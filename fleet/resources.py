@@ -134,3 +134,23 @@ def usage_plan_name(plan: str | ApiPlan) -> str:
 def stage_queue_arns() -> str:
     """An ARN pattern of every queue of the current stage (what the pipes' role may read)."""
     return aws.arn("sqs", _physical("*"))
+
+
+# --- The edge ----------------------------------------------------------------------------
+
+
+def distribution_name() -> str:
+    """The physical name of the site's CloudFront distribution (its Comment and CallerReference)."""
+    if TOPOLOGY.site is None:
+        raise UnknownResource("distribution", "site", [])
+    return _physical(TOPOLOGY.site.distribution.name)
+
+
+def origin_access_control_name() -> str:
+    """The Origin Access Control through which the distribution reads the site bucket."""
+    return distribution_name()
+
+
+def edge_function_name() -> str:
+    """The CloudFront Function of the distribution (URI rewrites, a missing object's 404)."""
+    return distribution_name()

@@ -3,7 +3,7 @@
 Every step reads what exists first and creates or corrects only what differs, so a
 second run changes nothing. One module per kind of resource; `fleet wire` runs again the
 steps that wait for the deployed functions (the pipes, the bucket notification, the
-usage plan).
+usage plan, the distribution's API origin).
 """
 
 from __future__ import annotations
@@ -21,10 +21,11 @@ from fleet.provision.buckets import (
     ensure_bucket_notification,
     notification_queue_policy,
 )
+from fleet.provision.edge import ensure_edge
 from fleet.provision.pipes import ensure_pipe, ensure_pipe_role
 from fleet.provision.queues import ensure_queue, queue_attributes
 from fleet.provision.sender import ensure_sender_identity
-from fleet.provision.tables import ensure_table, table_definition
+from fleet.provision.tables import ensure_replicas, ensure_table, table_definition
 from fleet.provision.topics import ensure_topic
 
 __all__ = [
@@ -35,9 +36,11 @@ __all__ = [
     "ensure_bucket",
     "ensure_bucket_cors",
     "ensure_bucket_notification",
+    "ensure_edge",
     "ensure_pipe",
     "ensure_pipe_role",
     "ensure_queue",
+    "ensure_replicas",
     "ensure_sender_identity",
     "ensure_table",
     "ensure_topic",
@@ -59,6 +62,8 @@ def provision(topology: Topology = TOPOLOGY, report: Callable[[Change], None] | 
             changes.note(change)
     for table in topology.tables:
         changes.note(ensure_table(table))
+        for change in ensure_replicas(table):
+            changes.note(change)
     for bucket in topology.buckets:
         changes.note(ensure_bucket(bucket))
         if bucket.notify_queue:
@@ -71,4 +76,7 @@ def provision(topology: Topology = TOPOLOGY, report: Callable[[Change], None] | 
         changes.note(ensure_pipe(trigger.pipe, trigger.queue, trigger.batch_size, trigger.batching_window_seconds))
     changes.note(ensure_sender_identity())
     changes.note(ensure_api_plan(topology.api_plan))
+    # After the buckets (the site's) and knowing whether the API exists yet.
+    for change in ensure_edge(topology.site):
+        changes.note(change)
     return changes

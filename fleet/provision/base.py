@@ -12,7 +12,7 @@ class Change:
 
     kind: str
     name: str
-    action: str  # created | updated | unchanged | deferred | pending
+    action: str  # created | updated | unchanged | deferred | pending | unsupported
 
     def __str__(self) -> str:
         return f"{self.action:<9} {self.kind:<6} {self.name}"

@@ -1,4 +1,5 @@
-"""S3: each topology bucket, private, with its S3 -> SQS notification and its CORS rule."""
+"""S3: each topology bucket, private (Block Public Access on), with its S3 -> SQS
+notification and its CORS rule."""
 
 from __future__ import annotations
 
@@ -12,31 +13,48 @@ from fleet.origins import s3_allowed_origins
 from fleet.provision.base import Change
 
 
+#: S3 Block Public Access, all four settings: no ACL or policy can make a bucket public.
+PUBLIC_ACCESS_BLOCK = {
+    "BlockPublicAcls": True,
+    "IgnorePublicAcls": True,
+    "BlockPublicPolicy": True,
+    "RestrictPublicBuckets": True,
+}
+
+
 def ensure_bucket(bucket: Bucket) -> Change:
-    """Create the bucket, private, in the current region."""
+    """Create the bucket, private, in the current region, or correct its public access block."""
     s3 = aws.client("s3")
     name = resources.bucket_name(bucket)
     try:
         s3.head_bucket(Bucket=name)
-        return Change("bucket", name, "unchanged")
     except Exception as exc:
         if error_code(exc) not in ("404", "NoSuchBucket", "NotFound"):
             raise
+    else:
+        return Change("bucket", name, "unchanged" if _public_access_blocked(name) else "updated")
     region = settings.current().region
     kwargs: dict[str, Any] = {"Bucket": name}
     if region != "us-east-1":
         kwargs["CreateBucketConfiguration"] = {"LocationConstraint": region}
     s3.create_bucket(**kwargs)
-    s3.put_public_access_block(
-        Bucket=name,
-        PublicAccessBlockConfiguration={
-            "BlockPublicAcls": True,
-            "IgnorePublicAcls": True,
-            "BlockPublicPolicy": True,
-            "RestrictPublicBuckets": True,
-        },
-    )
+    s3.put_public_access_block(Bucket=name, PublicAccessBlockConfiguration=PUBLIC_ACCESS_BLOCK)
     return Change("bucket", name, "created")
+
+
+def _public_access_blocked(name: str) -> bool:
+    """True when all four settings were on already; else turns them on and returns False."""
+    s3 = aws.client("s3")
+    try:
+        have = s3.get_public_access_block(Bucket=name)["PublicAccessBlockConfiguration"]
+    except Exception as exc:
+        if error_code(exc) != "NoSuchPublicAccessBlockConfiguration":
+            raise
+        have = {}
+    if all(have.get(k) is True for k in PUBLIC_ACCESS_BLOCK):
+        return True
+    s3.put_public_access_block(Bucket=name, PublicAccessBlockConfiguration=PUBLIC_ACCESS_BLOCK)
+    return False
 
 
 def notification_queue_policy(bucket_name: str, queue_arn: str) -> dict[str, Any]:

@@ -1,13 +1,34 @@
-"""DynamoDB: each topology table on demand, with its indexes, stream and TTL."""
+"""DynamoDB: each topology table on demand, with its indexes, stream and TTL, and off the
+local stage its replicas (a global table)."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from events.topology import Table
-from fleet import aws, resources
+from fleet import aws, resources, settings
 from fleet.errors import error_code
 from fleet.provision.base import Change
+
+#: How long provisioning waits for a replica to become ACTIVE (AWS takes minutes).
+REPLICA_WAIT_SECONDS = 1800.0
+REPLICA_POLL_SECONDS = 15.0
+
+
+def replica_regions(table: Table) -> tuple[str, ...]:
+    """The regions where this stage's copy of the table gets a replica: none on the local
+    stage, and never the current region (the table itself)."""
+    current = settings.current()
+    if current.local:
+        return ()
+    return tuple(r for r in table.replica_regions if r != current.region)
+
+
+def stream_of(table: Table) -> str | None:
+    """The stream view the table needs: a global table replicates through a
+    NEW_AND_OLD_IMAGES stream (which also carries the NEW_IMAGE a consumer reads)."""
+    return "NEW_AND_OLD_IMAGES" if replica_regions(table) else table.stream
 
 
 def table_definition(table: Table) -> dict[str, Any]:
@@ -33,13 +54,15 @@ def table_definition(table: Table) -> dict[str, Any]:
     if indexes:
         definition["GlobalSecondaryIndexes"] = indexes
     definition["AttributeDefinitions"] = [{"AttributeName": a, "AttributeType": "S"} for a in sorted(attributes)]
-    if table.stream:
-        definition["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": table.stream}
+    if stream_of(table):
+        definition["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": stream_of(table)}
     return definition
 
 
 def ensure_table(table: Table) -> Change:
-    """Create a table (with indexes, stream and TTL), or correct its stream and TTL."""
+    """Create a table (with indexes, stream and TTL), or correct its stream and TTL.
+
+    Its replicas are `ensure_replicas`' (after this, since they need the stream)."""
     dynamodb = aws.client("dynamodb")
     definition = table_definition(table)
     name = definition["TableName"]
@@ -79,3 +102,52 @@ def _ensure_ttl(table: Table, name: str) -> bool:
         TableName=name, TimeToLiveSpecification={"Enabled": True, "AttributeName": table.ttl_attribute}
     )
     return True
+
+
+def ensure_replicas(table: Table, wait_seconds: float = REPLICA_WAIT_SECONDS) -> list[Change]:
+    """Add the table's missing replicas (UpdateTable with ReplicaUpdates, one region per call,
+    as DynamoDB takes them) and wait until each is ACTIVE, within `wait_seconds`.
+
+    An endpoint that accepts the update and shows no replica afterwards (moto) has none:
+    the replica is reported `unsupported`, never claimed."""
+    dynamodb = aws.client("dynamodb")
+    name = resources.table_name(table)
+    changes = []
+    for region in replica_regions(table):
+        label = f"{name} {region}"
+        status = _replica_status(name, region)
+        if status == "ACTIVE":
+            changes.append(Change("replica", label, "unchanged"))
+            continue
+        if status is None:
+            dynamodb.update_table(TableName=name, ReplicaUpdates=[{"Create": {"RegionName": region}}])
+            if _replica_status(name, region) is None:
+                changes.append(Change("replica", label, "unsupported"))
+                continue
+        changes.append(Change("replica", label, _wait_for_replica(name, region, wait_seconds)))
+    return changes
+
+
+def _replica_status(name: str, region: str) -> str | None:
+    described = aws.client("dynamodb").describe_table(TableName=name)["Table"]
+    for replica in described.get("Replicas") or []:
+        if replica.get("RegionName") == region:
+            # The next replica may be added only once the table itself is ACTIVE again.
+            if replica.get("ReplicaStatus") == "ACTIVE" and described.get("TableStatus") != "ACTIVE":
+                return "UPDATING"
+            return replica.get("ReplicaStatus")
+    return None
+
+
+def _wait_for_replica(name: str, region: str, wait_seconds: float) -> str:
+    deadline = time.monotonic() + wait_seconds
+    while True:
+        status = _replica_status(name, region)
+        if status == "ACTIVE":
+            return "created"
+        if status not in ("CREATING", "UPDATING"):
+            raise RuntimeError(f"replica of {name} in {region} is {status}")
+        if time.monotonic() >= deadline:
+            # Still being made: the next run finds it CREATING and waits again.
+            return "pending"
+        time.sleep(REPLICA_POLL_SECONDS)
