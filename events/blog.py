@@ -3,7 +3,9 @@
 Published articles carry `feed = "published"` and `feed_key = "{published_at}#{article_id}"`;
 the sparse `feed` index of the articles table lists them newest first with one Query.
 A page cursor is the feed key of the last article on a page, base64url-encoded, so a
-client treats it as opaque and the API can check it strictly.
+client treats it as opaque and the API can check it strictly. A comments page cursor is
+likewise the `by_article` key of the last comment evaluated (`{created_at}#{comment_id}`),
+behind its article's id, so that a cursor of one article is refused on another.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from urllib.parse import urlsplit
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
+from events.blog_messages import EDITABLE_FIELDS
 from events.ids import UUID, UUID_ID
 from events.schemas import Email, StrictBoolean, Text
 from events.topology import TOPOLOGY, physical_name, project_name
@@ -66,15 +69,49 @@ def encode_cursor(key: str) -> str:
 
 def decode_cursor(cursor: str) -> str:
     """The feed key inside a cursor; ValueError when it is not one we made."""
-    if not 1 <= len(cursor) <= 200 or not re.fullmatch(r"[A-Za-z0-9_-]+", cursor):
-        raise ValueError("not a cursor")
-    try:
-        key = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-    except (binascii.Error, UnicodeDecodeError) as exc:
-        raise ValueError("not a cursor") from exc
+    key = _unwrapped(cursor, 200)
     if not _FEED_KEY.match(key):
         raise ValueError("not a cursor")
     return key
+
+
+def comment_key(created_at: str, comment_id: str) -> str:
+    """Where a comment sorts among its article's comments (the `by_article` index's order)."""
+    return f"{created_at}#{comment_id}"
+
+
+def split_comment_key(key: str) -> tuple[str, str]:
+    """(created_at, comment_id) of a comment key."""
+    created_at, _, comment_id = key.rpartition("#")
+    return created_at, comment_id
+
+
+def encode_comment_cursor(article_id: str, key: str) -> str:
+    """The opaque cursor that resumes an article's comments after the comment with this key."""
+    return encode_cursor(f"{article_id}/{key}")
+
+
+def decode_comment_cursor(cursor: str, article_id: str) -> str:
+    """The comment key inside a cursor of this article's comments; ValueError otherwise."""
+    found, _, key = _unwrapped(cursor, 300).partition("/")
+    # The key has a feed key's form: a time, then an id.
+    if found != article_id or not _FEED_KEY.match(key):
+        raise ValueError("not a cursor")
+    return key
+
+
+def _unwrapped(cursor: str, max_chars: int) -> str:
+    if not 1 <= len(cursor) <= max_chars or not re.fullmatch(r"[A-Za-z0-9_-]+", cursor):
+        raise ValueError("not a cursor")
+    try:
+        return base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+    except (binascii.Error, UnicodeDecodeError) as exc:
+        raise ValueError("not a cursor") from exc
+
+
+def cached_paths(article_id: str) -> tuple[str, ...]:
+    """The edge paths that hold copies of an article: itself, its comments' pages and the list's."""
+    return (f"/v1/articles/{article_id}", f"/v1/articles/{article_id}/comments*", "/v1/articles*")
 
 
 def article_of_feed_key(key: str) -> str:
@@ -114,6 +151,25 @@ class ArticleRequestSchema(Schema):
     author = Text(required=True, validate=validate.Length(min=1, max=100))
     published = StrictBoolean(load_default=True)
     media = fields.Nested(MediaSchema, load_default=None, allow_none=True)
+
+
+class ArticlePatchSchema(Schema):
+    """The body of `PATCH /v1/articles/{article_id}`: the fields to change, at least one;
+    `media: null` removes the media."""
+
+    class Meta:
+        unknown = RAISE
+
+    title = Text(validate=validate.Length(min=1, max=200))
+    content = Text(validate=validate.Length(min=1, max=50_000))
+    author = Text(validate=validate.Length(min=1, max=100))
+    published = StrictBoolean()
+    media = fields.Nested(MediaSchema, allow_none=True)
+
+    @validates_schema
+    def _something(self, data: dict[str, Any], **kwargs: Any) -> None:
+        if not data:
+            raise ValidationError(f"Send at least one of {', '.join(EDITABLE_FIELDS)}.")
 
 
 class CommentRequestSchema(Schema):

@@ -87,6 +87,40 @@ class PostComment:
 
 
 @dataclass(frozen=True)
+class EditArticle:
+    """Change fields of a stored article, unless a later change of it was applied already.
+
+    `changes` holds any of `title`, `content`, `author`, `published` and `media` (None
+    removes the media); `received_at` orders the changes of one article.
+    """
+
+    change_id: str
+    article_id: str
+    changes: dict[str, Any]
+    received_at: str
+
+    @property
+    def message_id(self) -> str:
+        """The id that makes every delivery of this message idempotent."""
+        return self.change_id
+
+
+@dataclass(frozen=True)
+class UnpublishArticle:
+    """Take a stored article off the blog (out of the list; its reads answer 404), unless a
+    later change of it was applied already."""
+
+    change_id: str
+    article_id: str
+    received_at: str
+
+    @property
+    def message_id(self) -> str:
+        """The id that makes every delivery of this message idempotent."""
+        return self.change_id
+
+
+@dataclass(frozen=True)
 class CreateTodo:
     """Store a new to-do of `owner` (the user's token subject) under `todo_id`."""
 
@@ -140,6 +174,8 @@ MESSAGE_TYPES: dict[str, type] = {
     "RegisterUser": RegisterUser,
     "PublishArticle": PublishArticle,
     "PostComment": PostComment,
+    "EditArticle": EditArticle,
+    "UnpublishArticle": UnpublishArticle,
     "CreateTodo": CreateTodo,
     "UpdateTodo": UpdateTodo,
     "DeleteTodo": DeleteTodo,

@@ -18,6 +18,7 @@ from marshmallow import (
     validates_schema,
 )
 
+from events.blog_messages import EditArticleSchema, PostCommentSchema, PublishArticleSchema, UnpublishArticleSchema
 from events.emails import Email  # every email field, here with the others
 from events.ids import CAMPAIGN_ID
 from events.messages import (
@@ -25,8 +26,6 @@ from events.messages import (
     MESSAGE_TYPES,
     CreateTodo,
     DeleteTodo,
-    PostComment,
-    PublishArticle,
     RegisterUser,
     SubmitEntry,
     UpdateTodo,
@@ -162,43 +161,6 @@ class RegisterUserSchema(Schema):
         return RegisterUser(**data)
 
 
-class PublishArticleSchema(Schema):
-    """The body of a `PublishArticle` message on the blog queue."""
-
-    class Meta:
-        unknown = EXCLUDE
-
-    article_id = fields.String(required=True, validate=validate.Length(min=1, max=64))
-    title = fields.String(required=True)
-    content = fields.String(required=True)
-    author = fields.String(required=True)
-    published = fields.Boolean(required=True)
-    received_at = fields.String(required=True)
-    media = fields.Dict(keys=fields.String(), values=fields.String(), load_default=None, allow_none=True)
-
-    @post_load
-    def _make(self, data: dict, **kwargs) -> PublishArticle:
-        return PublishArticle(**data)
-
-
-class PostCommentSchema(Schema):
-    """The body of a `PostComment` message on the blog queue."""
-
-    class Meta:
-        unknown = EXCLUDE
-
-    comment_id = fields.String(required=True, validate=validate.Length(min=1, max=64))
-    article_id = fields.String(required=True, validate=validate.Length(min=1, max=64))
-    author = fields.String(required=True)
-    email = Email(required=True)
-    body = fields.String(required=True)
-    received_at = fields.String(required=True)
-
-    @post_load
-    def _make(self, data: dict, **kwargs) -> PostComment:
-        return PostComment(**data)
-
-
 class CreateTodoSchema(Schema):
     """The body of a `CreateTodo` message on the todos queue."""
 
@@ -255,6 +217,8 @@ BODY_SCHEMAS: dict[str, type[Schema]] = {
     "RegisterUser": RegisterUserSchema,
     "PublishArticle": PublishArticleSchema,
     "PostComment": PostCommentSchema,
+    "EditArticle": EditArticleSchema,
+    "UnpublishArticle": UnpublishArticleSchema,
     "CreateTodo": CreateTodoSchema,
     "UpdateTodo": UpdateTodoSchema,
     "DeleteTodo": DeleteTodoSchema,
