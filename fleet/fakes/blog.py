@@ -7,7 +7,7 @@ import json
 import uuid
 from typing import Any, Iterable, Mapping, Sequence
 
-from events.blog import FEED
+from events.blog import ACCEPTED, FEED, comment_key
 from events.schemas import plain
 
 
@@ -37,12 +37,31 @@ class FakeArticles:
         page = listed[:limit]
         return copy.deepcopy(page), (page[-1]["feed_key"] if len(listed) > limit else None)
 
+    def update(
+        self,
+        article_id: str,
+        changes: Mapping[str, Any],
+        change_id: str,
+        changed_at: str,
+        remove: Sequence[str] = (),
+    ) -> bool:
+        item = self.items.get(article_id)
+        if item is None:
+            return False
+        if "changed_at" in item and item["changed_at"] >= changed_at and item.get("change_id") != change_id:
+            return False
+        item.update(copy.deepcopy(dict(changes)), change_id=change_id, changed_at=changed_at)
+        for name in remove:
+            item.pop(name, None)
+        return True
+
 
 class FakeComments:
-    """The comments table in a dict."""
+    """The comments table in a dict; `of_article` reads as one Query on `by_article` does. Counts queries."""
 
     def __init__(self) -> None:
         self.items: dict[str, dict[str, Any]] = {}
+        self.queries = 0
 
     def create(self, comment: Mapping[str, Any]) -> bool:
         if comment["comment_id"] in self.items:
@@ -53,6 +72,19 @@ class FakeComments:
     def get(self, comment_id: str) -> dict[str, Any] | None:
         item = self.items.get(comment_id)
         return copy.deepcopy(item) if item is not None else None
+
+    def of_article(self, article_id: str, limit: int, after: str | None = None) -> tuple[list[dict[str, Any]], str | None]:
+        self.queries += 1
+        keyed = sorted(
+            (comment_key(c["created_at"], c["comment_id"]), c) for c in self.items.values() if c["article_id"] == article_id
+        )
+        # The Query's Limit counts what it evaluates; the filter on the status comes after.
+        evaluated = [(k, c) for k, c in keyed if after is None or k > after][: limit + 1]
+        shown = [(k, c) for k, c in evaluated if c.get("status") == ACCEPTED]
+        if len(shown) > limit:
+            return copy.deepcopy([c for _, c in shown[:limit]]), shown[limit - 1][0]
+        last = evaluated[-1][0] if len(evaluated) == limit + 1 else None
+        return copy.deepcopy([c for _, c in shown]), last
 
 
 class FakeCommentTopic:
