@@ -1,8 +1,10 @@
 """The blog: articles, comments and comment subscriptions.
 
-Writes are queued for `workers.blog` (202); reads are one GetItem or one Query on the
-articles table's `feed` index, served through the in-process read cache with `ETag` and
-`Cache-Control`. Subscriptions go straight to the SNS comments topic, once their endpoint
+Writes are queued for `workers.blog` (202), an article's edit and unpublishing too; reads
+are one GetItem, one Query on the articles table's `feed` index or one on the comments
+table's `by_article` index, served through the in-process read cache with `ETag` and
+`Cache-Control`. An unpublished article answers 404 (`article_unpublished`), and so do
+its comments. Subscriptions go straight to the SNS comments topic, once their endpoint
 is found to be neither one of the fleet's own queues nor a way back into the machine.
 """
 
@@ -10,7 +12,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, Callable
 
 from flask import Blueprint, request
 
@@ -19,16 +21,19 @@ from events.blog import (
     COMMENT_ID,
     DEFAULT_PAGE,
     MAX_PAGE,
+    ArticlePatchSchema,
     ArticleRequestSchema,
     CommentRequestSchema,
     SubscriptionRequestSchema,
+    decode_comment_cursor,
     decode_cursor,
+    encode_comment_cursor,
     encode_cursor,
     https_host,
     is_public_address,
     subscription_target,
 )
-from events.messages import PostComment, PublishArticle
+from events.messages import EditArticle, PostComment, PublishArticle, UnpublishArticle
 from events.schemas import shared
 from fleet.ports import CommentTopic
 from ingest_api.auth import api_key, public
@@ -45,9 +50,16 @@ bp = Blueprint("blog", __name__)
 #: Seconds a client or CDN may reuse an answer: short for the feed, which changes often.
 LIST_MAX_AGE = 5
 ARTICLE_MAX_AGE = 60
+#: A new comment shows within this time (the worker invalidates nothing for a comment).
+COMMENTS_MAX_AGE = 10
 EXCERPT_CHARS = 280
 
-_ARTICLE_FIELDS = ("article_id", "title", "author", "published", "published_at", "media", "received_at", "stored_at")
+_ARTICLE_FIELDS = (
+    "article_id", "title", "author", "published", "published_at", "media", "received_at", "stored_at", "changed_at"
+)
+#: What a listed comment shows: never the commenter's email.
+_COMMENT_FIELDS = ("comment_id", "author", "body", "created_at")
+_PAGE_QUERY = {"limit": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE}, "cursor": {"type": "string"}}
 
 
 def _queued(kind: str, message_id: str, status_url: str):
@@ -75,19 +87,11 @@ def create_article():
 
 @bp.get("/v1/articles")
 @public()
-@documented(query={"limit": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE}, "cursor": {"type": "string"}})
+@documented(query=_PAGE_QUERY)
 def list_articles():
     """Published articles, newest first, `limit` (1-100, default 20) a page, `cursor` for the next."""
     limit = _limit(request.args.get("limit"))
-    cursor = request.args.get("cursor")
-    after = None
-    if cursor is not None:
-        try:
-            after = decode_cursor(cursor)
-        except ValueError:
-            raise ApiError(
-                400, "invalid_cursor", "The cursor is not one this API made.", {"cursor": ["Not a valid cursor."]}
-            ) from None
+    after = _after(decode_cursor)
 
     def load() -> dict[str, Any]:
         page, next_key = services().articles.feed(limit, after)
@@ -97,6 +101,19 @@ def list_articles():
         return body
 
     return cacheable(read_cache().get_or_load(f"feed:{limit}:{after or ''}", load), LIST_MAX_AGE)
+
+
+def _after(decode: Callable[[str], str]) -> str | None:
+    """The key inside the request's `cursor`, None without one; 400 when it is not one we made."""
+    cursor = request.args.get("cursor")
+    if cursor is None:
+        return None
+    try:
+        return decode(cursor)
+    except ValueError:
+        raise ApiError(
+            400, "invalid_cursor", "The cursor is not one this API made.", {"cursor": ["Not a valid cursor."]}
+        ) from None
 
 
 def _limit(raw: str | None) -> int:
@@ -118,17 +135,90 @@ def _summary(article: dict[str, Any]) -> dict[str, Any]:
     return shown
 
 
+def _listed_article(article_id: str) -> dict[str, Any]:
+    """The stored article, unless it was unpublished: 404 either way."""
+    article = stored_article(article_id)
+    if article.get("unpublished_at"):
+        raise ApiError(404, "article_unpublished", "This article is no longer published.")
+    return article
+
+
 @bp.get("/v1/articles/<article_id>")
 @public()
 def get_article(article_id: str):
-    """One stored article with its content; 404 until the worker has stored it."""
-    article = stored_article(article_id)
+    """One stored article with its content; 404 until the worker has stored it, and once unpublished."""
+    article = _listed_article(article_id)
     body = {k: article[k] for k in _ARTICLE_FIELDS if k in article}
     body["content"] = article["content"]
     media = article.get("media")
     if media and media.get("upload_key"):
         body["media"] = {**media, "upload": upload_of_key(media["upload_key"])}
     return cacheable(body, ARTICLE_MAX_AGE)
+
+
+@bp.patch("/v1/articles/<article_id>")
+@api_key("articles:write")
+@documented(body=ArticlePatchSchema, status=202)
+def edit_article(article_id: str):
+    """Queue a change of a stored article (any of its fields, at least one); 202."""
+    document = json_body()
+    key = idempotency_key()
+    changes = shared(ArticlePatchSchema).load(document)
+    stored_article(article_id)
+
+    def send(change_id: str) -> None:
+        services().blog_queue.send(EditArticle(change_id, article_id, changes, _now()))
+
+    change_id = queue_once(f"articles:{article_id}:edit", key, document, send)
+    return _change_queued(article_id, change_id)
+
+
+@bp.delete("/v1/articles/<article_id>")
+@api_key("articles:write")
+@documented(status=202)
+def unpublish_article(article_id: str):
+    """Queue the unpublishing of a stored article: it leaves the list and its reads answer 404; 202."""
+    key = idempotency_key()
+    stored_article(article_id)
+
+    def send(change_id: str) -> None:
+        services().blog_queue.send(UnpublishArticle(change_id, article_id, _now()))
+
+    change_id = queue_once(f"articles:{article_id}:unpublish", key, {}, send)
+    return _change_queued(article_id, change_id)
+
+
+def _change_queued(article_id: str, change_id: str):
+    url = f"/v1/articles/{article_id}"
+    return {"article_id": article_id, "change_id": change_id, "status": "queued", "status_url": url}, 202, {"Location": url}
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat()
+
+
+@bp.get("/v1/articles/<article_id>/comments")
+@public()
+@documented(query=_PAGE_QUERY)
+def list_comments(article_id: str):
+    """An article's accepted comments, oldest first, `limit` (1-100, default 20) a page, `cursor` for the next."""
+    _listed_article(article_id)
+    limit = _limit(request.args.get("limit"))
+    after = _after(lambda cursor: decode_comment_cursor(cursor, article_id))
+
+    def load() -> dict[str, Any]:
+        page, next_key = services().comments.of_article(article_id, limit, after)
+        body: dict[str, Any] = {
+            "article_id": article_id,
+            "comments": [{k: c[k] for k in _COMMENT_FIELDS if k in c} for c in page],
+            "next_cursor": None,
+        }
+        if next_key is not None:
+            body["next_cursor"] = encode_comment_cursor(article_id, next_key)
+        return body
+
+    key = f"comments:{article_id}:{limit}:{after or ''}"
+    return cacheable(read_cache().get_or_load(key, load), COMMENTS_MAX_AGE)
 
 
 @bp.post("/v1/articles/<article_id>/comments")

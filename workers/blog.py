@@ -1,4 +1,4 @@
-"""workers.blog: store the articles and comments queued by the API.
+"""workers.blog: store the articles and comments queued by the API, and apply the articles' edits.
 
 Both are written with a conditional put under the id the API assigned, so a redelivery
 or a replay writes nothing. A comment is stored `accepted` when its article is stored
@@ -7,20 +7,26 @@ so it never loops to the dead-letter queue. Articles and comments share one queu
 two pollers, so a comment may arrive just before its article: a comment whose article is
 missing fails on its first receive (SQS delivers it again after the visibility timeout)
 and is rejected from its `REJECT_AFTER_RECEIVES`-th on.
+
+An edit or an unpublishing is applied only if no later change of the article was (the
+time the API received it orders them, as for the to-dos); once applied, the edge's copies
+of the article, its comments and the list are invalidated. A redelivery of an applied
+change applies it again, so a change whose invalidation failed is invalidated on its retry.
+A new comment invalidates nothing: it shows within the comments' max-age.
 """
 
 from __future__ import annotations
 
 import functools
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, NamedTuple
 
-from events.blog import ACCEPTED, ARTICLE_NOT_FOUND, FEED, REJECTED, feed_key
-from events.messages import PostComment, PublishArticle
+from events.blog import ACCEPTED, ARTICLE_NOT_FOUND, FEED, REJECTED, cached_paths, feed_key
+from events.messages import EditArticle, PostComment, PublishArticle, UnpublishArticle
 from events.schemas import load_message
 from fleet.batch import process_sqs, sqs_records
 from fleet.errors import FleetError
-from fleet.ports import ArticleStore, CommentStore
+from fleet.ports import ArticleStore, CommentStore, EdgeCache
 from fleet.telemetry import logger
 
 if TYPE_CHECKING:
@@ -102,6 +108,41 @@ def store_comment(
     return item["status"]
 
 
+def article_change(message: EditArticle | UnpublishArticle, stored: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """(attributes to set, attributes to remove) that apply a change to the stored article.
+
+    Published means in the feed: `feed` and `feed_key` come and go with `published`. An
+    article published again keeps its first `published_at`, so its place in the list.
+    """
+    if isinstance(message, UnpublishArticle):
+        return {"published": False, "unpublished_at": message.received_at}, ["feed", "feed_key"]
+    changes = dict(message.changes)
+    removed = []
+    if "media" in changes and changes["media"] is None:
+        del changes["media"]
+        removed.append("media")
+    if changes.get("published") is True:
+        published_at = stored.get("published_at") or message.received_at
+        changes.update(published_at=published_at, feed=FEED, feed_key=feed_key(published_at, message.article_id))
+        removed.append("unpublished_at")
+    elif changes.get("published") is False:
+        removed += ["feed", "feed_key"]
+    return changes, removed
+
+
+def change_article(message: EditArticle | UnpublishArticle, articles: ArticleStore, edge: EdgeCache) -> bool:
+    """Apply an edit or an unpublishing unless a later change was applied, then invalidate the
+    edge's copies of the article; True when applied, False when skipped (older, or no article)."""
+    stored = articles.get(message.article_id)
+    if stored is None:  # the API queues changes of stored articles only, and none is ever deleted
+        return False
+    changes, removed = article_change(message, stored)
+    if not articles.update(message.article_id, changes, message.change_id, message.received_at, removed):
+        return False
+    edge.invalidate(cached_paths(message.article_id))
+    return True
+
+
 def receive_count(record: SQSRecord) -> int:
     """How many times SQS has handed out this record (1 on the first delivery)."""
     try:
@@ -110,19 +151,35 @@ def receive_count(record: SQSRecord) -> int:
         return 1
 
 
-def _adapters() -> tuple[ArticleStore, CommentStore]:
+class BlogPorts(NamedTuple):
+    """The ports of workers.blog."""
+
+    articles: ArticleStore
+    comments: CommentStore
+    edge: EdgeCache
+
+
+def _adapters() -> BlogPorts:
     from fleet.adapters.blog import DynamoArticles, DynamoComments
+    from fleet.adapters.edge import edge_cache
 
-    return DynamoArticles(), DynamoComments()
+    return BlogPorts(DynamoArticles(), DynamoComments(), edge_cache())
 
 
-def _store(message: Any, record: SQSRecord, stores: tuple[ArticleStore, CommentStore]) -> None:
+def _store(message: Any, record: SQSRecord, ports: BlogPorts) -> None:
     if isinstance(message, PublishArticle):
-        created = store_article(message, stores[0])
+        created = store_article(message, ports.articles)
         logger.info("article stored" if created else "article known", extra={"article_id": message.article_id})
     elif isinstance(message, PostComment):
-        status = store_comment(message, *stores, final=receive_count(record) >= REJECT_AFTER_RECEIVES)
+        final = receive_count(record) >= REJECT_AFTER_RECEIVES
+        status = store_comment(message, ports.articles, ports.comments, final=final)
         logger.info("comment stored", extra={"comment_id": message.comment_id, "status": status})
+    elif isinstance(message, (EditArticle, UnpublishArticle)):
+        applied = change_article(message, ports.articles, ports.edge)
+        logger.info(
+            "article changed" if applied else "article change skipped",
+            extra={"article_id": message.article_id, "change_id": message.change_id},
+        )
     else:
         raise TypeError(f"not a blog message: {type(message).__name__}")
 
@@ -141,7 +198,8 @@ def _articles_first(records: list[dict[str, Any]], parse: Callable[[str], Any]) 
 
 @logger.inject_lambda_context(clear_state=True)
 def handler(event: Any, context: Any) -> dict[str, Any]:
-    """Store the articles, then the comments, of an SQS batch; report the failed records by messageId."""
+    """Store the articles and apply their changes, then store the comments, of an SQS batch;
+    report the failed records by messageId."""
     parse = functools.cache(load_message)  # each body parsed once: for the order, then for its record
     records = _articles_first(sqs_records(event), parse)
     return process_sqs(records, lambda record, stores: _store(parse(record.body), record, stores), _adapters, context)

@@ -14,12 +14,13 @@ from events.schemas import dump_message
 from ingest_api import create_app
 from ingest_api.services import Services
 from workers import blog as blog_worker
-from workers.blog import ArticleNotYetStored, store_article, store_comment
+from workers.blog import ArticleNotYetStored, BlogPorts, store_article, store_comment
 from workers.comment_notifications import notify_comment
 
 from fleet.fakes import fake_ports
 from fleet.fakes.access import FakeApiKeys
 from fleet.fakes.blog import FakeArticles, FakeComments, FakeCommentTopic
+from fleet.fakes.edge import FakeEdgeCache
 from fleet.fakes.tables import FakeQueue
 from fleet.fakes.uploads import FakeUploads
 
@@ -252,7 +253,8 @@ def sqs_record(message, receive_count: int = 1) -> dict:
 def test_the_handler_stores_an_article_before_its_comment_and_fails_only_the_early_comment(
     blog, monkeypatch, lambda_context
 ):
-    monkeypatch.setattr(blog_worker, "_adapters", lambda: (blog["articles"], blog["comments"]))
+    edge = FakeEdgeCache()
+    monkeypatch.setattr(blog_worker, "_adapters", lambda: BlogPorts(blog["articles"], blog["comments"], edge))
     article = PublishArticle(str(uuid.uuid4()), "T", "C", "A", True, T0.isoformat())
     same_batch = a_comment(article.article_id)
     early = a_comment(str(uuid.uuid4()))
@@ -264,6 +266,7 @@ def test_the_handler_stores_an_article_before_its_comment_and_fails_only_the_ear
     again = blog_worker.handler({"Records": [sqs_record(early, receive_count=2)]}, lambda_context)
     assert again == {"batchItemFailures": []}
     assert blog["comments"].items[early.comment_id]["status"] == "rejected"
+    assert edge.invalidations == []  # new articles and comments show within their max-age
 
 
 # --- workers.comment_notifications ---------------------------------------------------
