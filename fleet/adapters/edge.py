@@ -13,8 +13,7 @@ import urllib.request
 import uuid
 from typing import Any, Sequence
 
-from events.topology import TOPOLOGY
-from fleet import aws, settings
+from fleet import aws, resources, settings
 from fleet.errors import RetryLater, error_code, translate
 from fleet.ports import EdgeCache
 from fleet.retry import retrying
@@ -27,9 +26,7 @@ PURGE_PATH = "/_edge/purge"
 
 def distribution_comment() -> str:
     """The Comment that provisioning gives the site's distribution in this stage: how it is found."""
-    if TOPOLOGY.site is None:
-        raise ValueError("the topology declares no site")
-    return settings.current().name(TOPOLOGY.site.distribution.name)
+    return resources.distribution_name()
 
 
 class CloudFrontEdge:

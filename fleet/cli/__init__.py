@@ -1,7 +1,7 @@
 """The `fleet` command line, one module per audience.
 
 - `local`: a developer's fleet on this machine (`up`, `outbox`, `token`);
-- `deploy`: putting a stage on AWS (`provision`, `wire`, `zappa-settings`);
+- `deploy`: putting a stage on AWS (`provision`, `wire`, `publish`, `zappa-settings`);
 - `operations`: watching queues and putting failed work back (`status`, `replay`, `dlq`);
 - `admin`: the data an operator manages (`campaigns`, `keys`).
 
