@@ -35,6 +35,9 @@ EXCLUDE = [
     "moto",
     "gunicorn",
     "watchfiles",
+    # the local edge's HTTP cache (fleet.edge; CloudFront is the edge on AWS)
+    "hishel",
+    "msgpack",
     "playwright",
     "greenlet",
     "pytest",

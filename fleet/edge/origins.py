@@ -1,0 +1,145 @@
+"""The edge's two origins: the site bucket, read as the Origin Access Control reads it, and the API.
+
+Each answers an `OriginAnswer`: a status, headers and a body read lazily in chunks, so a
+20 MB download streams from the origin into the cache and to the first viewer at once.
+Both count what they served (`OriginStats`), which `make bench-edge` reads.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from email.utils import formatdate
+from typing import Any, Iterator, Mapping
+
+#: Bytes a chunk of a body, from either origin.
+CHUNK_BYTES = 128 * 1024
+#: Headers of one connection only (RFC 9110 §7.6.1): never passed on by a proxy.
+HOP_BY_HOP = frozenset(
+    ("connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer", "transfer-encoding", "upgrade", "host")
+)
+#: What S3 answers of an object, by GetObject's field.
+_OBJECT_HEADERS = {
+    "ContentType": "content-type",
+    "ContentLength": "content-length",
+    "ETag": "etag",
+    "CacheControl": "cache-control",
+    "ContentEncoding": "content-encoding",
+    "Expires": "expires",
+}
+
+
+@dataclass
+class OriginAnswer:
+    """An origin's answer: the status, its headers (lower-case names) and the body's chunks."""
+
+    status: int
+    headers: dict[str, str]
+    body: Iterator[bytes] = field(default_factory=lambda: iter(()))
+
+
+@dataclass
+class OriginStats:
+    """Requests and body bytes each origin served since the edge started."""
+
+    requests: dict[str, int] = field(default_factory=lambda: {"site": 0, "api": 0})
+    bytes: dict[str, int] = field(default_factory=lambda: {"site": 0, "api": 0})
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def counted(self, origin: str, body: Iterator[bytes] | None = None) -> Iterator[bytes]:
+        """`body`, its request counted now and its bytes as they are read."""
+        with self.lock:
+            self.requests[origin] += 1
+        return self._bytes_of(origin, body if body is not None else iter(()))
+
+    def _bytes_of(self, origin: str, body: Iterator[bytes]) -> Iterator[bytes]:
+        for chunk in body:
+            with self.lock:
+                self.bytes[origin] += len(chunk)
+            yield chunk
+
+    def as_dict(self) -> dict[str, Any]:
+        """The counts, as `GET /_edge/stats` answers them."""
+        with self.lock:
+            return {"origin_requests": dict(self.requests), "origin_bytes": dict(self.bytes)}
+
+
+class SiteOrigin:
+    """The site bucket through the stage's S3 client: GetObject, as the distribution's OAC may."""
+
+    def __init__(self, bucket: str, stats: OriginStats, client: Any = None) -> None:
+        self.bucket = bucket
+        self.stats = stats
+        self._client = client
+
+    @property
+    def client(self) -> Any:
+        """The S3 client, made on first use."""
+        if self._client is None:
+            from fleet import aws
+
+            self._client = aws.client("s3")
+        return self._client
+
+    def fetch(self, key: str, if_none_match: str | None = None) -> OriginAnswer:
+        """The object at `key` (200), unchanged (304), or missing (404: the OAC may not list the bucket)."""
+        from botocore.exceptions import ClientError
+
+        asked = {"IfNoneMatch": if_none_match} if if_none_match else {}
+        try:
+            got = self.client.get_object(Bucket=self.bucket, Key=key, **asked)
+        except ClientError as exc:
+            status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
+            code = exc.response.get("Error", {}).get("Code")
+            if status == 304 or code in ("304", "NotModified"):
+                sent = exc.response.get("ResponseMetadata", {}).get("HTTPHeaders", {})
+                kept = {k: v for k, v in sent.items() if k in ("etag", "cache-control", "expires", "last-modified")}
+                self.stats.counted("site")
+                return OriginAnswer(304, {"etag": if_none_match or "", **kept, "date": formatdate(usegmt=True)})
+            if code in ("NoSuchKey", "404", "NotFound", "AccessDenied", "403"):
+                self.stats.counted("site")
+                return OriginAnswer(404, {"date": formatdate(usegmt=True)})
+            raise
+        headers = {name: str(got[field]) for field, name in _OBJECT_HEADERS.items() if got.get(field) is not None}
+        if got.get("LastModified") is not None:
+            headers["last-modified"] = formatdate(got["LastModified"].timestamp(), usegmt=True)
+        headers["date"] = formatdate(usegmt=True)
+        return OriginAnswer(200, headers, self.stats.counted("site", _chunks(got["Body"])))
+
+
+def _chunks(body: Any) -> Iterator[bytes]:
+    try:
+        yield from body.iter_chunks(CHUNK_BYTES)
+    finally:
+        body.close()
+
+
+class ApiOrigin:
+    """The API as a custom origin: the request passed on over a pool of keep-alive connections."""
+
+    def __init__(self, url: str, stats: OriginStats, timeout: float = 30.0) -> None:
+        import urllib3
+
+        self.url = url.rstrip("/")
+        self.stats = stats
+        self._pool = urllib3.PoolManager(maxsize=16, block=False, retries=False, timeout=urllib3.Timeout(connect=5.0, read=timeout))
+
+    def fetch(self, method: str, target: str, headers: Mapping[str, str], body: bytes | None = None) -> OriginAnswer:
+        """Ask the API for `target` (path and query) with the viewer's headers, less those of one hop."""
+        sent = {name: value for name, value in headers.items() if name.lower() not in HOP_BY_HOP}
+        answer = self._pool.request(
+            method, self.url + target, body=body, headers=sent, preload_content=False, redirect=False, decode_content=False
+        )
+        received: dict[str, str] = {}
+        for name, value in answer.headers.items():
+            name = name.lower()
+            if name not in HOP_BY_HOP:
+                received[name] = f"{received[name]}, {value}" if name in received else value
+        return OriginAnswer(answer.status, received, self.stats.counted("api", _released(answer)))
+
+
+def _released(answer: Any) -> Iterator[bytes]:
+    try:
+        yield from answer.stream(CHUNK_BYTES, decode_content=False)
+    finally:
+        answer.release_conn()
