@@ -11,6 +11,7 @@ import requests
 
 from fleet import aws
 from fleet.adapters.queues import queue_url
+from fleet.resources import table_name
 from fleet.status import queue_status
 
 pytestmark = pytest.mark.integration
@@ -184,3 +185,153 @@ def test_an_article_photo_goes_through_the_thumbnail_worker(running_fleet):
     }
     missing = post(api, f"/v1/articles/{uuid.uuid4()}/uploads", {"content_type": "image/jpeg", "content_length": 10})
     assert missing.status_code == 404
+
+
+# --- the blog as a site: edits, unpublishing, the comments list ----------------------------
+
+
+class PurgeRecorder:
+    """The local edge's purge endpoint, recording the paths of every purge it is sent."""
+
+    def __init__(self) -> None:
+        import http.server
+        import threading
+
+        purges = self.purges = []
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                purges.append(json.loads(self.rfile.read(int(self.headers["Content-Length"])))["paths"])
+                self.send_response(200)
+                self.send_header("Content-Length", "2")
+                self.end_headers()
+                self.wfile.write(b"{}")
+
+            def log_message(self, *args) -> None:
+                pass
+
+        self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self._server.server_port}"
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+@pytest.fixture
+def site_fleet(provisioned, monkeypatch):
+    """The fleet with the API's read cache off (a change shows as soon as it is stored) and the
+    local edge's purges recorded: (api url, runtime, recorder)."""
+    from fleet import settings
+    from fleet.runtime.local import ApiServer, LocalRuntime
+    from ingest_api import create_app
+    from ingest_api.services import prepare
+
+    recorder = PurgeRecorder()
+    monkeypatch.setenv("FLEET_EDGE_URL", recorder.url)
+    settings.reset()
+    app = create_app({"READ_CACHE_SECONDS": 0})
+    prepare(app)
+    api = ApiServer(port=0, app=app)
+    api.start()
+    runtime = LocalRuntime()
+    runtime.start()
+    yield api.url, runtime, recorder
+    runtime.stop()
+    api.stop()
+    recorder.stop()
+
+
+def listed(api: str) -> list[str]:
+    answer = requests.get(f"{api}/v1/articles", timeout=10)
+    assert answer.status_code == 200, answer.text
+    return [a["article_id"] for a in answer.json()["articles"]]
+
+
+@pytest.mark.slow
+def test_an_article_is_edited_and_unpublished_through_the_fleet_and_the_edge_purged(site_fleet):
+    api, runtime, recorder = site_fleet
+    kept, changed = create_article(api, "Kept"), create_article(api, "Changing")
+    assert runtime.drain(60)
+    assert listed(api) == [changed, kept]
+
+    headers = {**HEADERS, "Idempotency-Key": "edit-once"}
+    edit = requests.patch(f"{api}/v1/articles/{changed}", json={"title": "Changed", "content": "New text."}, headers=headers, timeout=10)
+    assert edit.status_code == 202, edit.text
+    again = requests.patch(f"{api}/v1/articles/{changed}", json={"title": "Changed", "content": "New text."}, headers=headers, timeout=10)
+    assert again.json()["change_id"] == edit.json()["change_id"]
+    assert runtime.drain(60)
+    article = requests.get(f"{api}/v1/articles/{changed}", timeout=10).json()
+    assert (article["title"], article["content"], article["author"]) == ("Changed", "New text.", "Ada")
+    paths = [f"/v1/articles/{changed}", f"/v1/articles/{changed}/comments*", "/v1/articles*"]
+    assert paths in recorder.purges
+    purged = len(recorder.purges)
+
+    # Without the scope: refused, nothing queued.
+    from fleet.access import new_key
+    from fleet.adapters.access import DynamoApiKeys
+
+    reader_key = new_key("blog-reader", ["subscriptions:write"], DynamoApiKeys())[0]
+    refused = requests.delete(f"{api}/v1/articles/{changed}", headers={"x-api-key": reader_key}, timeout=10)
+    assert refused.status_code == 403
+    assert requests.delete(f"{api}/v1/articles/{changed}", timeout=10).status_code == 401
+
+    gone = requests.delete(f"{api}/v1/articles/{changed}", headers=HEADERS, timeout=10)
+    assert gone.status_code == 202, gone.text
+    assert runtime.drain(60)
+    assert listed(api) == [kept]
+    answer = requests.get(f"{api}/v1/articles/{changed}", timeout=10)
+    assert answer.status_code == 404 and answer.json()["error"]["code"] == "article_unpublished"
+    assert recorder.purges[purged:] == [paths]
+    stored = aws.client("dynamodb").get_item(
+        TableName=table_name("articles"), Key={"article_id": {"S": changed}}, ConsistentRead=True
+    )["Item"]
+    assert "feed" not in stored and "feed_key" not in stored and stored["published"] == {"BOOL": False}
+    blog = next(q for q in queue_status() if q.name == "blog")
+    assert (blog.visible, blog.in_flight, blog.dead_lettered) == (0, 0, 0)
+
+
+def test_an_articles_comments_are_listed_in_two_pages_oldest_first(site_fleet):
+    api, runtime, recorder = site_fleet
+    article_id = create_article(api, "Talked about")
+    assert runtime.drain(60)
+    sent = [comment(api, article_id, f"Comment {n}") for n in range(3)]
+    assert runtime.drain(60)
+    # A rejected comment among them (as one posted while the article was a draft) is skipped.
+    comments = aws.client("dynamodb")
+    stored = [
+        comments.get_item(TableName=table_name("comments"), Key={"comment_id": {"S": c}}, ConsistentRead=True)["Item"]
+        for c in sent
+    ]
+    in_order = [i["comment_id"]["S"] for i in sorted(stored, key=lambda i: i["created_at"]["S"])]
+    first_at = min(i["created_at"]["S"] for i in stored)
+    comments.put_item(
+        TableName=table_name("comments"),
+        Item={
+            "comment_id": {"S": str(uuid.uuid4())}, "article_id": {"S": article_id}, "status": {"S": "rejected"},
+            "author": {"S": "X"}, "body": {"S": "Never shown"}, "created_at": {"S": first_at[:-6] + "1+00:00"},
+        },
+    )
+    pages, cursor = [], None
+    while True:
+        params = {"limit": 2, **({"cursor": cursor} if cursor else {})}
+        page = requests.get(f"{api}/v1/articles/{article_id}/comments", params=params, timeout=10)
+        assert page.status_code == 200, page.text
+        assert page.headers["Cache-Control"] == "public, max-age=10" and page.headers["ETag"]
+        assert all("email" not in c for c in page.json()["comments"])
+        pages.append([c["comment_id"] for c in page.json()["comments"]])
+        cursor = page.json()["next_cursor"]
+        if cursor is None:
+            break
+    # Oldest first, the rejected one skipped: the first Query evaluated three and showed two.
+    assert pages == [in_order[:2], in_order[2:]]
+    first = requests.get(f"{api}/v1/articles/{article_id}/comments", params={"limit": 2}, timeout=10)
+    cached = requests.get(
+        f"{api}/v1/articles/{article_id}/comments", params={"limit": 2}, headers={"If-None-Match": first.headers["ETag"]}, timeout=10
+    )
+    assert cached.status_code == 304
+    bad = requests.get(f"{api}/v1/articles/{article_id}/comments", params={"cursor": "bm90LWEtY3Vyc29y"}, timeout=10)
+    assert bad.status_code == 400 and bad.json()["error"]["code"] == "invalid_cursor"
+    assert recorder.purges == []  # comments invalidate nothing
