@@ -18,6 +18,7 @@ from fleet.runtime.processes import API_THREADS, API_WORKERS
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to serve on (loopback).")
 @click.option("--aws-port", default=4566, show_default=True, help="Port of the embedded AWS (moto's server).")
 @click.option("--api-port", default=8080, show_default=True, help="Port of the API.")
+@click.option("--edge-port", default=8081, show_default=True, help="Port of the local edge (the distribution's behaviours, cached).")
 @click.option(
     "--external",
     is_flag=True,
@@ -36,13 +37,14 @@ def up(
     host: str,
     aws_port: int,
     api_port: int,
+    edge_port: int,
     external: bool,
     no_demo: bool,
     reload: bool,
     api_workers: int,
     api_threads: int,
 ) -> None:
-    """Run the whole fleet locally: AWS, the API and a poller for every trigger, each in its own process."""
+    """Run the whole fleet locally: AWS, the API, a poller for every trigger and the edge, each in its own process."""
     from fleet import aws
     from fleet.runtime.supervisor import Output, ProcessFailed, Supervisor
 
@@ -52,17 +54,20 @@ def up(
             raise click.UsageError("--external needs AWS_ENDPOINT_URL")
     else:
         os.environ["AWS_ENDPOINT_URL"] = f"http://{host}:{aws_port}"
+    # What the workers and `fleet publish` purge: this fleet's edge, wherever it serves.
+    os.environ["FLEET_EDGE_URL"] = f"http://{host}:{edge_port}"
     settings.reset()
     aws.reset()
     if settings.current().stage != "local":
         raise click.UsageError("fleet up runs the local stage only; unset FLEET_STAGE")
-    for port in ([] if external else [aws_port]) + [api_port]:
+    for port in ([] if external else [aws_port]) + [api_port, edge_port]:
         _require_free_port(host, port)
 
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
-    roles = _roles(host, aws_port, api_port, external, ["--workers", str(api_workers), "--threads", str(api_threads)])
+    api_args = ["--workers", str(api_workers), "--threads", str(api_threads)]
+    roles = _roles(host, aws_port, api_port, external, api_args, edge_port=edge_port)
     output = Output([r.name for r in roles] + (["reload"] if reload else []))
     fleet = Supervisor(roles, output, stop)
     code = 0
@@ -71,19 +76,21 @@ def up(
             fleet.start("aws")
         output.line(f"AWS       {settings.current().endpoint_url}" + ("" if external else " (embedded moto)"))
         _prepare(output, no_demo, api_url=f"http://{host}:{api_port}")
-        fleet.start("api", "workers")
-        api_url = f"http://{host}:{api_port}"
+        fleet.start("api", "workers", "edge")
+        api_url, edge_url = f"http://{host}:{api_port}", f"http://{host}:{edge_port}"
         output.line(f"API       {api_url}")
+        output.line(f"edge      {edge_url} (the distribution's behaviours over the site bucket and the API, cached)")
+        output.line(f"blog      {edge_url}/blog/")
         output.line(f"outbox    {api_url}/_local/outbox (or: fleet outbox)")
         output.line(f"issuer    {api_url}/_local/issuer (tokens: fleet token --user NAME)")
         if not no_demo:
             from fleet.demo import DEMO_CAMPAIGN_ID, entry_page_url
 
-            output.line(f"demo page {entry_page_url(api_url, DEMO_CAMPAIGN_ID)} (campaign {DEMO_CAMPAIGN_ID!r})")
+            output.line(f"demo page {entry_page_url(edge_url, DEMO_CAMPAIGN_ID)} (campaign {DEMO_CAMPAIGN_ID!r}, through the edge)")
         fleet.print_processes()
         changes = _watch(stop) if reload else None
         output.line("ready. Ctrl-C stops everything." + (" Saved code reloads." if reload else ""))
-        code = _supervise(fleet, stop, changes)
+        code = _supervise(fleet, stop, changes, output)
         if code == 0:
             output.line("stopping")
     except (ProcessFailed, TimeoutError) as failed:
@@ -98,8 +105,8 @@ def up(
         sys.exit(code)
 
 
-def _roles(host: str, aws_port: int, api_port: int, external: bool, api_args: list[str]) -> list:
-    """The fleet's processes: moto's (unless external), the API under gunicorn, the workers."""
+def _roles(host: str, aws_port: int, api_port: int, external: bool, api_args: list[str], edge_port: int = 8081) -> list:
+    """The fleet's processes: moto's (unless external), the API under gunicorn, the workers, the edge."""
     from fleet.runtime.supervisor import Role
 
     env = dict(os.environ)
@@ -113,11 +120,13 @@ def _roles(host: str, aws_port: int, api_port: int, external: bool, api_args: li
     api = [python, "-m", "fleet.runtime.gunicorn_app", "--host", host, "--port", str(api_port), *api_args]
     roles.append(Role("api", api, env))
     roles.append(Role("workers", [python, "-m", "fleet.runtime.processes", "workers"], env, waits_for_go=True))
+    edge = [python, "-m", "fleet.edge.server", "--host", host, "--port", str(edge_port), "--api-url", f"http://{host}:{api_port}"]
+    roles.append(Role("edge", edge, env))
     return roles
 
 
 def _prepare(output, no_demo: bool, api_url: str) -> None:
-    """Once, before the API and the workers start: provision, the demo campaign, the issuer's key."""
+    """Once, before the API and the workers start: provision, publish the site, the demo campaign, the issuer's key."""
     from fleet import access, faults
     from fleet.provision import provision
 
@@ -129,9 +138,24 @@ def _prepare(output, no_demo: bool, api_url: str) -> None:
             create_demo_campaign()
     counts = {a: sum(1 for c in changes if c.action == a) for a in dict.fromkeys(c.action for c in changes)}
     output.line(f"provisioned {len(changes)} resources ({', '.join(f'{v} {k}' for k, v in counts.items())})")
+    try:
+        _publish(output)
+    except FileNotFoundError as exc:  # a folder of the site not written yet: the rest of the fleet serves
+        output.line(f"not published: {exc}; the edge answers 404 for what the bucket lacks", err=True)
     current = settings.current()
     if not current.cognito_issuer:
         access.signing_key(current.state_dir)  # made once here, not raced by the API's workers
+
+
+def _publish(output) -> None:
+    """The site's changed files into the site bucket (the edge reads them there), and the edge purged of them."""
+    from fleet import faults
+    from fleet.adapters.edge import edge_cache
+    from fleet.publish import publish
+
+    with faults.suspended():
+        done = publish(edge=edge_cache())
+    output.line(f"published the site: {len(done.uploaded)} uploaded, {len(done.deleted)} deleted, {done.unchanged} unchanged")
 
 
 def _watch(stop: threading.Event):
@@ -144,8 +168,8 @@ def _watch(stop: threading.Event):
     return changes
 
 
-def _supervise(fleet, stop: threading.Event, changes) -> int:
-    """Watch the processes until Ctrl-C (0) or moto's death (1); reload on each change."""
+def _supervise(fleet, stop: threading.Event, changes, output) -> int:
+    """Watch the processes until Ctrl-C (0) or moto's death (1); reload on each change, and publish it."""
     import queue
 
     while not stop.is_set():
@@ -162,8 +186,11 @@ def _supervise(fleet, stop: threading.Event, changes) -> int:
                 changed.update(changes.get_nowait())
         except queue.Empty:
             pass
-        if changed and not stop.is_set():
-            fleet.reload(sorted(changed))
+        if changed and not stop.is_set() and fleet.reload(sorted(changed)):
+            try:
+                _publish(output)  # a page or script of the site changed: the edge reads the bucket
+            except Exception as exc:  # the fleet serves on; the developer sees why the site did not follow
+                output.line(f"not published: {exc}", err=True)
     return 0
 
 

@@ -4,8 +4,8 @@
   as long as the fleet;
 - `workers`: every poller of the topology with the worker code (`LocalRuntime`).
 
-The API is `fleet.runtime.gunicorn_app`. Each says `ready` on a line of its own when it
-serves; the workers first say `imported` and wait for `go` on their input, so that a new
+The API is `fleet.runtime.gunicorn_app`, the edge `fleet.edge.server` under the same
+gunicorn setup. Each says `ready` on a line of its own when it serves; the workers first say `imported` and wait for `go` on their input, so that a new
 generation can prove its code imports while the old one still polls (see
 `fleet.runtime.supervisor`). Each ends cleanly on SIGTERM, and when its parent is gone.
 """

@@ -1,8 +1,8 @@
 """`fleet up` as a small supervisor: it starts the fleet's processes, watches them, restarts and reloads them.
 
 moto's process (`aws`) owns all local AWS state and lives as long as the fleet: its
-death ends the fleet. The API and the workers are restarted when they die, and replaced
-on a code change: the new generation starts beside the old one and proves its code
+death ends the fleet. The API, the workers and the edge are restarted when they die, and
+replaced on a code change (the edge's cache starts empty): the new generation starts beside the old one and proves its code
 imports (the new API serves on the same port, the new workers import every handler and
 wait) before the old one is stopped, so a change that does not import leaves the old
 processes serving. Each line a process writes is prefixed with its name.
@@ -27,7 +27,9 @@ PROCESS_LINE_FORM = "process {name} pid {pid}"
 #: Seconds a process may take to say it is ready (a busy machine imports slowly).
 START_TIMEOUT = 120.0
 #: Seconds each process gets to stop on SIGTERM before it is killed.
-STOP_GRACE = {"api": 15.0, "workers": 30.0, "aws": 10.0}
+STOP_GRACE = {"api": 15.0, "workers": 30.0, "edge": 10.0, "aws": 10.0}
+#: The processes a code change replaces (moto's state stays).
+RELOADED = ("api", "workers", "edge")
 
 
 class Output:
@@ -232,14 +234,14 @@ class Supervisor:
         self.print_processes([name])
 
     def reload(self, changed: list[str]) -> bool:
-        """Replace the API and the workers with new ones running the changed code; False if it does not import."""
+        """Replace the API, the workers and the edge with new ones running the changed code; False if it does not import."""
         began = time.monotonic()
         broken = not_compiling(changed)
         if broken:
             self.output.line(broken, "reload", err=True)
             self.output.line("not reloaded: the change does not compile; the running processes keep serving", err=True)
             return False
-        names = [n for n in ("api", "workers") if n in self.roles]
+        names = [n for n in RELOADED if n in self.roles]
         fresh = {n: Child(self.roles[n], self.output) for n in names}
         try:
             for name, child in fresh.items():
@@ -252,7 +254,7 @@ class Supervisor:
             return False
         old = {name: self.children[name] for name in names if name in self.children}
         for child in old.values():
-            # The new API already serves on the same port; the old pollers finish their batches.
+            # The new API and edge already serve on their ports; the old pollers finish their batches.
             child.terminate()
         for name, child in fresh.items():
             if child.role.waits_for_go:
@@ -274,7 +276,7 @@ class Supervisor:
         return True
 
     def stop_all(self) -> None:
-        """Stop every process: the API and the workers together, moto's last."""
+        """Stop every process: the API, the workers and the edge together, moto's last."""
         for group in ([n for n in self.children if not self.roles[n].essential], [n for n in self.children if self.roles[n].essential]):
             for name in group:
                 self.children[name].terminate()

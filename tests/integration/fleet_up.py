@@ -11,6 +11,8 @@ import threading
 import time
 from pathlib import Path
 
+from tests.conftest import free_port
+
 FLEET = str(Path(sys.executable).with_name("fleet"))
 #: The form other tools read: `fleet: process NAME pid N`.
 PROCESS_LINE = re.compile(r"^fleet: process (\w+) pid (\d+)$")
@@ -23,6 +25,8 @@ class FleetUp:
         if env is None:
             env = {k: v for k, v in os.environ.items() if k not in ("AWS_ENDPOINT_URL", "FLEET_VISIBILITY_TIMEOUT")}
             env["FLEET_STAGE"] = "local"
+        if "--edge-port" not in args:  # never the default 8081, which a developer's fleet may hold
+            args = (*args, "--edge-port", str(free_port()))
         self.process = subprocess.Popen(
             [FLEET, "up", *args], env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
         )

@@ -115,8 +115,8 @@ def test_fleet_up_serves_the_whole_fleet_from_its_processes_and_stops_them_all_o
     aws_port, api_port = free_port(), free_port()
     fleet, pids = start_fleet_up(aws_port, api_port)
     try:
-        assert set(pids) == {"aws", "api", "workers"}, fleet.text
-        assert len(set(pids.values())) == 3 and os.getpid() not in pids.values()
+        assert set(pids) == {"aws", "api", "workers", "edge"}, fleet.text
+        assert len(set(pids.values())) == 4 and os.getpid() not in pids.values()
         assert all(alive(pid) for pid in pids.values())
         text = "\n".join(fleet.out)
         assert f"http://127.0.0.1:{aws_port}" in text and f"http://127.0.0.1:{api_port}" in text

@@ -59,3 +59,16 @@ def test_a_file_that_does_not_compile_is_named_with_its_error(tmp_path):
 )
 def test_what_gunicorn_meets_outside_the_app_becomes_our_status(exc, status):
     assert error_status(exc) == status
+
+
+def test_fleet_up_runs_the_edge_as_a_process_that_proxies_to_the_api_and_reloads_with_it():
+    from fleet.cli.local import _roles
+    from fleet.runtime.supervisor import RELOADED, STOP_GRACE
+
+    roles = {r.name: r for r in _roles("127.0.0.1", 4566, 8080, False, [], edge_port=8081)}
+    assert list(roles) == ["aws", "api", "workers", "edge"]
+    edge = roles["edge"].argv
+    assert edge[1:3] == ["-m", "fleet.edge.server"]
+    assert edge[edge.index("--port") + 1] == "8081" and edge[edge.index("--api-url") + 1] == "http://127.0.0.1:8080"
+    assert not roles["edge"].essential and not roles["edge"].waits_for_go
+    assert "edge" in RELOADED and "edge" in STOP_GRACE
