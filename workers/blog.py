@@ -133,8 +133,11 @@ def article_change(message: EditArticle | UnpublishArticle, stored: dict[str, An
 def change_article(message: EditArticle | UnpublishArticle, articles: ArticleStore, edge: EdgeCache) -> bool:
     """Apply an edit or an unpublishing unless a later change was applied, then invalidate the
     edge's copies of the article; True when applied, False when skipped (older, or no article)."""
-    stored = articles.get(message.article_id)
-    if stored is None:  # the API queues changes of stored articles only, and none is ever deleted
+    # Only publishing needs what is stored (its first `published_at`); the update's condition
+    # finds a missing article by itself.
+    publishing = isinstance(message, EditArticle) and message.changes.get("published") is True
+    stored = articles.get(message.article_id) if publishing else {}
+    if stored is None:
         return False
     changes, removed = article_change(message, stored)
     if not articles.update(message.article_id, changes, message.change_id, message.received_at, removed):

@@ -320,3 +320,18 @@ def test_the_handler_applies_changes_in_the_order_received(site, monkeypatch, la
     stored = site["articles"].items[article_id]
     assert stored["title"] == "Second" and stored["published"] is False and "feed" not in stored
     assert len(site["edge"].invalidations) == 2  # the older edit changed nothing
+
+
+def test_a_change_reads_the_article_only_to_publish_it_and_skips_one_not_stored(site):
+    article_id = publish(site)
+    reads = site["articles"].reads
+    assert change_article(edit(article_id, 1, title="No read"), site["articles"], site["edge"])
+    assert change_article(unpublish(article_id, 2), site["articles"], site["edge"])
+    assert site["articles"].reads == reads
+    assert change_article(edit(article_id, 3, published=True), site["articles"], site["edge"])
+    assert site["articles"].reads == reads + 1
+    missing = str(uuid.uuid4())
+    assert not change_article(edit(missing, 4, title="x"), site["articles"], site["edge"])
+    assert not change_article(edit(missing, 5, published=True), site["articles"], site["edge"])
+    assert not change_article(unpublish(missing, 6), site["articles"], site["edge"])
+    assert missing not in site["articles"].items and len(site["edge"].invalidations) == 3
