@@ -7,9 +7,6 @@
   const API = window.location.origin;
   const PAGE_SIZE = 10;
   const COMMENTS_PAGE_SIZE = 20;
-  // A new comment is stored by a worker: its status is asked this often, this many times.
-  const STATUS_POLL_MS = 1000;
-  const STATUS_POLLS = 30;
   // The server's rules (events/blog.py CommentRequestSchema), checked here first. An email
   // address as events/emails.py takes it (the same checks as the entry page).
   const EMAIL_LOCAL = /^[A-Za-z0-9!#$%&'*+\/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+\/=?^_`{|}~-]+)*$/;
@@ -247,26 +244,6 @@
     return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
   }
 
-  // Once the worker has stored it: an accepted comment joins the list if its end is shown.
-  async function followComment(commentId, tries) {
-    let answer = null;
-    try {
-      answer = await getJson(`/v1/comments/${encodeURIComponent(commentId)}`);
-    } catch (err) {
-      answer = null;
-    }
-    if (answer && answer.ok) {
-      if (answer.body.status === "accepted" && !commentsCursor && !$(`comment-${commentId}`)) {
-        addComment(answer.body);
-        $("comments-state").textContent = "";
-      } else if (answer.body.status === "rejected") {
-        $("thanks-status").textContent = "Your comment could not be published on this article.";
-      }
-      return;
-    }
-    if (tries > 1) window.setTimeout(() => followComment(commentId, tries - 1), STATUS_POLL_MS);
-  }
-
   async function submit(event) {
     event.preventDefault();
     clearErrors();
@@ -300,10 +277,8 @@
       pendingKey = null;
       form.hidden = true;
       $("comment-id").textContent = body.comment_id;
-      $("thanks-status").textContent = "";
       $("thanks").hidden = false;
       $("thanks-heading").focus();
-      followComment(body.comment_id, STATUS_POLLS);
     } catch (err) {
       showFormError("Your comment could not be sent. Check your connection and try again.");
     } finally {
