@@ -8,6 +8,7 @@ An entry over the limit is stored with status `duplicate`, never dropped.
 from __future__ import annotations
 
 import functools
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
@@ -21,6 +22,9 @@ from fleet.telemetry import SUBMISSIONS_STORED, count, logger
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+
+#: Claims under way at once in a batch (a batch is ten entries; botocore pools 32 connections).
+CLAIMS_AT_ONCE = 10
 
 
 class UnknownCampaign(FleetError):
@@ -61,7 +65,7 @@ def store_entries(
     """Store a batch of entries; return the failures by submission id (the rest are stored).
 
     Calls per batch: one batched read of stored ids, one of claims, one conditional write
-    per new accepted entry, and batched writes of the items.
+    per new accepted entry (different emails' at once), and batched writes of the items.
     """
     stored_at = (now or datetime.now(timezone.utc)).isoformat()
     unique = list({e.submission_id: e for e in entries}.values())
@@ -83,20 +87,46 @@ def store_entries(
         slots[entry.submission_id] = [claim_id(entry.campaign_id, entry.email, n) for n in range(1, limit + 1)]
     owners = submissions.claim_owners(c for ids in slots.values() for c in ids)
 
+    taken = _take_slots([e for e in new if e.submission_id in slots], slots, owners, submissions)
     items: list[dict[str, Any]] = []
     for entry in new:
-        if entry.submission_id not in slots:
-            continue
-        try:
-            status = _take_slot(entry.submission_id, slots[entry.submission_id], owners, submissions)
-        except FleetError as exc:  # throttled: this record alone is retried
-            failures[entry.submission_id] = exc
-            continue
-        items.append(submission_item(entry, status, stored_at))
+        outcome = taken.get(entry.submission_id)
+        if isinstance(outcome, FleetError):  # throttled: this record alone is retried
+            failures[entry.submission_id] = outcome
+        elif outcome is not None:
+            items.append(submission_item(entry, outcome, stored_at))
 
     for submission_id in submissions.put_many(items):
         failures[submission_id] = FleetError("write left unprocessed after retries")
     return failures
+
+
+def _take_slots(
+    entries: list[SubmitEntry], slots: dict[str, list[str]], owners: dict[str, str], store: SubmissionStore
+) -> dict[str, str | FleetError]:
+    """Each entry's status, or the FleetError of its claim: an email's entries one after another
+    in arrival order, different emails at once (each claim is a round trip, and they share no slot)."""
+    by_email: dict[str, list[SubmitEntry]] = {}
+    for entry in entries:  # `entries` is in arrival order
+        by_email.setdefault(claim_id(entry.campaign_id, entry.email, 0), []).append(entry)
+
+    def claim_in_turn(group: list[SubmitEntry]) -> dict[str, str | FleetError]:
+        outcomes: dict[str, str | FleetError] = {}
+        for entry in group:
+            try:
+                outcomes[entry.submission_id] = _take_slot(entry.submission_id, slots[entry.submission_id], owners, store)
+            except FleetError as exc:
+                outcomes[entry.submission_id] = exc
+        return outcomes
+
+    groups = list(by_email.values())
+    if len(groups) <= 1:
+        return claim_in_turn(groups[0]) if groups else {}
+    taken: dict[str, str | FleetError] = {}
+    with ThreadPoolExecutor(min(len(groups), CLAIMS_AT_ONCE)) as pool:
+        for outcomes in pool.map(claim_in_turn, groups):  # an unexpected error fails the batch, as before
+            taken.update(outcomes)
+    return taken
 
 
 def _take_slot(submission_id: str, slots: list[str], owners: dict[str, str], store: SubmissionStore) -> str:
