@@ -142,7 +142,7 @@ def stage_queue_arns() -> str:
 def distribution_name() -> str:
     """The physical name of the site's CloudFront distribution (its Comment and CallerReference)."""
     if TOPOLOGY.site is None:
-        raise UnknownResource("distribution", "site", [])
+        raise UnknownResource("distribution", "of the site", [])
     return _physical(TOPOLOGY.site.distribution.name)
 
 

@@ -3,8 +3,10 @@
 `fleet wire --stage S` and Zappa's post-deploy callback (`zappa_post_deploy`) both run
 `wire()`: every SQS and DynamoDB Streams event source mapping of the workers function
 (with ReportBatchItemFailures, and for streams a starting position, retry limit, record
-age, bisect and on-failure destination), the pipes, the bucket's S3 -> SQS notification
-and the API's usage plan. Every step reads first and changes only what differs.
+age, bisect and on-failure destination), the pipes, the bucket's S3 -> SQS notification,
+the API's usage plan, its endpoint type and stage cache (`fleet.provision.api_cache`), and
+the edge, whose distribution gains the API origin once the API exists. Every step reads
+first and changes only what differs.
 """
 
 from __future__ import annotations
@@ -15,7 +17,9 @@ from typing import Any, Callable
 from events.topology import TOPOLOGY, Function, SqsTrigger, StreamTrigger, Topology
 from fleet import aws, resources, settings
 from fleet.errors import error_code
-from fleet.provision import Change, Changes, ensure_api_plan, ensure_bucket_notification, ensure_pipe
+from fleet.provision import Change, Changes, ensure_api_plan, ensure_bucket_notification, ensure_edge, ensure_pipe
+from fleet.provision.api_cache import ensure_api_cache
+from fleet.provision.api_plan import find_rest_api
 
 
 def workers_function_name() -> str:
@@ -101,6 +105,14 @@ def wire(topology: Topology = TOPOLOGY, report: Callable[[Change], None] | None 
         if bucket.notify_queue:
             changes.note(ensure_bucket_notification(bucket))
     changes.note(ensure_api_plan(topology.api_plan))
+    api = find_rest_api(resources.function_name(topology.api))
+    if api is None:
+        changes.note(Change("cache", f"stage {topology.api.name}", "deferred"))
+    else:
+        for change in ensure_api_cache(api["id"], topology.api_edge, topology.api.name):
+            changes.note(change)
+    for change in ensure_edge(topology.site):
+        changes.note(change)
     return changes
 
 
@@ -118,5 +130,5 @@ def zappa_post_deploy(zappa_cli: Any) -> None:
     settings.reset()
     aws.reset()
     changes = wire(report=lambda change: click.echo(f"fleet wire: {change}"))
-    changed = sum(1 for c in changes if c.action not in ("unchanged", "deferred"))
+    changed = sum(1 for c in changes if c.changed)
     click.echo(f"fleet wire: {len(changes)} wired, {changed} changed")

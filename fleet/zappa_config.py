@@ -81,7 +81,7 @@ def render(stage: str = DEFAULT_STAGE, topology: Topology = TOPOLOGY, region: st
         },
     }
     return {
-        topology.api.name: {**common, **_unit(topology.api, topology)},
+        topology.api.name: {**common, **_unit(topology.api, topology), **_api_edge(topology)},
         topology.workers.name: {**common, "apigateway_enabled": False, **_unit(topology.workers, topology)},
     }
 
@@ -93,6 +93,20 @@ def _unit(unit: DeployUnit, topology: Topology) -> dict[str, Any]:
         **entry,
         "memory_size": unit.memory_mb or max(f.memory_mb for f in topology.functions),
         "timeout_seconds": unit.timeout_seconds or max(f.timeout_seconds for f in topology.functions),
+    }
+
+
+def _api_edge(topology: Topology) -> dict[str, Any]:
+    edge = topology.api_edge
+    # Zappa creates each deployment with these, so a `zappa update` keeps the stage cache
+    # `fleet wire` set; its TTL goes on every method (`*/*`): 0, so only the GETs that
+    # `fleet wire` names are ever cached.
+    return {
+        "endpoint_configuration": [edge.endpoint_type],
+        "cache_cluster_enabled": bool(edge.cached_gets),
+        "cache_cluster_size": float(edge.cache_size_gb),
+        "cache_cluster_encrypted": edge.cache_encrypted,
+        "cache_cluster_ttl": 0,
     }
 
 

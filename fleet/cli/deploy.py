@@ -26,7 +26,7 @@ def provision_command(stage: str | None) -> None:
 
     _use_stage(stage)
     changes = provision(report=lambda change: click.echo(str(change)))
-    changed = sum(1 for c in changes if c.action not in ("unchanged", "deferred", "pending"))
+    changed = sum(1 for c in changes if c.changed)
     click.echo(f"{len(changes)} resources, {changed} changed")
 
 
@@ -38,7 +38,7 @@ def wire_command(stage: str | None) -> None:
 
     _use_stage(stage)
     changes = wire(report=lambda change: click.echo(str(change)))
-    changed = sum(1 for c in changes if c.action not in ("unchanged", "deferred"))
+    changed = sum(1 for c in changes if c.changed)
     click.echo(f"{len(changes)} wired, {changed} changed")
 
 

@@ -14,6 +14,11 @@ class Change:
     name: str
     action: str  # created | updated | unchanged | deferred | pending | unsupported
 
+    @property
+    def changed(self) -> bool:
+        """Whether this step changed the resource (deferred, pending, unsupported: not yet, or not here)."""
+        return self.action in ("created", "updated")
+
     def __str__(self) -> str:
         return f"{self.action:<9} {self.kind:<6} {self.name}"
 

@@ -20,12 +20,13 @@ from __future__ import annotations
 
 import json
 import re
+import typing
 from typing import Any
 
 from events.edge import PRIVATE_REQUEST_HEADERS, CacheBehaviour, Distribution
 
-SITE_ORIGIN = "site"
-API_ORIGIN = "api"
+#: The origins a behaviour may name, as `events.edge` declares them; each is its origin's Id.
+SITE_ORIGIN, API_ORIGIN = typing.get_args(typing.get_type_hints(CacheBehaviour)["origin"])
 FUNCTION_RUNTIME = "cloudfront-js-2.0"
 #: The API's CORS answers and its origin allowlist read `Origin`: forwarded and keyed.
 API_KEY_HEADERS = (*PRIVATE_REQUEST_HEADERS, "Origin")

@@ -26,9 +26,14 @@ def replica_regions(table: Table) -> tuple[str, ...]:
 
 
 def stream_of(table: Table) -> str | None:
-    """The stream view the table needs: a global table replicates through a
-    NEW_AND_OLD_IMAGES stream (which also carries the NEW_IMAGE a consumer reads)."""
-    return "NEW_AND_OLD_IMAGES" if replica_regions(table) else table.stream
+    """The stream view the table needs in this stage: a global table replicates through a
+    NEW_AND_OLD_IMAGES stream, which `ensure_replicas` turns on before the first replica."""
+    if not replica_regions(table):
+        return table.stream
+    if table.stream not in (None, "NEW_AND_OLD_IMAGES"):
+        # Another view type would be a new stream ARN under the consumers' mappings.
+        raise ValueError(f"table {table.name} has replicas: its stream must be NEW_AND_OLD_IMAGES or none")
+    return "NEW_AND_OLD_IMAGES"
 
 
 def table_definition(table: Table) -> dict[str, Any]:
@@ -54,8 +59,8 @@ def table_definition(table: Table) -> dict[str, Any]:
     if indexes:
         definition["GlobalSecondaryIndexes"] = indexes
     definition["AttributeDefinitions"] = [{"AttributeName": a, "AttributeType": "S"} for a in sorted(attributes)]
-    if stream_of(table):
-        definition["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": stream_of(table)}
+    if table.stream:
+        definition["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": table.stream}
     return definition
 
 
@@ -77,7 +82,7 @@ def ensure_table(table: Table) -> Change:
         return Change("table", name, "created")
     action = "unchanged"
     stream = described.get("StreamSpecification") or {}
-    wanted_stream = definition.get("StreamSpecification") or {"StreamEnabled": False}
+    wanted_stream = _stream_specification(table)
     if bool(stream.get("StreamEnabled")) != wanted_stream["StreamEnabled"] or (
         wanted_stream["StreamEnabled"] and stream.get("StreamViewType") != wanted_stream["StreamViewType"]
     ):
@@ -89,6 +94,11 @@ def ensure_table(table: Table) -> Change:
     if _ensure_ttl(table, name):
         action = "updated"
     return Change("table", name, action)
+
+
+def _stream_specification(table: Table) -> dict[str, Any]:
+    view = stream_of(table)
+    return {"StreamEnabled": True, "StreamViewType": view} if view else {"StreamEnabled": False}
 
 
 def _ensure_ttl(table: Table, name: str) -> bool:
@@ -113,7 +123,14 @@ def ensure_replicas(table: Table, wait_seconds: float = REPLICA_WAIT_SECONDS) ->
     dynamodb = aws.client("dynamodb")
     name = resources.table_name(table)
     changes = []
-    for region in replica_regions(table):
+    regions = replica_regions(table)
+    if regions:
+        stream = dynamodb.describe_table(TableName=name)["Table"].get("StreamSpecification") or {}
+        if not stream.get("StreamEnabled"):
+            dynamodb.update_table(TableName=name, StreamSpecification=_stream_specification(table))
+            dynamodb.get_waiter("table_exists").wait(TableName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 60})
+            changes.append(Change("stream", name, "updated"))
+    for region in regions:
         label = f"{name} {region}"
         status = _replica_status(name, region)
         if status == "ACTIVE":

@@ -147,6 +147,59 @@ def test_zappa_deploys_both_stages_and_fleet_wire_leaves_every_trigger_reporting
     plans = aws.client("apigateway").get_usage_plans()["items"]
     assert [p["name"] for p in plans] == ["fleet-prod-api"]
 
+    _assert_the_api_is_cached_at_the_edge(first)
+
     again = _fleet_wire(env)
     assert again[-1].endswith(" 0 changed"), again
     assert _mappings("fleet-prod-workers") == mappings
+
+
+def _assert_the_api_is_cached_at_the_edge(wired: list[str]) -> None:
+    """What Zappa's post-deploy `fleet wire` left: the endpoint type, a resource of its own
+    for each cached GET (with `{proxy+}`'s integration), the stage cache on those alone, and
+    the distribution's API origin on the stage's domain."""
+    from events.topology import TOPOLOGY
+    from fleet import aws, resources
+    from fleet.provision.api_cache import cache_key_parameters, method_setting_key
+    from fleet.provision.edge import find_distribution
+
+    apigateway = aws.client("apigateway")
+    rest = next(a for a in apigateway.get_rest_apis()["items"] if a["name"] == "fleet-prod-api")
+    assert rest["endpointConfiguration"]["types"] == [TOPOLOGY.api_edge.endpoint_type]
+    by_path = {r["path"]: r["id"] for r in apigateway.get_resources(restApiId=rest["id"], limit=500)["items"]}
+    method = lambda path, verb: apigateway.get_method(restApiId=rest["id"], resourceId=by_path[path], httpMethod=verb)
+    proxy = method("/{proxy+}", "ANY")["methodIntegration"]
+    assert proxy["type"] == "AWS_PROXY"
+    for cached in TOPOLOGY.api_edge.cached_gets:
+        get = method(cached.resource_path, "GET")
+        assert get["methodIntegration"]["type"] == "AWS_PROXY"
+        assert get["methodIntegration"]["uri"] == proxy["uri"]
+        wanted_key = cache_key_parameters(cached.resource_path, cached.query_strings)
+        assert set(wanted_key) <= set(get["requestParameters"])
+        # moto drops an integration's cacheKeyParameters on PutIntegration: fleet wire says so.
+        if not get["methodIntegration"].get("cacheKeyParameters"):
+            assert f"unsupported cachekey {cached.resource_path}" in wired, wired
+        else:
+            assert sorted(get["methodIntegration"]["cacheKeyParameters"]) == sorted(wanted_key)
+        # Every other method of the path still reaches the API.
+        assert method(cached.resource_path, "ANY")["methodIntegration"]["uri"] == proxy["uri"]
+    assert method("/v1/{proxy+}", "ANY")["methodIntegration"]["uri"] == proxy["uri"]
+
+    stage = apigateway.get_stage(restApiId=rest["id"], stageName=TOPOLOGY.api.name)
+    assert stage["cacheClusterEnabled"] is True
+    assert stage["cacheClusterSize"] == TOPOLOGY.api_edge.cache_size_gb
+    method_settings = stage["methodSettings"]
+    assert method_settings["*/*"]["cachingEnabled"] is False
+    cached_keys = {method_setting_key(c.resource_path) for c in TOPOLOGY.api_edge.cached_gets}
+    assert {k for k, v in method_settings.items() if v.get("cachingEnabled")} == cached_keys
+    for cached in TOPOLOGY.api_edge.cached_gets:
+        setting = method_settings[method_setting_key(cached.resource_path)]
+        assert setting["cacheTtlInSeconds"] == cached.ttl_seconds
+        assert setting["cacheDataEncrypted"] is TOPOLOGY.api_edge.cache_encrypted
+
+    summary = find_distribution(resources.distribution_name())
+    config = aws.client("cloudfront").get_distribution_config(Id=summary["Id"])["DistributionConfig"]
+    origins = {o["Id"]: o for o in config["Origins"]["Items"]}
+    assert origins["api"]["DomainName"] == f"{rest['id']}.execute-api.us-east-1.amazonaws.com"
+    patterns = [b["PathPattern"] for b in config["CacheBehaviors"]["Items"]]
+    assert patterns == [b.path_pattern for b in TOPOLOGY.site.distribution.behaviours[:-1]]

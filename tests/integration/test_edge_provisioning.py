@@ -110,6 +110,7 @@ def test_a_bucket_made_public_by_hand_is_made_private_again(provisioned):
     assert all(s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"].values())
 
 
+@pytest.mark.slow
 def test_a_behaviour_changed_by_hand_is_corrected(provisioned):
     from fleet import aws, resources
     from fleet.provision import provision
@@ -161,6 +162,7 @@ def test_replicas_off_the_local_stage_are_asked_for_and_unsupported_in_moto(prod
     assert [c for c in again if c.kind == "table" and c.action != "unchanged"] == []
 
 
+@pytest.mark.slow
 def test_api_behaviours_key_on_the_private_headers_once_the_api_exists(provisioned):
     from fleet import aws, resources
     from fleet.provision import provision
