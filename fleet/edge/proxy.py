@@ -85,6 +85,8 @@ class Edge:
         if behaviour.origin == "site" and status == 404:
             _closed(body)
             return _error(404, "not_found", "No such file.")
+        for own in ("server", "date"):  # the edge's server writes its own
+            headers.pop(own, None)
         headers["x-cache"] = f"{'Error' if status >= 400 else cache} from {policy.EDGE_NAME}"
         headers["via"] = f"1.1 {policy.EDGE_NAME}"
         if status == 200 and method in policy.CACHED_METHODS:

@@ -79,3 +79,21 @@ def page(browser, shots, request):
     yield opened
     shots.take(opened, "last")
     context.close()
+
+
+@pytest.fixture
+def edge(running_fleet, monkeypatch):
+    """The local edge in front of the test's API, the site published into its bucket: pages load through it."""
+    from fleet import settings
+    from fleet.adapters.edge import LocalEdgePurge
+    from fleet.edge.server import EdgeServer
+    from fleet.publish import publish
+
+    server = EdgeServer(running_fleet.api_url)
+    server.start()
+    # The workers purge this edge once they change an article, as `fleet up` points them at its own.
+    monkeypatch.setenv("FLEET_EDGE_URL", server.url)
+    settings.reset()
+    publish(edge=LocalEdgePurge(server.url))
+    yield server
+    server.stop()

@@ -1,4 +1,8 @@
-"""The campaign entry page in a real browser, against the whole fleet started in the test."""
+"""The campaign entry page in a real browser, through the local edge in front of the whole fleet started in the test.
+
+The page and its files come from the site bucket through the edge; its API calls go through
+the edge's `/v1/*`; the photo goes straight to the media bucket (a presigned POST to moto).
+"""
 
 from __future__ import annotations
 
@@ -50,12 +54,13 @@ def api_posts(page) -> list[str]:
     return seen
 
 
-def test_an_entry_with_a_photo_is_stored_thumbnailed_and_confirmed(running_fleet, make_campaign, page, shots):
+def test_an_entry_with_a_photo_is_stored_thumbnailed_and_confirmed(running_fleet, edge, make_campaign, page, shots):
     from fleet import aws, settings
     from fleet.outbox import read_outbox
 
     make_campaign("summer")
-    page.goto(f"{running_fleet.api_url}/c/summer")
+    served = page.goto(f"{edge.url}/c/summer")
+    assert served.headers["x-cache"] in ("Miss from fleet-edge", "Hit from fleet-edge")  # from the site bucket
     page.get_by_role("heading", name="Campaign summer").wait_for()
     assert "Open for entries until" in page.locator("#campaign-state").inner_text()
     assert page.title() == "Campaign summer: enter"
@@ -91,14 +96,14 @@ def test_an_entry_with_a_photo_is_stored_thumbnailed_and_confirmed(running_fleet
     assert submission_id in " ".join(confirmations[0].text_lines())
 
 
-def test_the_servers_field_error_shows_next_to_its_field(running_fleet, make_campaign, page, shots):
+def test_the_servers_field_error_shows_next_to_its_field(running_fleet, edge, make_campaign, page, shots):
     make_campaign("summer")
     posts = api_posts(page)
-    page.goto(f"{running_fleet.api_url}/c/summer")
+    page.goto(f"{edge.url}/c/summer")
     page.get_by_role("heading", name="Campaign summer").wait_for()
     # The page and the server check an address alike, so the address the server refuses
     # is put on the wire as a page cached before a rule changed would send it.
-    submissions = f"{running_fleet.api_url}/v1/campaigns/summer/submissions"
+    submissions = f"{edge.url}/v1/campaigns/summer/submissions"
 
     def as_an_older_page_sends_it(route):
         body = json.loads(route.request.post_data)
@@ -130,10 +135,10 @@ def test_the_servers_field_error_shows_next_to_its_field(running_fleet, make_cam
     assert [p for p in page.problems if "422" not in p] == []
 
 
-def test_the_page_checks_fields_before_sending_anything(running_fleet, make_campaign, page, shots):
+def test_the_page_checks_fields_before_sending_anything(running_fleet, edge, make_campaign, page, shots):
     make_campaign("summer")
     posts = api_posts(page)
-    page.goto(f"{running_fleet.api_url}/c/summer")
+    page.goto(f"{edge.url}/c/summer")
     page.get_by_role("heading", name="Campaign summer").wait_for()
     page.get_by_label("Phone (optional)").fill("call me")
     page.get_by_label("Photo of your receipt").set_input_files(
@@ -162,11 +167,11 @@ def test_the_page_checks_fields_before_sending_anything(running_fleet, make_camp
     "address", ["ñoño@example.com", "用户@例子.广告", "idn@[127.0.0.1]", "a@localhost", "ada@example..com", "a@example.123"]
 )
 def test_the_page_refuses_an_email_the_server_would_refuse_before_sending_anything(
-    running_fleet, make_campaign, page, address
+    running_fleet, edge, make_campaign, page, address
 ):
     make_campaign("summer")
     posts = api_posts(page)
-    page.goto(f"{running_fleet.api_url}/c/summer")
+    page.goto(f"{edge.url}/c/summer")
     page.get_by_role("heading", name="Campaign summer").wait_for()
     fill_entry(page, email=address)
     page.get_by_role("button", name="Send my entry").click()
@@ -176,9 +181,9 @@ def test_the_page_refuses_an_email_the_server_would_refuse_before_sending_anythi
     assert posts == []
 
 
-def test_the_page_takes_an_email_the_server_takes(running_fleet, make_campaign, page):
+def test_the_page_takes_an_email_the_server_takes(running_fleet, edge, make_campaign, page):
     make_campaign("summer")
-    page.goto(f"{running_fleet.api_url}/c/summer")
+    page.goto(f"{edge.url}/c/summer")
     page.get_by_role("heading", name="Campaign summer").wait_for()
     fill_entry(page, email="ana@例子.广告", photo=receipt_jpeg(400, 300))
     page.get_by_role("button", name="Send my entry").click()
@@ -189,13 +194,13 @@ def test_the_page_takes_an_email_the_server_takes(running_fleet, make_campaign, 
     assert stored["status"] == "accepted", stored
 
 
-def test_on_a_phone_the_form_fits_and_works_from_the_keyboard(running_fleet, make_campaign, browser, shots):
+def test_on_a_phone_the_form_fits_and_works_from_the_keyboard(running_fleet, edge, make_campaign, browser, shots):
     make_campaign("summer")
     context, page = open_page(
         browser, shots, viewport={"width": 375, "height": 740}, device_scale_factor=2, is_mobile=True, has_touch=True
     )
     try:
-        page.goto(f"{running_fleet.api_url}/c/summer")
+        page.goto(f"{edge.url}/c/summer")
         page.get_by_role("heading", name="Campaign summer").wait_for()
         assert page.evaluate("document.documentElement.scrollWidth") <= 375  # no sideways scrolling
         for field in ("first_name", "last_name", "email", "phone", "postal_code", "photo"):
@@ -226,12 +231,12 @@ def test_on_a_phone_the_form_fits_and_works_from_the_keyboard(running_fleet, mak
         context.close()
 
 
-def test_a_closed_campaign_shows_no_form(running_fleet, make_campaign, page, shots):
+def test_a_closed_campaign_shows_no_form(running_fleet, edge, make_campaign, page, shots):
     make_campaign("spring", opens_in=-timedelta(days=30), closes_in=-timedelta(days=1))
-    page.goto(f"{running_fleet.api_url}/c/spring")
+    page.goto(f"{edge.url}/c/spring")
     page.get_by_role("heading", name="Campaign spring").wait_for()
     assert page.locator("#campaign-state").inner_text().startswith("Closed: entries closed on")
     assert page.locator("#entry-form").is_hidden()
-    page.goto(f"{running_fleet.api_url}/c/nothing-here")
+    page.goto(f"{edge.url}/c/nothing-here")
     page.get_by_role("heading", name="No such campaign").wait_for()
     shots.take(page, "unknown")

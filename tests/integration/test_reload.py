@@ -101,7 +101,7 @@ def test_saved_code_reloads_the_api_and_workers_never_moto_and_nothing_is_lost(t
         edit(source / "workers/templates/confirmation.html", "<p>Entry:", f"<p>{MARKER}</p>\n<p>Entry:")
         fleet.wait_for(r"^fleet: reloaded \(confirmation\.html\)", after=seen)
         reloaded = fleet.pids(fleet.out[seen:])
-        assert set(reloaded) == {"api", "workers"}, fleet.text
+        assert set(reloaded) == {"api", "workers", "edge"}, fleet.text
         assert reloaded["api"] != pids["api"] and reloaded["workers"] != pids["workers"]
         assert alive(pids["aws"]) and not alive(pids["workers"])
         after = plan(20, repeat_share=0.0, poison_share=0.0, seed=61)
@@ -137,7 +137,7 @@ def test_saved_code_reloads_the_api_and_workers_never_moto_and_nothing_is_lost(t
         confirmations_py.write_text(good)
         fleet.wait_for(r"^fleet: reloaded \(confirmations\.py\)", after=seen)
         again = fleet.pids(fleet.out[seen:])
-        assert set(again) == {"api", "workers"} and not set(again.values()) & set(reloaded.values())
+        assert set(again) == {"api", "workers", "edge"} and not set(again.values()) & set(reloaded.values())
         assert requests.get(f"{api}/v1/campaigns/{CAMPAIGN}", timeout=10).status_code == 200
         assert len({i["submission_id"] for i in scan("submissions")}) == len(first | later | served)
     finally:
