@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-fast install clean bench-thumbnails bench-coldstart bench-ingest bench-requests bench-drain
+.PHONY: run test test-fast install clean bench-thumbnails bench-coldstart bench-ingest bench-requests bench-drain bench-edge
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -61,6 +61,12 @@ bench-requests: $(STAMP)
 
 bench-drain: $(STAMP)
 	$(BIN)/python -m bench.drain
+
+# A benchmark, not a test: reads of a hot article, the list, the entry page and a 20 MB
+# download through the local edge and from each origin (origin requests per 1,000 reads,
+# p50/p99, bytes), and how soon an edit shows through the edge; `--quick` via ARGS=--quick.
+bench-edge: $(STAMP)
+	$(BIN)/python -m bench.edge $(ARGS)
 
 # A benchmark, not a test: import plus first event of each entry point against a floor.
 bench-coldstart: $(STAMP)

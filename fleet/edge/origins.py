@@ -8,6 +8,7 @@ Both count what they served (`OriginStats`), which `make bench-edge` reads.
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass, field
 from email.utils import formatdate
 from typing import Any, Iterator, Mapping
@@ -44,6 +45,10 @@ class OriginStats:
 
     requests: dict[str, int] = field(default_factory=lambda: {"site": 0, "api": 0})
     bytes: dict[str, int] = field(default_factory=lambda: {"site": 0, "api": 0})
+    #: Purges received, the entries they removed, and when the last one landed (epoch seconds).
+    purges: int = 0
+    purged_entries: int = 0
+    last_purge_at: float | None = None
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def counted(self, origin: str, body: Iterator[bytes] | None = None) -> Iterator[bytes]:
@@ -58,10 +63,23 @@ class OriginStats:
                 self.bytes[origin] += len(chunk)
             yield chunk
 
+    def purged(self, entries: int) -> None:
+        """Count a purge that removed `entries` stored answers."""
+        with self.lock:
+            self.purges += 1
+            self.purged_entries += entries
+            self.last_purge_at = time.time()
+
     def as_dict(self) -> dict[str, Any]:
         """The counts, as `GET /_edge/stats` answers them."""
         with self.lock:
-            return {"origin_requests": dict(self.requests), "origin_bytes": dict(self.bytes)}
+            return {
+                "origin_requests": dict(self.requests),
+                "origin_bytes": dict(self.bytes),
+                "purges": self.purges,
+                "purged_entries": self.purged_entries,
+                "last_purge_at": self.last_purge_at,
+            }
 
 
 class SiteOrigin:

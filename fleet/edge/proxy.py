@@ -143,6 +143,7 @@ class Edge:
             for entry in self.storage.get_entries(key):
                 self.storage.remove_entry(entry.id)
                 removed += 1
+        self.stats.purged(removed)
         return removed
 
     def _local(self, request: Request) -> tuple[int, dict[str, str], Iterable[bytes]]:
