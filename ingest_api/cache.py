@@ -52,8 +52,23 @@ class TtlCache:
         return value
 
 
-def read_cache() -> TtlCache:
-    """The app's read cache, made on first use."""
+class _NoCache:
+    """Reads straight from the store, for a request an edge cache will store."""
+
+    def get_or_load(self, key: str, load: Callable[[], Any]) -> Any:
+        """Load, every time."""
+        return load()
+
+
+def read_cache() -> TtlCache | _NoCache:
+    """The app's read cache, made on first use; none for a request that came through an edge.
+
+    A request through CloudFront or the local edge carries `Via`: the edge caches the
+    answer and is purged when the worker applies a change, and a copy from this cache,
+    read before the change, would be stored again at the edge for its whole TTL.
+    """
+    if "Via" in request.headers:
+        return _NoCache()
     cache = current_app.extensions.get("fleet_read_cache")
     if cache is None:
         ttl = float(current_app.config.get("READ_CACHE_SECONDS", DEFAULT_TTL_SECONDS))

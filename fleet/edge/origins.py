@@ -144,7 +144,10 @@ class ApiOrigin:
 
     def fetch(self, method: str, target: str, headers: Mapping[str, str], body: bytes | None = None) -> OriginAnswer:
         """Ask the API for `target` (path and query) with the viewer's headers, less those of one hop."""
-        sent = {name: value for name, value in headers.items() if name.lower() not in HOP_BY_HOP}
+        sent = {name: value for name, value in headers.items() if name.lower() not in HOP_BY_HOP and name.lower() != "via"}
+        # As CloudFront does: the origin learns that an edge will store what it answers.
+        earlier = next((v for k, v in headers.items() if k.lower() == "via"), None)
+        sent["via"] = f"{earlier}, 1.1 fleet-edge" if earlier else "1.1 fleet-edge"
         answer = self._pool.request(
             method, self.url + target, body=body, headers=sent, preload_content=False, redirect=False, decode_content=False
         )

@@ -84,11 +84,6 @@ def test_the_list_an_article_and_a_comment_that_shows_once_its_cached_page_is_pu
         context.close()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="PATCH reads the article through the API's 5 s read cache (ingest_api.lookups.stored_article); the "
-    "worker's purge lands within those 5 s, so the edge's next miss stores the old copy again for the article's 60 s",
-)
 def test_an_edited_article_shows_through_the_edge_as_soon_as_the_worker_purged_it(running_fleet, edge, browser, shots):
     from fleet.access import new_key
     from fleet.adapters.access import DynamoApiKeys

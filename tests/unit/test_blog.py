@@ -150,6 +150,20 @@ def test_reads_are_cached_and_answer_if_none_match_with_304(blog_client, blog):
     assert blog_client.get("/v1/articles", headers={"If-None-Match": listing.headers["ETag"]}).status_code == 304
 
 
+def test_a_read_through_an_edge_skips_the_in_process_cache(blog_client, blog):
+    """The edge stores what it reads and is purged on a change: a copy cached here before
+    the change would be stored there again for its whole TTL."""
+    article_id = publish(blog["articles"], "Edged")
+    assert blog_client.get(f"/v1/articles/{article_id}").status_code == 200
+    reads = blog["articles"].reads
+    via_edge = {"Via": "1.1 fleet-edge"}
+    assert blog_client.get(f"/v1/articles/{article_id}", headers=via_edge).status_code == 200
+    assert blog_client.get(f"/v1/articles/{article_id}", headers=via_edge).status_code == 200
+    assert blog["articles"].reads == reads + 2
+    assert blog_client.get(f"/v1/articles/{article_id}").status_code == 200
+    assert blog["articles"].reads == reads + 2  # a direct read still uses the cache
+
+
 def test_a_missing_article_is_a_404_and_not_cached(blog_client, blog):
     article_id = str(uuid.uuid4())
     assert blog_client.get(f"/v1/articles/{article_id}").status_code == 404
