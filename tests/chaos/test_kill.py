@@ -32,7 +32,7 @@ def start_runtime(endpoint: str, log: Path) -> subprocess.Popen:
         "FLEET_VISIBILITY_TIMEOUT": "2",
     }
     return subprocess.Popen(
-        [FLEET, "up", "--external", "--no-demo", "--no-reload", "--api-port", str(free_port())],
+        [FLEET, "up", "--external", "--no-demo", "--no-reload", "--api-port", str(free_port()), "--edge-port", str(free_port())],
         env=env,
         stdout=log.open("ab"),
         stderr=subprocess.STDOUT,
