@@ -53,6 +53,43 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def runqueue_seconds(pid: int) -> float:
+    """Seconds the threads of a process have waited, runnable, for a CPU (/proc/<pid>/task/*/schedstat).
+
+    A busy machine (other work on its CPUs) shows here; a thread waiting for the GIL does not.
+    """
+    total = 0
+    for task in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{task}/schedstat", encoding="ascii") as stat:
+                total += int(stat.read().split()[1])
+        except (OSError, IndexError, ValueError):
+            continue  # a thread that ended meanwhile
+    return total / 1e9
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """CPU time of a process and of every process below it (gunicorn's workers, say)."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat", encoding="ascii") as stat:
+                    parent = int(stat.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, ValueError):
+                continue
+            children.setdefault(parent, []).append(int(entry))
+    total, todo = 0.0, [pid]
+    while todo:
+        current = todo.pop()
+        try:
+            total += cpu_seconds(current)
+        except OSError:
+            continue  # ended meanwhile
+        todo.extend(children.get(current, []))
+    return total
+
+
 def supervised_fleet_up() -> bool:
     """True when `fleet up` runs each part in a process of its own (it has --no-reload)."""
     out = subprocess.run([sys.executable, "-m", "fleet", "up", "--help"], cwd=ROOT, capture_output=True, text=True)
@@ -198,6 +235,16 @@ class FleetProcesses:
     def moto_cpu(self) -> float:
         """CPU seconds moto's process has used so far."""
         return cpu_seconds(self.pids["aws"])
+
+    def moto_waited(self) -> float:
+        """Seconds moto's threads have waited for a CPU so far (see `runqueue_seconds`)."""
+        return runqueue_seconds(self.pids["aws"])
+
+    def cpu_by_process(self) -> dict[str, float]:
+        """CPU seconds so far of each process of the fleet (with its children) and of this one."""
+        used = {name: tree_cpu_seconds(pid) for name, pid in self.pids.items()}
+        used["bench"] = cpu_seconds(os.getpid())
+        return used
 
     def sent_emails(self) -> int:
         """Emails the local SES has sent so far (GetSendQuota: one cheap call)."""

@@ -1,6 +1,6 @@
 """A burst of entries through the fleet in its own processes, end to end, against moto's own speed.
 
-    make bench-drain        (or: .venv/bin/python -m bench.drain [--quick] [--small N] [--large N])
+    make bench-drain        (or: .venv/bin/python -m bench.drain [--quick] [--small N] [--large N] [--connections N])
 
 The fleet runs as `fleet up` runs it, each part in a process of its own on free loopback
 ports (`bench.processes`). A round POSTs N entries over HTTP from a bounded pool of
@@ -10,7 +10,10 @@ small burst (2,000) and a large one (20,000): the time per submission of the lar
 over the small one's says whether the fleet keeps its queues shallow (target 1.5 at most).
 During each round, moto's process CPU time (from /proc/<pid>/stat) over the wall time is
 the share of the drain moto was busy (target 0.85 at least: the fleet is bound by the
-emulator, not by itself); the submissions queue's depth is sampled every second.
+emulator, not by itself), with the share its threads waited for a CPU that other work
+held (/proc/<pid>/task/*/schedstat) and the CPU of every process; the submissions
+queue's depth is sampled every second. A round unfinished after --round-limit seconds
+stops, its figures over what was confirmed.
 
 The floor, in the same run against the same moto: a tight script making the calls the
 fleet cannot do without for N entries, as fast as one thread can, in batches of ten, on
@@ -56,11 +59,14 @@ class DepthSampler(threading.Thread):
             self.samples.append(sum(int(attributes[n]) for n in names))
 
 
-def fleet_round(fleet: FleetProcesses, count: int, connections: int, tag: str) -> dict[str, Any]:
-    """From the first POST until `count` more confirmations are out: seconds, moto's CPU, the depth."""
+def fleet_round(fleet: FleetProcesses, count: int, connections: int, tag: str, limit: float = 3600) -> dict[str, Any]:
+    """From the first POST until `count` more confirmations are out: seconds, moto's CPU, the depth.
+
+    A round still unfinished after `limit` seconds ends there, its figures over what was confirmed.
+    """
     emails = fleet.sent_emails() + count
     depth = DepthSampler()
-    cpu, started = fleet.moto_cpu(), time.monotonic()
+    cpu, waited, by_process, started = fleet.moto_cpu(), fleet.moto_waited(), fleet.cpu_by_process(), time.monotonic()
     depth.start()
     posted = post_entries(fleet.api_url, count, connections, tag=tag)
     last_report = [time.monotonic()]
@@ -72,16 +78,19 @@ def fleet_round(fleet: FleetProcesses, count: int, connections: int, tag: str) -
             print(f"    {sent - emails + count}/{count} confirmed, depth {depth.samples[-1:]}", flush=True)
         return sent >= emails
 
-    if not wait_for(done, 3600, every=0.25):
-        raise SystemExit(f"the fleet did not confirm {count} entries in an hour")
+    finished = wait_for(done, max(1.0, limit - (time.monotonic() - started)), every=0.25)
     seconds = time.monotonic() - started
+    confirmed = count if finished else fleet.sent_emails() - emails + count
     busy = (fleet.moto_cpu() - cpu) / seconds
+    starved = (fleet.moto_waited() - waited) / seconds
+    shares = {name: (used - by_process[name]) / seconds for name, used in fleet.cpu_by_process().items()}
     depth.stop.set()
     samples = depth.samples or [0]
     return {
-        "count": count, "seconds": seconds, "rate": count / seconds, "busy": busy,
+        "count": confirmed, "finished": finished, "seconds": seconds, "rate": max(1, confirmed) / seconds, "busy": busy,
         "post_seconds": posted["seconds"], "errors": posted["errors"],
-        "depth_max": max(samples), "depth_mean": sum(samples) / len(samples),
+        "depth_max": max(samples), "depth_mean": sum(samples) / len(samples), "shares": shares,
+        "starved": starved, "moto_ms": busy * seconds * 1000 / max(1, confirmed),
     }
 
 
@@ -131,28 +140,34 @@ def floor_round(count: int, moto_cpu: Any) -> dict[str, float]:
 
 
 def _line(label: str, r: dict[str, Any]) -> str:
-    return (f"  {label:<22} {r['rate']:6.1f} submissions/s  {1000 / r['rate']:6.1f} ms each  "
+    shares = ", ".join(f"{name} {share:.2f}" for name, share in r["shares"].items())
+    if not r["finished"]:
+        label += f" (stopped, {r['count']} confirmed)"
+    return (f"  {label:<16} {r['rate']:6.1f} submissions/s  {1000 / r['rate']:6.1f} ms each  "
             f"{r['seconds']:6.1f} s  moto busy {r['busy']:.2f}  posting {r['post_seconds']:.1f} s "
-            f"({r['errors']} errors)  depth mean {r['depth_mean']:.0f} max {r['depth_max']}")
+            f"({r['errors']} errors)  depth mean {r['depth_mean']:.0f} max {r['depth_max']}\n"
+            f"  {'':<16} moto CPU {r['moto_ms']:.1f} ms a submission; moto waited for a CPU {r['starved']:.2f} "
+            f"of the time; CPU seconds a second: {shares}")
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.drain", description=__doc__.splitlines()[0])
     parser.add_argument("--small", type=int, default=2000, help="entries in the small burst")
     parser.add_argument("--large", type=int, default=20000, help="entries in the large burst")
-    parser.add_argument("--quick", action="store_true", help="bursts of 500 and 5,000 (a minute or two)")
+    parser.add_argument("--quick", action="store_true", help="bursts of 300 and 3,000 (a few minutes)")
     parser.add_argument("--connections", type=int, default=8, help="keep-alive connections that POST")
     parser.add_argument("--echo", action="store_true", help="print the fleet's own output")
+    parser.add_argument("--round-limit", type=float, default=1200, help="seconds after which a round stops")
     args = parser.parse_args(argv)
-    small, large = (500, 5000) if args.quick else (args.small, args.large)
+    small, large = (300, 3000) if args.quick else (args.small, args.large)
     print(describe_machine())
     with FleetProcesses(echo=args.echo) as fleet:
         print(f"fleet: {fleet.how}; pids {fleet.pids}", flush=True)
         fleet_round(fleet, 20, args.connections, "warm")
         print(f"  burst of {small}...", flush=True)
-        first = fleet_round(fleet, small, args.connections, "small")
+        first = fleet_round(fleet, small, args.connections, "small", args.round_limit)
         print(f"  burst of {large}...", flush=True)
-        second = fleet_round(fleet, large, args.connections, "large")
+        second = fleet_round(fleet, large, args.connections, "large", args.round_limit)
         print(f"  floor, {small} entries of bare calls...", flush=True)
         floor = floor_round(small, fleet.moto_cpu)
     ratio = (1 / second["rate"]) / (1 / first["rate"])
@@ -161,7 +176,8 @@ def main(argv: list[str] | None = None) -> int:
     print(_line(f"burst of {large}", second))
     print(f"  time per submission, {large} over {small}: {ratio:.2f} (target <= 1.5)")
     print(f"  moto, the bare calls in one thread: {floor['rate']:.1f} submissions/s "
-          f"({floor['seconds']:.1f} s, moto busy {floor['busy']:.2f})")
+          f"({floor['seconds']:.1f} s, moto busy {floor['busy']:.2f}, "
+          f"moto CPU {floor['busy'] * floor['seconds'] * 1000 / small:.1f} ms a submission)")
     print(f"  ratio fleet/floor: {first['rate'] / floor['rate']:.2f} ({small}), "
           f"{second['rate'] / floor['rate']:.2f} ({large}) (target >= 0.3)")
     print(f"  moto busy during the drain: {first['busy']:.2f} ({small}), {second['busy']:.2f} ({large}) "
