@@ -117,7 +117,7 @@ def test_the_worker_process_killed_mid_drain_is_restarted_and_loses_nothing_and_
     fleet = FleetUp("--external", "--no-demo", "--no-reload", "--api-port", str(free_port()), env=env)
     try:
         pids = fleet.wait_ready()
-        assert set(pids) == {"api", "workers"}  # --external: no moto process of its own
+        assert set(pids) == {"api", "workers", "edge"}  # --external: no moto process of its own
         deadline = time.monotonic() + 120
         while len(sent_confirmations()) < 40 and time.monotonic() < deadline:
             time.sleep(0.2)
