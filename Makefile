@@ -47,20 +47,23 @@ bench-thumbnails: $(STAMP)
 	$(BIN)/python -m bench.thumbnails
 
 # A benchmark, not a test: our submission route vs a bare schema route, then over HTTP
-# against `fleet up` with Debian's wrk (installed when root; else a Python load generator).
+# against the fleet in its processes vs a bare route that only sends, under the same
+# gunicorn and moto, with Debian's wrk (installed when root; else a Python load generator).
+# ARGS=--quick for a short run.
 bench-ingest: $(STAMP)
 	@command -v wrk >/dev/null || [ "$$(id -u)" != 0 ] || { \
 	  DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
-	$(BIN)/python -m bench.ingest
+	$(BIN)/python -m bench.ingest $(ARGS)
 
-# Benchmarks, not tests: AWS calls per 1,000 submissions against the naive count, and
-# 2,000 submissions end to end against moto's own speed, on the fleet in one process.
+# Benchmarks, not tests: AWS calls per 1,000 submissions against the naive count (the
+# fleet in one process), and bursts of 2,000 and 20,000 end to end against moto's own
+# speed, the fleet in its processes (ARGS=--quick: 300 and 3,000).
 bench-requests: $(STAMP)
 	$(BIN)/python -m bench.requests
 
 bench-drain: $(STAMP)
-	$(BIN)/python -m bench.drain
+	$(BIN)/python -m bench.drain $(ARGS)
 
 # A benchmark, not a test: reads of a hot article, the list, the entry page and a 20 MB
 # download through the local edge and from each origin (origin requests per 1,000 reads,
