@@ -19,6 +19,12 @@ class Campaign:
     opens_at: datetime
     closes_at: datetime
     max_entries_per_email: int = 1
+    #: Each eligible entry gets one discount code from the campaign's pool (a waitlist when it is empty).
+    gives_codes: bool = False
+    #: Who the draw picks from, beside accepted entries that no reviewer rejected:
+    #: entries not reviewed yet (else only approved ones), and entries flagged as duplicates.
+    draw_includes_unreviewed: bool = True
+    draw_includes_flagged: bool = False
 
     def is_open(self, now: datetime) -> bool:
         """True while the campaign takes entries."""
@@ -30,9 +36,21 @@ class Campaign:
         return f"uploads/campaigns/{self.campaign_id}/"
 
 
-#: Statuses of a stored submission.
+#: Statuses of a stored submission. `duplicate`: over the campaign's entries per email.
+#: `waitlisted`: accepted, eligible for a code, but the pool was empty; importing codes gives
+#: them out to the waitlist in order of entry, and the entry becomes `accepted` again.
 ACCEPTED = "accepted"
 DUPLICATE = "duplicate"
+WAITLISTED = "waitlisted"
+
+#: Review decisions an operator records on an entry (`review` attribute of the entry).
+APPROVED = "approved"
+REJECTED = "rejected"
+REVIEW_DECISIONS = (APPROVED, REJECTED)
+
+#: Flags on an entry, information for the reviewer and the draw (never a rejection):
+#: its photo is within a small distance of an earlier entry's in the same campaign.
+DUPLICATE_RECEIPT = "duplicate_receipt"
 
 
 def user_id_for(email: str) -> str:

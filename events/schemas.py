@@ -289,6 +289,9 @@ class CampaignSchema(Schema):
     opens_at = fields.AwareDateTime(required=True, format="iso")
     closes_at = fields.AwareDateTime(required=True, format="iso")
     max_entries_per_email = fields.Integer(load_default=1, validate=validate.Range(1, 100))
+    gives_codes = fields.Boolean(load_default=False)
+    draw_includes_unreviewed = fields.Boolean(load_default=True)
+    draw_includes_flagged = fields.Boolean(load_default=False)
 
     @validates_schema
     def _opens_before_closing(self, data: dict, **kwargs) -> None:

@@ -46,6 +46,8 @@ class Queue:
     max_receive_count: int = 5
     retention_seconds: int = 4 * 24 * 3600
     dlq_retention_seconds: int = 14 * 24 * 3600
+    #: Alarm when the oldest message has waited this long (a consumed queue falling behind).
+    oldest_age_alarm_seconds: int = 600
 
     @property
     def dlq_name(self) -> str:
@@ -308,6 +310,9 @@ TOPOLOGY = Topology(
         Queue("comment-notifications-failures"),
         # To-do writes (create, update, delete): API -> this queue -> workers.todos.
         Queue("todos", visibility_timeout=360, max_receive_count=5),
+        # Operators' campaign writes (create or update a campaign, review an entry):
+        # admin API -> this queue -> workers.campaign_admin.
+        Queue("campaign-admin", visibility_timeout=360, max_receive_count=5),
     ),
     tables=(
         # Read on every entry and rarely written: replicated, so a region's API reads locally.
@@ -315,9 +320,31 @@ TOPOLOGY = Topology(
         Table(
             "submissions",
             partition_key="submission_id",
-            indexes=(Index("by_campaign", partition_key="campaign_id", sort_key="received_at"),),
+            indexes=(
+                Index("by_campaign", partition_key="campaign_id", sort_key="received_at"),
+                # The entry that sent a photo, found when its thumbnails and hash are ready.
+                Index("by_upload", partition_key="upload_key"),
+                # Sparse: only waitlisted entries carry `waitlisted_in` (their campaign id),
+                # so a campaign's waitlist is one Query, oldest first.
+                Index("waitlist", partition_key="waitlisted_in", sort_key="received_at"),
+            ),
             stream="NEW_IMAGE",
         ),
+        # Perceptual hashes of entries' photos, one item per band of the hash:
+        # band = "{campaign_id}#{band number}#{band value}", so the entries whose photo
+        # shares a band with a new one are one Query per band, never a Scan.
+        Table("receipt_bands", partition_key="band", sort_key="submission_id"),
+        # Discount codes of each campaign. A code still in the pool carries `pool` (its
+        # campaign id) and `pool_order` (import order), so the sparse `available` index
+        # hands them out oldest first; giving one removes `pool` with a conditional write.
+        Table(
+            "codes",
+            partition_key="campaign_id",
+            sort_key="code",
+            indexes=(Index("available", partition_key="pool", sort_key="pool_order"),),
+        ),
+        # Draws of each campaign by seed: the seed, the eligible entries' count and digest, the winners.
+        Table("draws", partition_key="campaign_id", sort_key="seed"),
         # One item per entry slot of an email in a campaign: a conditional write on it is
         # what makes the entries-per-email rule hold under concurrent workers.
         Table("entry_claims", partition_key="claim_id"),
@@ -361,7 +388,11 @@ TOPOLOGY = Topology(
         # The static site: private, read only by the distribution (Origin Access Control).
         Bucket("site"),
     ),
-    topics=(Topic("comments"),),
+    topics=(
+        Topic("comments"),
+        # CloudWatch alarms notify here (and FLEET_ALARM_EMAIL, when set, by email).
+        Topic("alarms"),
+    ),
     # Campaign bursts reach thousands of entries a minute (tens a second); the plan leaves
     # room above that and stops a runaway client long before it costs real money.
     api_plan=ApiPlan("api", rate_limit=200.0, burst_limit=500, quota_limit=2_000_000, quota_period="DAY"),
@@ -435,6 +466,12 @@ TOPOLOGY = Topology(
             "todos",
             handler="workers.todos.handler",
             triggers=(SqsTrigger(queue="todos", batch_size=10),),
+            timeout_seconds=30,
+        ),
+        Function(
+            "campaign_admin",
+            handler="workers.campaign_admin.handler",
+            triggers=(SqsTrigger(queue="campaign-admin", batch_size=10),),
             timeout_seconds=30,
         ),
     ),

@@ -22,7 +22,7 @@ from typing import Any
 
 KEY_PREFIX = "fleet_"
 #: Scopes a key may carry.
-SCOPES = ("articles:write", "subscriptions:write", "campaigns:write")
+SCOPES = ("articles:write", "subscriptions:write", "campaigns:write", "campaigns:read")
 KEY_FILE = "dev-issuer-key.pem"
 #: The longest a token may be good for: Cognito's own ceiling for access and id tokens,
 #: and so the local issuer's too.

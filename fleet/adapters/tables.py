@@ -29,6 +29,9 @@ def campaign_from_item(data: Mapping[str, Any]) -> Campaign:
         opens_at=datetime.fromisoformat(data["opens_at"]),
         closes_at=datetime.fromisoformat(data["closes_at"]),
         max_entries_per_email=int(data.get("max_entries_per_email", 1)),
+        gives_codes=bool(data.get("gives_codes", False)),
+        draw_includes_unreviewed=bool(data.get("draw_includes_unreviewed", True)),
+        draw_includes_flagged=bool(data.get("draw_includes_flagged", False)),
     )
 
 
@@ -63,6 +66,9 @@ class DynamoCampaigns:
                     "opens_at": campaign.opens_at.isoformat(),
                     "closes_at": campaign.closes_at.isoformat(),
                     "max_entries_per_email": campaign.max_entries_per_email,
+                    "gives_codes": campaign.gives_codes,
+                    "draw_includes_unreviewed": campaign.draw_includes_unreviewed,
+                    "draw_includes_flagged": campaign.draw_includes_flagged,
                 }
             ),
         )
