@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import functools
 
-from events.topology import TOPOLOGY, ApiPlan, Bucket, DeployUnit, Index, Queue, Table, Topic, UnknownResource
+from events.topology import TOPOLOGY, ApiPlan, Bucket, DeployUnit, Index, Queue, Table, Topic, UnknownResource, project_name
 from fleet import aws, settings
 from fleet.errors import translate
 
@@ -129,6 +129,11 @@ def usage_plan_name(plan: str | ApiPlan) -> str:
     if _name(plan) != TOPOLOGY.api_plan.name:
         raise UnknownResource("usage plan", _name(plan), [TOPOLOGY.api_plan.name])
     return _physical(TOPOLOGY.api_plan.name)
+
+
+def dashboard_name() -> str:
+    """The stage's CloudWatch dashboard, named as Zappa names the stage's project."""
+    return project_name(settings.current().stage)
 
 
 def stage_queue_arns() -> str:

@@ -42,6 +42,9 @@ class Settings:
     cognito_client_id: str = ""
     #: Where local state lives (the development issuer's signing key); never committed.
     state_dir: str = ".fleet"
+    #: A directory of one `fleet up` run that its processes share (the workers' stats for the
+    #: live view); the supervisor makes it. Empty: no such sharing (a fleet run in-process).
+    run_dir: str = ""
     #: Public writes a client (an IP) may make a minute, and a campaign may take a minute.
     rate_per_client: int = 60
     rate_per_campaign: int = 6000
@@ -54,6 +57,8 @@ class Settings:
     #: The local edge's base URL (`fleet up` serves it), which invalidations purge; empty
     #: off the local stage, where CloudFront is the edge.
     edge_url: str = ""
+    #: Where CloudWatch alarms are mailed (an email subscription to the alarms topic); empty: none.
+    alarm_email: str = ""
 
     def name(self, logical: str) -> str:
         """The physical name of a logical resource in this stage, unchecked (`fleet.resources` checks it)."""
@@ -94,11 +99,13 @@ def current() -> Settings:
         cognito_issuer=os.environ.get("FLEET_COGNITO_ISSUER", "").rstrip("/"),
         cognito_client_id=os.environ.get("FLEET_COGNITO_CLIENT_ID") or (LOCAL_CLIENT_ID if local else ""),
         state_dir=os.environ.get("FLEET_STATE_DIR") or ".fleet",
+        run_dir=os.environ.get("FLEET_RUN_DIR", ""),
         rate_per_client=int(os.environ.get("FLEET_RATE_PER_CLIENT") or 60),
         rate_per_campaign=int(os.environ.get("FLEET_RATE_PER_CAMPAIGN") or 6000),
         trusted_proxy_hops=int(os.environ.get("FLEET_TRUSTED_PROXY_HOPS") or 0),
         request_timeout=float(os.environ.get("FLEET_REQUEST_TIMEOUT") or 5),
         edge_url=(os.environ.get("FLEET_EDGE_URL") or (LOCAL_EDGE_URL if local else "")).rstrip("/"),
+        alarm_email=_alarm_email(os.environ.get("FLEET_ALARM_EMAIL")),
     )
 
 
@@ -115,6 +122,21 @@ def _origins(value: str | None) -> tuple[str, ...]:
         return normalize_patterns((value or "").split(","))
     except ValueError as exc:
         raise ValueError(f"FLEET_WEB_ORIGINS: {exc}") from None
+
+
+class InvalidSetting(ValueError):
+    """An environment variable whose value Fleet cannot take; the message names it."""
+
+
+def _alarm_email(value: str | None) -> str:
+    if not (value or "").strip():
+        return ""
+    from events.emails import NotAnEmail, email_address  # only when set: marshmallow is not a cold start's
+
+    try:
+        return email_address(value.strip())
+    except NotAnEmail as exc:
+        raise InvalidSetting(f"FLEET_ALARM_EMAIL={value.strip()!r}: {exc}") from None
 
 
 def reset() -> None:

@@ -41,6 +41,8 @@ class FleetGroup(click.Group):
 
         try:
             return super().invoke(ctx)
+        except settings.InvalidSetting as exc:
+            raise click.ClickException(str(exc)) from None
         except (RetryLater, EndpointConnectionError) as exc:
             if not isinstance(exc, EndpointConnectionError) and "EndpointConnectionError" not in str(exc):
                 raise

@@ -12,6 +12,7 @@ from typing import Callable
 
 from events.topology import TOPOLOGY, Topology
 from fleet import aws  # noqa: F401  (tests replace fleet.aws.client through it)
+from fleet.provision.alarms import ensure_alarm_email, ensure_alarms
 from fleet.provision.api_plan import ensure_api_plan, find_rest_api
 from fleet.provision.base import Change, Changes
 from fleet.provision.buckets import (
@@ -21,6 +22,7 @@ from fleet.provision.buckets import (
     ensure_bucket_notification,
     notification_queue_policy,
 )
+from fleet.provision.dashboard import ensure_dashboard
 from fleet.provision.edge import ensure_edge
 from fleet.provision.pipes import ensure_pipe, ensure_pipe_role
 from fleet.provision.queues import ensure_queue, queue_attributes
@@ -32,10 +34,13 @@ __all__ = [
     "Change",
     "Changes",
     "bucket_cors_rules",
+    "ensure_alarm_email",
+    "ensure_alarms",
     "ensure_api_plan",
     "ensure_bucket",
     "ensure_bucket_cors",
     "ensure_bucket_notification",
+    "ensure_dashboard",
     "ensure_edge",
     "ensure_pipe",
     "ensure_pipe_role",
@@ -72,6 +77,12 @@ def provision(topology: Topology = TOPOLOGY, report: Callable[[Change], None] | 
             changes.note(ensure_bucket_cors(bucket))
     for topic in topology.topics:
         changes.note(ensure_topic(topic))
+    # After the topics: every alarm notifies the alarms topic.
+    if (subscription := ensure_alarm_email()) is not None:
+        changes.note(subscription)
+    for change in ensure_alarms(topology):
+        changes.note(change)
+    changes.note(ensure_dashboard(topology))
     for _function, trigger in topology.pipes():
         changes.note(ensure_pipe(trigger.pipe, trigger.queue, trigger.batch_size, trigger.batching_window_seconds))
     changes.note(ensure_sender_identity())
