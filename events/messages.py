@@ -6,6 +6,8 @@ import functools
 from dataclasses import dataclass, field, fields
 from typing import Any
 
+from events.campaign_messages import ReviewEntry, SaveCampaign
+
 #: The envelope version written by this code; readers accept every version they know.
 ENVELOPE_VERSION = 1
 
@@ -179,6 +181,8 @@ MESSAGE_TYPES: dict[str, type] = {
     "CreateTodo": CreateTodo,
     "UpdateTodo": UpdateTodo,
     "DeleteTodo": DeleteTodo,
+    "SaveCampaign": SaveCampaign,
+    "ReviewEntry": ReviewEntry,
 }
 
 

@@ -19,6 +19,7 @@ from marshmallow import (
 )
 
 from events.blog_messages import EditArticleSchema, PostCommentSchema, PublishArticleSchema, UnpublishArticleSchema
+from events.campaign_messages import ReviewEntrySchema, SaveCampaignSchema
 from events.emails import Email  # every email field, here with the others
 from events.ids import CAMPAIGN_ID
 from events.messages import (
@@ -222,6 +223,8 @@ BODY_SCHEMAS: dict[str, type[Schema]] = {
     "CreateTodo": CreateTodoSchema,
     "UpdateTodo": UpdateTodoSchema,
     "DeleteTodo": DeleteTodoSchema,
+    "SaveCampaign": SaveCampaignSchema,
+    "ReviewEntry": ReviewEntrySchema,
 }
 
 

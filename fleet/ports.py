@@ -6,7 +6,7 @@ Each has a boto3 adapter in `fleet.adapters` and an in-memory fake in the unit t
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Sequence, Any, Iterable, Mapping, Protocol
+from typing import Sequence, Any, Iterable, Iterator, Mapping, Protocol
 
 from events.models import Campaign
 
@@ -29,6 +29,36 @@ class CampaignStore(Protocol):
 
     def list(self) -> list[Campaign]:
         """Every campaign, by id."""
+
+    def save(self, campaign: Campaign, change_id: str, changed_at: str) -> bool:
+        """Create or replace a campaign unless a change received after `changed_at` was
+        stored; True when stored (also when this very change, `change_id`, was before)."""
+
+
+class EntryStore(Protocol):
+    """A campaign's stored entries as an operator reads and reviews them (the submissions table)."""
+
+    def page(
+        self, campaign_id: str, *, limit: int, after: Mapping[str, str] | None = None, status: str | None = None
+    ) -> tuple[list[dict[str, Any]], dict[str, str] | None]:
+        """Entries newest first after the entry key `after` (`received_at`, `submission_id`),
+        in one Query of the `by_campaign` index that evaluates at most `limit + 1` entries
+        (so a page filtered by `status` may be short); and the key to resume from, None on
+        the last page."""
+
+    def iter_campaign(self, campaign_id: str, *, status: str | None = None, newest_first: bool = True) -> Iterator[dict[str, Any]]:
+        """Every entry of a campaign, one Query page held at a time."""
+
+    def get(self, submission_id: str) -> dict[str, Any] | None:
+        """The stored entry, or None."""
+
+    def count(self, campaign_id: str) -> int:
+        """How many entries a campaign has stored."""
+
+    def record_review(self, submission_id: str, campaign_id: str, review: Mapping[str, Any]) -> bool:
+        """Set an entry's `review` unless the entry is not this campaign's (or not stored) or a
+        review received after `review["reviewed_at"]` was recorded; True when recorded (also
+        when this very review, `review["change_id"]`, was before)."""
 
 
 class SubmissionStore(Protocol):
@@ -249,6 +279,46 @@ class TodoStore(Protocol):
         """Delete the owner's to-do (nothing happens when it is gone)."""
 
 
+@dataclass(frozen=True)
+class ReplayItem:
+    """One message (or parked batch of stream records) a replay puts back: its id, and what it holds, cut short."""
+
+    id: str
+    summary: str
+
+
+@dataclass(frozen=True)
+class ReplayOutcome:
+    """What a replay of one topology queue did, or what its dry run would do."""
+
+    queue: str
+    #: The queue the replay reads: the dead-letter queue, or the on-failure queue itself.
+    source: str
+    #: Where it puts the work back: the queue, or the function whose stream records are parked.
+    target: str
+    dry_run: bool
+    #: A dry run: what would go back (at most its limit).
+    items: tuple[ReplayItem, ...] = ()
+    moved: int = 0
+    still_failing: int = 0
+
+
+class FleetMonitor(Protocol):
+    """What the local live view reads and does: queue depths, the workers' stats, the outbox, replays."""
+
+    def queues(self) -> list[Any]:
+        """Every topology queue's `fleet.status.QueueStatus` (visible, in flight, dead-lettered), no peeking."""
+
+    def worker_stats(self) -> dict[str, Any] | None:
+        """The workers' last stats snapshot (`fleet.runtime.stats`), or None when none was written."""
+
+    def emails_accepted(self) -> int:
+        """How many emails the local SES has accepted (the outbox's count)."""
+
+    def replay(self, queue: str, dry_run: bool) -> ReplayOutcome:
+        """Put a topology queue's failed work back as `fleet replay QUEUE` does (or list it, for a dry run)."""
+
+
 class UserFiles(Protocol):
     """Each user's folder in the media bucket."""
 
@@ -271,3 +341,41 @@ class EdgeCache(Protocol):
     def invalidate(self, paths: Sequence[str]) -> str | None:
         """Drop the cached copies of these viewer paths (`/c/*` wildcards as CloudFront takes
         them) in one request; return its id, or None when there is no edge (nothing cached)."""
+
+
+@dataclass(frozen=True)
+class CodeGrant:
+    """What one conditional give of a code found."""
+
+    #: The entry's code now: the one given, or the one it held already; None when the code
+    #: had left the pool (another entry took it) and nothing was written.
+    code: str | None
+    #: True when this give wrote the code to the entry.
+    given: bool = False
+
+
+class CodeStore(Protocol):
+    """A campaign's discount codes (the codes table) and its entries' side of them (the submissions table)."""
+
+    def add(self, campaign_id: str, codes: Sequence[tuple[str, str]], added_at: str) -> set[str]:
+        """Put each `(code, pool order)` in the pool unless the campaign holds that code already
+        (in the pool or given), each with a conditional write; return the codes added."""
+
+    def available(self, campaign_id: str, limit: int, after: Any = None) -> tuple[list[str], Any]:
+        """Codes still in the pool, in pool order, after the cursor `after`; and the cursor to
+        resume from, None on the last page."""
+
+    def give(self, campaign_id: str, code: str, submission_id: str, given_at: str) -> CodeGrant:
+        """In one transaction the code leaves the pool and the entry (which has no code) gets it,
+        accepted and off the waitlist, or neither; NotFound when the entry is not stored."""
+
+    def waitlist(self, campaign_id: str, submission_id: str, at: str) -> str | None:
+        """Mark an entry with no code waitlisted (its first `waitlisted_at` kept); None when done,
+        or the code the entry holds already (nothing written)."""
+
+    def waitlisted(self, campaign_id: str, limit: int, after: Any = None) -> tuple[list[str], Any]:
+        """The ids of the campaign's waitlisted entries, oldest entry first, after the cursor
+        `after`; and the cursor to resume from, None on the last page."""
+
+    def counts(self, campaign_id: str) -> tuple[int, int, int]:
+        """How many codes are in the pool, how many were given, how many entries wait (COUNT Queries)."""

@@ -17,6 +17,8 @@ from fleet.ports import (
     CampaignStore,
     CommentStore,
     CommentTopic,
+    FleetMonitor,
+    EntryStore,
     MessageQueue,
     RateLimiter,
     RequestKeys,
@@ -48,6 +50,8 @@ class Services:
     articles: ArticleStore
     comments: CommentStore
     comment_topic: CommentTopic
+    #: The local live view's reads and replays (`/_local/dashboard`).
+    monitor: FleetMonitor
     #: Who may do what: API keys and the public writes' rate counters.
     api_keys: ApiKeyStore
     rate_limiter: RateLimiter
@@ -55,6 +59,9 @@ class Services:
     todos_queue: MessageQueue
     todos: TodoStore
     user_files: UserFiles
+    #: Operators' campaign writes (queued) and their reads of a campaign's entries.
+    campaign_admin_queue: MessageQueue
+    entries: EntryStore
 
 
 def services() -> Services:
@@ -82,7 +89,8 @@ def prepare(app: Flask) -> None:
 
     built = app.extensions["fleet_services"] = _aws_services()
     try:
-        for queue in (built.submissions_queue, built.users_queue, built.blog_queue, built.todos_queue):
+        queues = (built.submissions_queue, built.users_queue, built.blog_queue, built.todos_queue, built.campaign_admin_queue)
+        for queue in queues:
             queue.resolve()  # type: ignore[attr-defined]
     except (FleetError, BotoCoreError, ClientError) as exc:
         # Not provisioned yet, or AWS not reachable: the first send looks its URL up instead.
@@ -93,10 +101,12 @@ def _aws_services() -> Services:
     """Every port over its boto3 adapter (clients are made on first use, not here)."""
     from fleet import settings
     from fleet.adapters.access import DynamoApiKeys, DynamoRateLimiter, DynamoTodos, S3UserFiles
+    from fleet.adapters.monitor import LocalMonitor
     from fleet.adapters.objects import S3UploadSigner
     from fleet.adapters.queues import SqsQueue
     from fleet.adapters.tables import DynamoCampaigns, DynamoRequestKeys, DynamoSubmissions
     from fleet.adapters.blog import DynamoArticles, DynamoComments
+    from fleet.adapters.entries import DynamoEntries
     from fleet.adapters.notifications import SnsCommentTopic
     from fleet.adapters.uploads import DynamoUploads
 
@@ -112,9 +122,12 @@ def _aws_services() -> Services:
         articles=DynamoArticles(),
         comments=DynamoComments(),
         comment_topic=SnsCommentTopic("comments"),
+        monitor=LocalMonitor(),
         api_keys=DynamoApiKeys(),
         rate_limiter=DynamoRateLimiter(),
         todos_queue=SqsQueue("todos"),
         todos=DynamoTodos(),
         user_files=S3UserFiles("media"),
+        campaign_admin_queue=SqsQueue("campaign-admin"),
+        entries=DynamoEntries(),
     )

@@ -35,6 +35,20 @@ def campaign_from_item(data: Mapping[str, Any]) -> Campaign:
     )
 
 
+def campaign_item(campaign: Campaign) -> dict[str, Any]:
+    """A Campaign as its campaigns table item."""
+    return {
+        "campaign_id": campaign.campaign_id,
+        "name": campaign.name,
+        "opens_at": campaign.opens_at.isoformat(),
+        "closes_at": campaign.closes_at.isoformat(),
+        "max_entries_per_email": campaign.max_entries_per_email,
+        "gives_codes": campaign.gives_codes,
+        "draw_includes_unreviewed": campaign.draw_includes_unreviewed,
+        "draw_includes_flagged": campaign.draw_includes_flagged,
+    }
+
+
 class DynamoCampaigns:
     """The campaigns table, with a short read cache: campaigns change rarely, entries often."""
 
@@ -56,23 +70,26 @@ class DynamoCampaigns:
 
     def put(self, campaign: Campaign) -> None:
         """Create or replace a campaign."""
-        call(
-            "put_item",
-            TableName=table_name(CAMPAIGNS),
-            Item=to_item(
-                {
-                    "campaign_id": campaign.campaign_id,
-                    "name": campaign.name,
-                    "opens_at": campaign.opens_at.isoformat(),
-                    "closes_at": campaign.closes_at.isoformat(),
-                    "max_entries_per_email": campaign.max_entries_per_email,
-                    "gives_codes": campaign.gives_codes,
-                    "draw_includes_unreviewed": campaign.draw_includes_unreviewed,
-                    "draw_includes_flagged": campaign.draw_includes_flagged,
-                }
-            ),
-        )
+        call("put_item", TableName=table_name(CAMPAIGNS), Item=to_item(campaign_item(campaign)))
         self._cache.pop(campaign.campaign_id, None)
+
+    def save(self, campaign: Campaign, change_id: str, changed_at: str) -> bool:
+        """One conditional put: stored unless a change received later is (a replay of an
+        older change never overwrites a newer one; the same change again is stored again)."""
+        item = {**campaign_item(campaign), "changed_at": changed_at, "change_id": change_id}
+        try:
+            call(
+                "put_item",
+                TableName=table_name(CAMPAIGNS),
+                Item=to_item(item),
+                ConditionExpression="attribute_not_exists(changed_at) OR changed_at < :at OR change_id = :change",
+                ExpressionAttributeValues={":at": {"S": changed_at}, ":change": {"S": change_id}},
+            )
+        except ConditionFailed:
+            return False
+        finally:
+            self._cache.pop(campaign.campaign_id, None)
+        return True
 
     def list(self) -> list[Campaign]:
         """Every campaign, by id (a small table, so a paginated scan is fine)."""

@@ -10,6 +10,8 @@ from typing import Any
 
 from fleet.fakes.access import FakeApiKeys, FakeRateLimiter, FakeTodos, FakeUserFiles
 from fleet.fakes.blog import FakeArticles, FakeComments, FakeCommentTopic
+from fleet.fakes.monitor import FakeMonitor
+from fleet.fakes.entries import FakeEntries
 from fleet.fakes.tables import FakeCampaigns, FakeQueue, FakeRequestKeys, FakeSubmissions
 from fleet.fakes.uploads import FakeSigner, FakeUploads
 
@@ -32,16 +34,22 @@ def fake_ports(**overrides: Any) -> dict[str, Any]:
         "articles": FakeArticles(),
         "comments": FakeComments(),
         "comment_topic": FakeCommentTopic(),
+        "monitor": FakeMonitor(),
         "api_keys": FakeApiKeys(),
         "rate_limiter": FakeRateLimiter(),
         "todos_queue": FakeQueue(),
         "todos": FakeTodos(),
         "user_files": FakeUserFiles(),
+        "campaign_admin_queue": FakeQueue(),
+        "entries": FakeEntries(),
     }
     unknown = sorted(set(overrides) - set(ports))
     if unknown:
         raise TypeError(f"no port named {', '.join(unknown)}")
     ports.update(overrides)
+    entries, submissions = ports["entries"], ports["submissions"]
+    if "entries" not in overrides and isinstance(submissions, FakeSubmissions):
+        entries.items = submissions.items  # one table: what the submissions fake stores, the entries list
     keys, limiter = ports["request_keys"], ports["rate_limiter"]
     if isinstance(keys, FakeRequestKeys) and keys.limiter is None:
         # One table holds the counters whichever port counts in it.

@@ -49,6 +49,8 @@ class FakeCampaigns:
     def __init__(self, *campaigns: Campaign) -> None:
         self.items: dict[str, Campaign] = {c.campaign_id: c for c in campaigns}
         self.gets: list[str] = []
+        #: campaign id -> (changed_at, change_id) of the change `save` stored last.
+        self.changes: dict[str, tuple[str, str]] = {}
 
     def get(self, campaign_id: str) -> Campaign | None:
         """The campaign, or None."""
@@ -58,6 +60,16 @@ class FakeCampaigns:
     def put(self, campaign: Campaign) -> None:
         """Create or replace a campaign."""
         self.items[campaign.campaign_id] = campaign
+        self.changes.pop(campaign.campaign_id, None)
+
+    def save(self, campaign: Campaign, change_id: str, changed_at: str) -> bool:
+        """Store a campaign unless a change received later is stored, as the conditional put does."""
+        known = self.changes.get(campaign.campaign_id)
+        if known is not None and not (known[0] < changed_at or known[1] == change_id):
+            return False
+        self.items[campaign.campaign_id] = campaign
+        self.changes[campaign.campaign_id] = (changed_at, change_id)
+        return True
 
     def list(self) -> list[Campaign]:
         """Every campaign, by id."""

@@ -120,6 +120,27 @@ def test_the_submissions_function_is_fed_by_the_pipe_the_pipes_sample_imitates()
     assert len(load_sample("pipes_sqs")) <= pipe.batch_size
 
 
+def test_sqs_campaign_admin_records_are_the_admin_apis_messages_on_the_campaign_admin_queue():
+    from events.campaign_messages import ReviewEntry, SaveCampaign
+
+    records = load_sample("sqs_campaign_admin")["Records"]
+
+    TOPOLOGY.queue("campaign-admin")
+    (function,) = [f for f in TOPOLOGY.functions if f.handler == "workers.campaign_admin.handler"]
+    assert [t.queue for t in function.triggers] == ["campaign-admin"]
+    messages = []
+    for record in records:
+        assert SQS_RECORD_KEYS <= set(record)
+        assert record["eventSourceARN"] == queue_arn("campaign-admin")
+        assert record["md5OfBody"] == hashlib.md5(record["body"].encode()).hexdigest()
+        message = load_message(record["body"])
+        assert dump_message(message) == record["body"]
+        assert record["messageAttributes"]["type"]["stringValue"] == type(message).__name__
+        assert record["messageAttributes"]["message_id"]["stringValue"] == message.message_id
+        messages.append(message)
+    assert {type(m) for m in messages} == {SaveCampaign, ReviewEntry}
+
+
 # --- S3 -------------------------------------------------------------------------------------
 
 
