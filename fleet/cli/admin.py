@@ -131,3 +131,7 @@ def keys_list() -> None:
 
 
 COMMANDS = [campaigns, keys]
+
+from fleet.cli.outcome import campaigns_draw, campaigns_export  # noqa: E402
+campaigns.add_command(campaigns_export)
+campaigns.add_command(campaigns_draw)

@@ -1,0 +1,190 @@
+"""A campaign's outcome from the command line: `fleet campaigns export` and `fleet campaigns draw`.
+
+Both read the campaign's entries through the `by_campaign` index, a page at a time. The
+ports come from `OutcomePorts.dynamo()` unless the click context carries an
+`OutcomePorts` (the unit tests give fakes that way).
+"""
+
+from __future__ import annotations
+
+import io
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, BinaryIO, Callable, Mapping, Sequence
+
+import click
+
+from events.models import ACCEPTED, DUPLICATE, WAITLISTED, Campaign
+
+
+@dataclass
+class OutcomePorts:
+    """What the outcome commands read and write."""
+
+    campaigns: Any
+    entries: Any
+    #: upload ids -> their upload records (one BatchGetItem per page of entries).
+    lookup_uploads: Callable[[Sequence[str]], Mapping[str, Mapping[str, Any]]]
+    draws: Any
+
+    @classmethod
+    def dynamo(cls) -> "OutcomePorts":
+        """The boto3 adapters of the current stage."""
+        from fleet.adapters.draws import DynamoDraws
+        from fleet.adapters.dynamo import batch_get
+        from fleet.adapters.entries import DynamoEntries
+        from fleet.adapters.tables import DynamoCampaigns
+
+        def lookup_uploads(upload_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+            return {r["upload_id"]: r for r in batch_get("uploads", "upload_id", upload_ids)}
+
+        return cls(DynamoCampaigns(), DynamoEntries(), lookup_uploads, DynamoDraws())
+
+
+def _ports() -> OutcomePorts:
+    ctx = click.get_current_context()
+    return ctx.find_object(OutcomePorts) or OutcomePorts.dynamo()
+
+
+def _campaign(ports: OutcomePorts, campaign_id: str) -> Campaign:
+    found = ports.campaigns.get(campaign_id)
+    if found is None:
+        raise click.ClickException(f"no campaign {campaign_id!r} (fleet campaigns list shows them)")
+    return found
+
+
+def _stderr_is_terminal() -> bool:
+    return sys.stderr.isatty()
+
+
+@click.command("export")
+@click.argument("campaign_id")
+@click.option("--format", "fmt", type=click.Choice(["csv", "jsonl"]), default="csv", show_default=True, help="CSV for a spreadsheet, or JSON lines.")
+@click.option("--status", type=click.Choice([ACCEPTED, DUPLICATE, WAITLISTED]), help="Only entries with this status.")
+@click.option("--excel", is_flag=True, help="Start the CSV with a byte order mark, so Excel reads it as UTF-8.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write to this file instead of stdout.")
+def campaigns_export(campaign_id: str, fmt: str, status: str | None, excel: bool, output: Path | None) -> None:
+    """Every entry of a campaign, oldest first, streamed in constant memory.
+
+    Cells that a spreadsheet would run as a formula are written as text; answers are one
+    JSON column. A progress bar goes to stderr when it is a terminal, a summary otherwise.
+    """
+    from fleet.export import ExportOptions, export_entries
+
+    if excel and fmt != "csv":
+        raise click.BadParameter("--excel applies to --format csv only", param_hint="--excel")
+    ports = _ports()
+    _campaign(ports, campaign_id)
+    options = ExportOptions(format=fmt, excel=excel)
+    started = time.monotonic()
+    if not output:
+        sys.stdout.flush()
+    binary: BinaryIO = open(output, "wb") if output else sys.stdout.buffer
+    # UTF-8 whatever the locale; newline="" so the csv module's CRLF reaches the file as written.
+    out = io.TextIOWrapper(binary, encoding="utf-8", newline="")
+    try:
+        entries = ports.entries.iter_campaign(campaign_id, status=status, newest_first=False)
+        if _stderr_is_terminal():
+            # The bar's length is every entry of the campaign: with --status it ends short.
+            with click.progressbar(length=ports.entries.count(campaign_id), label="exporting", file=sys.stderr) as bar:
+                written = export_entries(entries, ports.lookup_uploads, out, options, progress=bar.update)
+        else:
+            written = export_entries(entries, ports.lookup_uploads, out, options)
+        out.flush()
+    finally:
+        if output:
+            out.close()
+        else:
+            out.detach()  # leave stdout open for click
+    elapsed = time.monotonic() - started
+    where = f" to {output}" if output else ""
+    only = f" {status}" if status else ""
+    click.echo(f"exported {written}{only} entries of {campaign_id} as {fmt}{where} in {elapsed:.1f} s", err=True)
+
+
+@click.command("draw")
+@click.argument("campaign_id")
+@click.option("--winners", type=click.IntRange(min=1), help="How many winners to draw.")
+@click.option("--seed", help="The draw's seed (a random one when not given). The same seed and entries give the same winners.")
+@click.option("--verify", "verify_seed", metavar="SEED", help="Recompute the stored draw with this seed from today's entries and compare.")
+@click.option("--ids-file", type=click.Path(dir_okay=False, path_type=Path), help="Also write the sorted eligible ids, exactly the bytes the digest hashes (sha256sum FILE gives it).")
+def campaigns_draw(campaign_id: str, winners: int | None, seed: str | None, verify_seed: str | None, ids_file: Path | None) -> None:
+    """Draw winners among the eligible entries, reproducibly, and store the draw once per seed.
+
+    Eligible: accepted or waitlisted, not rejected; not reviewed, and flagged as a
+    duplicate receipt, only as the campaign says. Winners: the N ids of lowest
+    SHA-256("{seed}:{id}"); digest: SHA-256 of the sorted ids joined by newlines.
+    """
+    from fleet.draw import TooManyWinners, run_draw
+
+    if verify_seed is not None:
+        if winners is not None or seed is not None:
+            raise click.UsageError("--verify takes no --winners or --seed")
+        _verify(campaign_id, verify_seed, ids_file)
+        return
+    if winners is None:
+        raise click.UsageError("Missing option '--winners' (or --verify SEED).")
+    if seed is not None and not seed.strip():
+        raise click.BadParameter("a seed cannot be empty", param_hint="--seed")
+    ports = _ports()
+    campaign = _campaign(ports, campaign_id)
+    try:
+        outcome = run_draw(campaign, ports.entries.iter_campaign(campaign_id), winners, ports.draws, seed=seed)
+    except TooManyWinners as exc:
+        raise click.ClickException(f"{exc}: draw refused, nothing stored") from None
+    draw = outcome.draw
+    if outcome.created:
+        click.echo(f"draw of {campaign_id} stored")
+    else:
+        click.echo(f"a draw of {campaign_id} with seed {draw['seed']} was stored already ({draw['drawn_at']}): nothing changed")
+        if int(draw["winners_requested"]) != winners:
+            click.echo(f"it drew {draw['winners_requested']} winners, not {winners}: use another seed for another draw")
+    _print_draw(draw)
+    if not outcome.created and outcome.entries_changed:
+        click.echo(
+            f"the eligible entries changed since: {outcome.eligible_now} now, digest {outcome.digest_now} "
+            "(the stored draw stands)"
+        )
+    _write_ids(ids_file, outcome.ids_now)
+
+
+def _verify(campaign_id: str, seed: str, ids_file: Path | None) -> None:
+    from fleet.draw import verify_draw
+
+    ports = _ports()
+    campaign = _campaign(ports, campaign_id)
+    checked = verify_draw(campaign, ports.entries.iter_campaign(campaign_id), seed, ports.draws)
+    if checked is None:
+        raise click.ClickException(f"no draw of {campaign_id} with seed {seed!r}")
+    _print_draw(checked.draw)
+    click.echo(f"eligible now: {checked.eligible_now}, digest {checked.digest_now}")
+    _write_ids(ids_file, checked.ids_now)
+    if checked.digest_matches and checked.winners_match:
+        click.echo("verified: the same eligible entries and the same winners")
+        return
+    problems = []
+    if not checked.digest_matches:
+        problems.append("the eligible entries differ from the draw's (digest)")
+    if not checked.winners_match:
+        problems.append(f"the rule gives other winners today: {', '.join(checked.winners_now) or 'none'}")
+    raise click.ClickException("not verified: " + "; ".join(problems))
+
+
+def _print_draw(draw: Mapping[str, Any]) -> None:
+    click.echo(f"seed: {draw['seed']}")
+    click.echo(f"eligible entries: {draw['eligible']}")
+    click.echo(f"digest (sha256 of the sorted ids joined by newlines): {draw['digest']}")
+    click.echo(f"winners ({len(draw['winners'])}):")
+    for place, winner in enumerate(draw["winners"], start=1):
+        click.echo(f"  {place}. {winner}")
+
+
+def _write_ids(path: Path | None, ids: list[str]) -> None:
+    if path is None:
+        return
+    from fleet.draw import ids_text
+
+    path.write_bytes(ids_text(ids).encode("utf-8"))
+    click.echo(f"eligible ids written to {path} (sha256sum gives the digest)")
