@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
-from typing import Callable
+from dataclasses import asdict, dataclass
+from typing import Any, Callable
 
 from events.topology import TOPOLOGY, Topology
 from fleet import aws
@@ -108,3 +108,64 @@ def format_age(seconds: float | None) -> str:
         if seconds >= size:
             return f"{int(seconds // size)}{unit}"
     return f"{int(seconds)}s"
+
+
+def code_pools() -> list[Any]:
+    """The discount-code pool of every campaign that gives codes (`fleet.codes.pool_status`)."""
+    from fleet.adapters.tables import DynamoCampaigns
+    from fleet.codes import pool_status
+
+    return pool_status(DynamoCampaigns().list())
+
+
+def failed_messages(row: QueueStatus, parking: set[str]) -> int:
+    """What `--check` counts as failed on a queue: its dead letters, and all of an on-failure queue."""
+    return row.dead_lettered + (row.visible + row.in_flight if row.name in parking else 0)
+
+
+def _seconds(age: float | None) -> float | None:
+    return None if age is None else round(age, 1)
+
+
+def status_document(
+    rows: list[QueueStatus], parking: set[str], pools: list[Any], stage: str, source_ages: bool
+) -> dict[str, Any]:
+    """What `fleet status --json` prints: one document of a stable shape (see the command's help)."""
+    return {
+        "stage": stage,
+        "source_ages": source_ages,
+        "queues": [
+            {
+                "name": row.name,
+                "visible": row.visible,
+                "in_flight": row.in_flight,
+                "oldest_age_seconds": _seconds(row.oldest_age),
+                "dead_lettered": row.dead_lettered,
+                "oldest_dead_age_seconds": _seconds(row.oldest_dead_age),
+                "on_failure_queue": row.name in parking,
+                "failed": failed_messages(row, parking),
+            }
+            for row in rows
+        ],
+        "failed": sum(failed_messages(row, parking) for row in rows),
+        "code_pools": [asdict(pool) for pool in pools],
+    }
+
+
+def status_lines(rows: list[QueueStatus], pools: list[Any]) -> list[str]:
+    """The table `fleet status` prints, then a line per discount-code pool."""
+    width = max([len("queue"), *(len(r.name) for r in rows)])
+    lines = [f"{'queue':<{width}}  {'visible':>8}  {'in flight':>9}  {'oldest':>6}  {'dead-lettered':>13}  {'oldest':>6}"]
+    for row in rows:
+        lines.append(
+            f"{row.name:<{width}}  {row.visible:>8}  {row.in_flight:>9}  {format_age(row.oldest_age):>6}"
+            f"  {row.dead_lettered:>13}  {format_age(row.oldest_dead_age):>6}"
+        )
+    for pool in pools:
+        if pool.available == 0:
+            lines.append(f"codes: {pool.campaign_id} pool empty, {pool.waitlisted} waitlisted ({pool.given} given)")
+        else:
+            lines.append(
+                f"codes: {pool.campaign_id} {pool.available} available, {pool.given} given, {pool.waitlisted} waitlisted"
+            )
+    return lines

@@ -15,29 +15,91 @@ import click
     is_flag=True,
     help="Exit 1 when any dead-letter or on-failure queue holds messages (for cron and CI); peeks only those.",
 )
-def status(check: bool) -> None:
-    """Messages visible, in flight and dead-lettered, and the oldest one's age, for every queue."""
-    from fleet.status import format_age, on_failure_queues, queue_status
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document for scripts (shape above).")
+@click.option("--watch", is_flag=True, help="Redraw every --interval seconds until Ctrl-C.")
+@click.option(
+    "--interval",
+    type=click.FloatRange(min=0.2),
+    default=1.0,
+    show_default=True,
+    help="Seconds between two redraws of --watch.",
+)
+def status(check: bool, as_json: bool, watch: bool, interval: float) -> None:
+    """Messages visible, in flight and dead-lettered, and the oldest one's age, for every queue.
 
-    rows = queue_status(ages=True, source_ages=not check)
-    parking = on_failure_queues()
-    width = max(len(r.name) for r in rows)
-    click.echo(
-        f"{'queue':<{width}}  {'visible':>8}  {'in flight':>9}  {'oldest':>6}  {'dead-lettered':>13}  {'oldest':>6}"
-    )
-    for row in rows:
-        click.echo(
-            f"{row.name:<{width}}  {row.visible:>8}  {row.in_flight:>9}  {format_age(row.oldest_age):>6}"
-            f"  {row.dead_lettered:>13}  {format_age(row.oldest_dead_age):>6}"
-        )
+    Under the table, a line per campaign that gives discount codes: codes available, given,
+    and entries waitlisted ("codes: CAMPAIGN pool empty, N waitlisted" once it runs out).
+
+    A peek at a queue's oldest message counts as a receive towards its maxReceiveCount:
+    --check and --watch peek only dead-letter queues (the oldest age of the others is null).
+
+    \b
+    --json prints one document (with --watch, one a line), in this shape:
+      {"stage": "local",
+       "source_ages": true,         # false: queues with a redrive policy were not peeked
+       "queues": [{"name": "submissions",
+                   "visible": 0, "in_flight": 0,
+                   "oldest_age_seconds": null,       # null: none visible, or not peeked
+                   "dead_lettered": 0,
+                   "oldest_dead_age_seconds": null,  # null: none dead-lettered
+                   "on_failure_queue": false,        # a stream trigger parks its failures here
+                   "failed": 0},                     # what --check counts
+                  ...],
+       "failed": 0,                 # the sum of the queues' failed
+       "code_pools": [{"campaign_id": "spring", "available": 120, "given": 30, "waitlisted": 0}, ...]}
+    Queues in the topology's order; fields are only ever added.
+    """
+    if watch and check:
+        raise click.UsageError("--check gives one exit code and --watch never exits by itself: use one of them")
+    if watch:
+        _watch(as_json, interval)
+        return
+    document, lines = _status_now(source_ages=not check)
+    if as_json:
+        click.echo(json.dumps(document, indent=2))
+    else:
+        for line in lines:
+            click.echo(line)
     if check:
-        troubled = [r for r in rows if r.dead_lettered or (r.name in parking and r.visible + r.in_flight)]
-        for row in troubled:
-            held = row.dead_lettered + (row.visible + row.in_flight if row.name in parking else 0)
-            click.echo(f"check: {row.name} holds {held} failed message(s); see: fleet replay {row.name}", err=True)
+        troubled = [q for q in document["queues"] if q["failed"]]
+        for queue in troubled:
+            name, held = queue["name"], queue["failed"]
+            click.echo(f"check: {name} holds {held} failed message(s); see: fleet replay {name}", err=True)
         if troubled:
             sys.exit(1)
-        click.echo("check: no dead-lettered or parked messages")
+        click.echo("check: no dead-lettered or parked messages", err=as_json)
+
+
+def _status_now(source_ages: bool) -> tuple[dict, list[str]]:
+    """The status document and the table's lines, from one look at every queue."""
+    from fleet import settings
+    from fleet.status import code_pools, on_failure_queues, queue_status, status_document, status_lines
+
+    rows = queue_status(ages=True, source_ages=source_ages)
+    pools = code_pools()
+    document = status_document(rows, on_failure_queues(), pools, settings.current().stage, source_ages)
+    return document, status_lines(rows, pools)
+
+
+def _watch(as_json: bool, interval: float) -> None:
+    """Redraw until Ctrl-C, which ends the watch with exit 0."""
+    import time
+
+    try:
+        while True:
+            # A peek every second would soon dead-letter what waits on a source queue.
+            document, lines = _status_now(source_ages=False)
+            if as_json:
+                click.echo(json.dumps(document, separators=(",", ":")))
+            else:
+                when = time.strftime("%H:%M:%S")
+                header = f"fleet status: stage {document['stage']}, {when}, every {interval:g} s (Ctrl-C stops)"
+                screen = "\n".join([header, "", *lines])
+                click.clear()  # only on a terminal: piped, the tables follow one another
+                click.echo(screen)
+            time.sleep(interval)
+    except KeyboardInterrupt:
+        click.echo("", err=True)  # the ^C the terminal echoed ends its own line
 
 
 def _where(values: tuple[str, ...]) -> list:

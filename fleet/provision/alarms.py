@@ -20,6 +20,9 @@ from events.topology import TOPOLOGY, PipeTrigger, SqsTrigger, StreamTrigger, To
 from fleet import aws, resources, settings, telemetry
 from fleet.provision.base import Change
 
+#: Where every alarm notifies, when it fires and when it clears.
+ALARMS_TOPIC = TOPOLOGY.topic("alarms")
+
 #: Why a missing datapoint counts as fine, per kind of alarm.
 _MISSING = {
     # SQS stops sending a queue's metrics once it has held nothing and seen no call for
@@ -28,7 +31,7 @@ _MISSING = {
     # Lambda sends Errors and Throttles only for periods with invocations: no invocation, no error.
     "function": "notBreaching",
     # API Gateway sends 5XXError only for periods with requests: no request, no failed request.
-    "api": "notBreaching",
+    "gateway": "notBreaching",
     # The workers put records_failed only when a batch reported a failure (a zero is never sent).
     "records": "notBreaching",
 }
@@ -195,7 +198,7 @@ def _function_alarms(topology: Topology, topic_arn: str) -> Iterator[dict[str, A
         statistic="Average",  # 5XXError is 1 or 0 per request: its average is the rate
         period=300,
         threshold=API_5XX_RATE,
-        missing="api",
+        missing="gateway",
         topic_arn=topic_arn,
     )
 
@@ -231,7 +234,7 @@ def _records_alarms(topology: Topology, topic_arn: str) -> Iterator[dict[str, An
 
 def alarm_definitions(topology: Topology = TOPOLOGY) -> list[dict[str, Any]]:
     """Every alarm of the topology, as PutMetricAlarm's arguments."""
-    topic_arn = resources.topic_arn("alarms")
+    topic_arn = resources.topic_arn(ALARMS_TOPIC)
     return [
         *_queue_alarms(topology, topic_arn),
         *_function_alarms(topology, topic_arn),
@@ -290,8 +293,8 @@ def ensure_alarm_email(address: str | None = None) -> Change | None:
     address = settings.current().alarm_email if address is None else address
     if not address:
         return None
-    topic_arn = resources.topic_arn("alarms")
-    label = f"{address} -> {resources.topic_name('alarms')}"
+    topic_arn = resources.topic_arn(ALARMS_TOPIC)
+    label = f"{address} -> {resources.topic_name(ALARMS_TOPIC)}"
 
     def found() -> dict[str, Any] | None:
         return next(
