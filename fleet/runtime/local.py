@@ -9,6 +9,7 @@ from typing import Any
 
 from events.topology import TOPOLOGY, PipeTrigger, SqsTrigger, StreamTrigger, Topology
 from fleet.runtime.queues import QueuePoller
+from fleet.runtime.stats import SnapshotWriter, read_snapshot, runtime_stats
 from fleet.runtime.streams import StreamPoller
 from fleet.status import queue_status
 
@@ -32,8 +33,9 @@ class EmbeddedAws:
         """Start serving; return once the port answers."""
         from moto.server import ThreadedMotoServer
 
-        from fleet.runtime import dynamodb_transactions, sns_delivery
+        from fleet.runtime import dynamodb_transactions, sns_delivery, sqs_depth
 
+        sqs_depth.install()  # a call costs the messages it touches, not the queue's depth
         sns_delivery.install()  # each SNS subscription delivered on its own, as on AWS
         dynamodb_transactions.install()  # a transaction costs its items, not its tables
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
@@ -89,9 +91,16 @@ def serve_local_issuer(app: Any, url: str) -> None:
 class LocalRuntime:
     """Pollers for every trigger in the topology, started and stopped together."""
 
-    def __init__(self, topology: Topology = TOPOLOGY, pollers_per_queue: int = 2) -> None:
+    def __init__(self, topology: Topology = TOPOLOGY, pollers_per_queue: int = 2, run_dir: str | None = None) -> None:
+        from fleet import settings
+
         self.topology = topology
         self.stop_event = threading.Event()
+        #: Every trigger's counts, for the live view; written into `run_dir` (default: the
+        #: settings', which `fleet up` sets) once a second, where the API reads them.
+        self.stats = runtime_stats(self.stop_event)
+        self.run_dir = settings.current().run_dir if run_dir is None else run_dir
+        self._snapshots: SnapshotWriter | None = None
         self.pollers: list[QueuePoller] = []
         for function in topology.functions:
             for trigger in function.triggers:
@@ -109,7 +118,13 @@ class LocalRuntime:
         ]
 
     def start(self) -> None:
-        """Start every poller."""
+        """Start every poller (and the stats' snapshots, with a run directory)."""
+        if self.run_dir:
+            earlier = read_snapshot(self.run_dir)
+            if earlier:  # a reloaded workers process: the chart goes on from the last one's counts
+                self.stats.restore(earlier)
+            self._snapshots = SnapshotWriter(self.stats, self.run_dir)
+            self._snapshots.start()
         for poller in [*self.pollers, *self.stream_pollers]:
             poller.start()
 
@@ -118,6 +133,12 @@ class LocalRuntime:
         self.stop_event.set()
         for poller in [*self.pollers, *self.stream_pollers]:
             poller.join(timeout=30)
+        self.save_stats()
+
+    def save_stats(self) -> None:
+        """Write the stats' last snapshot and stop writing (once the pollers have finished their batches)."""
+        if self._snapshots is not None:
+            self._snapshots.stop()
 
     def busy(self) -> bool:
         """True while any poller is handling a batch."""
