@@ -41,3 +41,39 @@ def test_a_bad_alarm_email_stops_the_command_naming_the_setting(alarm_email, mon
     assert result.exit_code == 1
     assert "FLEET_ALARM_EMAIL='ops@localhost'" in result.output and "public DNS name" in result.output
     assert "Traceback" not in result.output
+
+
+def test_an_alarm_email_awaiting_its_click_is_pending_and_not_mailed_again(monkeypatch):
+    from fleet.provision import alarms
+
+    class PendingSns:
+        """SNS as AWS answers between the confirmation mail and the click."""
+
+        def __init__(self) -> None:
+            self.subscribed: list[tuple[str, str]] = []
+
+        def get_paginator(self, operation):
+            assert operation == "list_subscriptions_by_topic"
+            sns = self
+
+            class Pages:
+                def paginate(self, TopicArn):
+                    subscriptions = [
+                        {"SubscriptionArn": "PendingConfirmation", "Protocol": protocol, "Endpoint": endpoint}
+                        for protocol, endpoint in sns.subscribed
+                    ]
+                    return [{"Subscriptions": subscriptions}]
+
+            return Pages()
+
+        def subscribe(self, TopicArn, Protocol, Endpoint):
+            self.subscribed.append((Protocol, Endpoint))
+            return {"SubscriptionArn": "pending confirmation"}
+
+    sns = PendingSns()
+    monkeypatch.setattr(alarms.aws, "client", lambda service: sns)
+    monkeypatch.setattr(alarms.resources, "topic_arn", lambda topic: "arn:aws:sns:us-east-1:1:fleet-prod-alarms")
+    assert alarms.ensure_alarm_email("ops@example.com").action == "pending"
+    assert alarms.ensure_alarm_email("OPS@example.com").action == "pending"
+    assert sns.subscribed == [("email", "ops@example.com")]  # one mail, not one per provision
+    assert alarms.ensure_alarm_email("") is None
