@@ -14,7 +14,7 @@ from ingest_api.limits import MAX_BODY_BYTES  # also read as ingest_api.MAX_BODY
 #: stage. A blueprint module imports no other: what views share lives in `ingest_api.lookups`.
 BLUEPRINTS = ("blog", "health", "submissions", "uploads", "users", "campaigns", "todos", "files", "openapi")
 #: The blueprint modules of the local stage only.
-LOCAL_BLUEPRINTS = ("outbox", "issuer")
+LOCAL_BLUEPRINTS = ("outbox", "issuer", "dashboard")
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:

@@ -111,6 +111,7 @@ def run_workers() -> None:
     deadline = time.monotonic() + WORKERS_GRACE
     for poller in [*runtime.pollers, *runtime.stream_pollers]:
         poller.join(timeout=max(0.0, deadline - time.monotonic()))
+    runtime.save_stats()  # the next generation's counts go on from these
     held = [p.name for p in [*runtime.pollers, *runtime.stream_pollers] if p.is_alive()]
     if held:
         log.warning("still in a batch after %.0f s, left to its visibility timeout: %s", WORKERS_GRACE, held)

@@ -25,6 +25,7 @@ from events.topology import Function, PipeTrigger, SqsTrigger
 from fleet import aws, settings
 from fleet.resources import function_arn, queue_arn, queue_url
 from fleet.runtime.invoke import invoke, reported_failures
+from fleet.runtime.stats import capturing, runtime_stats, trigger_name
 from fleet.runtime.streams import wake_stream_pollers
 
 log = logging.getLogger("fleet.runtime")
@@ -106,7 +107,8 @@ class QueuePoller(threading.Thread):
         self.stop_event = stop
         self.number = number
         self.stats = PollerStats()
-        self.backlog = backlog_signal(stop, f"{trigger.kind}:{trigger.queue}->{function.name}")
+        self.trigger_name = trigger_name(function, trigger)
+        self.backlog = backlog_signal(stop, self.trigger_name)
 
     def run(self) -> None:
         """Poll until stopped; an error in one round is logged and the next round goes on."""
@@ -181,12 +183,14 @@ class QueuePoller(threading.Thread):
         event: Any = records if isinstance(self.trigger, PipeTrigger) else {"Records": records}
         ids = [r["messageId"] for r in records]
         arn = function_arn("workers")
-        try:
-            response = invoke(self.function, event, arn)
-            failed = failed_ids(response, ids)
-        except Exception:
-            log.exception("%s raised on a batch of %d: the whole batch will be retried", self.function.name, len(ids))
-            failed = set(ids)
+        with capturing() as errors:
+            try:
+                response = invoke(self.function, event, arn)
+                failed = failed_ids(response, ids)
+            except Exception:
+                log.exception("%s raised on a batch of %d: the whole batch will be retried", self.function.name, len(ids))
+                failed = set(ids)
+        runtime_stats(self.stop_event).record(self.trigger_name, len(ids), [i for i in ids if i in failed], errors)
         with self.stats.lock:
             self.stats.batches += 1
             self.stats.records += len(ids)

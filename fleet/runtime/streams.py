@@ -30,7 +30,8 @@ from events.topology import Function, StreamTrigger
 from fleet import aws
 from fleet.resources import function_arn, queue_url, stream_arn
 from fleet.runtime.checkpoints import CheckpointStore
-from fleet.runtime.invoke import invoke
+from fleet.runtime.invoke import invoke, reported_failures
+from fleet.runtime.stats import capturing, describe_error, runtime_stats, trigger_name
 from fleet.runtime.shards import CAUGHT_UP, FAILED, Read, SendFailure, ShardWorker, lambda_record, sequence_number
 
 log = logging.getLogger("fleet.runtime")
@@ -204,6 +205,24 @@ class StreamPoller(threading.Thread):
             return min(2.0, self.retry_wait * 2 ** max(0, attempts - 1))
         return 0.0
 
+    def _invoke_counted(self, event: dict[str, Any], workers_arn: str) -> Any:
+        """Invoke the function on a batch and count it (records handled, failed, their errors) for the live view."""
+        records = event.get("Records", [])
+        ids = [sequence_number(r) for r in records]
+        labels = dict(zip(ids, (_record_label(r) for r in records)))
+        counts = runtime_stats(self.stop_event)
+        name = trigger_name(self.function, self.trigger)
+        with capturing() as errors:
+            try:
+                response = invoke(self.function, event, workers_arn)
+            except Exception as exc:  # counted, then raised on: the shard worker retries or bisects
+                counts.record(name, len(ids), list(labels.values()), [*errors, describe_error(exc)][-1:])
+                raise
+        named = reported_failures(response, ids)
+        failed = ids if named is None else [i for i in ids if i in set(named)]
+        counts.record(name, len(ids), [labels[i] for i in failed], errors)
+        return response
+
     def _save_checkpoint(self, worker: ShardWorker) -> None:
         shard_id, checkpoint = worker.state.shard_id, worker.state.checkpoint
         if checkpoint is None or self._saved.get(shard_id) == checkpoint or self.checkpoints is None:
@@ -227,7 +246,7 @@ class StreamPoller(threading.Thread):
                 arn,
                 shard_id,
                 read=shard_reader(arn, shard_id),
-                invoke=lambda event: invoke(self.function, event, workers_arn),
+                invoke=lambda event: self._invoke_counted(event, workers_arn),
                 send_failure=failure_sender(self.trigger.retry.on_failure_queue),
                 function_arn=workers_arn,
             )
@@ -238,6 +257,13 @@ class StreamPoller(threading.Thread):
                 worker.state.checkpoint = _latest(worker.read)
             self._saved[shard_id] = worker.state.checkpoint
             self.shards[shard_id] = worker
+
+
+def _record_label(record: dict[str, Any]) -> str:
+    """A stream record as a person finds it: its sequence number and the item's key."""
+    keys = record.get("dynamodb", {}).get("Keys") or {}
+    shown = ", ".join(f"{name}={next(iter(value.values()), '')}" for name, value in keys.items() if isinstance(value, dict))
+    return f"{sequence_number(record)} ({shown})" if shown else sequence_number(record)
 
 
 def _latest(read: Read) -> str | None:

@@ -6,17 +6,23 @@ replaced on a code change (the edge's cache starts empty): the new generation st
 imports (the new API serves on the same port, the new workers import every handler and
 wait) before the old one is stopped, so a change that does not import leaves the old
 processes serving. Each line a process writes is prefixed with its name.
+
+Every process gets the run's directory in `FLEET_RUN_DIR` (made here, removed at the end):
+what one generation of a process leaves there (the workers' stats for the live view) the
+others and the next generation read.
 """
 
 from __future__ import annotations
 
+import shutil
 import signal
 import subprocess
 import sys
 import threading
 import time
+import tempfile
 import traceback
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import IO
 
@@ -30,6 +36,8 @@ START_TIMEOUT = 120.0
 STOP_GRACE = {"api": 15.0, "workers": 30.0, "edge": 10.0, "aws": 10.0}
 #: The processes a code change replaces (moto's state stays).
 RELOADED = ("api", "workers", "edge")
+#: The variable naming the run's directory in every process's environment (`fleet.settings`).
+RUN_DIR_VARIABLE = "FLEET_RUN_DIR"
 
 
 class Output:
@@ -163,7 +171,12 @@ class Supervisor:
     """The fleet's processes: started in order, restarted when they die, replaced on a reload."""
 
     def __init__(self, roles: list[Role], output: Output, stop: threading.Event) -> None:
-        self.roles = {r.name: r for r in roles}
+        #: This run's directory, unless the environment names one already (then it is kept).
+        self._made_run_dir = None if any(RUN_DIR_VARIABLE in r.env for r in roles) else tempfile.mkdtemp(prefix="fleet-run-")
+        self.roles = {
+            r.name: replace(r, env={RUN_DIR_VARIABLE: self._made_run_dir, **r.env}) if self._made_run_dir else r
+            for r in roles
+        }
         self.output = output
         self.stop = stop
         self.children: dict[str, Child] = {}
@@ -282,6 +295,8 @@ class Supervisor:
                 self.children[name].terminate()
             for name in group:
                 self.children[name].wait_stopped(STOP_GRACE.get(name, 10.0))
+        if self._made_run_dir:
+            shutil.rmtree(self._made_run_dir, ignore_errors=True)
 
 
 def not_compiling(paths: list[str]) -> str:
