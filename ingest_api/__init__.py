@@ -12,7 +12,7 @@ from ingest_api.limits import MAX_BODY_BYTES  # also read as ingest_api.MAX_BODY
 
 #: The blueprint modules (one per resource, each a `bp`), registered in this order on every
 #: stage. A blueprint module imports no other: what views share lives in `ingest_api.lookups`.
-BLUEPRINTS = ("blog", "health", "submissions", "uploads", "users", "campaigns", "todos", "files", "openapi")
+BLUEPRINTS = ("blog", "health", "submissions", "uploads", "users", "campaigns", "todos", "files", "admin_campaigns", "openapi")
 #: The blueprint modules of the local stage only.
 LOCAL_BLUEPRINTS = ("outbox", "issuer", "dashboard")
 

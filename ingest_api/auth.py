@@ -79,6 +79,7 @@ def api_key(scope: str) -> Callable:
             if scope not in (record.get("scopes") or []):
                 raise ApiError(403, "insufficient_scope", f"This key lacks the scope {scope}.")
             g.api_key_id = record.get("key_id")
+            g.api_key_name = record.get("name")
             return view(*args, **kwargs)
 
         wrapper.route_class = API_KEY  # type: ignore[attr-defined]

@@ -10,9 +10,8 @@ is found to be neither one of the fleet's own queues nor a way back into the mac
 
 from __future__ import annotations
 
-import re
 from datetime import datetime, timezone
-from typing import Any, Callable
+from typing import Any
 
 from flask import Blueprint, request
 
@@ -41,7 +40,7 @@ from ingest_api.bodies import idempotency_key, json_body
 from ingest_api.cache import cacheable, read_cache
 from ingest_api.errors import ApiError
 from ingest_api.idempotency import queue_once
-from ingest_api.lookups import stored_article, upload_of_key
+from ingest_api.lookups import page_after, page_limit, stored_article, upload_of_key
 from ingest_api.services import services
 from ingest_api.spec import documented
 
@@ -90,8 +89,8 @@ def create_article():
 @documented(query=_PAGE_QUERY)
 def list_articles():
     """Published articles, newest first, `limit` (1-100, default 20) a page, `cursor` for the next."""
-    limit = _limit(request.args.get("limit"))
-    after = _after(decode_cursor)
+    limit = page_limit(request.args.get("limit"), DEFAULT_PAGE, MAX_PAGE)
+    after = page_after(decode_cursor)
 
     def load() -> dict[str, Any]:
         page, next_key = services().articles.feed(limit, after)
@@ -101,31 +100,6 @@ def list_articles():
         return body
 
     return cacheable(read_cache().get_or_load(f"feed:{limit}:{after or ''}", load), LIST_MAX_AGE)
-
-
-def _after(decode: Callable[[str], str]) -> str | None:
-    """The key inside the request's `cursor`, None without one; 400 when it is not one we made."""
-    cursor = request.args.get("cursor")
-    if cursor is None:
-        return None
-    try:
-        return decode(cursor)
-    except ValueError:
-        raise ApiError(
-            400, "invalid_cursor", "The cursor is not one this API made.", {"cursor": ["Not a valid cursor."]}
-        ) from None
-
-
-def _limit(raw: str | None) -> int:
-    if raw is None:
-        return DEFAULT_PAGE
-    # ASCII digits only: str.isdigit() takes "１" (which int() reads as 1) and "²" (which
-    # it cannot read), and int() refuses a string of more than 4,300 digits.
-    if not re.fullmatch(r"[0-9]{1,10}", raw) or not 1 <= int(raw) <= MAX_PAGE:
-        raise ApiError(
-            422, "invalid_fields", "Some fields are invalid.", {"limit": [f"Must be a whole number from 1 to {MAX_PAGE}."]}
-        )
-    return int(raw)
 
 
 def _summary(article: dict[str, Any]) -> dict[str, Any]:
@@ -203,8 +177,8 @@ def _now() -> str:
 def list_comments(article_id: str):
     """An article's accepted comments, oldest first, `limit` (1-100, default 20) a page, `cursor` for the next."""
     _listed_article(article_id)
-    limit = _limit(request.args.get("limit"))
-    after = _after(lambda cursor: decode_comment_cursor(cursor, article_id))
+    limit = page_limit(request.args.get("limit"), DEFAULT_PAGE, MAX_PAGE)
+    after = page_after(lambda cursor: decode_comment_cursor(cursor, article_id))
 
     def load() -> dict[str, Any]:
         page, next_key = services().comments.of_article(article_id, limit, after)

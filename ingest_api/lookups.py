@@ -1,14 +1,16 @@
-"""What several views look up the same way: a campaign, a stored article, an upload, the upload limit.
+"""What several views look up the same way: a campaign, a stored article, an upload, the upload limit,
+a page's `limit` and `cursor`.
 
 Not a blueprint: views import it and it imports no view, so no blueprint needs another.
 """
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
-from typing import Any
+from typing import Any, Callable, TypeVar
 
-from flask import current_app
+from flask import current_app, request
 
 from events.blog import ARTICLE_ID
 from events.ids import CAMPAIGN_ID
@@ -17,6 +19,11 @@ from events.uploads import DEFAULT_MAX_BYTES, parse_upload_key
 from ingest_api.cache import read_cache
 from ingest_api.errors import ApiError
 from ingest_api.services import services
+
+K = TypeVar("K")
+
+#: The largest page any listing serves.
+MAX_PAGE = 100
 
 #: The fields of an upload record that its status shows.
 _SHOWN = ("status", "reason", "format", "width", "height", "bytes", "thumbnails")
@@ -73,3 +80,29 @@ def upload_of_key(key: str) -> dict[str, Any]:
     if record is None or record.get("key") != key:
         return {"key": key, "status": "unknown"}
     return upload_status(record)
+
+
+def page_limit(raw: str | None, default: int, maximum: int = MAX_PAGE) -> int:
+    """A listing's `limit` query parameter: `default` when absent; 422 unless a whole number from 1 to `maximum`."""
+    if raw is None:
+        return default
+    # ASCII digits only: str.isdigit() takes "１" (which int() reads as 1) and "²" (which
+    # it cannot read), and int() refuses a string of more than 4,300 digits.
+    if not re.fullmatch(r"[0-9]{1,10}", raw) or not 1 <= int(raw) <= maximum:
+        raise ApiError(
+            422, "invalid_fields", "Some fields are invalid.", {"limit": [f"Must be a whole number from 1 to {maximum}."]}
+        )
+    return int(raw)
+
+
+def page_after(decode: Callable[[str], K]) -> K | None:
+    """The key inside the request's `cursor`, None without one; 400 when it is not one we made."""
+    cursor = request.args.get("cursor")
+    if cursor is None:
+        return None
+    try:
+        return decode(cursor)
+    except ValueError:
+        raise ApiError(
+            400, "invalid_cursor", "The cursor is not one this API made.", {"cursor": ["Not a valid cursor."]}
+        ) from None

@@ -19,8 +19,25 @@ def campaigns() -> None:
 @click.option("--opens", required=True, help="When entries open, ISO 8601 with a time zone.")
 @click.option("--closes", required=True, help="When entries close, ISO 8601 with a time zone.")
 @click.option("--max-entries-per-email", default=1, show_default=True, help="Entries one email address may make.")
-def campaigns_create(campaign_id: str, name: str, opens: str, closes: str, max_entries_per_email: int) -> None:
-    """Create or replace a campaign."""
+@click.option("--gives-codes", is_flag=True, help="Give each eligible entry one discount code from the campaign's pool.")
+@click.option(
+    "--draw-includes-unreviewed/--draw-only-approved",
+    default=True,
+    show_default=True,
+    help="Whether the draw picks among entries not reviewed yet, or only among approved ones.",
+)
+@click.option("--draw-includes-flagged", is_flag=True, help="Let the draw pick entries flagged as duplicate receipts.")
+def campaigns_create(
+    campaign_id: str,
+    name: str,
+    opens: str,
+    closes: str,
+    max_entries_per_email: int,
+    gives_codes: bool,
+    draw_includes_unreviewed: bool,
+    draw_includes_flagged: bool,
+) -> None:
+    """Create or replace a campaign and its reward settings."""
     from marshmallow import ValidationError
 
     from events.models import Campaign
@@ -35,6 +52,9 @@ def campaigns_create(campaign_id: str, name: str, opens: str, closes: str, max_e
                 "opens_at": opens,
                 "closes_at": closes,
                 "max_entries_per_email": max_entries_per_email,
+                "gives_codes": gives_codes,
+                "draw_includes_unreviewed": draw_includes_unreviewed,
+                "draw_includes_flagged": draw_includes_flagged,
             }
         )
     except ValidationError as exc:
@@ -69,6 +89,9 @@ def campaigns_list(as_json: bool) -> None:
                         "opens_at": campaign.opens_at.isoformat(),
                         "closes_at": campaign.closes_at.isoformat(),
                         "max_entries_per_email": campaign.max_entries_per_email,
+                        "gives_codes": campaign.gives_codes,
+                        "draw_includes_unreviewed": campaign.draw_includes_unreviewed,
+                        "draw_includes_flagged": campaign.draw_includes_flagged,
                         "open": campaign.is_open(now),
                         "entries": entries,
                     }
@@ -79,9 +102,12 @@ def campaigns_list(as_json: bool) -> None:
 
 
 def _window(campaign) -> str:
+    draw = "unreviewed or approved" if campaign.draw_includes_unreviewed else "approved only"
     return (
         f"{campaign.opens_at.isoformat()} to {campaign.closes_at.isoformat()}, "
         f"{campaign.max_entries_per_email} per email"
+        f"{', gives codes' if campaign.gives_codes else ''}, draw: {draw}"
+        f"{', flagged too' if campaign.draw_includes_flagged else ''}"
     )
 
 

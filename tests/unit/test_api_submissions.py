@@ -378,7 +378,7 @@ def test_a_key_of_255_visible_characters_is_fine(client):
 # --- routing -------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("path", ["/", "/v1", "/v1/campaigns/summer/entries", "/v2/campaigns/summer/submissions", "/static/x"])
+@pytest.mark.parametrize("path", ["/", "/v1", "/v1/campaigns/summer/prizes", "/v2/campaigns/summer/submissions", "/static/x"])
 def test_an_unknown_route_is_a_json_404(client, path):
     assert_error(client.get(path), 404, "not_found")
 
