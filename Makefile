@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-fast install clean bench-thumbnails bench-coldstart bench-ingest bench-requests bench-drain bench-edge
+.PHONY: run test test-fast install clean bench-thumbnails bench-coldstart bench-ingest bench-requests bench-drain bench-edge bench-export
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -70,6 +70,12 @@ bench-drain: $(STAMP)
 # p50/p99, bytes), and how soon an edit shows through the edge; `--quick` via ARGS=--quick.
 bench-edge: $(STAMP)
 	$(BIN)/python -m bench.edge $(ARGS)
+
+# A benchmark, not a test: `fleet campaigns export` of 10,000 and 100,000 entries stored in
+# moto, each in its own process: peak resident memory against the floor (no entries),
+# rows/s, its CPU beside moto's (ARGS=--quick: 1,000 and 10,000).
+bench-export: $(STAMP)
+	$(BIN)/python -m bench.export $(ARGS)
 
 # A benchmark, not a test: import plus first event of each entry point against a floor.
 bench-coldstart: $(STAMP)
