@@ -5,13 +5,13 @@ Lambda's SQS mapping passes `{"Records": [...]}`; a Pipe passes the bare list. B
 stream mapping passes `{"Records": [...]}` and reads failures by `SequenceNumber`: Lambda
 retries the shard from the lowest one named.
 
-A worker hands `process_sqs` or `process_inserts` a function of one record and its ports,
-and a function that makes the ports. Powertools' BatchProcessor runs it on each record;
-a record whose function raises is reported failed, the others succeed. The ports are
-made on the first record that needs them, once per batch, so a batch with nothing to do
-builds no AWS client. Each record's log lines carry its identifier as correlation id.
-`process_whole_batch` is the one skeleton of our own, for a worker that must see the
-whole batch at once.
+A worker hands `process_sqs`, `process_inserts` or `process_changes` a function of one
+record and its ports, and a function that makes the ports. Powertools' BatchProcessor
+runs it on each record; a record whose function raises is reported failed, the others
+succeed. The ports are made on the first record that needs them, once per batch, so a
+batch with nothing to do builds no AWS client. Each record's log lines carry its
+identifier as correlation id. `process_whole_batch` is the one skeleton of our own, for a
+worker that must see the whole batch at once.
 """
 
 from __future__ import annotations
@@ -73,14 +73,32 @@ def process_inserts(
     Other records (a MODIFY, which moto emits for an identical put, or a REMOVE) succeed
     untouched. The image is Powertools' deserialization: numbers come as Decimal.
     """
+    return _process_images(event, handle, ports, context, ("INSERT",))
+
+
+def process_changes(
+    event: Any, handle: Callable[[dict[str, Any], P], Any], ports: Callable[[], P], context: Any
+) -> dict[str, Any]:
+    """Run `handle(new image, ports)` on each INSERT and MODIFY of a stream event; report those that raised.
+
+    For a worker that follows an item through its life, where a later change (a MODIFY) may
+    be the one it waits for. A REMOVE succeeds untouched; numbers come as Decimal.
+    """
+    return _process_images(event, handle, ports, context, ("INSERT", "MODIFY"))
+
+
+def _process_images(
+    event: Any, handle: Callable[[dict[str, Any], P], Any], ports: Callable[[], P], context: Any, names: tuple[str, ...]
+) -> dict[str, Any]:
     from aws_lambda_powertools.utilities.batch import EventType
     from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecordEventName
 
     made = functools.cache(ports)
+    wanted = {DynamoDBRecordEventName[name] for name in names}
 
     def run(record: DynamoDBRecord) -> Any:
         change = record.dynamodb
-        if record.event_name is not DynamoDBRecordEventName.INSERT or change is None or not change.new_image:
+        if record.event_name not in wanted or change is None or not change.new_image:
             return None
         logger.set_correlation_id(change.sequence_number)
         return handle(change.new_image, made())

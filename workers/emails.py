@@ -53,14 +53,27 @@ def render(name: str, to: str, **context: Any) -> Email:
 
 def inserted_keys(event: Any, attribute: str) -> list[str]:
     """The string `attribute` of every INSERT's new image in a stream batch (what its emails are keyed by)."""
+    return [image[attribute]["S"] for image in stream_images(event, ("INSERT",)) if _is_string(image.get(attribute))]
+
+
+def changed_keys(event: Any, attribute: str) -> list[str]:
+    """The string `attribute` of every INSERT's and MODIFY's new image in a stream batch."""
+    return [image[attribute]["S"] for image in stream_images(event) if _is_string(image.get(attribute))]
+
+
+def stream_images(event: Any, names: tuple[str, ...] = ("INSERT", "MODIFY")) -> list[dict[str, Any]]:
+    """The new images, as DynamoDB sent them (typed), of a stream batch's records named `names`."""
     records = event.get("Records") if isinstance(event, dict) else None
-    keys: list[str] = []
+    images: list[dict[str, Any]] = []
     for record in records if isinstance(records, list) else []:
         image = (record.get("dynamodb") or {}).get("NewImage") or {} if isinstance(record, dict) else {}
-        value = image.get(attribute) if isinstance(image, dict) else None
-        if record.get("eventName") == "INSERT" and isinstance(value, dict) and isinstance(value.get("S"), str):
-            keys.append(value["S"])
-    return keys
+        if isinstance(image, dict) and record.get("eventName") in names:
+            images.append(image)
+    return images
+
+
+def _is_string(value: Any) -> bool:
+    return isinstance(value, dict) and isinstance(value.get("S"), str)
 
 
 def send_once(email: Email, scope: str, key: str, mailer: Mailer, once: Once) -> str:

@@ -13,6 +13,7 @@ from workers import confirmations, welcome
 
 from fleet.fakes.tables import FakeCampaigns, campaign
 from fleet.fakes.mail import FakeMailer, MemoryPersistence, once_over
+from tests.unit.settling import Settling
 
 
 def user_image(email: str) -> dict:
@@ -61,7 +62,7 @@ def welcome_ports(monkeypatch, mailer, persistence):
 def confirmation_ports(monkeypatch, mailer, persistence):
     campaigns = FakeCampaigns(campaign("summer", name="Summer Receipts"))
     monkeypatch.setattr(
-        confirmations, "_ports", lambda context, event: (campaigns, mailer, once_over(persistence))
+        confirmations, "_ports", lambda context, event: Settling(campaigns, mailer, persistence).ports()
     )
     return mailer, persistence
 
