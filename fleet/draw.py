@@ -22,6 +22,10 @@ RULE = 'winners: the N lowest hex sha256("{seed}:{id}") over the eligible ids; d
 
 ELIGIBLE_STATUSES = (ACCEPTED, WAITLISTED)
 
+#: The most winners one draw stores: its item holds them all, and an item is at most 400 KB
+#: (5,000 ids of up to 64 characters fit).
+MAX_WINNERS = 5000
+
 
 class DrawStore(Protocol):
     """The draws table: one item per campaign and seed, written once."""
@@ -80,6 +84,8 @@ def pick(ids: list[str], seed: str, winners: int) -> list[str]:
     """The `winners` ids of lowest rank under `seed`, first place first."""
     if winners < 1:
         raise ValueError("a draw needs at least one winner")
+    if winners > MAX_WINNERS:
+        raise ValueError(f"{winners} winners asked for: a draw stores at most {MAX_WINNERS}")
     if winners > len(ids):
         raise TooManyWinners(winners, len(ids))
     return sorted(ids, key=lambda i: (rank(seed, i), i))[:winners]

@@ -12,7 +12,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO, Callable, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence, TextIO
 
 import click
 
@@ -71,7 +71,7 @@ def campaigns_export(campaign_id: str, fmt: str, status: str | None, excel: bool
     Cells that a spreadsheet would run as a formula are written as text; answers are one
     JSON column. A progress bar goes to stderr when it is a terminal, a summary otherwise.
     """
-    from fleet.export import ExportOptions, export_entries
+    from fleet.export import ExportOptions
 
     if excel and fmt != "csv":
         raise click.BadParameter("--excel applies to --format csv only", param_hint="--excel")
@@ -79,29 +79,36 @@ def campaigns_export(campaign_id: str, fmt: str, status: str | None, excel: bool
     _campaign(ports, campaign_id)
     options = ExportOptions(format=fmt, excel=excel)
     started = time.monotonic()
-    if not output:
+    if output is None:
         sys.stdout.flush()
-    binary: BinaryIO = open(output, "wb") if output else sys.stdout.buffer
-    # UTF-8 whatever the locale; newline="" so the csv module's CRLF reaches the file as written.
-    out = io.TextIOWrapper(binary, encoding="utf-8", newline="")
-    try:
-        entries = ports.entries.iter_campaign(campaign_id, status=status, newest_first=False)
-        if _stderr_is_terminal():
-            # The bar's length is every entry of the campaign: with --status it ends short.
-            with click.progressbar(length=ports.entries.count(campaign_id), label="exporting", file=sys.stderr) as bar:
-                written = export_entries(entries, ports.lookup_uploads, out, options, progress=bar.update)
-        else:
-            written = export_entries(entries, ports.lookup_uploads, out, options)
-        out.flush()
-    finally:
-        if output:
-            out.close()
-        else:
-            out.detach()  # leave stdout open for click
+        # UTF-8 whatever the locale; newline="" so the csv module's CRLF is written as it is.
+        out = io.TextIOWrapper(sys.stdout.buffer, encoding="utf-8", newline="")
+        try:
+            written = _export(ports, campaign_id, status, out, options)
+        finally:
+            out.detach()  # stdout stays open for click
+    else:
+        try:
+            with open(output, "w", encoding="utf-8", newline="") as out:
+                written = _export(ports, campaign_id, status, out, options)
+        except BaseException:
+            output.unlink(missing_ok=True)  # half an export must not pass for a whole one
+            raise
     elapsed = time.monotonic() - started
     where = f" to {output}" if output else ""
     only = f" {status}" if status else ""
     click.echo(f"exported {written}{only} entries of {campaign_id} as {fmt}{where} in {elapsed:.1f} s", err=True)
+
+
+def _export(ports: OutcomePorts, campaign_id: str, status: str | None, out: TextIO, options: Any) -> int:
+    from fleet.export import export_entries
+
+    entries = ports.entries.iter_campaign(campaign_id, status=status, newest_first=False)
+    if not _stderr_is_terminal():
+        return export_entries(entries, ports.lookup_uploads, out, options)
+    # The bar's length is every entry of the campaign: with --status it ends short.
+    with click.progressbar(length=ports.entries.count(campaign_id), label="exporting", file=sys.stderr) as bar:
+        return export_entries(entries, ports.lookup_uploads, out, options, progress=bar.update)
 
 
 @click.command("draw")
@@ -134,6 +141,8 @@ def campaigns_draw(campaign_id: str, winners: int | None, seed: str | None, veri
         outcome = run_draw(campaign, ports.entries.iter_campaign(campaign_id), winners, ports.draws, seed=seed)
     except TooManyWinners as exc:
         raise click.ClickException(f"{exc}: draw refused, nothing stored") from None
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--winners") from None
     draw = outcome.draw
     if outcome.created:
         click.echo(f"draw of {campaign_id} stored")

@@ -173,3 +173,9 @@ def test_verify_says_verified(ports):
     assert digest(sorted(ports.entries.items)) in verified.output
     unknown = draw(ports, "summer", "--verify", "nope")
     assert unknown.exit_code == 1 and "no draw of summer with seed 'nope'" in unknown.output
+
+
+def test_more_winners_than_a_draw_can_store_are_refused(ports):
+    refused = draw(ports, "summer", "--winners", "5001")
+    assert refused.exit_code == 2 and "at most 5000" in refused.output
+    assert ports.draws.items == {}

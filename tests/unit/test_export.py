@@ -195,3 +195,28 @@ def test_memory_does_not_grow_with_the_entries(fmt):
     small, large = _peak(2_000, fmt), _peak(8_000, fmt)
     # Four times the entries: the same peak, within the noise of one page.
     assert large < small * 1.25 + 32 * 1024, (small, large)
+
+
+def test_a_terminal_gets_a_progress_bar_over_the_count(monkeypatch):
+    monkeypatch.setattr("fleet.cli.outcome._stderr_is_terminal", lambda: True)
+    ports = Ports(*[entry(n) for n in range(3)])
+    counted: list[str] = []
+    count = ports.entries.count
+    monkeypatch.setattr(ports.entries, "count", lambda campaign_id: counted.append(campaign_id) or count(campaign_id))
+    result = ports.invoke("summer")
+    assert result.exit_code == 0, result.output
+    assert counted == ["summer"] and "exporting" in result.stderr
+    assert "exported 3 entries of summer" in result.stderr
+
+
+def test_a_failed_export_leaves_no_half_file(tmp_path):
+    ports = Ports(entry(1, upload_key=UPLOAD_KEY))
+
+    def throttled(upload_ids):
+        raise RuntimeError("throttled")
+
+    ports.ports.lookup_uploads = throttled
+    target = tmp_path / "out.csv"
+    result = ports.invoke("summer", "-o", str(target))
+    assert result.exit_code == 1 and isinstance(result.exception, RuntimeError)
+    assert not target.exists()
