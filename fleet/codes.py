@@ -95,7 +95,8 @@ def import_codes(campaign_id: str, lines: Iterable[str], store: CodeStore) -> Im
     # The pool order: this import's time, then the line, so that older imports go out first.
     added = store.add(campaign_id, [(code, f"{stamp}#{number:09d}") for code, number in seen.items()], stamp)
     already = [Problem(number, "already in the campaign's codes") for code, number in seen.items() if code not in added]
-    given = fill_waitlist(campaign_id, store) if added else 0
+    # Even when nothing was added: an import run again finishes the fill of one interrupted.
+    given = fill_waitlist(campaign_id, store)
     return ImportReport(added=len(added), already=already, problems=problems, given_to_waitlist=given)
 
 

@@ -103,3 +103,12 @@ def test_threads_giving_codes_to_overlapping_entries_give_each_code_once_and_eac
     given = store.given("summer")
     assert len(given) == 20 and sorted(given.values()) == sorted(set(given.values()))
     assert sum(1 for e in store.entries.values() if e["status"] == WAITLISTED) == 10
+
+
+def test_an_import_run_again_finishes_a_fill_that_stopped_before_the_waitlist():
+    store = FakeCodes(entries("e1", "e2"))
+    assert [give_code("summer", s, store) for s in ("e1", "e2")] == [None, None]
+    store.add("summer", [("A1", "1"), ("B2", "2")], "then")  # added, and the process died before its fill
+    report = import_codes("summer", ["A1", "B2"], store)
+    assert report.added == 0 and report.skipped == 2 and report.given_to_waitlist == 2
+    assert {store.entries[s]["code"] for s in ("e1", "e2")} == {"A1", "B2"}
