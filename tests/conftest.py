@@ -58,6 +58,8 @@ def local_aws(aws_server, monkeypatch, tmp_path_factory):
     monkeypatch.setenv("FLEET_RATE_PER_CLIENT", "100000")
     # The development issuer's signing key goes to a fresh state dir, never the work tree.
     monkeypatch.setenv("FLEET_STATE_DIR", str(tmp_path_factory.mktemp("fleet-state")))
+    # The run's shared directory, as `fleet up` makes one: the in-process workers' stats for the live view.
+    monkeypatch.setenv("FLEET_RUN_DIR", str(tmp_path_factory.mktemp("fleet-run")))
     for name in ("AWS_PROFILE", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
         monkeypatch.delenv(name, raising=False)
     settings.reset()

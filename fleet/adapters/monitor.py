@@ -58,10 +58,18 @@ class LocalMonitor:
         source = replaying.dead_letter_queue(queue)
         if dry_run:
             lines = [json.loads(line) for line in replaying.dump(queue, limit=DRY_RUN_LIMIT)]
-            items = tuple(ReplayItem(d["message_id"], d["body"][:SUMMARY_CHARS]) for d in lines)
+            items = tuple(ReplayItem(d["message_id"], _message_summary(d)) for d in lines)
             return ReplayOutcome(queue, source, queue, True, items)
         moved = replaying.move(source, queue, limit=REPLAY_LIMIT)
         return ReplayOutcome(queue, source, queue, False, moved=moved)
+
+
+def _message_summary(dumped: dict[str, Any]) -> str:
+    """`SubmitEntry 5ed2...: {"body": ...`: the message's type and id attributes (as our queues send them), then its body."""
+    attributes = dumped.get("message_attributes") or {}
+    named = " ".join(attributes[k].get("StringValue", "") for k in ("type", "message_id") if k in attributes)
+    body = dumped["body"][:SUMMARY_CHARS]
+    return f"{named}: {body}" if named else body
 
 
 def _parked_item(info: dict[str, Any]) -> ReplayItem:

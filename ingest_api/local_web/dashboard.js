@@ -78,7 +78,7 @@ function triggerRow(trigger) {
   let found = triggerRows.get(trigger.name);
   if (found) return found;
   const tr = document.createElement("tr");
-  tr.id = `trigger-${trigger.name.replace(/[^A-Za-z0-9_-]+/g, "-")}`;
+  tr.dataset.trigger = trigger.name;
   const th = document.createElement("th");
   th.scope = "row";
   th.textContent = trigger.name;

@@ -259,3 +259,23 @@ def test_a_stream_poller_counts_each_invocation_and_names_the_failed_records_ite
         ("100 (user_id=cy)", "RuntimeError: handler crashed"),
         ("101 (user_id=bob)", "Throttling: slow down"),
     ]
+
+
+def test_the_supervisor_gives_every_process_one_run_directory_and_removes_it_at_the_end(tmp_path):
+    from pathlib import Path
+
+    from fleet.runtime.supervisor import Output, Role, Supervisor
+
+    roles = [Role("api", ["true"], {"A": "1"}), Role("workers", ["true"], {})]
+    fleet = Supervisor(roles, Output(["api", "workers"]), threading.Event())
+    dirs = {r.env["FLEET_RUN_DIR"] for r in fleet.roles.values()}
+    assert len(dirs) == 1 and Path(next(iter(dirs))).is_dir() and fleet.roles["api"].env["A"] == "1"
+    fleet.stop_all()
+    assert not Path(next(iter(dirs))).exists()
+
+    chosen = tmp_path / "mine"
+    chosen.mkdir()
+    kept = Supervisor([Role("api", ["true"], {"FLEET_RUN_DIR": str(chosen)})], Output(["api"]), threading.Event())
+    assert kept.roles["api"].env["FLEET_RUN_DIR"] == str(chosen)
+    kept.stop_all()
+    assert chosen.is_dir()  # a directory the developer named is theirs
