@@ -33,11 +33,12 @@ class EmbeddedAws:
         """Start serving; return once the port answers."""
         from moto.server import ThreadedMotoServer
 
-        from fleet.runtime import dynamodb_transactions, sns_delivery, sqs_depth
+        from fleet.runtime import dynamodb_expressions, dynamodb_transactions, sns_delivery, sqs_depth
 
         sqs_depth.install()  # a call costs the messages it touches, not the queue's depth
         sns_delivery.install()  # each SNS subscription delivered on its own, as on AWS
         dynamodb_transactions.install()  # a transaction costs its items, not its tables
+        dynamodb_expressions.install()  # an update expression is parsed once, not per call
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
         self._server = ThreadedMotoServer(ip_address=self.host, port=self.port, verbose=False)
         self._server.start()
