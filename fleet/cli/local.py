@@ -82,6 +82,7 @@ def up(
         output.line(f"edge      {edge_url} (the distribution's behaviours over the site bucket and the API, cached)")
         output.line(f"blog      {edge_url}/blog/")
         output.line(f"outbox    {api_url}/_local/outbox (or: fleet outbox)")
+        output.line(f"dashboard {api_url}/_local/dashboard (queues, triggers, failures, replays: live)")
         output.line(f"issuer    {api_url}/_local/issuer (tokens: fleet token --user NAME)")
         if not no_demo:
             from fleet.demo import DEMO_CAMPAIGN_ID, entry_page_url
