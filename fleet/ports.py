@@ -379,3 +379,26 @@ class CodeStore(Protocol):
 
     def counts(self, campaign_id: str) -> tuple[int, int, int]:
         """How many codes are in the pool, how many were given, how many entries wait (COUNT Queries)."""
+
+
+class ReceiptIndex(Protocol):
+    """The receipt_bands table: one item per band of each entry's photo hash."""
+
+    def record(self, items: Sequence[Mapping[str, Any]]) -> None:
+        """Write band items (`band`, `submission_id`, `phash`, `received_at`) in batches; RetryLater when some stay unwritten."""
+
+    def band(self, band: str) -> list[dict[str, Any]]:
+        """Every item of one band: one Query (and its next pages), never a Scan."""
+
+
+class ReceiptFlags(Protocol):
+    """The entries' side of their receipt photos (the submissions table)."""
+
+    def flag(self, submission_id: str, copies: Sequence[str]) -> bool:
+        """Add ids to the entry's `duplicate_receipt` set; False (nothing written) when the entry is not stored."""
+
+    def senders(self, upload_key: str) -> list[str]:
+        """The ids of the entries that sent this upload (a Query of the `by_upload` index)."""
+
+    def mark_ready(self, submission_id: str, at: str) -> bool:
+        """Set the entry's `receipt_ready_at`; False (nothing written) when the entry is not stored."""

@@ -55,6 +55,8 @@ EXCLUDE = [
     "_hypothesis*",
     "schemathesis",
     "pip",
+    # imagehash's optional back ends (phash, whash), never imported: 150 MB the zips cannot hold
+    "scipy", "scipy.libs", "pywt",
     # the editable install's path hook points at this checkout, not at the zip
     "__editable__*",
 ]

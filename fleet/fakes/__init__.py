@@ -12,6 +12,8 @@ from fleet.fakes.access import FakeApiKeys, FakeRateLimiter, FakeTodos, FakeUser
 from fleet.fakes.blog import FakeArticles, FakeComments, FakeCommentTopic
 from fleet.fakes.monitor import FakeMonitor
 from fleet.fakes.entries import FakeEntries
+# The receipts' ports are the workers' (and the benchmarks'): no view uses them, so fake_ports has none.
+from fleet.fakes.receipts import FakeReceiptFlags, FakeReceiptIndex  # noqa: F401
 from fleet.fakes.tables import FakeCampaigns, FakeQueue, FakeRequestKeys, FakeSubmissions
 from fleet.fakes.uploads import FakeSigner, FakeUploads
 
