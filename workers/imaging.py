@@ -4,7 +4,9 @@
 It is fast and frugal because it never decodes more pixels than the largest thumbnail
 needs: JPEG DCT scaling (Pillow's draft mode) decodes at 1/2, 1/4 or 1/8 of the size,
 the remaining reduction is an integer box reduce followed by a short LANCZOS step, and
-the EXIF orientation is applied to the small result, not to the full image.
+the EXIF orientation is applied to the small result, not to the full image. The photo's
+perceptual hash (`fleet.receipts.receipt_hash`) is taken from the smallest thumbnail's
+upright pixels, so it costs no second decode and sees the photo as it is shown.
 
 Anything that is not a supported image within the limits raises `ImageRejected` with a
 machine-readable reason; no input makes it raise anything else.
@@ -12,6 +14,7 @@ machine-readable reason; no input makes it raise anything else.
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import warnings
 from dataclasses import dataclass
@@ -74,6 +77,8 @@ class ImageReport:
     width: int  # as displayed, after the EXIF orientation
     height: int
     thumbnails: tuple[Thumbnail, ...]
+    #: The perceptual hash (hex) of the upright photo; None when none was asked for.
+    phash: str | None = None
 
 
 def make_thumbnails(
@@ -81,8 +86,9 @@ def make_thumbnails(
     declared_type: str | None = None,
     sizes: tuple[int, ...] = THUMBNAIL_SIZES,
     max_pixels: int = MAX_PIXELS,
+    hashed: bool = False,
 ) -> ImageReport:
-    """Check an upload and make its thumbnails; raise ImageRejected for anything else."""
+    """Check an upload and make its thumbnails (and its perceptual hash when `hashed`); raise ImageRejected for anything else."""
     if not data:
         raise ImageRejected("empty", "zero bytes")
     sizes = tuple(sorted(set(sizes)))
@@ -91,7 +97,7 @@ def make_thumbnails(
             # Pillow warns past MAX_IMAGE_PIXELS and raises past twice that; our own check
             # below runs first, and no warning may slip through as a success.
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            return _make(data, declared_type, sizes, max_pixels)
+            report, upright = _make(data, declared_type, sizes, max_pixels)
     except ImageRejected:
         raise
     except UnidentifiedImageError as exc:
@@ -104,9 +110,15 @@ def make_thumbnails(
         # Pillow's decoders report damaged files with any of these.
         reason = "truncated" if "truncated" in str(exc).lower() or isinstance(exc, EOFError) else "corrupt"
         raise ImageRejected(reason, f"{type(exc).__name__}: {exc}") from None
+    if not hashed:
+        return report
+    # Outside the decoding errors above: a failing hash is a bug to retry, not a corrupt photo.
+    from fleet.receipts import receipt_hash
+
+    return dataclasses.replace(report, phash=receipt_hash(upright))
 
 
-def _make(data: bytes, declared_type: str | None, sizes: tuple[int, ...], max_pixels: int) -> ImageReport:
+def _make(data: bytes, declared_type: str | None, sizes: tuple[int, ...], max_pixels: int) -> tuple[ImageReport, Image.Image]:
     with Image.open(io.BytesIO(data), formats=None) as image:  # reads the header only
         fmt = image.format or ""
         if fmt not in ALLOWED_TYPES.values():
@@ -136,9 +148,11 @@ def _make(data: bytes, declared_type: str | None, sizes: tuple[int, ...], max_pi
             target = _fit(width, height, size)
             if current.size != target:
                 current = _reduce(current, target)
-            thumbnails.append(_encode(size, current, orientation))
+            upright = current.transpose(_ORIENTATION[orientation]) if orientation != 1 else current
+            thumbnails.append(_encode(size, upright))
     shown = (height, width) if orientation in (5, 6, 7, 8) else (width, height)
-    return ImageReport(format=fmt, width=shown[0], height=shown[1], thumbnails=tuple(reversed(thumbnails)))
+    report = ImageReport(format=fmt, width=shown[0], height=shown[1], thumbnails=tuple(reversed(thumbnails)))
+    return report, upright
 
 
 def _fit(width: int, height: int, size: int) -> tuple[int, int]:
@@ -185,9 +199,7 @@ def _reduce(image: Image.Image, target: tuple[int, int]) -> Image.Image:
     return image.resize(target, Image.Resampling.LANCZOS, reducing_gap=2.0)
 
 
-def _encode(size: int, image: Image.Image, orientation: int) -> Thumbnail:
-    if orientation != 1:
-        image = image.transpose(_ORIENTATION[orientation])
+def _encode(size: int, image: Image.Image) -> Thumbnail:
     out = io.BytesIO()
     # No exif=, icc_profile= or comment: the thumbnail carries no metadata at all.
     image.save(out, format="JPEG", quality=QUALITY, optimize=False)

@@ -4,6 +4,13 @@ S3 ObjectCreated under `uploads/` -> bucket notification -> the uploads queue ->
 A rejected upload is an outcome, not a failure: it is recorded and its original moved to
 quarantine, and the record succeeds. Only a throttled or unreachable S3 or DynamoDB (or a
 bug) fails a record, so that SQS delivers it again.
+
+A campaign's photo is hashed (`fleet.receipts`) and its hash stored with the outcome;
+then the entry that sent it, if it is stored yet, is touched (`receipt_ready_at`), so that
+its confirmation, waiting for the photo, comes back as a stream MODIFY and checks the
+receipt. The outcome is written before the entry is looked up: an entry stored meanwhile
+reads the outcome itself. A retry of a record whose outcome is recorded skips the
+thumbnails (same ETag) but touches the entry again, with the same value.
 """
 
 from __future__ import annotations
@@ -16,13 +23,14 @@ from events.uploads import (
     READY,
     REJECTED,
     ObjectCreated,
+    UploadKey,
     object_created_records,
     parse_upload_key,
     quarantine_key,
     thumbnail_key,
 )
 from fleet.batch import process_sqs
-from fleet.ports import ObjectStore, UploadStore
+from fleet.ports import ObjectStore, ReceiptFlags, UploadStore
 from fleet.telemetry import THUMBNAILS_MADE, count, logger
 from workers.imaging import ImageRejected, make_thumbnails
 
@@ -37,12 +45,17 @@ SIZE_MISMATCH = "size_mismatch"
 
 
 def process_upload(
-    notice: ObjectCreated, objects: ObjectStore, uploads: UploadStore, now: datetime | None = None
+    notice: ObjectCreated,
+    objects: ObjectStore,
+    uploads: UploadStore,
+    receipts: ReceiptFlags,
+    now: datetime | None = None,
 ) -> str:
-    """Check one uploaded object and make its thumbnails; return `ready`, `rejected` or `skipped`.
+    """Check one uploaded object, make its thumbnails, touch its entry; return `ready`, `rejected` or `skipped`.
 
     Safe to repeat: a notice for an object whose current version (by ETag) has already
-    been handled changes nothing, except finishing a quarantine that was interrupted.
+    been handled changes nothing, except finishing a quarantine that was interrupted and
+    touching the entry again.
     """
     stamp = (now or datetime.now(timezone.utc)).isoformat()
     parsed = parse_upload_key(notice.key)
@@ -57,27 +70,43 @@ def process_upload(
     if notice.etag and upload.get("etag") == notice.etag and upload.get("status") in (READY, REJECTED):
         if upload["status"] == REJECTED:
             objects.move(notice.key, quarantine_key(notice.key))  # in case the first try stopped early
+        touch_senders(parsed, notice.key, str(upload.get("processed_at") or stamp), receipts)
         return SKIPPED
 
     head = objects.head(notice.key)
     if head is None:
         logger.info("object gone before it was processed", extra={"key": notice.key})
         return SKIPPED
-    max_bytes = int(upload.get("max_bytes") or DEFAULT_MAX_BYTES)
-    declared = upload.get("declared_bytes")
     found: dict[str, Any] = {"bytes": head.size, "etag": head.etag, "processed_at": stamp}
 
-    refused = _size_refused(head.size, max_bytes, declared)
+    outcome = _check(notice.key, parsed, upload, head.size, found, objects, uploads)
+    touch_senders(parsed, notice.key, stamp, receipts)
+    return outcome
+
+
+def _check(
+    key: str,
+    parsed: UploadKey,
+    upload: dict[str, Any],
+    size: int,
+    found: dict[str, Any],
+    objects: ObjectStore,
+    uploads: UploadStore,
+) -> str:
+    upload_id = upload["upload_id"]
+    max_bytes = int(upload.get("max_bytes") or DEFAULT_MAX_BYTES)
+    declared = upload.get("declared_bytes")
+    refused = _size_refused(size, max_bytes, declared)
     if refused:
-        return _reject(notice.key, upload_id, *refused, found, objects, uploads)
-    data = objects.read(notice.key)
+        return _reject(key, upload_id, *refused, found, objects, uploads)
+    data = objects.read(key)
     refused = _size_refused(len(data), max_bytes, declared)  # replaced between the HEAD and the GET
     if refused:
-        return _reject(notice.key, upload_id, *refused, found, objects, uploads)
+        return _reject(key, upload_id, *refused, found, objects, uploads)
     try:
-        report = make_thumbnails(data, upload.get("content_type"))
+        report = make_thumbnails(data, upload.get("content_type"), hashed=parsed.campaign_id is not None)
     except ImageRejected as rejection:
-        return _reject(notice.key, upload_id, rejection.reason, rejection.detail, found, objects, uploads)
+        return _reject(key, upload_id, rejection.reason, rejection.detail, found, objects, uploads)
 
     keys: dict[str, str] = {}
     for thumbnail in report.thumbnails:
@@ -95,10 +124,21 @@ def process_upload(
             "width": report.width,
             "height": report.height,
             "thumbnails": keys,
+            "phash": report.phash,
         },
     )
     logger.info("upload ready", extra={"upload_id": upload_id, "width": report.width, "height": report.height})
     return READY
+
+
+def touch_senders(parsed: UploadKey, key: str, at: str, receipts: ReceiptFlags) -> int:
+    """Set `receipt_ready_at` on the stored entries that sent a campaign's upload; how many were touched.
+
+    Ready or rejected alike: either way the entry's confirmation no longer waits for the photo.
+    """
+    if parsed.campaign_id is None:
+        return 0  # an article's photo: no entry sent it
+    return sum(receipts.mark_ready(submission_id, at) for submission_id in receipts.senders(key))
 
 
 def _size_refused(size: int, max_bytes: int, declared: Any) -> tuple[str, str] | None:
@@ -129,14 +169,15 @@ def _reject(
     return REJECTED
 
 
-def _adapters() -> tuple[ObjectStore, UploadStore]:
+def _adapters() -> tuple[ObjectStore, UploadStore, ReceiptFlags]:
     from fleet.adapters.objects import S3Objects
+    from fleet.adapters.receipts import DynamoReceiptFlags
     from fleet.adapters.uploads import DynamoUploads
 
-    return S3Objects("media"), DynamoUploads()
+    return S3Objects("media"), DynamoUploads(), DynamoReceiptFlags()
 
 
-def _process_notices(record: SQSRecord, adapters: tuple[ObjectStore, UploadStore]) -> None:
+def _process_notices(record: SQSRecord, adapters: tuple[ObjectStore, UploadStore, ReceiptFlags]) -> None:
     for notice in object_created_records(record.body):
         if process_upload(notice, *adapters) == READY:
             count(THUMBNAILS_MADE)

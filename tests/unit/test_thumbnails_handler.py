@@ -13,6 +13,7 @@ from events.uploads import object_created_records, parse_upload_key, upload_key
 from workers import thumbnails
 
 from . import images
+from fleet.fakes.receipts import FakeReceiptFlags
 from fleet.fakes.uploads import FakeObjects, FakeUploads
 
 UPLOAD_ID = "3fa85f6457174562b3fc2c963f66afa6"
@@ -20,13 +21,19 @@ KEY = upload_key("uploads/campaigns/summer/", UPLOAD_ID, "image/jpeg")
 
 
 @pytest.fixture
-def stores(monkeypatch):
+def flags():
+    """The submissions table's receipt side, with no entry stored."""
+    return FakeReceiptFlags()
+
+
+@pytest.fixture
+def stores(monkeypatch, flags):
     objects, uploads = FakeObjects(), FakeUploads()
     uploads.create(
         {"upload_id": UPLOAD_ID, "campaign_id": "summer", "key": KEY, "content_type": "image/jpeg",
          "max_bytes": 10 * 1024 * 1024, "status": "pending"}
     )
-    monkeypatch.setattr(thumbnails, "_adapters", lambda: (objects, uploads))
+    monkeypatch.setattr(thumbnails, "_adapters", lambda: (objects, uploads, flags))
     return objects, uploads
 
 
@@ -187,3 +194,61 @@ def test_an_object_replaced_by_another_size_after_the_head_is_rejected(stores, l
     monkeypatch.setattr(objects, "read", lambda key: photo + b"\0" * 10)
     assert thumbnails.handler(event_for(KEY), lambda_context) == {"batchItemFailures": []}
     assert (uploads.items[UPLOAD_ID]["status"], uploads.items[UPLOAD_ID]["reason"]) == ("rejected", "size_mismatch")
+
+
+def test_a_campaign_photo_gets_its_hash_and_the_entry_that_sent_it_is_touched(stores, flags, lambda_context):
+    objects, uploads = stores
+    flags.entries["entry-1"] = {"submission_id": "entry-1", "upload_key": KEY}
+    flags.entries["entry-2"] = {"submission_id": "entry-2", "upload_key": "uploads/campaigns/summer/aa/other.jpg"}
+    objects.write(KEY, images.jpeg(1200, 900), "image/jpeg")
+    assert thumbnails.handler(event_for(KEY), lambda_context) == {"batchItemFailures": []}
+    record = uploads.items[UPLOAD_ID]
+    assert record["status"] == "ready" and len(record["phash"]) == 64 and int(record["phash"], 16) >= 0
+    assert flags.entries["entry-1"]["receipt_ready_at"] == record["processed_at"]
+    assert "receipt_ready_at" not in flags.entries["entry-2"]
+    # The outcome is recorded before the entry is looked up, so an entry stored meanwhile reads it.
+    assert [c[0] for c in flags.calls] == ["senders", "mark_ready"]
+
+
+def test_a_photo_whose_entry_is_not_stored_yet_is_ready_all_the_same(stores, flags, lambda_context):
+    objects, uploads = stores
+    objects.write(KEY, images.jpeg(), "image/jpeg")
+    assert thumbnails.handler(event_for(KEY), lambda_context) == {"batchItemFailures": []}
+    assert uploads.items[UPLOAD_ID]["phash"] and flags.calls == [("senders", KEY)]
+
+
+def test_a_rejected_photo_touches_its_entry_too_so_its_confirmation_stops_waiting(stores, flags, lambda_context):
+    objects, uploads = stores
+    flags.entries["entry-1"] = {"submission_id": "entry-1", "upload_key": KEY}
+    objects.write(KEY, b"GIF89a not really", "image/jpeg")
+    assert thumbnails.handler(event_for(KEY), lambda_context) == {"batchItemFailures": []}
+    assert uploads.items[UPLOAD_ID]["status"] == "rejected" and "phash" not in uploads.items[UPLOAD_ID]
+    assert flags.entries["entry-1"]["receipt_ready_at"] == uploads.items[UPLOAD_ID]["processed_at"]
+
+
+@pytest.mark.parametrize("method", ["senders", "mark_ready"])
+def test_a_throttled_touch_fails_the_record_and_its_retry_touches_without_remaking(stores, flags, lambda_context, method):
+    objects, uploads = stores
+    flags.entries["entry-1"] = {"submission_id": "entry-1", "upload_key": KEY}
+    objects.write(KEY, images.jpeg(), "image/jpeg")
+    flags.throttle.add(method)
+    assert thumbnails.handler(event_for(KEY), lambda_context) == {"batchItemFailures": [{"itemIdentifier": "message-0"}]}
+    record = copy.deepcopy(uploads.items[UPLOAD_ID])
+    assert record["status"] == "ready" and "receipt_ready_at" not in flags.entries["entry-1"]
+    flags.throttle.clear()
+    objects.reads.clear()
+    etag = objects.head(KEY).etag
+    assert thumbnails.handler(event_for(KEY, etag=etag), lambda_context) == {"batchItemFailures": []}
+    assert objects.reads == [] and uploads.items[UPLOAD_ID] == record  # the ETag check skipped the thumbnails
+    assert flags.entries["entry-1"]["receipt_ready_at"] == record["processed_at"]
+
+
+def test_an_articles_photo_is_not_hashed_and_looks_up_no_entry(stores, flags, lambda_context):
+    objects, uploads = stores
+    article_id = "ab" + UPLOAD_ID[2:]
+    key = upload_key("uploads/articles/my-article/", article_id, "image/jpeg")
+    uploads.create({**uploads.items[UPLOAD_ID], "upload_id": article_id, "key": key})
+    objects.write(key, images.jpeg(), "image/jpeg")
+    assert thumbnails.handler(event_for(key), lambda_context) == {"batchItemFailures": []}
+    assert uploads.items[article_id]["status"] == "ready" and "phash" not in uploads.items[article_id]
+    assert flags.calls == []
