@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-fast install clean bench-thumbnails bench-coldstart bench-ingest bench-requests bench-drain bench-edge bench-export
+.PHONY: run test test-fast install clean bench-thumbnails bench-coldstart bench-ingest bench-requests bench-drain bench-edge bench-receipts bench-export
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -76,6 +76,12 @@ bench-edge: $(STAMP)
 # rows/s, its CPU beside moto's (ARGS=--quick: 1,000 and 10,000).
 bench-export: $(STAMP)
 	$(BIN)/python -m bench.export $(ARGS)
+
+# A benchmark, not a test: recall of the receipt hash per kind of copy (re-encoded, resized,
+# EXIF-rotated, cropped, brightened, darkened), false pairs among 1,000 distinct receipt-like
+# photos, the hash's cost beside the thumbnails', the band Queries' sizes; ARGS=--quick: 200.
+bench-receipts: $(STAMP)
+	$(BIN)/python -m bench.receipts $(ARGS)
 
 # A benchmark, not a test: import plus first event of each entry point against a floor.
 bench-coldstart: $(STAMP)

@@ -1,0 +1,179 @@
+"""`make bench-receipts`: how well the receipt hash finds copies of a photo, and what it costs.
+
+    make bench-receipts [ARGS="--quick"]   (or: .venv/bin/python -m bench.receipts [--photos N])
+
+It builds receipt-like photos with Pillow (bench/receipts/photos.py: distinct receipts of
+a few dozen shops, so many share a logo, a layout and a paper) and six copies of each:
+re-encoded, resized, cropped by 1-4 % a side, rotated through EXIF orientation,
+brightened, darkened. Every photo goes through the thumbnail worker's path
+(`make_thumbnails(..., hashed=True)`), and every entry through `fleet.receipts.
+check_receipt` over the in-memory fakes, originals first, then the copies, as later
+entries. It prints:
+- recall per kind of copy: the copies whose check returned their original;
+- false pairs: distinct photos that a check matched with each other, and copies matched
+  with another receipt's original; the distances between distinct photos, and the
+  copies', beside the threshold;
+- the hash's cost per photo next to the thumbnails' (same run, same photos), and the
+  first import of imagehash and numpy, which the thumbnail worker pays once per process;
+- the band Queries: items each returned in this run, and what a Query would return in
+  a campaign of 100,000 photos, from how often the distinct photos' band values collide.
+Targets are printed beside the figures. A benchmark, not a test: it asserts nothing and
+exits 0. `--quick`: 200 photos.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import itertools
+import random
+import statistics
+import subprocess
+import sys
+import time
+from collections import Counter
+from datetime import datetime, timedelta, timezone
+
+from PIL import Image
+
+from bench.machine import describe_machine
+from bench.receipts.photos import COPY_KINDS, copies, draw_receipt, encode, make_shops, photograph
+from fleet.fakes.receipts import FakeReceiptFlags, FakeReceiptIndex
+from fleet.receipts import BANDS, DISTANCE, HASH_BITS, band_values, check_receipt, distance, receipt_hash
+from workers.imaging import make_thumbnails
+
+TARGET_KINDS = ("reencoded", "resized", "exif_rotated")
+TARGET_RECALL = 0.95
+#: At most one false pair among 1,000 distinct photos (499,500 pairs).
+TARGET_FALSE_PAIRS_PER_1000 = 1
+CAMPAIGN_SIZE = 100_000
+
+
+def build(count: int, shops: int) -> list[dict[str, bytes]]:
+    """`count` receipts: each its original's bytes and its copies', reproducibly."""
+    shop_list = make_shops(shops)
+    photos = []
+    for n in range(count):
+        rng = random.Random(1000 + n)
+        original = encode(photograph(draw_receipt(shop_list[n % shops], rng), rng))
+        photos.append({"original": original, **copies(original, rng)})
+    return photos
+
+
+def hash_all(photos: list[dict[str, bytes]]) -> tuple[list[dict[str, str]], list[float], list[float]]:
+    """Every photo's hash as the worker takes it; the thumbnails' and the hash's seconds per original."""
+    hashes, thumbnail_times, hash_times = [], [], []
+    for photo in photos:
+        hashes.append({kind: make_thumbnails(data, "image/jpeg", hashed=True).phash or "" for kind, data in photo.items()})
+        started = time.perf_counter()
+        report = make_thumbnails(photo["original"], "image/jpeg")
+        thumbnail_times.append(time.perf_counter() - started)
+        # The worker hashes the smallest thumbnail's upright pixels: time the hash on an image of that size.
+        small = Image.open(io.BytesIO(report.thumbnails[0].data))
+        small.load()
+        started = time.perf_counter()
+        receipt_hash(small)
+        hash_times.append(time.perf_counter() - started)
+    return hashes, thumbnail_times, hash_times
+
+
+def first_import_seconds() -> float:
+    """The import of imagehash (and numpy) in a fresh interpreter: the thumbnail worker's one-off cost."""
+    code = "import time; t = time.perf_counter(); import imagehash, numpy; print(time.perf_counter() - t)"
+    runs = [float(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout) for _ in range(3)]
+    return statistics.median(runs)
+
+
+def check_all(hashes: list[dict[str, str]]) -> tuple[dict[str, list[str]], list[int]]:
+    """check_receipt for every original, then every copy, each a later entry; what each returned, and the Query sizes."""
+    entries: dict[str, dict] = {}
+    index, flags = FakeReceiptIndex(), FakeReceiptFlags(entries)
+    start = datetime(2025, 6, 1, tzinfo=timezone.utc)
+    order = [(n, "original") for n in range(len(hashes))] + [(n, kind) for kind in COPY_KINDS for n in range(len(hashes))]
+    found: dict[str, list[str]] = {}
+    sizes: list[int] = []
+    band = index.band
+
+    def counted(key: str) -> list[dict]:
+        items = band(key)
+        sizes.append(len(items))
+        return items
+
+    index.band = counted  # type: ignore[method-assign]
+    for step, (n, kind) in enumerate(order):
+        submission_id = f"{n:05d}-{kind}"
+        entries[submission_id] = {"submission_id": submission_id, "campaign_id": "bench",
+                                  "received_at": (start + timedelta(seconds=step)).isoformat()}
+        found[submission_id] = check_receipt(entries[submission_id], hashes[n][kind], index, flags)
+    return found, sizes
+
+
+def band_estimate(hashes: list[dict[str, str]]) -> list[float]:
+    """Items a band's Query returns in a campaign of CAMPAIGN_SIZE photos, per band: from how often distinct photos share the value."""
+    originals = [h["original"] for h in hashes]
+    n = len(originals)
+    per_band: list[Counter] = [Counter() for _ in range(BANDS)]
+    for phash in originals:
+        for number, value in enumerate(band_values(phash)):
+            per_band[number][value] += 1
+    return [CAMPAIGN_SIZE * sum(c * (c - 1) for c in counts.values()) / (n * (n - 1)) for counts in per_band]
+
+
+def spread(values: list[int]) -> str:
+    ordered = sorted(values)
+    pick = lambda q: ordered[min(len(ordered) - 1, int(q * len(ordered)))]  # noqa: E731
+    return f"min {ordered[0]}, p5 {pick(0.05)}, median {pick(0.5)}, p95 {pick(0.95)}, max {ordered[-1]}"
+
+
+def main() -> None:
+    """Build the photos, hash them, check them, print the figures."""
+    parser = argparse.ArgumentParser(prog="python -m bench.receipts", description=__doc__.split("\n")[0])
+    parser.add_argument("--photos", type=int, default=1000, help="distinct receipts (default 1,000)")
+    parser.add_argument("--shops", type=int, default=60, help="shops they come from (default 60)")
+    parser.add_argument("--quick", action="store_true", help="200 photos")
+    args = parser.parse_args()
+    count = 200 if args.quick else args.photos
+    print(describe_machine())
+    print(f"hash: phash {HASH_BITS} bits; copies within {DISTANCE} bits; {BANDS} bands of {HASH_BITS // BANDS}-{-(-HASH_BITS // BANDS)} bits")
+    print(f"photos: {count} distinct receipts from {args.shops} shops, {len(COPY_KINDS)} copies each; building...", flush=True)
+    started = time.perf_counter()
+    photos = build(count, args.shops)
+    print(f"  built in {time.perf_counter() - started:.0f} s; hashing...", flush=True)
+    hashes, thumbnail_times, hash_times = hash_all(photos)
+    found, sizes = check_all(hashes)
+
+    print("\nrecall (copies whose check found their original):")
+    for kind in COPY_KINDS:
+        hits = sum(f"{n:05d}-original" in found[f"{n:05d}-{kind}"] for n in range(count))
+        target = f"target >= {TARGET_RECALL}" if kind in TARGET_KINDS else "no target"
+        distances = [distance(h["original"], h[kind]) for h in hashes]
+        print(f"  {kind:13} {hits / count:5.3f} ({hits}/{count})  {target:16} distance to original: {spread(distances)}")
+
+    false_pairs = sum(len(found[f"{n:05d}-original"]) for n in range(count))
+    pairs = count * (count - 1) // 2
+    allowed = TARGET_FALSE_PAIRS_PER_1000 * pairs / (1000 * 999 / 2)
+    wrong = sum(1 for n in range(count) for kind in COPY_KINDS for other in found[f"{n:05d}-{kind}"]
+                if other.endswith("-original") and not other.startswith(f"{n:05d}-"))
+    distinct = [distance(a["original"], b["original"]) for a, b in itertools.combinations(hashes, 2)]
+    print(f"\nfalse pairs among {count} distinct photos ({pairs:,} pairs): {false_pairs}  (target <= {allowed:.2f} at this count, 1 per 1,000 photos)")
+    print(f"  copies matched with another receipt's original: {wrong}")
+    print(f"  distance between distinct photos: {spread(distinct)}; threshold {DISTANCE}")
+
+    thumbs, cost = statistics.median(thumbnail_times), statistics.median(hash_times)
+    size = statistics.median(len(p["original"]) for p in photos) / 1024
+    print(f"\ncost per photo (medians over {count} originals, JPEGs of 960x1280, {size:.0f} KB):")
+    print(f"  thumbnails (256 and 1024 px): {thumbs * 1000:.1f} ms   hash of the 256 px upright pixels: {cost * 1000:.2f} ms  "
+          f"({cost / thumbs:.1%} of the thumbnails)")
+    print(f"  first import of imagehash and numpy, once per worker process: {first_import_seconds() * 1000:.0f} ms")
+
+    estimate = band_estimate(hashes)
+    print(f"\nband Queries ({BANDS} per check):")
+    print(f"  this run ({count * (1 + len(COPY_KINDS)):,} photos indexed by the end): items per Query {spread(sizes)}")
+    print(f"  at {CAMPAIGN_SIZE:,} photos in a campaign (estimated from the distinct photos' band values): "
+          f"mean {statistics.mean(estimate):.1f} items per Query, largest band {max(estimate):.1f} (band {estimate.index(max(estimate))}), "
+          f"{sum(estimate):.0f} items per check; uniform bits would give {CAMPAIGN_SIZE / 2 ** (HASH_BITS // BANDS):.1f}")
+    print("  target: few items per Query (each ~120 bytes: a Query of 30 items reads 1 RCU consistently)")
+
+
+if __name__ == "__main__":
+    main()
