@@ -96,14 +96,9 @@ def new_seed() -> str:
     return secrets.token_hex(16)
 
 
-@dataclass(frozen=True)
-class DrawOutcome:
-    """What a draw did: the stored draw, whether this call stored it, and today's entries."""
+class _EligibleNow:
+    """The entries eligible today, beside a stored draw."""
 
-    draw: dict[str, Any]
-    #: True when this call stored the draw; False when one with this seed was stored already.
-    created: bool
-    #: The sorted ids of the eligible entries as they are now (not the draw's when entries changed since).
     ids_now: list[str]
 
     @property
@@ -115,6 +110,17 @@ class DrawOutcome:
     def digest_now(self) -> str:
         """The digest of the entries eligible now."""
         return digest(self.ids_now)
+
+
+@dataclass(frozen=True)
+class DrawOutcome(_EligibleNow):
+    """What a draw did: the stored draw, whether this call stored it, and today's entries."""
+
+    draw: dict[str, Any]
+    #: True when this call stored the draw; False when one with this seed was stored already.
+    created: bool
+    #: The sorted ids of the eligible entries as they are now (not the draw's when entries changed since).
+    ids_now: list[str]
 
     @property
     def entries_changed(self) -> bool:
@@ -163,23 +169,13 @@ def run_draw(
 
 
 @dataclass(frozen=True)
-class Verification:
+class Verification(_EligibleNow):
     """A stored draw recomputed from today's entries."""
 
     draw: dict[str, Any]
     #: The sorted ids eligible now, under the draw's own settings.
     ids_now: list[str]
     winners_now: list[str]
-
-    @property
-    def eligible_now(self) -> int:
-        """How many entries are eligible now."""
-        return len(self.ids_now)
-
-    @property
-    def digest_now(self) -> str:
-        """The digest of the entries eligible now."""
-        return digest(self.ids_now)
 
     @property
     def digest_matches(self) -> bool:

@@ -70,7 +70,7 @@ def campaigns_create(
 @click.option("--json", "as_json", is_flag=True, help="Print JSON lines.")
 def campaigns_list(as_json: bool) -> None:
     """Every campaign, whether it is open now, and its stored entries."""
-    from fleet.adapters.tables import DynamoCampaigns
+    from fleet.adapters.tables import DynamoCampaigns, campaign_item
 
     store = DynamoCampaigns()
     now = datetime.now(timezone.utc)
@@ -84,14 +84,7 @@ def campaigns_list(as_json: bool) -> None:
             click.echo(
                 json.dumps(
                     {
-                        "campaign_id": campaign.campaign_id,
-                        "name": campaign.name,
-                        "opens_at": campaign.opens_at.isoformat(),
-                        "closes_at": campaign.closes_at.isoformat(),
-                        "max_entries_per_email": campaign.max_entries_per_email,
-                        "gives_codes": campaign.gives_codes,
-                        "draw_includes_unreviewed": campaign.draw_includes_unreviewed,
-                        "draw_includes_flagged": campaign.draw_includes_flagged,
+                        **campaign_item(campaign),
                         "open": campaign.is_open(now),
                         "entries": entries,
                     }
