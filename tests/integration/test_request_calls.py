@@ -60,7 +60,7 @@ def test_a_prepared_app_has_its_queue_urls_and_no_request_looks_one_up(calls):
     app = create_app({"TESTING": True})
     assert calls == {}, "creating the app calls nothing (the Lambda entry point imports it)"
     prepare(app)
-    assert calls == {"GetQueueUrl": 4}, "submissions, users, blog, todos"
+    assert calls == {"GetQueueUrl": 5}, "submissions, users, blog, todos, campaign-admin"
     calls.clear()
     client = app.test_client()
     signup = {"email": "ada@example.com", "first_name": "Ada", "last_name": "Lovelace"}
