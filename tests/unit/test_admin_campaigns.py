@@ -149,8 +149,8 @@ def test_put_with_the_same_idempotency_key_queues_under_the_same_change_id(world
     [
         ("put", "/v1/campaigns/summer", BODY),
         ("get", "/v1/campaigns/summer/entries", None),
-        ("get", f"/v1/campaigns/summer/entries/{uuid.uuid4()}", None),
-        ("patch", f"/v1/campaigns/summer/entries/{uuid.uuid4()}", {"decision": "approved"}),
+        ("get", "/v1/campaigns/summer/entries/6f0c1d2e-3b4a-4c5d-8e9f-0a1b2c3d4e5f", None),
+        ("patch", "/v1/campaigns/summer/entries/7a1b2c3d-4e5f-4a6b-9c7d-8e9f0a1b2c3d", {"decision": "approved"}),
     ],
 )
 def test_every_admin_route_is_401_without_a_good_key_and_403_without_its_scope(world, method, path, body):
