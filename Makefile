@@ -21,8 +21,9 @@ install: $(STAMP)
 run: $(STAMP)
 	$(BIN)/fleet up --reload
 
+# Two processes, each file's tests in one of them: most tests wait on a fleet, not a CPU.
 test: $(STAMP) chromium
-	$(BIN)/python -m pytest --durations=15
+	$(BIN)/python -m pytest -n 2 --dist loadfile --durations=15
 
 # The unit tier and one end-to-end flow per feature: under a minute, no browser, no chaos.
 test-fast: $(STAMP)
