@@ -8,7 +8,7 @@ from typing import Any, Mapping, Sequence
 from events.models import ACCEPTED, WAITLISTED
 from events.topology import TOPOLOGY
 from fleet.adapters.access import cancellation_reasons
-from fleet.adapters.dynamo import call, from_item, to_item
+from fleet.adapters.dynamo import call, from_item, query_count, to_item
 from fleet.errors import ConditionFailed, NotFound, RetryLater, error_code
 from fleet.ports import CodeGrant
 from fleet.resources import index_name, table_name
@@ -158,24 +158,14 @@ class DynamoCodes:
     def counts(self, campaign_id: str) -> tuple[int, int, int]:
         """(available, given, waitlisted): the pool's index, the campaign's codes less those, the waitlist index."""
         value = {":c": {"S": campaign_id}}
-        available = _count(
+        available = query_count(
             TableName=table_name(CODES), IndexName=index_name(CODES, AVAILABLE), KeyConditionExpression="#pool = :c",
             ExpressionAttributeNames={"#pool": "pool"}, ExpressionAttributeValues=value,
         )
-        total = _count(TableName=table_name(CODES), KeyConditionExpression="campaign_id = :c", ExpressionAttributeValues=value)
-        waitlisted = _count(
+        total = query_count(TableName=table_name(CODES), KeyConditionExpression="campaign_id = :c", ExpressionAttributeValues=value)
+        waitlisted = query_count(
             TableName=table_name(SUBMISSIONS), IndexName=index_name(SUBMISSIONS, WAITLIST),
             KeyConditionExpression="waitlisted_in = :c", ExpressionAttributeValues=value,
         )
         return available, max(total - available, 0), waitlisted
 
-
-def _count(**request: Any) -> int:
-    """The items a Query matches, by `Select=COUNT`, page after page."""
-    total = 0
-    while True:
-        page = call("query", Select="COUNT", **request)
-        total += page["Count"]
-        if "LastEvaluatedKey" not in page:
-            return total
-        request["ExclusiveStartKey"] = page["LastEvaluatedKey"]

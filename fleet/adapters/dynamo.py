@@ -81,6 +81,17 @@ def get_one(table: str | Table, key: str, value: str) -> dict[str, Any] | None:
     return from_item(response["Item"]) if "Item" in response else None
 
 
+def query_count(**request: Any) -> int:
+    """The items a Query matches, by `Select=COUNT`, page after page."""
+    total = 0
+    while True:
+        page = call("query", Select="COUNT", **request)
+        total += page["Count"]
+        if "LastEvaluatedKey" not in page:
+            return total
+        request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
 def batch_get(table: str | Table, key: str, values: Iterable[str], attributes: str | None = None) -> list[dict]:
     """Read items by key in batches of 100, following UnprocessedKeys."""
     name = table_name(table)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any, Iterator, Mapping
 
 from events.topology import TOPOLOGY
-from fleet.adapters.dynamo import call, from_item, get_one, to_item
+from fleet.adapters.dynamo import call, from_item, get_one, query_count, to_item
 from fleet.errors import ConditionFailed
 from fleet.resources import index_name, table_name
 
@@ -63,14 +63,7 @@ class DynamoEntries:
 
     def count(self, campaign_id: str) -> int:
         """How many entries a campaign has stored (Select COUNT over the index, page by page)."""
-        request: dict[str, Any] = {**self._query(campaign_id, status=None, newest_first=True), "Select": "COUNT"}
-        total = 0
-        while True:
-            response = call("query", **request)
-            total += response["Count"]
-            if "LastEvaluatedKey" not in response:
-                return total
-            request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+        return query_count(**self._query(campaign_id, status=None, newest_first=True))
 
     def record_review(self, submission_id: str, campaign_id: str, review: Mapping[str, Any]) -> bool:
         """One conditional UpdateItem: the entry is stored and this campaign's, and no review

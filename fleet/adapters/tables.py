@@ -10,7 +10,7 @@ from typing import Any, Iterable, Mapping, Sequence
 from events.models import Campaign
 from events.topology import TOPOLOGY
 from fleet.adapters.access import cancellation_reasons, counter_updates, full_counter
-from fleet.adapters.dynamo import batch_get, batch_put, call, from_item, to_item
+from fleet.adapters.dynamo import batch_get, batch_put, call, from_item, query_count, to_item
 from fleet.errors import ConditionFailed, error_code
 from fleet.ports import KeyClaim
 from fleet.resources import index_name, table_name
@@ -120,20 +120,12 @@ class DynamoCampaigns:
 
     def count_entries(self, campaign_id: str) -> int:
         """How many submissions a campaign has stored, from the by_campaign index."""
-        total = 0
-        kwargs: dict[str, Any] = {
-            "TableName": table_name(SUBMISSIONS),
-            "IndexName": index_name(SUBMISSIONS, BY_CAMPAIGN),
-            "KeyConditionExpression": "campaign_id = :c",
-            "ExpressionAttributeValues": {":c": {"S": campaign_id}},
-            "Select": "COUNT",
-        }
-        while True:
-            response = call("query", **kwargs)
-            total += response["Count"]
-            if "LastEvaluatedKey" not in response:
-                return total
-            kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+        return query_count(
+            TableName=table_name(SUBMISSIONS),
+            IndexName=index_name(SUBMISSIONS, BY_CAMPAIGN),
+            KeyConditionExpression="campaign_id = :c",
+            ExpressionAttributeValues={":c": {"S": campaign_id}},
+        )
 
 
 class DynamoSubmissions:

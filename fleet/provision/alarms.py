@@ -114,41 +114,43 @@ def _stage() -> str:
     return f"FLEET_STAGE={settings.current().stage}"
 
 
+def _holds_messages(queue_name: str, description: str, topic_arn: str) -> dict[str, Any]:
+    """The alarm on a queue where failed work waits: any message visible, checked every minute."""
+    return _alarm(
+        f"{queue_name}-holds-messages",
+        description,
+        "AWS/SQS",
+        "ApproximateNumberOfMessagesVisible",
+        {"QueueName": queue_name},
+        statistic="Maximum",
+        period=60,
+        threshold=0,
+        missing="queue",
+        topic_arn=topic_arn,
+    )
+
+
 def _queue_alarms(topology: Topology, topic_arn: str) -> Iterator[dict[str, Any]]:
     consumers, parking = _consumers(topology), _on_failure(topology)
     stage = _stage()
     for queue in topology.queues:
         dlq = resources.queue_name(queue.dlq_name)
-        yield _alarm(
-            f"{dlq}-holds-messages",
+        yield _holds_messages(
+            dlq,
             f"{dlq} holds messages that failed {queue.max_receive_count} receives of {queue.name}. "
             f"Read them: {stage} fleet dlq dump {queue.name}. After the fix: {stage} fleet replay {queue.name} "
             f"--dry-run, then {stage} fleet replay {queue.name}. Overview: {stage} fleet status.",
-            "AWS/SQS",
-            "ApproximateNumberOfMessagesVisible",
-            {"QueueName": dlq},
-            statistic="Maximum",
-            period=60,
-            threshold=0,
-            missing="queue",
-            topic_arn=topic_arn,
+            topic_arn,
         )
         name = resources.queue_name(queue)
         if queue.name in parking:
             function = parking[queue.name]
-            yield _alarm(
-                f"{name}-holds-messages",
+            yield _holds_messages(
+                name,
                 f"{name} holds stream records that {function} failed after its retries. "
                 f"After the fix: {stage} fleet replay {queue.name} --dry-run, then {stage} fleet replay {queue.name} "
                 f"(invokes {function} again). Overview: {stage} fleet status.",
-                "AWS/SQS",
-                "ApproximateNumberOfMessagesVisible",
-                {"QueueName": name},
-                statistic="Maximum",
-                period=60,
-                threshold=0,
-                missing="queue",
-                topic_arn=topic_arn,
+                topic_arn,
             )
         if queue.name in consumers:
             function = consumers[queue.name]
