@@ -17,9 +17,6 @@ worker that must see the whole batch at once.
 from __future__ import annotations
 
 import functools
-import json
-import threading
-from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, TypeVar
 
 from fleet.telemetry import logger
@@ -80,74 +77,37 @@ def process_inserts(
 
 
 def process_changes(
-    event: Any,
-    handle: Callable[[dict[str, Any], P], Any],
-    ports: Callable[[], P],
-    context: Any,
-    items_at_once: int = 1,
+    event: Any, handle: Callable[[dict[str, Any], P], Any], ports: Callable[[], P], context: Any
 ) -> dict[str, Any]:
     """Run `handle(new image, ports)` on each INSERT and MODIFY of a stream event; report those that raised.
 
     For a worker that follows an item through its life, where a later change (a MODIFY) may
     be the one it waits for. A REMOVE succeeds untouched; numbers come as Decimal.
-    `items_at_once` > 1 handles the records of that many different items at once, each
-    item's records one after another in stream order (`ports` must then be thread-safe).
     """
-    return _process_images(event, handle, ports, context, ("INSERT", "MODIFY"), items_at_once)
+    return _process_images(event, handle, ports, context, ("INSERT", "MODIFY"))
 
 
 def _process_images(
-    event: Any,
-    handle: Callable[[dict[str, Any], P], Any],
-    ports: Callable[[], P],
-    context: Any,
-    names: tuple[str, ...],
-    items_at_once: int = 1,
+    event: Any, handle: Callable[[dict[str, Any], P], Any], ports: Callable[[], P], context: Any, names: tuple[str, ...]
 ) -> dict[str, Any]:
     from aws_lambda_powertools.utilities.batch import EventType
     from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecordEventName
 
-    made = _once_made(ports) if items_at_once > 1 else functools.cache(ports)
+    made = functools.cache(ports)
     wanted = {DynamoDBRecordEventName[name] for name in names}
 
     def run(record: DynamoDBRecord) -> Any:
         change = record.dynamodb
         if record.event_name not in wanted or change is None or not change.new_image:
             return None
-        if items_at_once > 1:
-            logger.thread_safe_append_keys(correlation_id=change.sequence_number)
-        else:
-            logger.set_correlation_id(change.sequence_number)
+        logger.set_correlation_id(change.sequence_number)
         return handle(change.new_image, made())
 
-    return _process(EventType.DynamoDBStreams, stream_records(event), run, context, items_at_once)
-
-
-def _once_made(ports: Callable[[], P]) -> Callable[[], P]:
-    """`ports()` made once for the batch, by whichever thread needs it first."""
-    lock = threading.Lock()
-    made: list[P] = []
-
-    def get() -> P:
-        with lock:
-            if not made:
-                made.append(ports())
-            return made[0]
-
-    return get
-
-
-def _item_key(record: Mapping[str, Any]) -> str:
-    """The stream record's item (its table keys), so that one item's records stay in order."""
-    return json.dumps((record.get("dynamodb") or {}).get("Keys"), sort_keys=True)
+    return _process(EventType.DynamoDBStreams, stream_records(event), run, context)
 
 
 def _process(
-    event_type: Any,
-    records: list[dict[str, Any]],
-    handle: Callable[[Any], Any],
-    context: Any,
-    items_at_once: int = 1,
+    event_type: Any, records: list[dict[str, Any]], handle: Callable[[Any], Any], context: Any
 ) -> dict[str, Any]:
     """Powertools' BatchProcessor over `records`, through its context manager.
 
@@ -162,35 +122,8 @@ def _process(
     # Powertools' Logger stands in for logging.Logger here: the processor only calls warning().
     processor = BatchProcessor(event_type, raise_on_entire_batch_failure=False, logger=logger)  # type: ignore[arg-type]
     with processor(records, handle, context):
-        if items_at_once > 1:
-            _process_items_at_once(processor, records, items_at_once)
-        else:
-            processor.process()
+        processor.process()
     return dict(processor.response())
-
-
-def _process_items_at_once(processor: Any, records: list[dict[str, Any]], items_at_once: int) -> None:
-    """Powertools' per-record step on different items at once, each item's records in order.
-
-    Its success and failure lists take appends from several threads; the failures are put
-    back in stream order, as a sequential run reports them (Lambda retries a shard from the
-    lowest sequence number named).
-    """
-    groups: dict[str, list[dict[str, Any]]] = {}
-    for record in records:
-        groups.setdefault(_item_key(record), []).append(record)
-
-    def run_group(group: list[dict[str, Any]]) -> None:
-        try:
-            for record in group:
-                processor._process_record(record)
-        finally:
-            logger.thread_safe_clear_keys()
-
-    with ThreadPoolExecutor(min(items_at_once, len(groups)) or 1) as pool:
-        list(pool.map(run_group, groups.values()))  # an error of ours (not the handler's) fails the batch
-    order = {id(record): n for n, record in enumerate(records)}
-    processor.fail_messages.sort(key=lambda failed: order.get(id(getattr(failed, "raw_event", failed)), len(order)))
 
 
 def process_whole_batch(

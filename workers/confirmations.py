@@ -29,9 +29,6 @@ from fleet.telemetry import EMAILS_SENT, count, logger
 from workers.emails import Email, Once, changed_keys, render, stream_images
 
 SCOPE = "confirmation"
-#: Entries settled at once in a batch: each is a few round trips (SES, the idempotency
-#: table, the code), and a burst's confirmations otherwise queue up behind each other.
-ENTRIES_AT_ONCE = 8
 #: The "your code" email of an entry given its code from the waitlist.
 CODE_SCOPE = "code"
 
@@ -224,4 +221,4 @@ def _confirm(entry: dict[str, Any], ports: SettlePorts) -> None:
 @logger.inject_lambda_context(clear_state=True)
 def handler(event: Any, context: Any) -> dict[str, Any]:
     """Settle and confirm every entry inserted or changed in this batch; report failed records by SequenceNumber."""
-    return process_changes(event, _confirm, lambda: _ports(context, event), context, items_at_once=ENTRIES_AT_ONCE)
+    return process_changes(event, _confirm, lambda: _ports(context, event), context)

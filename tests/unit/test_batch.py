@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from events.sample_payloads import load_sample
-from fleet.batch import process_changes, process_inserts, process_sqs, process_whole_batch
+from fleet.batch import process_inserts, process_sqs, process_whole_batch
 
 
 def no_ports():
@@ -114,50 +114,3 @@ def test_the_whole_batch_skeleton_fails_every_record_of_a_failed_key_and_each_un
     assert process_whole_batch(nothing_parsed, parse=parse, key=str, handle=lambda messages: pytest.fail("called")) == {
         "batchItemFailures": [{"itemIdentifier": "m-2"}]
     }
-
-
-def keyed_stream_event(*keys: str) -> dict:
-    """One MODIFY per key, in this order, each on its own item (or the same item for the same key)."""
-    template = load_sample("dynamodb_stream_insert")["Records"][0]
-    records = []
-    for n, key in enumerate(keys):
-        change = template["dynamodb"]
-        image = {**change["NewImage"], "submission_id": {"S": key}, "step": {"N": str(n)}}
-        records.append(
-            {
-                **template,
-                "eventName": "MODIFY",
-                "dynamodb": {**change, "Keys": {"submission_id": {"S": key}}, "NewImage": image, "SequenceNumber": str(100 + n)},
-            }
-        )
-    return {"Records": records}
-
-
-def test_items_at_once_handles_different_items_together_and_one_items_records_in_order(lambda_context):
-    import threading
-
-    together = threading.Barrier(3, timeout=10)  # passes only if three items are handled at the same time
-    seen: dict[str, list[int]] = {}
-
-    def handle(image, ports):
-        if image["step"] < 3:
-            together.wait()
-        seen.setdefault(image["submission_id"], []).append(int(image["step"]))
-        if image["step"] == 4:
-            raise RuntimeError("throttled")
-
-    event = keyed_stream_event("a", "b", "c", "a", "b", "c")
-    response = process_changes(event, handle, dict, lambda_context, items_at_once=3)
-
-    assert seen == {"a": [0, 3], "b": [1, 4], "c": [2, 5]}
-    assert response == {"batchItemFailures": [{"itemIdentifier": "104"}]}
-
-
-def test_failures_handled_at_once_are_reported_in_stream_order(lambda_context):
-    def handle(image, ports):
-        if image["step"] in (1, 3, 4):
-            raise RuntimeError("throttled")
-
-    event = keyed_stream_event("a", "b", "c", "d", "e")
-    response = process_changes(event, handle, dict, lambda_context, items_at_once=5)
-    assert [f["itemIdentifier"] for f in response["batchItemFailures"]] == ["101", "103", "104"]
