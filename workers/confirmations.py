@@ -16,7 +16,6 @@ finds the same code, since giving one is idempotent (`fleet.codes.give_code`).
 from __future__ import annotations
 
 import functools
-import threading
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
@@ -101,24 +100,12 @@ def settle_and_confirm(entry: Mapping[str, Any], ports: SettlePorts) -> dict[str
     code: str | None = None
     waitlisted = False
     if campaign is not None and campaign.gives_codes and not flagged:
-        with _giving(campaign.campaign_id):
-            code = entry.get("code") or give_code(campaign.campaign_id, entry["submission_id"], ports.codes)
+        code = entry.get("code") or give_code(campaign.campaign_id, entry["submission_id"], ports.codes)
         waitlisted = code is None
     message_id = ports.mailer.send(*_parts(confirmation_email(entry, name, code, waitlisted)))
     count(EMAILS_SENT)
     logger.info("confirmation sent", extra={"submission_id": entry["submission_id"], "code": bool(code), "waitlisted": waitlisted})
     return {"message_id": message_id, "code": code, "waitlisted": waitlisted}
-
-
-#: One code given at a time per campaign in this process: the entries settled at once would
-#: otherwise reach for the same first codes of the pool, and all but one try again.
-_GIVING: dict[str, threading.Lock] = {}
-_GIVING_LOCK = threading.Lock()
-
-
-def _giving(campaign_id: str) -> threading.Lock:
-    with _GIVING_LOCK:
-        return _GIVING.setdefault(campaign_id, threading.Lock())
 
 
 def confirm_entry(entry: Mapping[str, Any], ports: SettlePorts) -> dict[str, Any] | None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 import time
 from datetime import datetime
 from typing import Any, Iterable, Mapping, Sequence
@@ -56,27 +55,12 @@ class DynamoCampaigns:
     def __init__(self, cache_seconds: float = 0.0) -> None:
         self._cache_seconds = cache_seconds
         self._cache: dict[str, tuple[float, Campaign]] = {}
-        self._reading: dict[str, threading.Lock] = {}
 
     def get(self, campaign_id: str) -> Campaign | None:
-        """The campaign, or None (misses are not cached: a new campaign shows at once).
-
-        With a cache, threads that miss the same campaign at once make one read: the
-        others wait for it (a batch's entries are settled several at a time).
-        """
-        hit = self._fresh(campaign_id)
-        if hit is not None or self._cache_seconds <= 0:
-            return hit or self._read(campaign_id)
-        with self._reading.setdefault(campaign_id, threading.Lock()):
-            return self._fresh(campaign_id) or self._read(campaign_id)
-
-    def _fresh(self, campaign_id: str) -> Campaign | None:
+        """The campaign, or None (misses are not cached: a new campaign shows at once)."""
         hit = self._cache.get(campaign_id)
         if hit and time.monotonic() - hit[0] < self._cache_seconds:
             return hit[1]
-        return None
-
-    def _read(self, campaign_id: str) -> Campaign | None:
         response = call("get_item", TableName=table_name(CAMPAIGNS), Key={"campaign_id": {"S": campaign_id}})
         if "Item" not in response:
             return None
