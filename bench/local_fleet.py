@@ -1,5 +1,5 @@
 """The whole fleet in this process for the fleet benchmarks (moto on a free loopback port,
-the API, every poller, and a counter of every AWS call made through `fleet.aws`), and a
+the API, every poller, and a counter of every AWS call made through `lambda_platform.aws`), and a
 load generator of entries over keep-alive HTTP connections."""
 
 from __future__ import annotations
@@ -90,7 +90,7 @@ class LocalFleet:
         os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
         for name in ("AWS_PROFILE", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
             os.environ.pop(name, None)
-        from fleet import aws, idempotency, settings
+        from lambda_platform import aws, idempotency, settings
 
         settings.reset()
         aws.reset()
@@ -99,7 +99,7 @@ class LocalFleet:
             aws.on_every_call(self.counter)
 
         from events.models import Campaign
-        from fleet.adapters.tables import DynamoCampaigns
+        from lambda_platform.adapters.tables import DynamoCampaigns
         from fleet.provision import provision
         from fleet.runtime.local import ApiServer, LocalRuntime
 
@@ -151,7 +151,7 @@ class LocalFleet:
         """Emails the embedded SES has accepted (read in process, no AWS call)."""
         from moto.ses.models import ses_backends
 
-        from fleet import aws, settings
+        from lambda_platform import aws, settings
 
         return len(ses_backends[aws.account_id()][settings.current().region].sent_messages)
 

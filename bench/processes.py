@@ -167,7 +167,7 @@ class FleetProcesses:
         os.environ.update({k: v for k, v in self.env.items() if k.startswith(("FLEET_", "AWS_", "POWERTOOLS_"))})
         for name in ("AWS_PROFILE", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
             os.environ.pop(name, None)
-        from fleet import aws, settings
+        from lambda_platform import aws, settings
 
         settings.reset()
         aws.reset()
@@ -216,7 +216,7 @@ class FleetProcesses:
 
     def _campaign(self) -> None:
         from events.models import Campaign
-        from fleet.adapters.tables import DynamoCampaigns
+        from lambda_platform.adapters.tables import DynamoCampaigns
 
         now = datetime.now(timezone.utc)
         DynamoCampaigns().put(Campaign(CAMPAIGN, "Bench", now - timedelta(days=1), now + timedelta(days=30), 100))
@@ -248,7 +248,7 @@ class FleetProcesses:
 
     def sent_emails(self) -> int:
         """Emails the local SES has sent so far (GetSendQuota: one cheap call)."""
-        from fleet import aws
+        from lambda_platform import aws
 
         return int(aws.client("ses").get_send_quota()["SentLast24Hours"])
 

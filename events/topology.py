@@ -3,7 +3,7 @@
 Provisioning, the local runtime, `zappa_settings.json` and post-deploy wiring all read
 this module; nothing else may name a queue or a table. Names here are logical; the
 physical name of a resource is `fleet-{stage}-{logical}` (see `physical_name`), and
-`fleet.resources` is the one place that builds it, refusing a name not declared here.
+`lambda_platform.resources` is the one place that builds it, refusing a name not declared here.
 """
 
 from __future__ import annotations
@@ -257,6 +257,23 @@ class Topology:
         """Every pipe with the function it feeds."""
         return [(f, t) for f in self.functions for t in f.triggers if isinstance(t, PipeTrigger)]
 
+    def on_failure_queues(self) -> set[str]:
+        """The queues where stream triggers park their failures."""
+        return {
+            t.retry.on_failure_queue
+            for f in self.functions
+            for t in f.triggers
+            if isinstance(t, StreamTrigger) and t.retry.on_failure_queue
+        }
+
+    def on_failure_function(self, queue: str) -> str | None:
+        """The function whose stream trigger parks its failures on `queue`, or None."""
+        for function in self.functions:
+            for trigger in function.triggers:
+                if isinstance(trigger, StreamTrigger) and trigger.retry.on_failure_queue == queue:
+                    return function.name
+        return None
+
     def validate(self) -> None:
         """Raise when a name is declared twice (ValueError) or names nothing declared (UnknownResource)."""
         for kind, names in (
@@ -478,7 +495,7 @@ TOPOLOGY = Topology(
     # What Zappa deploys, one Zappa stage each (zappa_settings.json is rendered from these).
     # API Gateway gives up on a request at about 29 s.
     api=DeployUnit("api", app_function="ingest_api.wsgi.app", memory_mb=512, timeout_seconds=29),
-    workers=DeployUnit("workers", lambda_handler="fleet.entry.lambda_handler"),
+    workers=DeployUnit("workers", lambda_handler="lambda_platform.entry.lambda_handler"),
     pipes_role="pipes",
     deploy_bucket="deploy",
     site=Site(

@@ -13,11 +13,11 @@ DEMO_OPEN_FOR = timedelta(days=30)
 
 def create_demo_campaign(now: datetime | None = None) -> Campaign:
     """Store (or replace) the `demo` campaign, open from now for 30 days."""
-    from fleet.adapters.tables import DynamoCampaigns
+    from lambda_platform.composition import ports
 
     now = (now or datetime.now(timezone.utc)).replace(microsecond=0)
     campaign = Campaign(DEMO_CAMPAIGN_ID, "Demo receipts", now, now + DEMO_OPEN_FOR, max_entries_per_email=1)
-    DynamoCampaigns().put(campaign)
+    ports().campaigns.put(campaign)
     return campaign
 
 

@@ -22,11 +22,11 @@ from urllib.parse import quote
 
 from events.edge import Distribution, Site, StaticFiles
 from events.topology import TOPOLOGY
-from fleet import aws
-from fleet.errors import error_code, translate
-from fleet.ports import EdgeCache
-from fleet.resources import bucket_name
-from fleet.retry import retrying
+from lambda_platform import aws
+from lambda_platform.errors import error_code, translate
+from lambda_platform.ports import EdgeCache
+from lambda_platform.resources import bucket_name
+from lambda_platform.retry import retrying
 
 #: The repository's root: the topology names the site's folders relative to it.
 REPO_ROOT = Path(__file__).resolve().parents[1]

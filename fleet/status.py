@@ -7,8 +7,8 @@ from dataclasses import asdict, dataclass
 from typing import Any, Callable
 
 from events.topology import TOPOLOGY, Topology
-from fleet import aws
-from fleet.resources import queue_url
+from lambda_platform import aws
+from lambda_platform.resources import queue_url
 
 _ATTRIBUTES = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
 #: How many messages a peek samples for the oldest age (one receive call).
@@ -90,14 +90,7 @@ def queue_status(
 
 def on_failure_queues(topology: Topology = TOPOLOGY) -> set[str]:
     """The queues where stream triggers park their failures."""
-    from events.topology import StreamTrigger
-
-    return {
-        t.retry.on_failure_queue
-        for f in topology.functions
-        for t in f.triggers
-        if isinstance(t, StreamTrigger) and t.retry.on_failure_queue
-    }
+    return topology.on_failure_queues()
 
 
 def format_age(seconds: float | None) -> str:
@@ -111,11 +104,12 @@ def format_age(seconds: float | None) -> str:
 
 
 def code_pools() -> list[Any]:
-    """The discount-code pool of every campaign that gives codes (`fleet.codes.pool_status`)."""
-    from fleet.adapters.tables import DynamoCampaigns
-    from fleet.codes import pool_status
+    """The discount-code pool of every campaign that gives codes (`campaigns.codes.pool_status`)."""
+    from campaigns.codes import pool_status
+    from lambda_platform.composition import Ports
 
-    return pool_status(DynamoCampaigns().list())
+    ports = Ports(campaign_cache_seconds=0)
+    return pool_status(ports.campaigns.list(), ports.codes)
 
 
 def failed_messages(row: QueueStatus, parking: set[str]) -> int:

@@ -15,8 +15,8 @@ import os
 from typing import Any, Callable
 
 from events.topology import TOPOLOGY, Function, SqsTrigger, StreamTrigger, Topology
-from fleet import aws, resources, settings
-from fleet.errors import error_code
+from lambda_platform import aws, resources, settings
+from lambda_platform.errors import error_code
 from fleet.provision import Change, Changes, ensure_api_plan, ensure_bucket_notification, ensure_edge, ensure_pipe
 from fleet.provision.api_cache import ensure_api_cache
 from fleet.provision.api_plan import find_rest_api

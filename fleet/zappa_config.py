@@ -12,6 +12,7 @@ import json
 from typing import Any
 
 from events.topology import TOPOLOGY, DeployUnit, Topology, physical_name, project_name
+from fleet.packages import HOST_PACKAGE
 
 #: The stage the checked-in `zappa_settings.json` deploys.
 DEFAULT_STAGE = "prod"
@@ -21,7 +22,9 @@ RUNTIME = "python3.11"
 #: project and in site-packages (shutil.ignore_patterns), so a package is dropped by its
 #: folder name. Never "*.gz": botocore's service models are gzipped JSON.
 EXCLUDE = [
-    # ours, not needed at run time
+    # ours, not needed at run time: the host (the `fleet` command, the local runtime, the
+    # edge, provisioning) never runs on Lambda
+    HOST_PACKAGE,
     "tests",
     "bench",
     ".ci",

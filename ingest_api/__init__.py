@@ -60,7 +60,7 @@ def _is_local(app: Flask) -> bool:
     """True on the local stage (`LOCAL` in the config overrides the settings)."""
     local = app.config.get("LOCAL")
     if local is None:
-        from fleet import settings
+        from lambda_platform import settings
 
         local = settings.current().local
     return bool(local)

@@ -111,7 +111,7 @@ def route_class(view: Callable) -> str | None:
 
 
 def _key_record() -> dict[str, Any]:
-    from fleet.access import hash_key
+    from lambda_platform.access import hash_key
 
     key = request.headers.get("x-api-key")
     if not key:
@@ -180,7 +180,7 @@ def check_times(claims: Mapping[str, Any]) -> None:
 
     import jwt
 
-    from fleet.access import MAX_TOKEN_SECONDS
+    from lambda_platform.access import MAX_TOKEN_SECONDS
 
     for name in _TIME_CLAIMS:
         value = claims.get(name)
@@ -201,7 +201,7 @@ def token_verifier() -> TokenVerifier:
     configured = current_app.config.get("TOKEN_VERIFIER")
     if configured is not None:
         return configured
-    from fleet import settings
+    from lambda_platform import settings
 
     current = settings.current()
     issuer = current.cognito_issuer or current_app.config.get("LOCAL_ISSUER", "")
@@ -251,7 +251,7 @@ class AccessRules:
         def pick(name: str) -> Any:
             return config.get(name.upper(), getattr(current, name))
 
-        from fleet.origins import allowlist, normalize_patterns
+        from lambda_platform.origins import allowlist, normalize_patterns
 
         # The settings' patterns are canonical already; an app's config may not be.
         origins = normalize_patterns(pick("web_origins"))
@@ -276,7 +276,7 @@ def access_rules() -> AccessRules:
 
 def rules_of(app: Flask) -> AccessRules:
     """An app's rules, read once per app and again only after the settings are re-read."""
-    from fleet import settings
+    from lambda_platform import settings
 
     current = settings.current()
     cached = app.extensions.get("fleet_access_rules")
@@ -286,7 +286,7 @@ def rules_of(app: Flask) -> AccessRules:
 
 
 def origin_allowed(origin: str) -> bool:
-    """True when a browser Origin is in the allowlist (`FLEET_WEB_ORIGINS`, see `fleet.origins`)."""
+    """True when a browser Origin is in the allowlist (`FLEET_WEB_ORIGINS`, see `lambda_platform.origins`)."""
     return access_rules().origin_allowed(origin)
 
 

@@ -34,7 +34,7 @@ from events.blog import (
 )
 from events.messages import EditArticle, PostComment, PublishArticle, UnpublishArticle
 from events.schemas import shared
-from fleet.ports import CommentTopic
+from lambda_platform.ports import CommentTopic
 from ingest_api.auth import api_key, public
 from ingest_api.bodies import idempotency_key, json_body
 from ingest_api.cache import cacheable, read_cache

@@ -3,10 +3,11 @@
 The page (`ingest_api/local_web/`, plain files, no build step) polls
 `/_local/dashboard.json` every second and a half: every queue's visible, in-flight and
 dead-lettered counts, each trigger's records handled and failed per second over the last
-five minutes (the workers' stats, `fleet.runtime.stats`), the latest failed records with
+five minutes (the workers' stats), the latest failed records with
 their error, and the outbox's count. A dead-letter or on-failure queue that holds
 messages gets a dry run and a replay, `POST /_local/dashboard/replay`, which do what
-`fleet replay QUEUE [--dry-run]` does, through the same `fleet.replay` functions.
+`fleet replay QUEUE [--dry-run]` does. The page reaches all of it through the API's
+`FleetMonitor` port, which the local runtime gives it (`fleet.monitor.LocalMonitor`).
 
 The replay is a write that a page on another origin must not make: the Host is loopback
 (`ingest_api.local_only`, against DNS rebinding), the Origin must be this page's own
@@ -23,9 +24,6 @@ from pathlib import Path
 from flask import Blueprint, Response, request, send_from_directory
 
 from events.topology import TOPOLOGY
-from fleet.replay import on_failure_function
-from fleet.runtime.stats import live_view
-from fleet.status import on_failure_queues
 from ingest_api.auth import public
 from ingest_api.errors import ApiError
 from ingest_api.pages import page_security_headers
@@ -79,7 +77,7 @@ def dashboard_state():
     """Queues, triggers' per-second counts, latest failures and the outbox's count, now."""
     monitor = services().monitor
     now = time.time()
-    parking = on_failure_queues()
+    parking = TOPOLOGY.on_failure_queues()
     queues = []
     for row in monitor.queues():
         function = _parks_failures_of(row.name) if row.name in parking else None
@@ -95,7 +93,7 @@ def dashboard_state():
                 "replayable": row.visible + row.in_flight if function else row.dead_lettered,
             }
         )
-    view = live_view(monitor.worker_stats(), TOPOLOGY, now)
+    view = monitor.live_view(now)
     answer = {"now": now, "queues": queues, "emails_accepted": monitor.emails_accepted(), **view}
     return answer, 200, {"Cache-Control": "no-store"}
 
@@ -138,7 +136,7 @@ def replay():
 
 
 def _parks_failures_of(queue: str) -> str | None:
-    return on_failure_function(queue)
+    return TOPOLOGY.on_failure_function(queue)
 
 
 def _require_same_origin() -> None:

@@ -10,7 +10,7 @@ from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException
 from werkzeug.http import HTTP_STATUS_CODES
 
-from fleet.errors import RetryLater
+from lambda_platform.errors import RetryLater
 
 log = logging.getLogger(__name__)
 

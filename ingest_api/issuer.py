@@ -17,7 +17,7 @@ bp = Blueprint("issuer", __name__)
 @public()
 def local_jwks():
     """The development issuer's public keys."""
-    from fleet import access, settings
+    from lambda_platform import access, settings
 
     response = access.jwks(access.signing_key(settings.current().state_dir))
     return response, 200, {"Cache-Control": "public, max-age=300"}

@@ -11,7 +11,7 @@ from ingest_api.auth import public
 from ingest_api.pages import page_security_headers
 from ingest_api.spec import documented
 
-from fleet.outbox import read_outbox
+from lambda_platform.outbox import read_outbox
 
 bp = Blueprint("outbox", __name__)
 

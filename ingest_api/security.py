@@ -1,7 +1,7 @@
 """Response headers for every answer: CORS from the allowlist (never `*`) and security headers.
 
 CORS: an allowed Origin (`FLEET_WEB_ORIGINS`, patterns as in `http://127.0.0.1:*`, where a
-`*` is one port or one DNS label: `fleet.origins`) is echoed back with `Vary: Origin`; any
+`*` is one port or one DNS label: `lambda_platform.origins`) is echoed back with `Vary: Origin`; any
 other, and any value that is not a serialized origin, gets no CORS header at all, so the
 browser keeps the answer from the page. Preflights (Flask answers OPTIONS for every route) list the
 methods and the headers a page may send.

@@ -15,7 +15,7 @@ def _with_lambda_context(environ: dict[str, Any], start_response: Callable[..., 
     # the queue URLs are built without a GetQueueUrl on a new process's first request.
     context = environ.get("lambda.context")
     if context is not None:
-        from fleet import aws
+        from lambda_platform import aws
 
         if aws.known_account_id() is None:
             aws.remember_lambda_context(context)

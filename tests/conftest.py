@@ -46,7 +46,7 @@ def local_aws(aws_server, monkeypatch, tmp_path_factory):
     """A clean moto (reset) that Fleet's settings and clients point at."""
     import requests
 
-    from fleet import aws, settings
+    from lambda_platform import aws, settings
 
     requests.post(f"{aws_server.endpoint_url}/moto-api/reset", timeout=10).raise_for_status()
     monkeypatch.setenv("AWS_ENDPOINT_URL", aws_server.endpoint_url)
@@ -108,7 +108,7 @@ def running_fleet(provisioned):
 def make_campaign(provisioned):
     """A factory storing a campaign open around now (or as the offsets say)."""
     from events.models import Campaign
-    from fleet.adapters.tables import DynamoCampaigns
+    from lambda_platform.adapters.tables import DynamoCampaigns
 
     def make(
         campaign_id: str,

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from fleet import aws, settings
-from fleet.adapters.dynamo import from_item
+from lambda_platform import aws, settings
+from lambda_platform.adapters.dynamo import from_item
 
 
 def scan(logical: str) -> list[dict]:

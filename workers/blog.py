@@ -24,10 +24,10 @@ from typing import TYPE_CHECKING, Any, Callable, NamedTuple
 from events.blog import ACCEPTED, ARTICLE_NOT_FOUND, FEED, REJECTED, cached_paths, feed_key
 from events.messages import EditArticle, PostComment, PublishArticle, UnpublishArticle
 from events.schemas import load_message
-from fleet.batch import process_sqs, sqs_records
-from fleet.errors import FleetError
-from fleet.ports import ArticleStore, CommentStore, EdgeCache
-from fleet.telemetry import logger
+from lambda_platform.batch import process_sqs, sqs_records
+from lambda_platform.errors import FleetError
+from lambda_platform.ports import ArticleStore, CommentStore, EdgeCache
+from lambda_platform.telemetry import logger
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
@@ -163,10 +163,10 @@ class BlogPorts(NamedTuple):
 
 
 def _adapters() -> BlogPorts:
-    from fleet.adapters.blog import DynamoArticles, DynamoComments
-    from fleet.adapters.edge import edge_cache
+    from lambda_platform.composition import ports
 
-    return BlogPorts(DynamoArticles(), DynamoComments(), edge_cache())
+    built = ports()
+    return BlogPorts(built.articles, built.comments, built.edge)
 
 
 def _store(message: Any, record: SQSRecord, ports: BlogPorts) -> None:

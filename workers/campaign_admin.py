@@ -14,9 +14,9 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from events.campaign_messages import ReviewEntry, SaveCampaign
 from events.models import Campaign
 from events.schemas import CampaignSchema, load_message, shared
-from fleet.batch import process_sqs
-from fleet.ports import CampaignStore, EntryStore
-from fleet.telemetry import logger
+from lambda_platform.batch import process_sqs
+from lambda_platform.ports import CampaignStore, EntryStore
+from lambda_platform.telemetry import logger
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
@@ -71,10 +71,10 @@ def apply(message: Any, ports: CampaignAdminPorts) -> str:
 
 
 def _adapters() -> CampaignAdminPorts:
-    from fleet.adapters.entries import DynamoEntries
-    from fleet.adapters.tables import DynamoCampaigns
+    from lambda_platform.composition import ports
 
-    return CampaignAdminPorts(DynamoCampaigns(), DynamoEntries())
+    built = ports()
+    return CampaignAdminPorts(built.campaigns, built.entries)
 
 
 def _write(record: SQSRecord, ports: CampaignAdminPorts) -> None:

@@ -10,13 +10,12 @@ same way, see `fleet.runtime.sns_delivery`).
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any
 
 from events.blog import ACCEPTED, COMMENT_POSTED
-from fleet.batch import process_inserts
-from fleet.ports import CommentTopic
-from fleet.telemetry import logger
-from workers.emails import Once
+from lambda_platform.batch import process_inserts
+from lambda_platform.ports import CommentTopic, Once
+from lambda_platform.telemetry import logger
 
 SCOPE = "comment-notification"
 
@@ -43,12 +42,11 @@ def notify_comment(comment: dict[str, Any], topic: CommentTopic, once: Once, api
 
 
 def _ports(context: Any) -> tuple[CommentTopic, Once, str]:
-    from fleet import settings
-    from fleet.adapters.notifications import SnsCommentTopic
-    from fleet.idempotency import once
+    from lambda_platform import settings
+    from lambda_platform.composition import ports
 
-    run_once: Callable[..., Any] = lambda scope, key, action: once(scope, key, action, context)  # noqa: E731
-    return SnsCommentTopic(), run_once, settings.current().api_base_url
+    built = ports()
+    return built.comment_topic, built.once(context), settings.current().api_base_url
 
 
 def _notify(comment: dict[str, Any], ports: tuple[CommentTopic, Once, str]) -> None:

@@ -10,7 +10,7 @@ waitlist gets one "your code" email. Entries stored as `duplicate` get nothing.
 
 The idempotency table, keyed by submission id and read for the whole batch at once,
 makes duplicate records, retries and replays send nothing more; a retry settles again and
-finds the same code, since giving one is idempotent (`fleet.codes.give_code`).
+finds the same code, since giving one is idempotent (`campaigns.codes.give_code`).
 """
 
 from __future__ import annotations
@@ -21,11 +21,11 @@ from typing import Any, Callable, Mapping
 
 from events.models import ACCEPTED, DUPLICATE, DUPLICATE_RECEIPT
 from events.uploads import PENDING, READY, parse_upload_key
-from fleet.batch import process_changes
-from fleet.codes import give_code
-from fleet.ports import CampaignStore, CodeStore, Mailer
-from fleet.telemetry import EMAILS_SENT, count, logger
-from workers.emails import Email, Once, changed_keys, render, stream_images
+from lambda_platform.batch import process_changes
+from campaigns.codes import give_code
+from lambda_platform.ports import CampaignStore, CodeStore, Mailer, Once
+from lambda_platform.telemetry import EMAILS_SENT, count, logger
+from workers.emails import Email, changed_keys, render, stream_images
 
 SCOPE = "confirmation"
 #: The "your code" email of an entry given its code from the waitlist.
@@ -49,7 +49,7 @@ class SettlePorts:
     #: An upload's record by upload id (the batch's read at once), or None.
     upload: Callable[[str], Mapping[str, Any] | None]
     codes: CodeStore
-    #: `fleet.receipts.check_receipt` on its ports: records the photo's hash, returns earlier copies' ids.
+    #: `campaigns.receipts.check_receipt` on its ports: records the photo's hash, returns earlier copies' ids.
     check_receipt: Callable[[Mapping[str, Any], str], list[str]]
 
 
@@ -177,26 +177,22 @@ def batch_uploads(ids: list[str], read: Callable[[list[str]], list[dict[str, Any
 
 
 def _ports(context: Any, event: Any) -> SettlePorts:
-    from fleet import settings
-    from fleet.adapters.codes import DynamoCodes
-    from fleet.adapters.dynamo import batch_get
-    from fleet.adapters.mail import SesMailer
-    from fleet.adapters.tables import DynamoCampaigns
-    from fleet.idempotency import batch_once
+    from lambda_platform.composition import ports
+
+    built = ports()
 
     def check_receipt(entry: Mapping[str, Any], phash: str) -> list[str]:
-        from fleet.adapters.receipts import DynamoReceiptFlags, DynamoReceiptIndex
-        from fleet.receipts import check_receipt as check
+        from campaigns.receipts import check_receipt as check
 
-        return check(entry, phash, DynamoReceiptIndex(), DynamoReceiptFlags())
+        return check(entry, phash, built.receipt_index, built.receipt_flags)
 
     return SettlePorts(
-        campaigns=DynamoCampaigns(cache_seconds=settings.current().campaign_cache_seconds),
-        mailer=SesMailer(),
-        once=batch_once(SCOPE, changed_keys(event, "submission_id"), context),
-        code_once=functools.cache(lambda: batch_once(CODE_SCOPE, from_waitlist_keys(event), context)),
-        upload=batch_uploads(upload_ids(event), lambda ids: batch_get("uploads", "upload_id", ids)),
-        codes=DynamoCodes(),
+        campaigns=built.campaigns,
+        mailer=built.mailer,
+        once=built.batch_once(SCOPE, changed_keys(event, "submission_id"), context),
+        code_once=functools.cache(lambda: built.batch_once(CODE_SCOPE, from_waitlist_keys(event), context)),
+        upload=batch_uploads(upload_ids(event), lambda ids: built.uploads.get_many(ids)),
+        codes=built.codes,
         check_receipt=check_receipt,
     )
 

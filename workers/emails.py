@@ -7,18 +7,9 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
-from typing import Any, Callable, Protocol, TypeVar
+from typing import Any
 
-from fleet.ports import Mailer
-
-T = TypeVar("T")
-
-
-class Once(Protocol):
-    """Runs an action at most once per (scope, key); see `fleet.idempotency.once`."""
-
-    def __call__(self, scope: str, key: str, action: Callable[[], T]) -> T: ...
-
+from lambda_platform.ports import Mailer, Once
 
 @dataclass(frozen=True)
 class Email:

@@ -5,7 +5,7 @@ It is fast and frugal because it never decodes more pixels than the largest thum
 needs: JPEG DCT scaling (Pillow's draft mode) decodes at 1/2, 1/4 or 1/8 of the size,
 the remaining reduction is an integer box reduce followed by a short LANCZOS step, and
 the EXIF orientation is applied to the small result, not to the full image. The photo's
-perceptual hash (`fleet.receipts.receipt_hash`) is taken from the smallest thumbnail's
+perceptual hash (`campaigns.receipts.receipt_hash`) is taken from the smallest thumbnail's
 upright pixels, so it costs no second decode and sees the photo as it is shown.
 
 Anything that is not a supported image within the limits raises `ImageRejected` with a
@@ -113,7 +113,7 @@ def make_thumbnails(
     if not hashed:
         return report
     # Outside the decoding errors above: a failing hash is a bug to retry, not a corrupt photo.
-    from fleet.receipts import receipt_hash
+    from campaigns.receipts import receipt_hash
 
     return dataclasses.replace(report, phash=receipt_hash(upright))
 

@@ -7,7 +7,6 @@ An entry over the limit is stored with status `duplicate`, never dropped.
 
 from __future__ import annotations
 
-import functools
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
@@ -15,10 +14,10 @@ from typing import TYPE_CHECKING, Any
 from events.messages import SubmitEntry
 from events.models import ACCEPTED, DUPLICATE, Campaign
 from events.schemas import load_message
-from fleet.batch import process_whole_batch
-from fleet.errors import FleetError
-from fleet.ports import CampaignStore, SubmissionStore
-from fleet.telemetry import SUBMISSIONS_STORED, count, logger
+from lambda_platform.batch import process_whole_batch
+from lambda_platform.errors import FleetError
+from lambda_platform.ports import CampaignStore, SubmissionStore
+from lambda_platform.telemetry import SUBMISSIONS_STORED, count, logger
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
@@ -143,19 +142,11 @@ def _take_slot(submission_id: str, slots: list[str], owners: dict[str, str], sto
 
 
 def _adapters() -> tuple[CampaignStore, SubmissionStore]:
-    from fleet import settings
-    from fleet.adapters.tables import DynamoSubmissions
+    from lambda_platform.composition import ports
 
-    current = settings.current()
-    return _campaigns(current.endpoint_url, current.campaign_cache_seconds), DynamoSubmissions()
-
-
-@functools.lru_cache(maxsize=4)
-def _campaigns(endpoint_url: str | None, cache_seconds: float) -> CampaignStore:
-    """One campaigns adapter a warm process keeps: its cache spares a GetItem a batch, as the API's does."""
-    from fleet.adapters.tables import DynamoCampaigns
-
-    return DynamoCampaigns(cache_seconds=cache_seconds)
+    # A warm process keeps its ports: the campaigns' cache spares a GetItem a batch, as the API's does.
+    built = ports()
+    return built.campaigns, built.submissions
 
 
 def _entry(record: SQSRecord) -> SubmitEntry:

@@ -5,7 +5,7 @@ A rejected upload is an outcome, not a failure: it is recorded and its original 
 quarantine, and the record succeeds. Only a throttled or unreachable S3 or DynamoDB (or a
 bug) fails a record, so that SQS delivers it again.
 
-A campaign's photo is hashed (`fleet.receipts`) and its hash stored with the outcome;
+A campaign's photo is hashed (`campaigns.receipts`) and its hash stored with the outcome;
 then the entry that sent it, if it is stored yet, is touched (`receipt_ready_at`), so that
 its confirmation, waiting for the photo, comes back as a stream MODIFY and checks the
 receipt. The outcome is written before the entry is looked up: an entry stored meanwhile
@@ -29,9 +29,9 @@ from events.uploads import (
     quarantine_key,
     thumbnail_key,
 )
-from fleet.batch import process_sqs
-from fleet.ports import ObjectStore, ReceiptFlags, UploadStore
-from fleet.telemetry import THUMBNAILS_MADE, count, logger
+from lambda_platform.batch import process_sqs
+from lambda_platform.ports import ObjectStore, ReceiptFlags, UploadStore
+from lambda_platform.telemetry import THUMBNAILS_MADE, count, logger
 from workers.imaging import ImageRejected, make_thumbnails
 
 if TYPE_CHECKING:
@@ -170,11 +170,10 @@ def _reject(
 
 
 def _adapters() -> tuple[ObjectStore, UploadStore, ReceiptFlags]:
-    from fleet.adapters.objects import S3Objects
-    from fleet.adapters.receipts import DynamoReceiptFlags
-    from fleet.adapters.uploads import DynamoUploads
+    from lambda_platform.composition import ports
 
-    return S3Objects("media"), DynamoUploads(), DynamoReceiptFlags()
+    built = ports()
+    return built.objects, built.uploads, built.receipt_flags
 
 
 def _process_notices(record: SQSRecord, adapters: tuple[ObjectStore, UploadStore, ReceiptFlags]) -> None:

@@ -14,9 +14,9 @@ from typing import TYPE_CHECKING, Any
 
 from events.messages import CreateTodo, DeleteTodo, UpdateTodo
 from events.schemas import load_message
-from fleet.batch import process_sqs
-from fleet.ports import TodoStore
-from fleet.telemetry import logger
+from lambda_platform.batch import process_sqs
+from lambda_platform.ports import TodoStore
+from lambda_platform.telemetry import logger
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
@@ -48,9 +48,9 @@ def apply(message: Any, store: TodoStore) -> str:
 
 
 def _store() -> TodoStore:
-    from fleet.adapters.access import DynamoTodos
+    from lambda_platform.composition import ports
 
-    return DynamoTodos()
+    return ports().todos
 
 
 def _write(record: SQSRecord, store: TodoStore) -> None:

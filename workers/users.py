@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING, Any
 from events.messages import RegisterUser
 from events.models import user_id_for
 from events.schemas import load_message
-from fleet.batch import process_sqs
-from fleet.ports import UserStore
-from fleet.telemetry import logger
+from lambda_platform.batch import process_sqs
+from lambda_platform.ports import UserStore
+from lambda_platform.telemetry import logger
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
@@ -45,9 +45,9 @@ def register_user(command: RegisterUser, users: UserStore, now: datetime | None 
 
 
 def _adapters() -> UserStore:
-    from fleet.adapters.users import DynamoUsers
+    from lambda_platform.composition import ports
 
-    return DynamoUsers()
+    return ports().users
 
 
 def _store(record: SQSRecord, users: UserStore) -> None:

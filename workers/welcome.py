@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from fleet.batch import process_inserts
-from fleet.ports import Mailer
-from fleet.telemetry import EMAILS_SENT, count, logger
-from workers.emails import Email, Once, inserted_keys, render, send_once
+from lambda_platform.batch import process_inserts
+from lambda_platform.ports import Mailer, Once
+from lambda_platform.telemetry import EMAILS_SENT, count, logger
+from workers.emails import Email, inserted_keys, render, send_once
 
 SCOPE = "welcome"
 
@@ -35,10 +35,10 @@ def welcome_user(user: dict[str, Any], mailer: Mailer, once: Once) -> str:
 
 
 def _ports(context: Any, event: Any) -> tuple[Mailer, Once]:
-    from fleet.adapters.mail import SesMailer
-    from fleet.idempotency import batch_once
+    from lambda_platform.composition import ports
 
-    return SesMailer(), batch_once(SCOPE, inserted_keys(event, "user_id"), context)
+    built = ports()
+    return built.mailer, built.batch_once(SCOPE, inserted_keys(event, "user_id"), context)
 
 
 def _welcome(user: dict[str, Any], ports: tuple[Mailer, Once]) -> None:

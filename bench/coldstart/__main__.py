@@ -16,7 +16,7 @@ every case and left out):
   handler doing this request's AWS work pays, however thin;
 - api: `ingest_api.wsgi` (the app Zappa serves) answering the API Gateway sample, turned
   into a WSGI request by Zappa's own `create_wsgi_request`, as Zappa's handler does;
-- workers/*: `fleet.entry.lambda_handler` with one sample each (an SQS batch, a Pipes
+- workers/*: `lambda_platform.entry.lambda_handler` with one sample each (an SQS batch, a Pipes
   array, an S3 notice through SQS, a stream INSERT).
 
 It prints the median of each case and its ratios to the floor and to the floor with the
@@ -103,7 +103,7 @@ print("COLDSTART", time.perf_counter() - t0)
 WORKERS = """
 import json, sys, time
 t0 = time.perf_counter()
-from fleet.entry import lambda_handler
+from lambda_platform.entry import lambda_handler
 
 class Context:
     function_name = "fleet-local-workers"
@@ -136,7 +136,7 @@ def prepare(endpoint_url: str) -> dict[str, str]:
     )
     os.environ.update({k: env[k] for k in env if k.startswith(("AWS_", "FLEET_"))})
     from events.models import Campaign
-    from fleet.adapters.tables import DynamoCampaigns
+    from lambda_platform.adapters.tables import DynamoCampaigns
     from fleet.provision import provision
 
     provision()

@@ -49,8 +49,8 @@ class DepthSampler(threading.Thread):
 
     def run(self) -> None:
         """Sample until stopped."""
-        from fleet import aws
-        from fleet.resources import queue_url
+        from lambda_platform import aws
+        from lambda_platform.resources import queue_url
 
         sqs, url = aws.client("sqs"), queue_url("submissions")
         names = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
@@ -96,7 +96,7 @@ def fleet_round(fleet: FleetProcesses, count: int, connections: int, tag: str, l
 
 def floor_round(count: int, moto_cpu: Any) -> dict[str, float]:
     """Seconds (and moto's busy share) for the bare calls of `count` entries, made directly against the same moto."""
-    from fleet import aws, settings
+    from lambda_platform import aws, settings
 
     sqs, dynamodb, ses = aws.client("sqs"), aws.client("dynamodb"), aws.client("ses")
     name = f"bench-baseline-{uuid.uuid4().hex[:8]}"

@@ -85,10 +85,10 @@ class Fleet:
 def prepare(fleet: Fleet) -> tuple[str, str, str]:
     """A writer's key, a stored article and the 20 MB download in the site bucket: (key, article id, bucket)."""
     os.environ.update({k: fleet.env[k] for k in ("AWS_ENDPOINT_URL", "FLEET_STAGE", "FLEET_STATE_DIR")})
-    from fleet import aws, settings
-    from fleet.access import new_key
-    from fleet.adapters.access import DynamoApiKeys
-    from fleet.resources import bucket_name
+    from lambda_platform import aws, settings
+    from lambda_platform.access import new_key
+    from lambda_platform.adapters.access import DynamoApiKeys
+    from lambda_platform.resources import bucket_name
 
     settings.reset()
     aws.reset()
@@ -142,8 +142,8 @@ def measure_reads(fleet: Fleet, article_id: str, bucket: str, reads: int) -> lis
     targets = {
         "article": (f"/v1/articles/{article_id}", f"{fleet.api}/v1/articles/{article_id}"),
         "list": ("/v1/articles?limit=10", f"{fleet.api}/v1/articles?limit=10"),
-        "entry page": ("/c/demo", f"{fleet.aws}/{bucket}/web/entry.html"),
-        "download": (f"/{DOWNLOAD_KEY}", f"{fleet.aws}/{bucket}/{DOWNLOAD_KEY}"),
+        "entry page": ("/c/demo", f"{lambda_platform.aws}/{bucket}/web/entry.html"),
+        "download": (f"/{DOWNLOAD_KEY}", f"{lambda_platform.aws}/{bucket}/{DOWNLOAD_KEY}"),
     }
     rows = []
     for name, (path, origin_url) in targets.items():
@@ -218,7 +218,7 @@ def main(argv: list[str] | None = None) -> None:
         fleet = Fleet(state)
         try:
             key, article_id, bucket = prepare(fleet)
-            print(f"fleet up: AWS {fleet.aws}, API {fleet.api}, edge {fleet.edge}; {reads} reads from {CLIENTS} clients")
+            print(f"fleet up: AWS {lambda_platform.aws}, API {fleet.api}, edge {fleet.edge}; {reads} reads from {CLIENTS} clients")
             rows = measure_reads(fleet, article_id, bucket, reads)
             write = measure_write(fleet, key, article_id)
         finally:

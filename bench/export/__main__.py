@@ -70,8 +70,8 @@ def entry(campaign_id: str, n: int) -> tuple[dict, dict | None]:
 def store(campaign_id: str, count: int) -> float:
     """Write a campaign and its entries (and their uploads) in batches; return the seconds taken."""
     from events.models import Campaign
-    from fleet.adapters.dynamo import batch_put
-    from fleet.adapters.tables import DynamoCampaigns
+    from lambda_platform.adapters.dynamo import batch_put
+    from lambda_platform.adapters.tables import DynamoCampaigns
 
     now = datetime.now(timezone.utc)
     DynamoCampaigns().put(Campaign(campaign_id, campaign_id, now - timedelta(days=1), now + timedelta(days=7)))
@@ -110,7 +110,7 @@ def main() -> None:
     args = parser.parse_args()
     sizes = (1_000, 10_000) if args.quick else (10_000, 100_000)
 
-    from fleet import aws, settings
+    from lambda_platform import aws, settings
     from fleet.provision import provision
     from fleet.runtime.local import EmbeddedAws
 

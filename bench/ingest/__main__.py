@@ -56,7 +56,7 @@ BODY = {
 class MemoryQueue:
     """The queue port in memory: the message is serialised as the SQS adapter does.
 
-    Not fleet.fakes.tables.FakeQueue, which also parses each body back and keeps every
+    Not tests.fakes.tables.FakeQueue, which also parses each body back and keeps every
     message: work and memory the SQS adapter does not spend.
     """
 
@@ -75,13 +75,13 @@ def our_app() -> Any:
     """Our app over in-memory ports, limits high enough never to refuse."""
     from events.models import Campaign
     from ingest_api import create_app
-    from ingest_api.services import Services
-    from fleet.fakes import fake_ports
-    from fleet.fakes.tables import FakeCampaigns
+    from lambda_platform.composition import Ports
+    from tests.fakes import fake_ports
+    from tests.fakes.tables import FakeCampaigns
 
     now = datetime.now(timezone.utc)
     campaign = Campaign(CAMPAIGN, "Bench", now - timedelta(days=1), now + timedelta(days=30), 1)
-    services = Services(**fake_ports(submissions_queue=MemoryQueue(), campaigns=FakeCampaigns(campaign)))
+    services = Ports(**fake_ports(submissions_queue=MemoryQueue(), campaigns=FakeCampaigns(campaign)))
     return create_app({"SERVICES": services, "LOCAL": False, "RATE_PER_CLIENT": 10**9, "RATE_PER_CAMPAIGN": 10**9})
 
 
@@ -244,8 +244,8 @@ def start_bare(fleet: FleetProcesses) -> str:
 
 def settle(fleet: FleetProcesses, timeout: float = 180.0) -> None:
     """Wait until the fleet has drained what the last round queued: nothing queued, no new email for 2 s."""
-    from fleet import aws
-    from fleet.resources import queue_url
+    from lambda_platform import aws
+    from lambda_platform.resources import queue_url
 
     sqs, url = aws.client("sqs"), queue_url("submissions")
     names = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]

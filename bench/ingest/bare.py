@@ -20,7 +20,7 @@ from events.messages import SubmitEntry
 
 def create_app() -> Flask:
     """The bare app, its queue URL resolved."""
-    from fleet.adapters.queues import SqsQueue
+    from lambda_platform.adapters.queues import SqsQueue
 
     app = Flask("bare")
     queue = SqsQueue("submissions")

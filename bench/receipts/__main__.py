@@ -6,7 +6,7 @@ It builds receipt-like photos with Pillow (bench/receipts/photos.py: distinct re
 a few dozen shops, so many share a logo, a layout and a paper) and six copies of each:
 re-encoded, resized, cropped by 1-4 % a side, rotated through EXIF orientation,
 brightened, darkened. Every photo goes through the thumbnail worker's path
-(`make_thumbnails(..., hashed=True)`), and every entry through `fleet.receipts.
+(`make_thumbnails(..., hashed=True)`), and every entry through `campaigns.receipts.
 check_receipt` over the in-memory fakes, originals first, then the copies, as later
 entries. It prints:
 - recall per kind of copy: the copies whose check returned their original;
@@ -38,8 +38,8 @@ from PIL import Image
 
 from bench.machine import describe_machine
 from bench.receipts.photos import COPY_KINDS, copies, draw_receipt, encode, make_shops, photograph
-from fleet.fakes.receipts import FakeReceiptFlags, FakeReceiptIndex
-from fleet.receipts import BANDS, DISTANCE, HASH_BITS, band_values, check_receipt, distance, receipt_hash
+from tests.fakes.receipts import FakeReceiptFlags, FakeReceiptIndex
+from campaigns.receipts import BANDS, DISTANCE, HASH_BITS, band_values, check_receipt, distance, receipt_hash
 from workers.imaging import make_thumbnails
 
 TARGET_KINDS = ("reencoded", "resized", "exif_rotated")

@@ -3,7 +3,7 @@
     make bench-requests        (or: .venv/bin/python -m bench.requests [--repeats N] [--submissions N])
 
 The whole fleet runs in this process (moto on a free loopback port, the API, every
-poller); a botocore after-call hook on every client of `fleet.aws` counts the calls by
+poller); a botocore after-call hook on every client of `lambda_platform.aws` counts the calls by
 operation. Each round POSTs N entries over HTTP (distinct emails, each with an
 Idempotency-Key, as the entry page sends them) and waits, without calling AWS itself,
 until every confirmation email is out and the fleet is quiet. Empty polls (ReceiveMessage

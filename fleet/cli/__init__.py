@@ -16,7 +16,7 @@ from typing import Any
 
 import click
 
-from fleet import settings
+from lambda_platform import settings
 from fleet.cli import admin, deploy, local, operations
 
 
@@ -37,7 +37,7 @@ class FleetGroup(click.Group):
         """Run the command; an AWS endpoint that does not answer is a ClickException."""
         from botocore.exceptions import EndpointConnectionError
 
-        from fleet.errors import RetryLater
+        from lambda_platform.errors import RetryLater
 
         try:
             return super().invoke(ctx)

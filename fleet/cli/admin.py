@@ -7,6 +7,8 @@ from datetime import datetime, timezone
 
 import click
 
+from fleet.cli.context import command_ports
+
 
 @click.group()
 def campaigns() -> None:
@@ -42,7 +44,6 @@ def campaigns_create(
 
     from events.models import Campaign
     from events.schemas import CampaignSchema
-    from fleet.adapters.tables import DynamoCampaigns
 
     try:
         data = CampaignSchema().load(
@@ -62,7 +63,7 @@ def campaigns_create(
         problems = "; ".join(f"{names.get(k, '--' + k.replace('_', '-'))}: {' '.join(v)}" for k, v in exc.messages.items())
         raise click.BadParameter(problems) from None
     campaign = Campaign(**data)
-    DynamoCampaigns().put(campaign)
+    command_ports().campaigns.put(campaign)
     click.echo(f"campaign {campaign.campaign_id} saved: {campaign.name}, {_window(campaign)}")
 
 
@@ -70,15 +71,15 @@ def campaigns_create(
 @click.option("--json", "as_json", is_flag=True, help="Print JSON lines.")
 def campaigns_list(as_json: bool) -> None:
     """Every campaign, whether it is open now, and its stored entries."""
-    from fleet.adapters.tables import DynamoCampaigns, campaign_item
+    from lambda_platform.adapters.tables import campaign_item
 
-    store = DynamoCampaigns()
+    ports = command_ports()
     now = datetime.now(timezone.utc)
-    found = store.list()
+    found = ports.campaigns.list()
     if not found and not as_json:
         click.echo("no campaigns")
     for campaign in found:
-        entries = store.count_entries(campaign.campaign_id)
+        entries = ports.entries.count(campaign.campaign_id)
         state = "open" if campaign.is_open(now) else "closed"
         if as_json:
             click.echo(
@@ -114,11 +115,10 @@ def keys() -> None:
 @click.option("--scope", "scopes", multiple=True, required=True, help="A scope (repeat for more): articles:write, subscriptions:write, campaigns:write, campaigns:read.")
 def keys_create(name: str, scopes: tuple[str, ...]) -> None:
     """Make a key and print it once: only its hash is kept."""
-    from fleet.access import new_key
-    from fleet.adapters.access import DynamoApiKeys
+    from lambda_platform.access import new_key
 
     try:
-        key, record = new_key(name, list(scopes), DynamoApiKeys())
+        key, record = new_key(name, list(scopes), command_ports().api_keys)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--scope") from None
     click.echo(key)
@@ -129,10 +129,9 @@ def keys_create(name: str, scopes: tuple[str, ...]) -> None:
 @click.argument("key_id_or_name")
 def keys_revoke(key_id_or_name: str) -> None:
     """Revoke the keys with this key id or name."""
-    from fleet.access import revoke
-    from fleet.adapters.access import DynamoApiKeys
+    from lambda_platform.access import revoke
 
-    revoked = revoke(key_id_or_name, DynamoApiKeys())
+    revoked = revoke(key_id_or_name, command_ports().api_keys)
     if not revoked:
         raise click.ClickException(f"no active key with id or name {key_id_or_name!r}")
     for record in revoked:
@@ -142,9 +141,7 @@ def keys_revoke(key_id_or_name: str) -> None:
 @keys.command("list")
 def keys_list() -> None:
     """Every key: id, name, scopes, whether revoked (never the key)."""
-    from fleet.adapters.access import DynamoApiKeys
-
-    for record in sorted(DynamoApiKeys().list(), key=lambda r: r.get("created_at", "")):
+    for record in sorted(command_ports().api_keys.list(), key=lambda r: r.get("created_at", "")):
         state = "revoked" if record.get("revoked") else "active"
         click.echo(f"{record['key_id']}  {state:7}  {record['name']}  {' '.join(record.get('scopes', []))}")
 

@@ -6,6 +6,8 @@ from typing import BinaryIO
 
 import click
 
+from fleet.cli.context import command_ports
+
 
 @click.group()
 def codes() -> None:
@@ -30,9 +32,7 @@ def decode_lines(data: bytes) -> list[str]:
 
 def _code_campaign(campaign_id: str) -> None:
     """Refuse a campaign that is not stored or gives no codes."""
-    from fleet.adapters.tables import DynamoCampaigns
-
-    campaign = DynamoCampaigns().get(campaign_id)
+    campaign = command_ports().campaigns.get(campaign_id)
     if campaign is None:
         raise click.ClickException(f"no campaign {campaign_id!r}: see `fleet campaigns list`")
     if not campaign.gives_codes:
@@ -44,13 +44,11 @@ def _code_campaign(campaign_id: str) -> None:
 @click.argument("file", type=click.File("rb"))
 def codes_import(campaign_id: str, file: BinaryIO) -> None:
     """Add one code a line of FILE ('-' for stdin) to the pool; then give them to the waitlist in order."""
-    from fleet.adapters.codes import DynamoCodes
-    from fleet.codes import import_codes
+    from campaigns.codes import import_codes
 
     lines = decode_lines(file.read())  # the whole file checked before anything is written
     _code_campaign(campaign_id)
-    store = DynamoCodes()
-    report = import_codes(campaign_id, lines, store)
+    report = import_codes(campaign_id, lines, command_ports().codes)
     for problem in sorted(report.problems + report.already, key=lambda p: p.line):
         click.echo(f"line {problem.line}: {problem.message}", err=True)
     click.echo(
@@ -64,16 +62,15 @@ def codes_import(campaign_id: str, file: BinaryIO) -> None:
 @click.argument("campaign_id", required=False)
 def codes_status(campaign_id: str | None) -> None:
     """Codes available and given, and entries waitlisted, of one campaign or of every one that gives codes."""
-    from fleet.adapters.codes import DynamoCodes
-    from fleet.adapters.tables import DynamoCampaigns
-    from fleet.codes import pool_status
+    from campaigns.codes import pool_status
 
+    ports = command_ports()
     if campaign_id is not None:
         _code_campaign(campaign_id)
-        found = [c for c in [DynamoCampaigns().get(campaign_id)] if c is not None]
+        found = [c for c in [ports.campaigns.get(campaign_id)] if c is not None]
     else:
-        found = DynamoCampaigns().list()
-    statuses = pool_status(found, DynamoCodes())
+        found = ports.campaigns.list()
+    statuses = pool_status(found, ports.codes)
     if not statuses:
         click.echo("no campaign gives codes")
     for status in statuses:

@@ -6,12 +6,14 @@ import os
 
 import click
 
-from fleet import settings
+from fleet.cli.context import command_ports
+
+from lambda_platform import settings
 
 
 def _use_stage(stage: str | None) -> None:
     if stage:
-        from fleet import aws
+        from lambda_platform import aws
 
         os.environ["FLEET_STAGE"] = stage
         settings.reset()
@@ -46,13 +48,12 @@ def wire_command(stage: str | None) -> None:
 @click.option("--stage", default=None, help="The Fleet stage (default: FLEET_STAGE, else local).")
 def publish_command(stage: str | None) -> None:
     """Upload the site's changed static files and invalidate exactly what changed (idempotent)."""
-    from fleet.adapters.edge import edge_cache
-    from fleet.errors import NotFound
+    from lambda_platform.errors import NotFound
     from fleet.publish import publish
 
     _use_stage(stage)
     try:
-        done = publish(edge=edge_cache(), report=click.echo)
+        done = publish(edge=command_ports().edge, report=click.echo)
     except FileNotFoundError as exc:
         raise click.ClickException(str(exc)) from None
     except NotFound as exc:

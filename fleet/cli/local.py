@@ -9,8 +9,8 @@ import threading
 
 import click
 
-from fleet import settings
-from fleet.access import MAX_TOKEN_SECONDS
+from lambda_platform import settings
+from lambda_platform.access import MAX_TOKEN_SECONDS
 from fleet.runtime.processes import API_THREADS, API_WORKERS
 
 
@@ -45,7 +45,7 @@ def up(
     api_threads: int,
 ) -> None:
     """Run the whole fleet locally: AWS, the API, a poller for every trigger and the edge, each in its own process."""
-    from fleet import aws
+    from lambda_platform import aws
     from fleet.runtime.supervisor import Output, ProcessFailed, Supervisor
 
     os.environ.setdefault("FLEET_STAGE", "local")
@@ -128,7 +128,7 @@ def _roles(host: str, aws_port: int, api_port: int, external: bool, api_args: li
 
 def _prepare(output, no_demo: bool, api_url: str) -> None:
     """Once, before the API and the workers start: provision, publish the site, the demo campaign, the issuer's key."""
-    from fleet import access, faults
+    from lambda_platform import access, faults
     from fleet.provision import provision
 
     with faults.suspended():  # FLEET_FAULTS tests the fleet, not its setup
@@ -150,12 +150,12 @@ def _prepare(output, no_demo: bool, api_url: str) -> None:
 
 def _publish(output) -> None:
     """The site's changed files into the site bucket (the edge reads them there), and the edge purged of them."""
-    from fleet import faults
-    from fleet.adapters.edge import edge_cache
+    from lambda_platform import faults
+    from lambda_platform.composition import Ports
     from fleet.publish import publish
 
     with faults.suspended():
-        done = publish(edge=edge_cache())
+        done = publish(edge=Ports().edge)
     output.line(f"published the site: {len(done.uploaded)} uploaded, {len(done.deleted)} deleted, {done.unchanged} unchanged")
 
 
@@ -212,7 +212,7 @@ def _require_free_port(host: str, port: int) -> None:
 @click.option("--last", "last", default=0, help="Only the last N emails (0: all).")
 def outbox(lines: int, last: int) -> None:
     """The emails the local SES accepted: to, subject and the first lines of text."""
-    from fleet.outbox import read_outbox
+    from lambda_platform.outbox import read_outbox
 
     if not settings.current().local:
         raise click.UsageError("the outbox exists on the local stage only")
@@ -239,7 +239,7 @@ def outbox(lines: int, last: int) -> None:
 )
 def token(username: str, api_url: str, ttl: int) -> None:
     """Print a bearer token of the local development issuer (local stage only)."""
-    from fleet import access
+    from lambda_platform import access
 
     current = settings.current()
     if not current.local:

@@ -1,8 +1,7 @@
 """A campaign's outcome from the command line: `fleet campaigns export` and `fleet campaigns draw`.
 
 Both read the campaign's entries through the `by_campaign` index, a page at a time. The
-ports come from `OutcomePorts.dynamo()` unless the click context carries an
-`OutcomePorts` (the unit tests give fakes that way).
+ports are the command's (`fleet.cli.context.command_ports`).
 """
 
 from __future__ import annotations
@@ -10,45 +9,17 @@ from __future__ import annotations
 import io
 import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Mapping, Sequence, TextIO
+from typing import Any, Mapping, Sequence, TextIO
 
 import click
 
 from events.models import ACCEPTED, DUPLICATE, WAITLISTED, Campaign
+from fleet.cli.context import command_ports
+from lambda_platform.composition import Ports
 
 
-@dataclass
-class OutcomePorts:
-    """What the outcome commands read and write."""
-
-    campaigns: Any
-    entries: Any
-    #: upload ids -> their upload records (one BatchGetItem per page of entries).
-    lookup_uploads: Callable[[Sequence[str]], Mapping[str, Mapping[str, Any]]]
-    draws: Any
-
-    @classmethod
-    def dynamo(cls) -> "OutcomePorts":
-        """The boto3 adapters of the current stage."""
-        from fleet.adapters.draws import DynamoDraws
-        from fleet.adapters.dynamo import batch_get
-        from fleet.adapters.entries import DynamoEntries
-        from fleet.adapters.tables import DynamoCampaigns
-
-        def lookup_uploads(upload_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
-            return {r["upload_id"]: r for r in batch_get("uploads", "upload_id", upload_ids)}
-
-        return cls(DynamoCampaigns(), DynamoEntries(), lookup_uploads, DynamoDraws())
-
-
-def _ports() -> OutcomePorts:
-    ctx = click.get_current_context()
-    return ctx.find_object(OutcomePorts) or OutcomePorts.dynamo()
-
-
-def _campaign(ports: OutcomePorts, campaign_id: str) -> Campaign:
+def _campaign(ports: Ports, campaign_id: str) -> Campaign:
     found = ports.campaigns.get(campaign_id)
     if found is None:
         raise click.ClickException(f"no campaign {campaign_id!r} (fleet campaigns list shows them)")
@@ -71,11 +42,11 @@ def campaigns_export(campaign_id: str, fmt: str, status: str | None, excel: bool
     Cells that a spreadsheet would run as a formula are written as text; answers are one
     JSON column. A progress bar goes to stderr when it is a terminal, a summary otherwise.
     """
-    from fleet.export import ExportOptions
+    from campaigns.export import ExportOptions
 
     if excel and fmt != "csv":
         raise click.BadParameter("--excel applies to --format csv only", param_hint="--excel")
-    ports = _ports()
+    ports = command_ports()
     _campaign(ports, campaign_id)
     options = ExportOptions(format=fmt, excel=excel)
     started = time.monotonic()
@@ -100,15 +71,19 @@ def campaigns_export(campaign_id: str, fmt: str, status: str | None, excel: bool
     click.echo(f"exported {written}{only} entries of {campaign_id} as {fmt}{where} in {elapsed:.1f} s", err=True)
 
 
-def _export(ports: OutcomePorts, campaign_id: str, status: str | None, out: TextIO, options: Any) -> int:
-    from fleet.export import export_entries
+def _export(ports: Ports, campaign_id: str, status: str | None, out: TextIO, options: Any) -> int:
+    from campaigns.export import export_entries
 
     entries = ports.entries.iter_campaign(campaign_id, status=status, newest_first=False)
+
+    def lookup_uploads(upload_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        return {r["upload_id"]: r for r in ports.uploads.get_many(upload_ids)}
+
     if not _stderr_is_terminal():
-        return export_entries(entries, ports.lookup_uploads, out, options)
+        return export_entries(entries, lookup_uploads, out, options)
     # The bar's length is every entry of the campaign: with --status it ends short.
     with click.progressbar(length=ports.entries.count(campaign_id), label="exporting", file=sys.stderr) as bar:
-        return export_entries(entries, ports.lookup_uploads, out, options, progress=bar.update)
+        return export_entries(entries, lookup_uploads, out, options, progress=bar.update)
 
 
 @click.command("draw")
@@ -124,7 +99,7 @@ def campaigns_draw(campaign_id: str, winners: int | None, seed: str | None, veri
     duplicate receipt, only as the campaign says. Winners: the N ids of lowest
     SHA-256("{seed}:{id}"); digest: SHA-256 of the sorted ids joined by newlines.
     """
-    from fleet.draw import TooManyWinners, run_draw
+    from campaigns.draw import TooManyWinners, run_draw
 
     if verify_seed is not None:
         if winners is not None or seed is not None:
@@ -135,7 +110,7 @@ def campaigns_draw(campaign_id: str, winners: int | None, seed: str | None, veri
         raise click.UsageError("Missing option '--winners' (or --verify SEED).")
     if seed is not None and not seed.strip():
         raise click.BadParameter("a seed cannot be empty", param_hint="--seed")
-    ports = _ports()
+    ports = command_ports()
     campaign = _campaign(ports, campaign_id)
     try:
         outcome = run_draw(campaign, ports.entries.iter_campaign(campaign_id), winners, ports.draws, seed=seed)
@@ -160,9 +135,9 @@ def campaigns_draw(campaign_id: str, winners: int | None, seed: str | None, veri
 
 
 def _verify(campaign_id: str, seed: str, ids_file: Path | None) -> None:
-    from fleet.draw import verify_draw
+    from campaigns.draw import verify_draw
 
-    ports = _ports()
+    ports = command_ports()
     campaign = _campaign(ports, campaign_id)
     checked = verify_draw(campaign, ports.entries.iter_campaign(campaign_id), seed, ports.draws)
     if checked is None:
@@ -193,7 +168,7 @@ def _print_draw(draw: Mapping[str, Any]) -> None:
 def _write_ids(path: Path | None, ids: list[str]) -> None:
     if path is None:
         return
-    from fleet.draw import ids_text
+    from campaigns.draw import ids_text
 
     path.write_bytes(ids_text(ids).encode("utf-8"))
     click.echo(f"eligible ids written to {path} (sha256sum gives the digest)")

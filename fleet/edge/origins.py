@@ -94,7 +94,7 @@ class SiteOrigin:
     def client(self) -> Any:
         """The S3 client, made on first use."""
         if self._client is None:
-            from fleet import aws
+            from lambda_platform import aws
 
             self._client = aws.client("s3")
         return self._client

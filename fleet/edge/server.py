@@ -21,7 +21,7 @@ EDGE_THREADS = 16
 
 def make_edge(api_url: str) -> Edge:
     """The topology's distribution over this stage's site bucket and the API at `api_url`."""
-    from fleet.resources import bucket_name
+    from lambda_platform.resources import bucket_name
 
     if TOPOLOGY.site is None:
         raise RuntimeError("the topology declares no site: there is no distribution to serve")

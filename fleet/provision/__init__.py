@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Callable
 
 from events.topology import TOPOLOGY, Topology
-from fleet import aws  # noqa: F401  (tests replace fleet.aws.client through it)
+from lambda_platform import aws  # noqa: F401  (tests replace lambda_platform.aws.client through it)
 from fleet.provision.alarms import ensure_alarm_email, ensure_alarms
 from fleet.provision.api_plan import ensure_api_plan, find_rest_api
 from fleet.provision.base import Change, Changes

@@ -17,7 +17,7 @@ from __future__ import annotations
 from typing import Any, Iterable, Iterator
 
 from events.topology import TOPOLOGY, PipeTrigger, SqsTrigger, StreamTrigger, Topology
-from fleet import aws, resources, settings, telemetry
+from lambda_platform import aws, resources, settings, telemetry
 from fleet.provision.base import Change
 
 #: Where every alarm notifies, when it fires and when it clears.

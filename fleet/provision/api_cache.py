@@ -19,7 +19,7 @@ from typing import Any
 
 from events.edge import PRIVATE_REQUEST_HEADERS, ApiEdge
 from events.topology import TOPOLOGY
-from fleet import aws
+from lambda_platform import aws
 from fleet.provision.base import Change
 
 PROXY = "{proxy+}"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from events.topology import TOPOLOGY, ApiPlan
-from fleet import aws, resources
+from lambda_platform import aws, resources
 from fleet.provision.base import Change
 
 

@@ -7,9 +7,9 @@ import json
 from typing import Any
 
 from events.topology import Bucket
-from fleet import aws, resources, settings
-from fleet.errors import error_code
-from fleet.origins import s3_allowed_origins
+from lambda_platform import aws, resources, settings
+from lambda_platform.errors import error_code
+from lambda_platform.origins import s3_allowed_origins
 from fleet.provision.base import Change
 
 
@@ -129,7 +129,7 @@ def ensure_bucket_notification(bucket: Bucket) -> Change:
 
 def bucket_cors_rules(origins: tuple[str, ...]) -> list[dict[str, Any]]:
     """The CORS rule that lets pages from `origins` send presigned POSTs to the bucket
-    (S3 reads our one `*` more widely: `fleet.origins.s3_allowed_origins` says why that is safe)."""
+    (S3 reads our one `*` more widely: `lambda_platform.origins.s3_allowed_origins` says why that is safe)."""
     allowed = s3_allowed_origins(origins)
     if not allowed:
         return []

@@ -16,8 +16,8 @@ from typing import Any
 
 from events.edge import Distribution, Site
 from events.topology import TOPOLOGY
-from fleet import aws, resources, settings
-from fleet.errors import error_code
+from lambda_platform import aws, resources, settings
+from lambda_platform.errors import error_code
 from fleet.provision.api_plan import find_rest_api
 from fleet.provision.base import Change
 from fleet.provision.edge_config import (

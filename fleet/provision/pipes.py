@@ -6,8 +6,8 @@ import json
 from typing import Any
 
 from events.topology import TOPOLOGY
-from fleet import aws, resources
-from fleet.errors import error_code
+from lambda_platform import aws, resources
+from lambda_platform.errors import error_code
 from fleet.provision.base import Change
 
 

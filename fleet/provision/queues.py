@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 from events.topology import Queue
-from fleet import aws, resources, settings
-from fleet.errors import error_code
+from lambda_platform import aws, resources, settings
+from lambda_platform.errors import error_code
 from fleet.provision.base import Change
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fleet import aws, settings
+from lambda_platform import aws, settings
 from fleet.provision.base import Change
 
 

@@ -7,8 +7,8 @@ import time
 from typing import Any
 
 from events.topology import Table
-from fleet import aws, resources, settings
-from fleet.errors import error_code
+from lambda_platform import aws, resources, settings
+from lambda_platform.errors import error_code
 from fleet.provision.base import Change
 
 #: How long provisioning waits for a replica to become ACTIVE (AWS takes minutes).

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from events.topology import Topic
-from fleet import aws, resources
-from fleet.errors import error_code
+from lambda_platform import aws, resources
+from lambda_platform.errors import error_code
 from fleet.provision.base import Change
 
 

@@ -12,8 +12,8 @@ import time
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Iterator
 
-from fleet import aws, settings
-from fleet.resources import queue_url
+from lambda_platform import aws, settings
+from lambda_platform.resources import queue_url
 
 BATCH = 10  # SQS's limit per receive, send batch and delete batch
 #: How long a message received by a replay or a dump stays hidden from other consumers.

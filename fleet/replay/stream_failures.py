@@ -14,9 +14,9 @@ import logging
 from typing import Any, Callable
 
 from events.topology import TOPOLOGY, StreamTrigger
-from fleet import aws
+from lambda_platform import aws
 from fleet.replay.dead_letters import peek, release
-from fleet.resources import function_arn, queue_url
+from lambda_platform.resources import function_arn, queue_url
 from fleet.runtime.invoke import invoke, reported_failures
 from fleet.runtime.shards import lambda_record, sequence_number
 
@@ -25,11 +25,7 @@ log = logging.getLogger("fleet.replay")
 
 def on_failure_function(logical: str) -> str | None:
     """The function whose stream trigger parks failures on this queue, or None."""
-    for function in TOPOLOGY.functions:
-        for trigger in function.triggers:
-            if isinstance(trigger, StreamTrigger) and trigger.retry.on_failure_queue == logical:
-                return function.name
-    return None
+    return TOPOLOGY.on_failure_function(logical)
 
 
 def on_failure_queues(function_name: str) -> list[str]:

@@ -8,8 +8,8 @@ on AWS.
 
 from __future__ import annotations
 
-from fleet.adapters.dynamo import call
-from fleet.resources import table_name
+from lambda_platform.adapters.dynamo import call
+from lambda_platform.resources import table_name
 
 
 class CheckpointStore:

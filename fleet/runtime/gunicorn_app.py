@@ -17,7 +17,7 @@ from gunicorn.app.base import BaseApplication
 from gunicorn.http import errors as http_errors
 from gunicorn.workers.gthread import ThreadWorker
 
-from fleet import settings
+from lambda_platform import settings
 from fleet.runtime.processes import API_THREADS, API_WORKERS
 from ingest_api.limits import HTTP_VERSIONS, MAX_HEADER_FIELD_BYTES, MAX_HEADER_FIELDS, MAX_REQUEST_LINE_BYTES
 from ingest_api.server import error_answer
@@ -25,7 +25,7 @@ from ingest_api.server import error_answer
 #: A version of the form HTTP/d.d that we do not serve is a 505; anything else there is a 400.
 _VERSION = re.compile(r"HTTP/[0-9]+\.[0-9]+")
 #: The API on the local stage; the tests name an app of their own on the fakes.
-DEFAULT_APP = "ingest_api:create_app"
+DEFAULT_APP = "fleet.runtime.local:local_app"
 
 
 class HeadTimeout(Exception):

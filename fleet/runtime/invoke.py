@@ -44,7 +44,7 @@ def invoke(function: Function, event: Any, function_arn: str) -> Any:
         invoked_function_arn=function_arn,
         timeout_seconds=function.timeout_seconds,
     )
-    from fleet.telemetry import run_handler
+    from lambda_platform.telemetry import run_handler
 
     return run_handler(function.name, resolve(function.handler), event, context)
 

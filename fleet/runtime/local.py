@@ -54,14 +54,13 @@ class ApiServer:
     """The Flask API on a threaded Werkzeug server, bounded as `ingest_api.server` says."""
 
     def __init__(self, host: str = "127.0.0.1", port: int = 8080, app: Any = None) -> None:
-        from fleet import settings
+        from lambda_platform import settings
         from ingest_api.server import make_api_server
 
         if app is None:
-            from ingest_api import create_app
             from ingest_api.services import prepare
 
-            app = create_app()
+            app = local_app()
             prepare(app)
         self._server = make_api_server(host, port, app, timeout=settings.current().request_timeout)
         self.port = self._server.server_port
@@ -79,9 +78,18 @@ class ApiServer:
         self._thread.join(timeout=5)
 
 
+def local_app() -> Any:
+    """The API as the local runtime serves it: its ports carry the live view's monitor."""
+    from fleet.monitor import LocalMonitor
+    from ingest_api import create_app
+    from lambda_platform.composition import Ports
+
+    return create_app({"SERVICES": Ports(monitor=LocalMonitor())})
+
+
 def serve_local_issuer(app: Any, url: str) -> None:
     """On the local stage the API at `url` is its own development issuer of users' tokens."""
-    from fleet import access, settings
+    from lambda_platform import access, settings
 
     # Its URL is known only once the port is.
     if settings.current().local and not settings.current().cognito_issuer:
@@ -93,7 +101,7 @@ class LocalRuntime:
     """Pollers for every trigger in the topology, started and stopped together."""
 
     def __init__(self, topology: Topology = TOPOLOGY, pollers_per_queue: int = 2, run_dir: str | None = None) -> None:
-        from fleet import settings
+        from lambda_platform import settings
 
         self.topology = topology
         self.stop_event = threading.Event()

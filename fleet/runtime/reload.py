@@ -1,4 +1,4 @@
-"""What `fleet up` watches for a reload: the four packages' Python files, templates and web files."""
+"""What `fleet up` watches for a reload: our packages' Python files, templates and web files."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import queue
 import threading
 from pathlib import Path
 
-#: The packages whose code the API and the workers run.
-PACKAGES = ("events", "fleet", "ingest_api", "workers")
+from fleet.packages import PACKAGES
+
 #: Files under a `templates` or `web` folder that the processes read (emails, pages).
 ASSET_SUFFIXES = {".html", ".txt", ".css", ".js", ".json", ".svg", ".ico", ".png", ".webmanifest"}
 #: Milliseconds of quiet after a change before it is reported: an editor's save is several writes.
@@ -16,7 +16,7 @@ DEBOUNCE_MS = 150
 
 
 def package_roots() -> list[Path]:
-    """The folders of the four packages as this interpreter imports them (a copy of the tree, say)."""
+    """The folders of our packages as this interpreter imports them (a copy of the tree, say)."""
     roots = []
     for package in PACKAGES:
         spec = importlib.util.find_spec(package)

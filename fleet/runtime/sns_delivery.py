@@ -23,7 +23,7 @@ from typing import Any, Callable
 from urllib.parse import urlsplit
 
 from events.blog import is_ip_literal, is_public_address
-from fleet.adapters.notifications import resolve_host
+from lambda_platform.adapters.notifications import resolve_host
 
 log = logging.getLogger("fleet.runtime.sns")
 

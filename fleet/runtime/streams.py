@@ -27,8 +27,8 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from events.topology import Function, StreamTrigger
-from fleet import aws
-from fleet.resources import function_arn, queue_url, stream_arn
+from lambda_platform import aws
+from lambda_platform.resources import function_arn, queue_url, stream_arn
 from fleet.runtime.checkpoints import CheckpointStore
 from fleet.runtime.invoke import invoke, reported_failures
 from fleet.runtime.stats import capturing, describe_error, runtime_stats, trigger_name

@@ -36,7 +36,7 @@ START_TIMEOUT = 120.0
 STOP_GRACE = {"api": 15.0, "workers": 30.0, "edge": 10.0, "aws": 10.0}
 #: The processes a code change replaces (moto's state stays).
 RELOADED = ("api", "workers", "edge")
-#: The variable naming the run's directory in every process's environment (`fleet.settings`).
+#: The variable naming the run's directory in every process's environment (`lambda_platform.settings`).
 RUN_DIR_VARIABLE = "FLEET_RUN_DIR"
 
 

@@ -25,8 +25,8 @@ def outlive_the_apis_read_cache(read_at: float) -> None:
 
 def publish_article(api_url: str, title: str) -> str:
     """An article posted with a writer's key, as the blog's integration does; its id."""
-    from fleet.access import new_key
-    from fleet.adapters.access import DynamoApiKeys
+    from lambda_platform.access import new_key
+    from lambda_platform.adapters.access import DynamoApiKeys
 
     key = new_key("blog-browser", ["articles:write"], DynamoApiKeys())[0]
     body = {"title": title, "content": f"All about {title}.\n\nA second paragraph.", "author": "Ada"}
@@ -85,8 +85,8 @@ def test_the_list_an_article_and_a_comment_that_shows_once_its_cached_page_is_pu
 
 
 def test_an_edited_article_shows_through_the_edge_as_soon_as_the_worker_purged_it(running_fleet, edge, browser, shots):
-    from fleet.access import new_key
-    from fleet.adapters.access import DynamoApiKeys
+    from lambda_platform.access import new_key
+    from lambda_platform.adapters.access import DynamoApiKeys
 
     article_id = publish_article(running_fleet.api_url, "Before the edit")
     running_fleet.drain()

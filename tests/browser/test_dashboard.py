@@ -14,7 +14,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 def poison_entry(campaign_id: str) -> str:
     """Queue an entry, as the API would, for a campaign that is not stored: the worker fails it every time."""
     from events.messages import SubmitEntry
-    from fleet.adapters.queues import SqsQueue
+    from lambda_platform.adapters.queues import SqsQueue
 
     submission_id = str(uuid.uuid4())
     received = datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
@@ -27,7 +27,7 @@ def poison_entry(campaign_id: str) -> str:
 def test_a_poison_entry_shows_dead_lettered_is_listed_by_the_dry_run_and_replayed_after_the_fix(
     running_fleet, make_campaign, page, shots
 ):
-    from fleet.adapters.tables import DynamoSubmissions
+    from lambda_platform.adapters.tables import DynamoSubmissions
 
     page.goto(f"{running_fleet.api_url}/_local/dashboard")
     dead = page.locator("#queue-submissions td.dead")

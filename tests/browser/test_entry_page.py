@@ -55,8 +55,8 @@ def api_posts(page) -> list[str]:
 
 
 def test_an_entry_with_a_photo_is_stored_thumbnailed_and_confirmed(running_fleet, edge, make_campaign, page, shots):
-    from fleet import aws, settings
-    from fleet.outbox import read_outbox
+    from lambda_platform import aws, settings
+    from lambda_platform.outbox import read_outbox
 
     make_campaign("summer")
     served = page.goto(f"{edge.url}/c/summer")

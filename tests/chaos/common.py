@@ -10,8 +10,8 @@ from datetime import datetime, timezone
 
 from events.messages import SubmitEntry, message_type
 from events.schemas import dump_message
-from fleet import aws, settings
-from fleet.adapters.queues import queue_url
+from lambda_platform import aws, settings
+from lambda_platform.adapters.queues import queue_url
 
 CAMPAIGN = "chaos"
 

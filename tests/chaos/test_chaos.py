@@ -12,7 +12,7 @@ import requests
 from click.testing import CliRunner
 
 import workers.submissions
-from fleet import faults, settings
+from lambda_platform import faults, settings
 from fleet.cli import main
 from fleet.replay import dump
 from fleet.status import queue_status

@@ -58,8 +58,8 @@ def prod_stage(local_aws, monkeypatch):
     from events.models import Campaign
     from datetime import datetime, timedelta, timezone
 
-    from fleet import aws, settings
-    from fleet.adapters.tables import DynamoCampaigns
+    from lambda_platform import aws, settings
+    from lambda_platform.adapters.tables import DynamoCampaigns
     from fleet.provision import provision
 
     monkeypatch.setenv("FLEET_STAGE", STAGE)

@@ -82,7 +82,7 @@ def deployed(packages, prod_stage, tmp_path):
 
 
 def _mappings(function_name: str) -> list[dict]:
-    from fleet import aws
+    from lambda_platform import aws
 
     lam = aws.client("lambda")
     return [m for page in lam.get_paginator("list_event_source_mappings").paginate(FunctionName=function_name) for m in page["EventSourceMappings"]]
@@ -90,7 +90,7 @@ def _mappings(function_name: str) -> list[dict]:
 
 def test_zappa_deploys_both_stages_and_fleet_wire_leaves_every_trigger_reporting_failures(deployed):
     from events.topology import TOPOLOGY, SqsTrigger, StreamTrigger
-    from fleet import aws, resources, settings
+    from lambda_platform import aws, resources, settings
 
     env, logs = deployed
     for zappa_stage, log in logs.items():
@@ -100,7 +100,7 @@ def test_zappa_deploys_both_stages_and_fleet_wire_leaves_every_trigger_reporting
 
     lam = aws.client("lambda")
     workers = lam.get_function(FunctionName="fleet-prod-workers")["Configuration"]
-    assert workers["Handler"] == "fleet.entry.lambda_handler"
+    assert workers["Handler"] == "lambda_platform.entry.lambda_handler"
     api = lam.get_function(FunctionName="fleet-prod-api")["Configuration"]
     assert api["Handler"] == "handler.lambda_handler"  # Zappa's WSGI handler; FLEET_STAGE is in the zip's settings
 
@@ -159,7 +159,7 @@ def _assert_the_api_is_cached_at_the_edge(wired: list[str]) -> None:
     for each cached GET (with `{proxy+}`'s integration), the stage cache on those alone, and
     the distribution's API origin on the stage's domain."""
     from events.topology import TOPOLOGY
-    from fleet import aws, resources
+    from lambda_platform import aws, resources
     from fleet.provision.api_cache import cache_key_parameters, method_setting_key
     from fleet.provision.edge import find_distribution
 

@@ -9,10 +9,12 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import pytest
 
+from fleet.packages import HOST_PACKAGE, LAMBDA_PACKAGES
 from tests.deploy.conftest import STAGE, dummy_aws_env
 
 
@@ -23,6 +25,20 @@ def test_the_zips_leave_dev_packages_out_and_keep_botocores_models(packages):
             assert not (folder / left_out).exists(), f"{left_out} is in the {zappa_stage} zip"
         assert list((folder / "botocore" / "data" / "sqs").glob("*/service-2.json.gz"))
         assert (folder / "zappa_settings.py").exists() and (folder / "handler.py").exists()
+
+
+def test_the_zips_hold_no_host_code_and_every_lambda_package(packages):
+    # The host (the `fleet` command, the local runtime, the edge, provisioning) never runs on Lambda.
+    for zappa_stage, (zip_path, folder) in packages.items():
+        with zipfile.ZipFile(zip_path) as archive:
+            names = archive.namelist()
+        host = sorted(n for n in names if n.split("/", 1)[0] == HOST_PACKAGE)
+        assert host == [], f"the {zappa_stage} zip holds host code: {host[:5]}"
+        for package in LAMBDA_PACKAGES:
+            assert f"{package}/__init__.py" in names, f"{package} is not in the {zappa_stage} zip"
+        unzipped = sum(info.file_size for info in zipfile.ZipFile(zip_path).infolist())
+        print(f"{zappa_stage}: {zip_path.stat().st_size / 1e6:.1f} MB zipped, {unzipped / 1e6:.1f} MB unzipped")
+        assert unzipped < 250e6, "Lambda refuses a function over 250 MB unzipped"
 
 
 # Imports an entry point with its sources present and lists every module compiled from source.
@@ -43,7 +59,7 @@ print(json.dumps(compiled))
 
 @pytest.mark.parametrize(
     "zappa_stage, modules",
-    [("api", ["handler", "ingest_api.wsgi"]), ("workers", ["handler", "fleet.entry", "workers.thumbnails", "workers.welcome"])],
+    [("api", ["handler", "ingest_api.wsgi"]), ("workers", ["handler", "lambda_platform.entry", "workers.thumbnails", "workers.welcome"])],
 )
 def test_the_packaged_entry_points_are_imported_from_bytecode(packages, zappa_stage, modules):
     # /var/task is read-only: a module the zip has no bytecode for is compiled on every cold start.
@@ -63,7 +79,7 @@ def test_the_packaged_entry_points_are_imported_from_bytecode(packages, zappa_st
 RUN_WORKERS = """
 import json, sys
 sys.path.insert(0, ".")
-from fleet.entry import lambda_handler
+from lambda_platform.entry import lambda_handler
 
 class Context:  # what Lambda passes, as far as Powertools reads it
     function_name = "fleet-prod-workers"
@@ -120,7 +136,7 @@ def test_the_packaged_workers_entry_answers_every_sample(packages, prod_stage):
     # An S3 notice for an upload nobody asked for is skipped, not failed.
     assert answers["s3_via_sqs"] == {"batchItemFailures": []}
 
-    from fleet.adapters.tables import DynamoSubmissions
+    from lambda_platform.adapters.tables import DynamoSubmissions
 
     stored = {json.loads(r["body"])["body"]["submission_id"] for r in events["sqs_batch"]["Records"]}
     assert DynamoSubmissions().existing(stored) == stored

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from flask import Flask
 
-from fleet.fakes import fake_ports
+from tests.fakes import fake_ports
 from ingest_api import create_app
-from ingest_api.services import Services
+from lambda_platform.composition import Ports
 
 
 def create_fake_app() -> Flask:
     """The app with every port a fake: no AWS needed."""
-    return create_app({"SERVICES": Services(**fake_ports()), "LOCAL": True})
+    return create_app({"SERVICES": Ports(**fake_ports()), "LOCAL": True})
 
 
 class GunicornApi:

@@ -10,7 +10,7 @@ import pytest
 import requests
 from click.testing import CliRunner
 
-from fleet import access, settings
+from lambda_platform import access, settings
 from fleet.cli import main
 
 pytestmark = pytest.mark.integration

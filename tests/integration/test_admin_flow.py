@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from fleet import aws
-from fleet.adapters.queues import queue_url
+from lambda_platform import aws
+from lambda_platform.adapters.queues import queue_url
 
 pytestmark = pytest.mark.integration
 
@@ -23,8 +23,8 @@ FLEET = str(Path(sys.executable).with_name("fleet"))
 
 @pytest.fixture
 def keys(provisioned) -> dict[str, dict[str, str]]:
-    from fleet.access import new_key
-    from fleet.adapters.access import DynamoApiKeys
+    from lambda_platform.access import new_key
+    from lambda_platform.adapters.access import DynamoApiKeys
 
     store = DynamoApiKeys()
     return {
@@ -56,7 +56,7 @@ def test_put_list_by_cursor_review_and_read_back(running_fleet, keys):
     running_fleet.drain()
     aws.client("sqs").send_message(QueueUrl=queue_url("campaign-admin"), MessageBody=first_message)
     running_fleet.drain()
-    from fleet.adapters.tables import DynamoCampaigns
+    from lambda_platform.adapters.tables import DynamoCampaigns
 
     stored = DynamoCampaigns().get("prize")
     assert stored.name == "Grand prize draw"
@@ -114,7 +114,7 @@ def _queued_body(change_id: str) -> str:
     """The envelope the API queued for the stored change, rebuilt from the item as a replay would carry it."""
     from events.campaign_messages import SaveCampaign
     from events.schemas import dump_message
-    from fleet.adapters.dynamo import get_one
+    from lambda_platform.adapters.dynamo import get_one
 
     item = get_one("campaigns", "campaign_id", "prize")
     assert item["change_id"] == change_id

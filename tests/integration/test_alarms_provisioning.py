@@ -13,7 +13,7 @@ TOPIC = f"fleet-{STAGE}-alarms"
 
 
 def _alarms() -> dict[str, dict]:
-    from fleet import aws
+    from lambda_platform import aws
 
     pages = aws.client("cloudwatch").get_paginator("describe_alarms").paginate(AlarmNamePrefix=f"fleet-{STAGE}-")
     return {a["AlarmName"]: a for page in pages for a in page["MetricAlarms"]}
@@ -34,7 +34,7 @@ def _parking() -> set[str]:
 
 
 def test_every_alarm_the_topology_asks_for_is_made_on_the_alarms_topic(provisioned):
-    from fleet import aws
+    from lambda_platform import aws
 
     alarms = _alarms()
     topic_arn = next(
@@ -116,7 +116,7 @@ def test_function_api_and_records_alarms_use_the_names_lambda_api_gateway_and_em
 
 
 def test_a_second_run_changes_no_alarm_and_a_drifted_one_is_put_back(provisioned):
-    from fleet import aws
+    from lambda_platform import aws
     from fleet.provision import provision
 
     again = [c for c in provision() if c.kind in ("alarm", "dashboard", "email")]
@@ -143,7 +143,7 @@ def test_a_second_run_changes_no_alarm_and_a_drifted_one_is_put_back(provisioned
 
 
 def test_alarm_email_is_subscribed_to_the_alarms_topic_once(local_aws, monkeypatch):
-    from fleet import aws, resources, settings
+    from lambda_platform import aws, resources, settings
     from fleet.provision import provision
     from fleet.provision.alarms import ensure_alarm_email
 
@@ -157,14 +157,14 @@ def test_alarm_email_is_subscribed_to_the_alarms_topic_once(local_aws, monkeypat
 
 
 def test_no_alarm_email_no_subscription(provisioned):
-    from fleet import aws, resources
+    from lambda_platform import aws, resources
 
     subscriptions = aws.client("sns").list_subscriptions_by_topic(TopicArn=resources.topic_arn("alarms"))
     assert subscriptions["Subscriptions"] == []
 
 
 def test_the_dashboard_has_a_widget_per_queue_function_and_metric_of_ours(provisioned):
-    from fleet import aws
+    from lambda_platform import aws
 
     body = json.loads(aws.client("cloudwatch").get_dashboard(DashboardName=f"fleet-{STAGE}")["DashboardBody"])
     widgets = {w["properties"]["title"]: w for w in body["widgets"]}

@@ -9,7 +9,7 @@ URI = "arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/arn:aws:lam
 
 
 def _zappa_like_api() -> str:
-    from fleet import aws, resources
+    from lambda_platform import aws, resources
 
     apigateway = aws.client("apigateway")
     api = apigateway.create_rest_api(name=resources.function_name(TOPOLOGY.api), endpointConfiguration={"types": ["EDGE"]})
@@ -31,7 +31,7 @@ def _zappa_like_api() -> str:
 
 
 def test_wire_caches_the_declared_gets_on_their_own_resources_once(provisioned):
-    from fleet import aws
+    from lambda_platform import aws
     from fleet.provision.api_cache import ensure_api_cache, method_setting_key
 
     api_id = _zappa_like_api()

@@ -14,9 +14,9 @@ import time
 
 import pytest
 
-from fleet.fakes import fake_ports
+from tests.fakes import fake_ports
 from ingest_api import MAX_BODY_BYTES, create_app
-from ingest_api.services import Services
+from lambda_platform.composition import Ports
 
 SIGNUP = b'{"email": "ada@example.com", "first_name": "Ada", "last_name": "Lovelace"}'
 #: Seconds of silence after which the server ends a request (set low for the tests).
@@ -28,7 +28,7 @@ def api(request, monkeypatch, tmp_path):
     """The API on the fakes, on a free loopback port: under gunicorn, or Werkzeug's ApiServer."""
     import os
 
-    from fleet import settings
+    from lambda_platform import settings
     from fleet.runtime.local import ApiServer
     from tests.integration.api_on_fakes import GunicornApi
 
@@ -39,7 +39,7 @@ def api(request, monkeypatch, tmp_path):
     if request.param == "gunicorn":
         server = GunicornApi("tests.integration.api_on_fakes:create_fake_app", dict(os.environ))
     else:
-        server = ApiServer(port=0, app=create_app({"SERVICES": Services(**fake_ports()), "LOCAL": True}))
+        server = ApiServer(port=0, app=create_app({"SERVICES": Ports(**fake_ports()), "LOCAL": True}))
     server.start()
     yield server
     server.stop()

@@ -9,9 +9,9 @@ import uuid
 import pytest
 import requests
 
-from fleet import aws
-from fleet.adapters.queues import queue_url
-from fleet.resources import table_name
+from lambda_platform import aws
+from lambda_platform.adapters.queues import queue_url
+from lambda_platform.resources import table_name
 from fleet.status import queue_status
 
 pytestmark = pytest.mark.integration
@@ -23,8 +23,8 @@ HEADERS: dict[str, str] = {}
 
 @pytest.fixture(autouse=True)
 def writer_key(provisioned):
-    from fleet.access import new_key
-    from fleet.adapters.access import DynamoApiKeys
+    from lambda_platform.access import new_key
+    from lambda_platform.adapters.access import DynamoApiKeys
 
     HEADERS["x-api-key"] = new_key("blog-tests", ["articles:write", "subscriptions:write"], DynamoApiKeys())[0]
 
@@ -224,7 +224,7 @@ class PurgeRecorder:
 def site_fleet(provisioned, monkeypatch):
     """The fleet with the API's read cache off (a change shows as soon as it is stored) and the
     local edge's purges recorded: (api url, runtime, recorder)."""
-    from fleet import settings
+    from lambda_platform import settings
     from fleet.runtime.local import ApiServer, LocalRuntime
     from ingest_api import create_app
     from ingest_api.services import prepare
@@ -270,8 +270,8 @@ def test_an_article_is_edited_and_unpublished_through_the_fleet_and_the_edge_pur
     purged = len(recorder.purges)
 
     # Without the scope: refused, nothing queued.
-    from fleet.access import new_key
-    from fleet.adapters.access import DynamoApiKeys
+    from lambda_platform.access import new_key
+    from lambda_platform.adapters.access import DynamoApiKeys
 
     reader_key = new_key("blog-reader", ["subscriptions:write"], DynamoApiKeys())[0]
     refused = requests.delete(f"{api}/v1/articles/{changed}", headers={"x-api-key": reader_key}, timeout=10)

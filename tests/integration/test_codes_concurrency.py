@@ -14,7 +14,7 @@ pytestmark = pytest.mark.integration
 
 
 def store_entries(ids: list[str]) -> None:
-    from fleet.adapters.tables import DynamoSubmissions
+    from lambda_platform.adapters.tables import DynamoSubmissions
 
     assert not DynamoSubmissions().put_many(
         [
@@ -27,9 +27,9 @@ def store_entries(ids: list[str]) -> None:
 
 @pytest.mark.slow
 def test_concurrent_givers_never_give_a_code_twice_nor_an_entry_two(provisioned):
-    from fleet.adapters.codes import DynamoCodes
-    from fleet.codes import give_code, import_codes, pool_status
-    from fleet.fakes.tables import campaign
+    from lambda_platform.adapters.codes import DynamoCodes
+    from campaigns.codes import give_code, import_codes, pool_status
+    from tests.fakes.tables import campaign
 
     ids = [f"entry-{n:03d}" for n in range(40)]
     store_entries(ids)

@@ -27,7 +27,7 @@ def fleet_cli(endpoint: str, *args: str) -> subprocess.CompletedProcess:
 
 
 def emails_to(address: str) -> list:
-    from fleet.outbox import read_outbox
+    from lambda_platform.outbox import read_outbox
 
     return [e for e in read_outbox() if address in e.to]
 
@@ -40,7 +40,7 @@ def code_in(email) -> str | None:
 @pytest.mark.slow
 def test_a_pool_of_three_five_entries_then_two_codes_imported_for_the_waitlist(running_fleet, tmp_path):
     from events.models import Campaign
-    from fleet.adapters.tables import DynamoCampaigns
+    from lambda_platform.adapters.tables import DynamoCampaigns
 
     endpoint = os.environ["AWS_ENDPOINT_URL"]
     now = datetime.now(timezone.utc)
@@ -96,7 +96,7 @@ def test_a_pool_of_three_five_entries_then_two_codes_imported_for_the_waitlist(r
 
 def test_a_code_file_that_is_not_utf8_is_refused_with_its_line(provisioned, tmp_path):
     from events.models import Campaign
-    from fleet.adapters.tables import DynamoCampaigns
+    from lambda_platform.adapters.tables import DynamoCampaigns
 
     now = datetime.now(timezone.utc)
     DynamoCampaigns().put(Campaign("promo", "Promo", now - timedelta(days=1), now + timedelta(days=7), gives_codes=True))

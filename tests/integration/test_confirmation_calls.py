@@ -1,4 +1,4 @@
-"""The AWS calls of the confirmations worker against moto, counted by a hook on every `fleet.aws`
+"""The AWS calls of the confirmations worker against moto, counted by a hook on every `lambda_platform.aws`
 client. An entry without photo in a campaign that gives no codes costs what it did before the
 settle step: the batch's one BatchGetItem of what was sent, then its SendEmail and one write (the UpdateItem that creates its record);
 a MODIFY of an entry confirmed already costs nothing beyond that read. In a campaign that
@@ -13,7 +13,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from events.sample_payloads import load_sample
-from fleet import aws
+from lambda_platform import aws
 from fleet.runtime.invoke import LocalContext
 
 pytestmark = pytest.mark.integration
@@ -22,7 +22,7 @@ pytestmark = pytest.mark.integration
 @pytest.fixture
 def calls(provisioned, monkeypatch):
     """Counts of every AWS operation from now on; campaigns cached for a minute, as on AWS."""
-    from fleet import idempotency, settings
+    from lambda_platform import idempotency, settings
 
     monkeypatch.setenv("FLEET_CAMPAIGN_CACHE_SECONDS", "60")
     settings.reset()
@@ -42,8 +42,8 @@ def context() -> LocalContext:
 
 def stored(campaign_id: str, count: int, event_name: str = "INSERT") -> dict:
     """A submissions-stream batch of `count` entries without photo, stored in the table too."""
-    from fleet.adapters.dynamo import from_item
-    from fleet.adapters.tables import DynamoSubmissions
+    from lambda_platform.adapters.dynamo import from_item
+    from lambda_platform.adapters.tables import DynamoSubmissions
 
     template = load_sample("dynamodb_stream_insert")["Records"][0]
     records = []
@@ -65,7 +65,7 @@ def stored(campaign_id: str, count: int, event_name: str = "INSERT") -> dict:
 
 def campaign(campaign_id: str, gives_codes: bool) -> None:
     from events.models import Campaign
-    from fleet.adapters.tables import DynamoCampaigns
+    from lambda_platform.adapters.tables import DynamoCampaigns
 
     now = datetime.now(timezone.utc)
     DynamoCampaigns().put(Campaign(campaign_id, campaign_id.title(), now - timedelta(days=1), now + timedelta(days=7), gives_codes=gives_codes))
@@ -89,8 +89,8 @@ def test_an_entry_without_photo_nor_codes_costs_its_send_and_one_write(calls):
 
 
 def test_a_code_costs_one_query_and_one_transaction(calls):
-    from fleet.adapters.codes import DynamoCodes
-    from fleet.codes import import_codes
+    from lambda_platform.adapters.codes import DynamoCodes
+    from campaigns.codes import import_codes
     from workers import confirmations
 
     campaign("promo", gives_codes=True)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 
-from fleet import aws
-from fleet.adapters.monitor import LocalMonitor
-from fleet.adapters.queues import queue_url
+from lambda_platform import aws
+from fleet.monitor import LocalMonitor
+from lambda_platform.adapters.queues import queue_url
 
 
 def dead_letter(count: int) -> list[str]:
@@ -42,6 +42,7 @@ def test_an_on_failure_queue_replays_to_its_function_and_an_empty_fleet_reads_ze
     done = monitor.replay("confirmations-failures", dry_run=False)
     assert (done.moved, done.still_failing) == (0, 0)
     assert monitor.emails_accepted() == 0
-    assert monitor.worker_stats() is None  # no workers ran in this run directory
+    view = monitor.live_view(now=1000.0)  # no workers ran in this run directory
+    assert view["workers"]["reporting"] is False and view["failures"] == []
     # (uploads may hold the s3:TestEvent that configuring its notification sends)
     assert all(q.dead_lettered == 0 for q in monitor.queues())

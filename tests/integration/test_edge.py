@@ -9,7 +9,7 @@ import pytest
 import requests
 
 from events.edge import CacheBehaviour, Distribution
-from fleet import aws
+from lambda_platform import aws
 
 pytestmark = pytest.mark.integration
 
@@ -20,7 +20,7 @@ DOWNLOAD = hashlib.sha256(b"fleet").digest() * (3 * 1024 * 1024 // 32)
 
 def put_site_object(key: str, body: bytes, content_type: str, cache_control: str) -> str:
     """An object of the site bucket as publishing leaves it; its ETag."""
-    from fleet.resources import bucket_name
+    from lambda_platform.resources import bucket_name
 
     put = aws.client("s3").put_object(
         Bucket=bucket_name("site"), Key=key, Body=body, ContentType=content_type, CacheControl=cache_control
@@ -118,7 +118,7 @@ def test_nothing_outside_a_behaviour_or_the_bucket_is_served_and_never_a_listing
     # A distribution without a default behaviour serves nothing else.
     from fleet.edge.origins import ApiOrigin, OriginStats, SiteOrigin
     from fleet.edge.proxy import Edge
-    from fleet.resources import bucket_name
+    from lambda_platform.resources import bucket_name
     from werkzeug.test import Client
 
     only = Distribution("site", "site", (CacheBehaviour("/downloads/*", origin="site", default_ttl=60, max_ttl=60),))

@@ -13,7 +13,7 @@ from events.topology import TOPOLOGY
 
 
 def _config():
-    from fleet import aws, resources
+    from lambda_platform import aws, resources
     from fleet.provision.edge import find_distribution
 
     summary = find_distribution(resources.distribution_name())
@@ -22,7 +22,7 @@ def _config():
 
 
 def test_the_site_bucket_is_private_and_read_only_by_the_distribution(provisioned):
-    from fleet import aws, resources
+    from lambda_platform import aws, resources
 
     s3 = aws.client("s3")
     bucket = resources.bucket_name("site")
@@ -43,7 +43,7 @@ def test_the_site_bucket_is_private_and_read_only_by_the_distribution(provisione
 
 
 def test_the_distribution_reads_back_as_declared(provisioned):
-    from fleet import aws, resources
+    from lambda_platform import aws, resources
 
     cloudfront = aws.client("cloudfront")
     name = resources.distribution_name()
@@ -97,7 +97,7 @@ def test_a_second_run_changes_nothing_and_moto_gaps_are_unsupported(provisioned)
 
 
 def test_a_bucket_made_public_by_hand_is_made_private_again(provisioned):
-    from fleet import aws, resources
+    from lambda_platform import aws, resources
     from fleet.provision import provision
 
     s3 = aws.client("s3")
@@ -112,7 +112,7 @@ def test_a_bucket_made_public_by_hand_is_made_private_again(provisioned):
 
 @pytest.mark.slow
 def test_a_behaviour_changed_by_hand_is_corrected(provisioned):
-    from fleet import aws, resources
+    from lambda_platform import aws, resources
     from fleet.provision import provision
 
     cloudfront = aws.client("cloudfront")
@@ -131,7 +131,7 @@ def test_a_behaviour_changed_by_hand_is_corrected(provisioned):
 @pytest.fixture
 def prod_stage_in_moto(local_aws, monkeypatch):
     """The `prod` stage against moto: an AWS stage as far as provisioning can tell."""
-    from fleet import aws, settings
+    from lambda_platform import aws, settings
 
     monkeypatch.setenv("FLEET_STAGE", "prod")
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "fleet-test")
@@ -143,7 +143,7 @@ def prod_stage_in_moto(local_aws, monkeypatch):
 
 @pytest.mark.slow
 def test_replicas_off_the_local_stage_are_asked_for_and_unsupported_in_moto(prod_stage_in_moto):
-    from fleet import aws, resources
+    from lambda_platform import aws, resources
     from fleet.provision import provision
 
     changes = provision()
@@ -164,7 +164,7 @@ def test_replicas_off_the_local_stage_are_asked_for_and_unsupported_in_moto(prod
 
 @pytest.mark.slow
 def test_api_behaviours_key_on_the_private_headers_once_the_api_exists(provisioned):
-    from fleet import aws, resources
+    from lambda_platform import aws, resources
     from fleet.provision import provision
 
     # A REST API of the stage's name is what Zappa's deploy leaves behind.

@@ -1,4 +1,4 @@
-"""The AWS calls of the email workers against moto, counted by a hook on every `fleet.aws`
+"""The AWS calls of the email workers against moto, counted by a hook on every `lambda_platform.aws`
 client: a batch reads what it sent before in one BatchGetItem, then each email is its
 SendEmail and one write of its idempotency record, after SES accepted it."""
 
@@ -11,8 +11,8 @@ import pytest
 
 from events.models import user_id_for
 from events.sample_payloads import load_sample
-from fleet import aws
-from fleet.errors import RetryLater
+from lambda_platform import aws
+from lambda_platform.errors import RetryLater
 from fleet.runtime.invoke import LocalContext
 from workers import welcome
 
@@ -20,7 +20,7 @@ from workers import welcome
 @pytest.fixture
 def calls(provisioned):
     """Counts of every AWS operation from now on."""
-    from fleet import idempotency
+    from lambda_platform import idempotency
 
     idempotency.reset()
     counted: collections.Counter = collections.Counter()
@@ -58,7 +58,7 @@ def sent_to() -> list[str]:
     from moto.core import DEFAULT_ACCOUNT_ID
     from moto.ses.models import ses_backends
 
-    from fleet import settings
+    from lambda_platform import settings
 
     return [m.destinations["ToAddresses"][0] for m in ses_backends[DEFAULT_ACCOUNT_ID][settings.current().region].sent_messages]
 
@@ -81,7 +81,7 @@ def test_a_batch_reads_once_and_each_email_is_one_send_and_one_write(calls):
 
 
 def test_a_throttled_send_writes_nothing_and_its_retry_sends_once(calls, monkeypatch):
-    from fleet.adapters.mail import SesMailer
+    from lambda_platform.adapters.mail import SesMailer
 
     real = SesMailer.send
     throttled: list[str] = []
@@ -106,7 +106,7 @@ def test_a_throttled_send_writes_nothing_and_its_retry_sends_once(calls, monkeyp
 
 def test_a_record_left_in_progress_by_a_crash_is_waited_on_as_before(calls):
     """A key INPROGRESS (an invocation died holding it) goes through Powertools' own conditional put."""
-    from fleet.idempotency import once
+    from lambda_platform.idempotency import once
 
     def crash():
         raise SystemExit("the process dies after its INPROGRESS record")

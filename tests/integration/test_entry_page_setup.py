@@ -10,7 +10,7 @@ pytestmark = pytest.mark.integration
 
 def preflight(endpoint_url: str, origin: str) -> requests.Response:
     """The browser's preflight of a presigned POST (upload progress listeners force one)."""
-    from fleet import settings
+    from lambda_platform import settings
 
     return requests.options(
         f"{endpoint_url}/{settings.current().name('media')}",
@@ -31,7 +31,7 @@ def test_pages_on_loopback_may_post_uploads_and_other_origins_may_not(provisione
 
 
 def test_the_web_origins_come_from_the_settings(provisioned, monkeypatch):
-    from fleet import settings
+    from lambda_platform import settings
     from fleet.provision import provision
 
     monkeypatch.setenv("FLEET_WEB_ORIGINS", "https://entries.example, https://www.entries.example/")

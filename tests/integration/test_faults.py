@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from botocore.exceptions import ClientError
 
-from fleet import aws, faults, settings
-from fleet.errors import RetryLater, translate
+from lambda_platform import aws, faults, settings
+from lambda_platform.errors import RetryLater, translate
 
 pytestmark = pytest.mark.integration
 

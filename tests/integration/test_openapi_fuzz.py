@@ -18,8 +18,8 @@ def fuzzed_fleet(aws_server, tmp_path_factory):
     """One fleet for every operation of the run, with a key of every scope and a user token."""
     import requests
 
-    from fleet import access, aws, settings
-    from fleet.adapters.access import DynamoApiKeys
+    from lambda_platform import access, aws, settings
+    from lambda_platform.adapters.access import DynamoApiKeys
     from fleet.provision import provision
     from fleet.runtime.local import ApiServer, LocalRuntime
 

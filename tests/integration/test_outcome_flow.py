@@ -39,8 +39,8 @@ def stored_entry(n: int, **extra) -> dict:
 @pytest.fixture
 def outcome_campaign(make_campaign):
     """Campaign `outcome` with 120 entries: one reviewed, flagged, with a photo and a code; one rejected; one over the limit."""
-    from fleet.adapters.tables import DynamoSubmissions
-    from fleet.adapters.uploads import DynamoUploads
+    from lambda_platform.adapters.tables import DynamoSubmissions
+    from lambda_platform.adapters.uploads import DynamoUploads
 
     make_campaign("outcome")
     make_campaign("empty")
@@ -102,7 +102,7 @@ def test_export_and_draw_against_moto(outcome_campaign, tmp_path):
     for excluded in ("sub-0000", "sub-0001", "sub-0002"):
         assert excluded not in _winners(drawn.output)
 
-    from fleet.adapters.draws import DynamoDraws
+    from lambda_platform.adapters.draws import DynamoDraws
 
     stored = DynamoDraws().get("outcome", "2030-final")
     assert stored is not None and stored["winners"] == _winners(drawn.output) and stored["eligible"] == 117

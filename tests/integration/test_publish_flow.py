@@ -1,7 +1,7 @@
 """`fleet publish` against moto: the provisioned site bucket holds every file with its type,
 Cache-Control and sha256; a second publish sends nothing; a change sends only the changed
 file and one invalidation naming its paths; a file gone from the tree is deleted. The AWS
-calls are counted by a hook on every `fleet.aws` client."""
+calls are counted by a hook on every `lambda_platform.aws` client."""
 
 from __future__ import annotations
 
@@ -14,10 +14,10 @@ import pytest
 from click.testing import CliRunner
 
 from events.topology import TOPOLOGY
-from fleet import aws, resources, settings
-from fleet.adapters.edge import CloudFrontEdge, distribution_comment
+from lambda_platform import aws, resources, settings
+from lambda_platform.adapters.edge import CloudFrontEdge, distribution_comment
 from fleet.cli import main
-from fleet.fakes.edge import FakeEdgeCache
+from tests.fakes.edge import FakeEdgeCache
 from fleet.publish import IMMUTABLE, REPO_ROOT, publish
 from tests.conftest import free_port
 

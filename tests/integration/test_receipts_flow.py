@@ -15,9 +15,9 @@ import requests
 from PIL import Image
 
 from events.models import DUPLICATE_RECEIPT
-from fleet import aws
-from fleet.adapters.entries import DynamoEntries
-from fleet.receipts import BANDS
+from lambda_platform import aws
+from lambda_platform.adapters.entries import DynamoEntries
+from campaigns.receipts import BANDS
 from fleet.status import queue_status
 from tests.unit import images
 from tests.unit.test_receipts import receipt_photo

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from fleet import aws, settings
+from lambda_platform import aws, settings
 from tests.chaos.common import CAMPAIGN, plan, queue_directly
 from tests.conftest import free_port
 from tests.integration.fleet_up import FleetUp, alive
@@ -34,7 +34,7 @@ ENTRY = re.compile(r"Entry:\s*([0-9a-f-]{36})")
 
 def confirmations(endpoint: str) -> tuple[Counter, set[str]]:
     """Emails sent per submission id, and the ids whose email carries the marker."""
-    from fleet.outbox import read_outbox
+    from lambda_platform.outbox import read_outbox
 
     counts: Counter = Counter()
     marked: set[str] = set()
@@ -88,7 +88,7 @@ def test_saved_code_reloads_the_api_and_workers_never_moto_and_nothing_is_lost(t
         from datetime import datetime, timedelta, timezone
 
         from events.models import Campaign
-        from fleet.adapters.tables import DynamoCampaigns
+        from lambda_platform.adapters.tables import DynamoCampaigns
 
         now = datetime.now(timezone.utc)
         DynamoCampaigns().put(Campaign(CAMPAIGN, "Before the reload", now - timedelta(days=1), now + timedelta(days=7), 1))

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from fleet import aws
-from fleet.adapters.queues import queue_url
+from lambda_platform import aws
+from lambda_platform.adapters.queues import queue_url
 from fleet.cli import main
 from fleet.status import format_age, queue_status
 
@@ -183,7 +183,7 @@ def test_a_replay_killed_midway_loses_nothing(provisioned):
 
 def park_gone_failure(count: int) -> None:
     """Park `count` on-failure records of welcome whose stream records are gone (past the stream's end)."""
-    from fleet.resources import stream_arn
+    from lambda_platform.resources import stream_arn
     from fleet.runtime.streams import shard_ids
 
     arn = stream_arn("users")

@@ -1,4 +1,4 @@
-"""The AWS calls of a keyed POST against moto, counted by a hook on every `fleet.aws` client:
+"""The AWS calls of a keyed POST against moto, counted by a hook on every `lambda_platform.aws` client:
 a first POST is the rate counters with the key's put (one TransactWriteItems) and the
 SendMessage; the queue URLs are looked up when a server prepares the app, never on a request."""
 
@@ -8,7 +8,7 @@ import collections
 
 import pytest
 
-from fleet import aws, resources, settings
+from lambda_platform import aws, resources, settings
 
 URL = "/v1/campaigns/receipts/submissions"
 BODY = {"first_name": "Ana", "last_name": "Souza", "email": "ana@example.com", "consent": True}

@@ -22,7 +22,7 @@ HEADER = "fleet status: stage local"
 
 
 def _send(queue: str, count: int) -> None:
-    from fleet import aws, resources
+    from lambda_platform import aws, resources
 
     entries = [{"Id": str(i), "MessageBody": json.dumps({"n": i})} for i in range(count)]
     aws.client("sqs").send_message_batch(QueueUrl=resources.queue_url(queue), Entries=entries)
@@ -44,7 +44,7 @@ def _queues(document: dict) -> dict[str, dict]:
 @pytest.mark.slow
 def test_json_has_every_queue_in_the_topology_order_with_its_numbers(troubled):
     from events.models import Campaign
-    from fleet.adapters.tables import DynamoCampaigns
+    from lambda_platform.adapters.tables import DynamoCampaigns
 
     now = datetime.now(timezone.utc)
     DynamoCampaigns().put(Campaign("spring", "Spring", now - timedelta(days=1), now + timedelta(days=1), gives_codes=True))
@@ -171,7 +171,7 @@ def test_watch_json_prints_a_document_a_line_and_never_peeks_a_source_queue(trou
         document = json.loads(line)
         assert document["source_ages"] is False and document["failed"] == 3
         assert _queues(document)["users"]["oldest_age_seconds"] is None
-    from fleet import aws, resources
+    from lambda_platform import aws, resources
 
     # Not one receive of the users waiting (a peek is one): none is closer to its dead-letter queue.
     messages = aws.client("sqs").receive_message(

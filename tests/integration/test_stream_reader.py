@@ -12,7 +12,7 @@ pytestmark = pytest.mark.integration
 @pytest.fixture
 def calls(provisioned):
     """Counts of every AWS operation made from now on."""
-    from fleet import aws
+    from lambda_platform import aws
 
     counted: collections.Counter = collections.Counter()
     hook = lambda **kwargs: counted.update([kwargs["model"].name])  # noqa: E731
@@ -23,7 +23,7 @@ def calls(provisioned):
 
 
 def _put_users(n: int, start: int = 0) -> None:
-    from fleet import aws, settings
+    from lambda_platform import aws, settings
 
     table = settings.current().name("users")
     for i in range(start, start + n):
@@ -31,7 +31,7 @@ def _put_users(n: int, start: int = 0) -> None:
 
 
 def test_an_idle_shard_costs_one_call_per_poll_and_every_record_is_read_once(calls):
-    from fleet.resources import stream_arn
+    from lambda_platform.resources import stream_arn
     from fleet.runtime.shards import sequence_number
     from fleet.runtime.streams import shard_ids, shard_reader
 

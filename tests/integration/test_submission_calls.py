@@ -1,4 +1,4 @@
-"""The AWS calls of the submissions worker against moto, counted by a hook on every `fleet.aws`
+"""The AWS calls of the submissions worker against moto, counted by a hook on every `lambda_platform.aws`
 client: a batch of new entries is two BatchGetItem (stored ids, claims), one conditional
 PutItem claim per entry and one BatchWriteItem; a warm process reads its campaign once,
 not once a batch."""
@@ -13,17 +13,14 @@ import pytest
 
 from events.messages import SubmitEntry
 from events.schemas import dump_message
-from fleet import aws, settings
+from lambda_platform import aws, settings
 
 
 @pytest.fixture
 def calls(provisioned, make_campaign, monkeypatch):
     """Counts of every AWS operation from now on; campaigns cached for a minute, as on AWS."""
-    from workers import submissions
-
     monkeypatch.setenv("FLEET_CAMPAIGN_CACHE_SECONDS", "60")
     settings.reset()
-    submissions._campaigns.cache_clear()  # a campaign cached from another test's moto is not this one
     make_campaign("receipts")
     counted: collections.Counter = collections.Counter()
     hook = lambda **kwargs: counted.update([kwargs["model"].name])  # noqa: E731

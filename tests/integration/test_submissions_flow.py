@@ -10,8 +10,8 @@ from collections import Counter
 import pytest
 import requests
 
-from fleet import aws
-from fleet.adapters.queues import queue_url
+from lambda_platform import aws
+from lambda_platform.adapters.queues import queue_url
 from fleet.status import queue_status
 from tests.tables import scan
 

@@ -9,10 +9,10 @@ import time
 import pytest
 import requests
 
-from fleet import aws, settings
-from fleet.adapters.notifications import SnsCommentTopic
-from fleet.adapters.queues import queue_url
-from fleet.resources import queue_arn, topic_arn
+from lambda_platform import aws, settings
+from lambda_platform.adapters.notifications import SnsCommentTopic
+from lambda_platform.adapters.queues import queue_url
+from lambda_platform.resources import queue_arn, topic_arn
 from tests.conftest import free_port
 from tests.integration.test_blog_flow import (
     HEADERS,

@@ -10,7 +10,7 @@ import pytest
 import requests
 from PIL import Image
 
-from fleet import aws, settings
+from lambda_platform import aws, settings
 from fleet.provision import provision
 from fleet.status import queue_status
 from tests.unit import images

@@ -6,10 +6,10 @@ import pytest
 
 from fleet.runtime.invoke import LocalContext
 from ingest_api import create_app
-from ingest_api.services import Services
+from lambda_platform.composition import Ports
 
-from fleet.fakes import fake_ports
-from fleet.fakes.tables import FakeCampaigns, FakeQueue, FakeRequestKeys, FakeSubmissions, campaign
+from tests.fakes import fake_ports
+from tests.fakes.tables import FakeCampaigns, FakeQueue, FakeRequestKeys, FakeSubmissions, campaign
 
 
 @pytest.fixture(autouse=True)
@@ -19,8 +19,8 @@ def no_aws(monkeypatch):
     def refuse(service, *args, **kwargs):
         raise AssertionError(f"the unit tier must not create an AWS client ({service}); pass a fake")
 
-    monkeypatch.setattr("fleet.aws.client", refuse)
-    monkeypatch.setattr("fleet.aws.resource", refuse)
+    monkeypatch.setattr("lambda_platform.aws.client", refuse)
+    monkeypatch.setattr("lambda_platform.aws.resource", refuse)
 
 
 @pytest.fixture
@@ -49,9 +49,9 @@ def request_keys() -> FakeRequestKeys:
 
 
 @pytest.fixture
-def services(queue, campaigns, submissions, request_keys) -> Services:
-    """Every port a fake (`fleet.fakes.fake_ports`); the campaign ones are the fixtures above."""
-    return Services(
+def services(queue, campaigns, submissions, request_keys) -> Ports:
+    """Every port a fake (`tests.fakes.fake_ports`); the campaign ones are the fixtures above."""
+    return Ports(
         **fake_ports(submissions_queue=queue, campaigns=campaigns, submissions=submissions, request_keys=request_keys)
     )
 

@@ -9,10 +9,10 @@ from typing import Any, Mapping
 from boto3.dynamodb.types import TypeSerializer
 
 from events.sample_payloads import load_sample
-from fleet.fakes.codes import FakeCodes
-from fleet.fakes.mail import FakeMailer, MemoryPersistence, once_over
-from fleet.fakes.tables import FakeCampaigns, campaign
-from fleet.fakes.uploads import FakeUploads
+from tests.fakes.codes import FakeCodes
+from tests.fakes.mail import FakeMailer, MemoryPersistence, once_over
+from tests.fakes.tables import FakeCampaigns, campaign
+from tests.fakes.uploads import FakeUploads
 from workers.confirmations import SettlePorts
 
 

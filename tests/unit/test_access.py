@@ -11,15 +11,15 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from events.messages import CreateTodo
-from fleet import access
+from lambda_platform import access
 from ingest_api import create_app
 from ingest_api.auth import TokenVerifier, route_class
-from ingest_api.services import Services
+from lambda_platform.composition import Ports
 from workers.todos import apply
 
-from fleet.fakes import fake_ports
-from fleet.fakes.access import FakeApiKeys, FakeRateLimiter, FakeTodos, FakeUserFiles
-from fleet.fakes.tables import FakeCampaigns, FakeQueue, campaign
+from tests.fakes import fake_ports
+from tests.fakes.access import FakeApiKeys, FakeRateLimiter, FakeTodos, FakeUserFiles
+from tests.fakes.tables import FakeCampaigns, FakeQueue, campaign
 
 ISSUER = "https://issuer.test/pool"
 CLIENT = "app-client"
@@ -40,7 +40,7 @@ def world():
         keys=FakeApiKeys(), limiter=FakeRateLimiter(), todos=FakeTodos(), files=FakeUserFiles(), queue=FakeQueue(),
         blog_queue=FakeQueue(), campaigns=FakeCampaigns(campaign("summer")),
     )
-    services = Services(
+    services = Ports(
         **fake_ports(
             campaigns=found.campaigns, blog_queue=found.blog_queue, api_keys=found.keys, rate_limiter=found.limiter,
             todos_queue=found.queue, todos=found.todos, user_files=found.files,
@@ -194,7 +194,7 @@ def test_the_local_issuer_makes_tokens_of_at_most_a_day():
 def test_fleet_token_refuses_a_ttl_over_a_day_as_a_usage_error(ttl, tmp_path, monkeypatch):
     from click.testing import CliRunner
 
-    from fleet import settings
+    from lambda_platform import settings
     from fleet.cli import main
 
     monkeypatch.setenv("FLEET_STAGE", "local")

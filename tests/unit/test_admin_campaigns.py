@@ -9,12 +9,12 @@ import pytest
 
 from events.campaign_messages import ReviewEntry, SaveCampaign
 from events.models import ACCEPTED, DUPLICATE, WAITLISTED
-from fleet.fakes import fake_ports
-from fleet.fakes.access import FakeApiKeys
-from fleet.fakes.tables import FakeCampaigns, FakeQueue, FakeSubmissions, campaign
-from fleet.fakes.uploads import FakeUploads
+from tests.fakes import fake_ports
+from tests.fakes.access import FakeApiKeys
+from tests.fakes.tables import FakeCampaigns, FakeQueue, FakeSubmissions, campaign
+from tests.fakes.uploads import FakeUploads
 from ingest_api import create_app
-from ingest_api.services import Services
+from lambda_platform.composition import Ports
 from workers.campaign_admin import CampaignAdminPorts, apply
 
 START = datetime(2025, 6, 14, 9, 0, tzinfo=timezone.utc)
@@ -39,7 +39,7 @@ def world():
         campaign_admin_queue=FakeQueue(),
         uploads=FakeUploads(),
     )
-    client = create_app({"TESTING": True, "SERVICES": Services(**ports)}).test_client()
+    client = create_app({"TESTING": True, "SERVICES": Ports(**ports)}).test_client()
     return {
         "client": client,
         "ports": ports,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from click.testing import CliRunner
 
-from fleet import settings
+from lambda_platform import settings
 
 
 @pytest.fixture

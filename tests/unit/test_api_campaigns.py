@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
-import dataclasses
 
 import pytest
 
 from ingest_api import create_app
 
-from fleet.fakes.uploads import FakeSigner
+from tests.fakes.uploads import FakeSigner
+from tests.fakes import replaced
 
 S3_ORIGIN = "http://127.0.0.1:4566"
 
 
 @pytest.fixture
 def client(services):
-    wired = dataclasses.replace(services, upload_signer=FakeSigner(S3_ORIGIN))
+    wired = replaced(services, upload_signer=FakeSigner(S3_ORIGIN))
     return create_app({"TESTING": True, "SERVICES": wired, "LOCAL": False}).test_client()
 
 

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import ast
-import dataclasses
 from pathlib import Path
 
 import pytest
 
 import ingest_api
-from ingest_api.services import Services
+from lambda_platform.composition import Ports, port_names
 
-from fleet.fakes import fake_ports
+from tests.fakes import fake_ports
 
 PACKAGE = Path(ingest_api.__file__).parent
 
@@ -57,18 +56,18 @@ def test_no_blueprint_module_imports_another_or_an_adapter():
         imported = _imported(modules[name])
         others = {f"ingest_api.{other}" for other in blueprints - {name}}
         assert not imported & others, (name, sorted(imported & others))
-        assert not {m for m in imported if m.startswith("fleet.adapters")}, name
+        assert not {m for m in imported if m.startswith("lambda_platform.adapters")}, name
 
 
-def test_every_port_is_required_and_the_fakes_fill_every_one():
-    ports = dataclasses.fields(Services)
-    assert [p.name for p in ports if p.default is not dataclasses.MISSING] == []
-    assert set(fake_ports()) == {p.name for p in ports}
+def test_the_fakes_fill_every_port_of_the_root():
+    assert set(fake_ports()) == set(port_names())
     queue = object()
     assert fake_ports(users_queue=queue)["users_queue"] is queue
     assert fake_ports()["users_queue"] is not fake_ports()["users_queue"]  # new fakes on every call
 
 
-def test_a_port_the_services_do_not_have_cannot_be_overridden():
+def test_a_port_the_root_does_not_have_cannot_be_given():
     with pytest.raises(TypeError, match="no port named user_queue"):
         fake_ports(user_queue=object())
+    with pytest.raises(TypeError, match="no port named user_queue"):
+        Ports(user_queue=object())

@@ -11,7 +11,7 @@ from events.models import ACCEPTED
 from events.schemas import load_message
 from workers.submissions import store_entries
 
-from fleet.fakes.tables import campaign
+from tests.fakes.tables import campaign
 
 URL = "/v1/campaigns/summer/submissions"
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")

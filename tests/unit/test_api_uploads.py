@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import dataclasses
 
 import pytest
 
 from events.uploads import parse_upload_key
 from ingest_api import create_app
 
-from fleet.fakes.uploads import FakeSigner, FakeUploads
+from tests.fakes.uploads import FakeSigner, FakeUploads
+from tests.fakes import replaced
 
 URL = "/v1/campaigns/summer/uploads"
 
@@ -26,7 +26,7 @@ def signer() -> FakeSigner:
 
 @pytest.fixture
 def client(services, uploads, signer):
-    wired = dataclasses.replace(services, uploads=uploads, upload_signer=signer)
+    wired = replaced(services, uploads=uploads, upload_signer=signer)
     return create_app({"TESTING": True, "SERVICES": wired, "LOCAL": False}).test_client()
 
 

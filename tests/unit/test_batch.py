@@ -1,11 +1,11 @@
-"""fleet.batch: the workers' batch skeleton over Powertools' BatchProcessor, fed the canonical samples."""
+"""lambda_platform.batch: the workers' batch skeleton over Powertools' BatchProcessor, fed the canonical samples."""
 
 from __future__ import annotations
 
 import pytest
 
 from events.sample_payloads import load_sample
-from fleet.batch import process_inserts, process_sqs, process_whole_batch
+from lambda_platform.batch import process_inserts, process_sqs, process_whole_batch
 
 
 def no_ports():

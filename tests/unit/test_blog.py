@@ -12,17 +12,17 @@ from events.blog import decode_cursor, encode_cursor, feed_key
 from events.messages import PostComment, PublishArticle
 from events.schemas import dump_message
 from ingest_api import create_app
-from ingest_api.services import Services
+from lambda_platform.composition import Ports
 from workers import blog as blog_worker
 from workers.blog import ArticleNotYetStored, BlogPorts, store_article, store_comment
 from workers.comment_notifications import notify_comment
 
-from fleet.fakes import fake_ports
-from fleet.fakes.access import FakeApiKeys
-from fleet.fakes.blog import FakeArticles, FakeComments, FakeCommentTopic
-from fleet.fakes.edge import FakeEdgeCache
-from fleet.fakes.tables import FakeQueue
-from fleet.fakes.uploads import FakeUploads
+from tests.fakes import fake_ports
+from tests.fakes.access import FakeApiKeys
+from tests.fakes.blog import FakeArticles, FakeComments, FakeCommentTopic
+from tests.fakes.edge import FakeEdgeCache
+from tests.fakes.tables import FakeQueue
+from tests.fakes.uploads import FakeUploads
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=timezone.utc)
 
@@ -41,7 +41,7 @@ def blog():
 
 @pytest.fixture
 def blog_client(blog):
-    services = Services(
+    services = Ports(
         **fake_ports(
             uploads=blog["uploads"],
             blog_queue=blog["queue"],

@@ -12,15 +12,15 @@ from events.blog import encode_comment_cursor, encode_cursor, feed_key
 from events.messages import EditArticle, PostComment, PublishArticle, UnpublishArticle
 from events.schemas import dump_message, load_message
 from ingest_api import create_app
-from ingest_api.services import Services
+from lambda_platform.composition import Ports
 from workers import blog as blog_worker
 from workers.blog import BlogPorts, change_article, store_article, store_comment
 
-from fleet.fakes import fake_ports
-from fleet.fakes.access import FakeApiKeys
-from fleet.fakes.blog import FakeArticles, FakeComments
-from fleet.fakes.edge import FakeEdgeCache
-from fleet.fakes.tables import FakeQueue
+from tests.fakes import fake_ports
+from tests.fakes.access import FakeApiKeys
+from tests.fakes.blog import FakeArticles, FakeComments
+from tests.fakes.edge import FakeEdgeCache
+from tests.fakes.tables import FakeQueue
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=timezone.utc)
 
@@ -37,7 +37,7 @@ def site():
 
 
 def client_of(site, read_cache_seconds: float = 60):
-    services = Services(
+    services = Ports(
         **fake_ports(blog_queue=site["queue"], articles=site["articles"], comments=site["comments"], api_keys=site["keys"])
     )
     return create_app({"TESTING": True, "SERVICES": services, "READ_CACHE_SECONDS": read_cache_seconds}).test_client()

@@ -1,4 +1,4 @@
-"""The sessions of fleet.aws load botocore's data faster, and load the same data."""
+"""The sessions of lambda_platform.aws load botocore's data faster, and load the same data."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import pytest
 from botocore.exceptions import UnknownServiceError
 from botocore.loaders import Loader
 
-from fleet import aws, settings
-from fleet.botocore_data import DataLoader
+from lambda_platform import aws, settings
+from lambda_platform.botocore_data import DataLoader
 
 
 @pytest.mark.parametrize(
@@ -39,7 +39,7 @@ def test_a_model_on_aws_data_path_comes_first(tmp_path, monkeypatch):
     monkeypatch.setenv("AWS_DATA_PATH", str(tmp_path))
     aws.reset()
     try:
-        # A client of the session fleet.aws makes (no call is made: the unit tier has no AWS).
+        # A client of the session lambda_platform.aws makes (no call is made: the unit tier has no AWS).
         sqs = aws._session("us-east-1").client("sqs", endpoint_url="http://127.0.0.1:9")
         assert sqs.meta.service_model.metadata["serviceFullName"] == "Queue Service Of Our Own"
     finally:

@@ -9,11 +9,11 @@ from typing import Any
 import pytest
 
 from events.schemas import load_message
-from fleet.fakes import fake_ports
-from fleet.fakes.access import FakeRateLimiter
-from fleet.fakes.tables import FakeCampaigns, FakeQueue, FakeRequestKeys, FakeSubmissions, campaign
+from tests.fakes import fake_ports
+from tests.fakes.access import FakeRateLimiter
+from tests.fakes.tables import FakeCampaigns, FakeQueue, FakeRequestKeys, FakeSubmissions, campaign
 from ingest_api import create_app
-from ingest_api.services import Services
+from lambda_platform.composition import Ports
 from workers.submissions import store_entries
 
 URL = "/v1/campaigns/summer/submissions"
@@ -56,7 +56,7 @@ class World:
         )
         for name in COUNTED:
             ports[name] = Counting(name, ports[name], self.calls)
-        config = {"TESTING": True, "SERVICES": Services(**ports), "RATE_PER_CLIENT": per_client,
+        config = {"TESTING": True, "SERVICES": Ports(**ports), "RATE_PER_CLIENT": per_client,
                   "RATE_PER_CAMPAIGN": per_campaign, "LOCAL": False}
         self.client = create_app(config).test_client()
 

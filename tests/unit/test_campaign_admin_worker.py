@@ -12,8 +12,8 @@ import workers.campaign_admin as worker
 from events.campaign_messages import ReviewEntry, SaveCampaign
 from events.sample_payloads import load_sample
 from events.schemas import load_message
-from fleet.fakes.entries import FakeEntries
-from fleet.fakes.tables import FakeCampaigns
+from tests.fakes.entries import FakeEntries
+from tests.fakes.tables import FakeCampaigns
 from workers.campaign_admin import CampaignAdminPorts, apply
 
 SUBMISSION = "3f8a1c52-6d0e-4b7a-9c1e-2a5b7d9e0f13"

@@ -5,9 +5,9 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 
 from events.models import ACCEPTED, WAITLISTED
-from fleet.codes import fill_waitlist, give_code, import_codes, pool_status
-from fleet.fakes.codes import FakeCodes
-from fleet.fakes.tables import campaign
+from campaigns.codes import fill_waitlist, give_code, import_codes, pool_status
+from tests.fakes.codes import FakeCodes
+from tests.fakes.tables import campaign
 
 
 def entries(*ids: str) -> dict[str, dict]:

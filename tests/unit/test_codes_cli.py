@@ -6,13 +6,13 @@ import pytest
 from click.testing import CliRunner
 
 from fleet.cli import main
-from fleet.fakes.codes import FakeCodes
-from fleet.fakes.tables import FakeCampaigns, campaign
+from tests.fakes.codes import FakeCodes
+from tests.fakes.tables import FakeCampaigns, campaign
 
 
 @pytest.fixture
 def stores(monkeypatch):
-    from fleet.adapters import codes, tables
+    from lambda_platform.adapters import codes, tables
 
     campaigns = FakeCampaigns(campaign("promo", gives_codes=True), campaign("plain"))
     store = FakeCodes()
@@ -60,7 +60,7 @@ def test_status_says_when_the_pool_is_empty(stores):
     assert run("status").stdout.strip() == "promo  1 available  0 given  0 waitlisted"
     store = stores[1]
     store.entries["e1"] = {"submission_id": "e1", "received_at": "2025-01-01T00:00:00+00:00"}
-    from fleet.codes import give_code
+    from campaigns.codes import give_code
 
     give_code("promo", "e1", store)
     assert run("status", "promo").stdout.strip() == "promo  pool empty  1 given  0 waitlisted"

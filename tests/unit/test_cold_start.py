@@ -15,8 +15,8 @@ CHECK = """
 import sys
 import {module}
 assert "flask" not in sys.modules, "flask imported"
-import fleet.aws
-assert fleet.aws._client.cache_info().currsize == 0, "an AWS client was created"
+import lambda_platform.aws
+assert lambda_platform.aws._client.cache_info().currsize == 0, "an AWS client was created"
 assert "boto3" not in sys.modules, "boto3 imported"
 """
 
@@ -25,7 +25,7 @@ def worker_modules() -> list[str]:
     """The entry point and the module of every function in the topology."""
     from events.topology import TOPOLOGY
 
-    return ["fleet.entry"] + sorted({f.handler.rpartition(".")[0] for f in TOPOLOGY.functions})
+    return ["lambda_platform.entry"] + sorted({f.handler.rpartition(".")[0] for f in TOPOLOGY.functions})
 
 
 def test_every_worker_module_with_a_handler_is_a_function_of_the_topology():
@@ -50,8 +50,8 @@ API_CHECK = """
 import sys
 import ingest_api.wsgi
 assert "boto3" not in sys.modules and "botocore" not in sys.modules, "boto3 imported"
-import fleet.aws
-assert fleet.aws._client.cache_info().currsize == 0, "an AWS client was created"
+import lambda_platform.aws
+assert lambda_platform.aws._client.cache_info().currsize == 0, "an AWS client was created"
 """
 
 

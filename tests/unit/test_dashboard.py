@@ -7,11 +7,11 @@ import json
 import pytest
 
 from events.topology import TOPOLOGY
-from fleet.fakes import fake_ports
-from fleet.fakes.monitor import FakeMonitor
+from tests.fakes import fake_ports
+from tests.fakes.monitor import FakeMonitor
 from fleet.runtime.stats import RuntimeStats
 from ingest_api import create_app
-from ingest_api.services import Services
+from lambda_platform.composition import Ports
 
 PAGE_ORIGIN = "http://127.0.0.1:8080"
 SAME_ORIGIN = {"Host": "127.0.0.1:8080", "Origin": PAGE_ORIGIN}
@@ -24,11 +24,11 @@ def monitor() -> FakeMonitor:
 
 @pytest.fixture
 def local(monitor, monkeypatch, tmp_path):
-    from fleet import settings
+    from lambda_platform import settings
 
     monkeypatch.setenv("FLEET_STATE_DIR", str(tmp_path))
     settings.reset()
-    app = create_app({"TESTING": True, "SERVICES": Services(**fake_ports(monitor=monitor)), "LOCAL": True})
+    app = create_app({"TESTING": True, "SERVICES": Ports(**fake_ports(monitor=monitor)), "LOCAL": True})
     yield app.test_client()
     settings.reset()
 
@@ -154,7 +154,7 @@ def test_the_replayable_queues_say_where_their_work_goes_back(local):
 
 
 def test_the_view_is_not_served_off_the_local_stage(monitor):
-    remote = create_app({"TESTING": True, "SERVICES": Services(**fake_ports(monitor=monitor)), "LOCAL": False}).test_client()
+    remote = create_app({"TESTING": True, "SERVICES": Ports(**fake_ports(monitor=monitor)), "LOCAL": False}).test_client()
     assert remote.get("/_local/dashboard").status_code == 404
     assert remote.get("/_local/dashboard.json").status_code == 404
     assert replay(remote, {"queue": "submissions"}).status_code == 404

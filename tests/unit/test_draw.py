@@ -8,11 +8,12 @@ import pytest
 from click.testing import CliRunner
 
 from fleet.cli import main
-from fleet.cli.outcome import OutcomePorts
-from fleet.draw import TooManyWinners, digest, eligible_ids, run_draw, verify_draw
-from fleet.fakes.draws import FakeDraws
-from fleet.fakes.entries import FakeEntries
-from fleet.fakes.tables import FakeCampaigns, campaign
+from lambda_platform.composition import Ports
+from tests.fakes import fake_ports
+from campaigns.draw import TooManyWinners, digest, eligible_ids, run_draw, verify_draw
+from tests.fakes.draws import FakeDraws
+from tests.fakes.entries import FakeEntries
+from tests.fakes.tables import FakeCampaigns, campaign
 
 REJECTED = {"decision": "rejected", "reason": "blurry", "key_id": "k", "reviewed_at": "2030-01-02T00:00:00+00:00", "change_id": "c"}
 APPROVED = {**REJECTED, "decision": "approved", "reason": "ok"}
@@ -117,11 +118,12 @@ def test_verify_recomputes_the_stored_draw():
 
 @pytest.fixture
 def ports():
-    return OutcomePorts(
-        FakeCampaigns(campaign("summer")),
-        FakeEntries({e["submission_id"]: e for e in many(10)}),
-        lambda ids: {},
-        FakeDraws(),
+    return Ports(
+        **fake_ports(
+            campaigns=FakeCampaigns(campaign("summer")),
+            entries=FakeEntries({e["submission_id"]: e for e in many(10)}),
+            draws=FakeDraws(),
+        )
     )
 
 

@@ -11,10 +11,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from botocore.exceptions import ClientError
 
-from fleet import settings
-from fleet.adapters.edge import PURGE_PATH, CloudFrontEdge, LocalEdgePurge, distribution_comment, edge_cache
-from fleet.errors import RetryLater
-from fleet.fakes.edge import FakeEdgeCache
+from lambda_platform import settings
+from lambda_platform.adapters.edge import PURGE_PATH, CloudFrontEdge, LocalEdgePurge, distribution_comment
+from lambda_platform.composition import Ports
+from lambda_platform.errors import RetryLater
+from tests.fakes.edge import FakeEdgeCache
 
 
 @pytest.fixture
@@ -39,19 +40,19 @@ def stage(monkeypatch):
 
 def test_the_local_stage_purges_the_local_edge_on_its_default_port(stage):
     assert stage("local").edge_url == "http://127.0.0.1:8081"
-    edge = edge_cache()
+    edge = Ports().edge
     assert isinstance(edge, LocalEdgePurge)
     assert edge.base_url == "http://127.0.0.1:8081"
 
 
 def test_fleet_edge_url_moves_the_local_edge(stage):
     assert stage("local", "http://127.0.0.1:9191/").edge_url == "http://127.0.0.1:9191"
-    assert edge_cache().base_url == "http://127.0.0.1:9191"
+    assert Ports().edge.base_url == "http://127.0.0.1:9191"
 
 
 def test_another_stage_has_no_edge_url_and_invalidates_cloudfront(stage):
     assert stage("prod").edge_url == ""
-    assert isinstance(edge_cache(), CloudFrontEdge)  # and no client made until it is used
+    assert isinstance(Ports().edge, CloudFrontEdge)  # and no client made until it is used
 
 
 def test_the_distribution_is_found_by_its_physical_name(stage):
@@ -94,7 +95,7 @@ def cloudfront(stage, monkeypatch):
     """A prod stage whose CloudFront client is a stub; set its pages before use."""
     stage("prod")
     stub = StubCloudFront([[]])
-    monkeypatch.setattr("fleet.aws.client", lambda service: stub if service == "cloudfront" else pytest.fail(service))
+    monkeypatch.setattr("lambda_platform.aws.client", lambda service: stub if service == "cloudfront" else pytest.fail(service))
     return stub
 
 
@@ -129,7 +130,7 @@ def test_the_distribution_is_looked_up_once_and_each_invalidation_has_its_own_re
 
 def test_no_distribution_yet_invalidates_nothing_and_a_later_one_is_found(cloudfront, caplog):
     edge = CloudFrontEdge()
-    with caplog.at_level(logging.INFO, logger="fleet.adapters.edge"):
+    with caplog.at_level(logging.INFO, logger="lambda_platform.adapters.edge"):
         assert edge.invalidate(["/a"]) is None
     assert cloudfront.names() == ["list_distributions"]
     assert "nothing invalidated" in caplog.text
@@ -215,7 +216,7 @@ def test_a_purge_when_no_edge_runs_is_logged_and_not_an_error(purge_server, capl
     url = edge.url
     edge.close()  # the port answers nothing now: connection refused
 
-    with caplog.at_level(logging.INFO, logger="fleet.adapters.edge"):
+    with caplog.at_level(logging.INFO, logger="lambda_platform.adapters.edge"):
         assert LocalEdgePurge(url).invalidate(["/a"]) is None
     assert f"no local edge at {url}" in caplog.text
 

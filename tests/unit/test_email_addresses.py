@@ -10,11 +10,11 @@ import pytest
 from events.emails import NotAnEmail, email_address
 from events.messages import PublishArticle
 from ingest_api import create_app
-from ingest_api.services import Services
+from lambda_platform.composition import Ports
 from workers.blog import store_article
 
-from fleet.fakes import fake_ports
-from fleet.fakes.tables import FakeCampaigns, campaign
+from tests.fakes import fake_ports
+from tests.fakes.tables import FakeCampaigns, campaign
 
 REFUSED = [
     "ñoño@example.com",  # SES refuses a non-ASCII local part
@@ -81,7 +81,7 @@ def ports():
 
 @pytest.fixture
 def api(ports):
-    services = Services(**{k: v for k, v in ports.items() if k != "article_id"})
+    services = Ports(**{k: v for k, v in ports.items() if k != "article_id"})
     client = create_app({"TESTING": True, "SERVICES": services, "LOCAL": False}).test_client()
     client.environ_base["HTTP_X_API_KEY"] = ports["api_keys"].issue("subscriptions:write")
     return client

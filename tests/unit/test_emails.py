@@ -8,11 +8,11 @@ import pytest
 
 from events.models import user_id_for
 from events.sample_payloads import load_sample
-from fleet.errors import RetryLater
+from lambda_platform.errors import RetryLater
 from workers import confirmations, welcome
 
-from fleet.fakes.tables import FakeCampaigns, campaign
-from fleet.fakes.mail import FakeMailer, MemoryPersistence, once_over
+from tests.fakes.tables import FakeCampaigns, campaign
+from tests.fakes.mail import FakeMailer, MemoryPersistence, once_over
 from tests.unit.settling import Settling
 
 

@@ -11,11 +11,11 @@ from marshmallow import ValidationError
 from events.messages import PublishArticle
 from events.schemas import CampaignSchema, Text
 from ingest_api import create_app
-from ingest_api.services import Services
+from lambda_platform.composition import Ports
 from workers.blog import store_article
 
-from fleet.fakes import fake_ports
-from fleet.fakes.tables import FakeCampaigns, campaign
+from tests.fakes import fake_ports
+from tests.fakes.tables import FakeCampaigns, campaign
 
 #: Nothing to see: zero-width space, word joiner, BOM, soft hyphen, bidi marks, no-break
 #: and ideographic spaces, a Hangul filler, and ordinary blanks around them.
@@ -48,7 +48,7 @@ def ports():
 
 @pytest.fixture
 def api(ports):
-    services = Services(**{k: v for k, v in ports.items() if k != "article_id"})
+    services = Ports(**{k: v for k, v in ports.items() if k != "article_id"})
     config = {"TESTING": True, "SERVICES": services, "LOCAL": False, "TOKEN_VERIFIER": AnyoneIsAlice()}
     client = create_app(config).test_client()
     client.environ_base["HTTP_X_API_KEY"] = ports["api_keys"].issue("articles:write")

@@ -1,4 +1,4 @@
-"""fleet.entry routes every event by its source, as the topology says, and never returns None."""
+"""lambda_platform.entry routes every event by its source, as the topology says, and never returns None."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import pytest
 
 from events.sample_payloads import load_sample
 from events.topology import TOPOLOGY
-from fleet import entry
-from fleet.entry import Routes, UnroutableEvent
+from lambda_platform import entry
+from lambda_platform.entry import Routes, UnroutableEvent
 
 ROUTES = Routes.of("local")
 

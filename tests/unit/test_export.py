@@ -11,12 +11,13 @@ import pytest
 from click.testing import CliRunner
 
 from fleet.cli import main
-from fleet.cli.outcome import OutcomePorts
-from fleet.export import BOM, COLUMNS, FORMULA_STARTS, ExportOptions, defuse, export_entries
-from fleet.fakes.draws import FakeDraws
-from fleet.fakes.entries import FakeEntries
-from fleet.fakes.tables import FakeCampaigns, campaign
-from fleet.fakes.uploads import FakeUploads
+from lambda_platform.composition import Ports
+from tests.fakes import fake_ports
+from campaigns.export import BOM, COLUMNS, FORMULA_STARTS, ExportOptions, defuse, export_entries
+from tests.fakes.draws import FakeDraws
+from tests.fakes.entries import FakeEntries
+from tests.fakes.tables import FakeCampaigns, campaign
+from tests.fakes.uploads import FakeUploads
 
 UPLOAD_ID = "ab" + "0" * 30
 UPLOAD_KEY = f"uploads/campaigns/summer/ab/{UPLOAD_ID}.jpg"
@@ -42,19 +43,29 @@ def entry(n: int, **extra) -> dict:
     return item
 
 
-class Ports:
+class CountedUploads(FakeUploads):
+    """The uploads fake, each batch read counted."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lookups: list[list[str]] = []
+
+    def get_many(self, upload_ids):
+        self.lookups.append(list(upload_ids))
+        return super().get_many(upload_ids)
+
+
+class CliPorts:
     """The CLI's ports over fakes, with the upload lookups counted."""
 
     def __init__(self, *entries: dict) -> None:
-        self.uploads = FakeUploads()
-        self.lookups: list[list[str]] = []
+        self.uploads = CountedUploads()
+        self.lookups = self.uploads.lookups
         self.entries = FakeEntries({e["submission_id"]: e for e in entries})
         self.draws = FakeDraws()
-        self.ports = OutcomePorts(FakeCampaigns(campaign("summer")), self.entries, self.lookup, self.draws)
-
-    def lookup(self, upload_ids):
-        self.lookups.append(list(upload_ids))
-        return {i: self.uploads.items[i] for i in upload_ids if i in self.uploads.items}
+        self.ports = Ports(
+            **fake_ports(campaigns=FakeCampaigns(campaign("summer")), entries=self.entries, uploads=self.uploads, draws=self.draws)
+        )
 
     def invoke(self, *args: str):
         return CliRunner().invoke(main, ["campaigns", "export", *args], obj=self.ports)
@@ -73,7 +84,7 @@ def test_each_formula_start_comes_out_as_text():
         "postal_code": "\tcmd",
         "code": "\rline",
     }
-    ports = Ports(entry(1, **starts))
+    ports = CliPorts(entry(1, **starts))
     result = ports.invoke("summer")
     assert result.exit_code == 0, result.output
     header, row = rows(result.stdout_bytes.decode("utf-8"))
@@ -93,7 +104,7 @@ def test_plain_cells_are_left_alone():
 
 
 def test_the_bom_is_there_only_with_excel():
-    ports = Ports(entry(1, first_name="Zoë"))
+    ports = CliPorts(entry(1, first_name="Zoë"))
     plain = ports.invoke("summer")
     excel = ports.invoke("summer", "--excel")
     assert plain.exit_code == 0 and excel.exit_code == 0, plain.output + excel.output
@@ -106,20 +117,20 @@ def test_the_bom_is_there_only_with_excel():
 
 
 def test_an_empty_export_writes_the_header_and_exits_0():
-    result = Ports().invoke("summer")
+    result = CliPorts().invoke("summer")
     assert result.exit_code == 0, result.output
     assert rows(result.stdout_bytes.decode("utf-8")) == [list(COLUMNS)]
     assert "exported 0 entries of summer" in result.stderr
 
 
 def test_an_unknown_campaign_is_a_clear_error():
-    result = Ports().invoke("winter")
+    result = CliPorts().invoke("winter")
     assert result.exit_code == 1
     assert "no campaign 'winter'" in result.output
 
 
 def test_every_column_an_agency_expects(tmp_path):
-    ports = Ports(
+    ports = CliPorts(
         entry(
             1,
             answers={"size": "M", "colour": "blue"},
@@ -152,7 +163,7 @@ def test_every_column_an_agency_expects(tmp_path):
 
 
 def test_jsonl_writes_the_same_fields_and_status_filters():
-    ports = Ports(entry(1, answers={"q": "=1"}), entry(2, status="duplicate"), entry(3, status="waitlisted"))
+    ports = CliPorts(entry(1, answers={"q": "=1"}), entry(2, status="duplicate"), entry(3, status="waitlisted"))
     result = ports.invoke("summer", "--format", "jsonl", "--status", "accepted")
     assert result.exit_code == 0, result.output
     (line,) = [json.loads(x) for x in result.stdout_bytes.decode("utf-8").splitlines()]
@@ -199,7 +210,7 @@ def test_memory_does_not_grow_with_the_entries(fmt):
 
 def test_a_terminal_gets_a_progress_bar_over_the_count(monkeypatch):
     monkeypatch.setattr("fleet.cli.outcome._stderr_is_terminal", lambda: True)
-    ports = Ports(*[entry(n) for n in range(3)])
+    ports = CliPorts(*[entry(n) for n in range(3)])
     counted: list[str] = []
     count = ports.entries.count
     monkeypatch.setattr(ports.entries, "count", lambda campaign_id: counted.append(campaign_id) or count(campaign_id))
@@ -210,12 +221,12 @@ def test_a_terminal_gets_a_progress_bar_over_the_count(monkeypatch):
 
 
 def test_a_failed_export_leaves_no_half_file(tmp_path):
-    ports = Ports(entry(1, upload_key=UPLOAD_KEY))
+    ports = CliPorts(entry(1, upload_key=UPLOAD_KEY))
 
     def throttled(upload_ids):
         raise RuntimeError("throttled")
 
-    ports.ports.lookup_uploads = throttled
+    ports.uploads.get_many = throttled
     target = tmp_path / "out.csv"
     result = ports.invoke("summer", "-o", str(target))
     assert result.exit_code == 1 and isinstance(result.exception, RuntimeError)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from fleet import faults, settings
+from lambda_platform import faults, settings
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from fleet import aws, resources, settings
+from lambda_platform import aws, resources, settings
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from fleet.outbox import OutboxEmail
+from lambda_platform.outbox import OutboxEmail
 from ingest_api import create_app
 from ingest_api.local_only import is_loopback_host
 
@@ -30,7 +30,7 @@ NOT_SENDABLE = ["localhost\n", "127.0.0.1\n", "localhost\x00"]
 @pytest.fixture
 def local(services, monkeypatch, tmp_path):
     """The local stage's app on the fakes (the issuer's key in a temporary state dir)."""
-    from fleet import settings
+    from lambda_platform import settings
 
     monkeypatch.setenv("FLEET_STATE_DIR", str(tmp_path))
     settings.reset()

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from fleet import settings
-from fleet.origins import allowlist, normalize_pattern, s3_allowed_origins
+from lambda_platform import settings
+from lambda_platform.origins import allowlist, normalize_pattern, s3_allowed_origins
 from fleet.provision.buckets import bucket_cors_rules
 from ingest_api import create_app
 from ingest_api.auth import AccessRules

@@ -6,7 +6,7 @@ import urllib.error
 
 import pytest
 
-from fleet.outbox import OutboxEmail, html_to_lines, parse_moto_data, read_outbox
+from lambda_platform.outbox import OutboxEmail, html_to_lines, parse_moto_data, read_outbox
 from ingest_api import create_app
 
 MOTO_DATA = {

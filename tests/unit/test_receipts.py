@@ -1,4 +1,4 @@
-"""fleet.receipts: the photo's hash, its bands, and check_receipt over the fakes."""
+"""campaigns.receipts: the photo's hash, its bands, and check_receipt over the fakes."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import random
 import pytest
 from PIL import Image, ImageDraw, ImageEnhance, ImageFont
 
-from fleet.fakes.receipts import FakeReceiptFlags, FakeReceiptIndex
-from fleet.receipts import (
+from tests.fakes.receipts import FakeReceiptFlags, FakeReceiptIndex
+from campaigns.receipts import (
     BANDS, DISTANCE, HASH_BITS, HASH_SIZE, band_keys, band_values, check_receipt, distance, receipt_hash,
 )
 from workers.imaging import make_thumbnails
@@ -203,7 +203,7 @@ def test_an_entry_never_matches_itself_nor_another_campaign_nor_a_distinct_photo
 def test_a_throttled_write_raises_before_anything_is_read(world):
     _, index, flags = world
     index.throttle = True
-    from fleet.errors import RetryLater
+    from lambda_platform.errors import RetryLater
 
     with pytest.raises(RetryLater):
         check(world, "first", PHOTO)

@@ -1,4 +1,4 @@
-"""fleet.resources: every name checked against the topology first, then built for the current stage."""
+"""lambda_platform.resources: every name checked against the topology first, then built for the current stage."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from events.topology import TOPOLOGY, UnknownResource
-from fleet import resources, settings
+from lambda_platform import resources, settings
 
 ROOT = Path(__file__).resolve().parents[2]
 ACCOUNT = "123456789012"
@@ -18,7 +18,7 @@ ACCOUNT = "123456789012"
 def stage(monkeypatch):
     """Switch the current stage (and pin the region and account the ARNs are built in)."""
     monkeypatch.setenv("AWS_REGION", "us-east-1")
-    monkeypatch.setattr("fleet.aws.account_id", lambda: ACCOUNT)
+    monkeypatch.setattr("lambda_platform.aws.account_id", lambda: ACCOUNT)
 
     def use(name: str) -> None:
         monkeypatch.setenv("FLEET_STAGE", name)
@@ -90,11 +90,11 @@ def test_an_undeclared_name_fails_at_once_naming_the_kind_and_the_known_names(st
 @pytest.mark.parametrize(
     "build",
     [
-        lambda: __import__("fleet.adapters.queues", fromlist=["SqsQueue"]).SqsQueue("user"),
-        lambda: __import__("fleet.adapters.objects", fromlist=["S3Objects"]).S3Objects("medias"),
-        lambda: __import__("fleet.adapters.objects", fromlist=["S3UploadSigner"]).S3UploadSigner("medias"),
-        lambda: __import__("fleet.adapters.access", fromlist=["S3UserFiles"]).S3UserFiles("medias"),
-        lambda: __import__("fleet.adapters.notifications", fromlist=["SnsCommentTopic"]).SnsCommentTopic("comment"),
+        lambda: __import__("lambda_platform.adapters.queues", fromlist=["SqsQueue"]).SqsQueue("user"),
+        lambda: __import__("lambda_platform.adapters.objects", fromlist=["S3Objects"]).S3Objects("medias"),
+        lambda: __import__("lambda_platform.adapters.objects", fromlist=["S3UploadSigner"]).S3UploadSigner("medias"),
+        lambda: __import__("lambda_platform.adapters.todos", fromlist=["S3UserFiles"]).S3UserFiles("medias"),
+        lambda: __import__("lambda_platform.adapters.notifications", fromlist=["SnsCommentTopic"]).SnsCommentTopic("comment"),
     ],
     ids=["SqsQueue", "S3Objects", "S3UploadSigner", "S3UserFiles", "SnsCommentTopic"],
 )
@@ -115,10 +115,10 @@ class _Dynamo:
 def test_a_stream_arn_is_asked_of_the_stage_table_and_a_missing_stream_says_to_provision(stage, monkeypatch):
     stage("prod")
     dynamo = _Dynamo("arn:aws:dynamodb:us-east-1:1:table/fleet-prod-users/stream/now")
-    monkeypatch.setattr("fleet.aws.client", lambda service: dynamo)
+    monkeypatch.setattr("lambda_platform.aws.client", lambda service: dynamo)
     assert resources.stream_arn("users") == dynamo.stream
     assert dynamo.asked == ["fleet-prod-users"]
-    monkeypatch.setattr("fleet.aws.client", lambda service: _Dynamo(None))
+    monkeypatch.setattr("lambda_platform.aws.client", lambda service: _Dynamo(None))
     with pytest.raises(RuntimeError, match="fleet provision"):
         resources.stream_arn("users")
 
@@ -131,7 +131,7 @@ def test_a_queue_url_is_looked_up_once_per_stage(stage, monkeypatch):
             asked.append(QueueName)
             return {"QueueUrl": f"http://sqs.test/{QueueName}"}
 
-    monkeypatch.setattr("fleet.aws.client", lambda service: Sqs())
+    monkeypatch.setattr("lambda_platform.aws.client", lambda service: Sqs())
     resources._queue_url.cache_clear()
     try:
         stage("prod")
@@ -147,9 +147,10 @@ def test_a_queue_url_is_looked_up_once_per_stage(stage, monkeypatch):
 
 #: The modules that turn declared resources into AWS calls.
 SCANNED = (
-    sorted((ROOT / "fleet" / "adapters").glob("*.py"))
+    sorted((ROOT / "lambda_platform" / "adapters").glob("*.py"))
     + sorted((ROOT / "fleet" / "provision").glob("*.py"))
-    + [ROOT / "fleet" / f"{module}.py" for module in ("wire", "zappa_config", "idempotency", "status", "demo", "resources")]
+    + [ROOT / "fleet" / f"{module}.py" for module in ("wire", "zappa_config", "status", "demo", "monitor")]
+    + [ROOT / "lambda_platform" / f"{module}.py" for module in ("idempotency", "resources", "composition")]
 )
 #: A declared name may be written only as the argument of one of the topology's lookups.
 LOOKUPS = {"table", "index", "queue", "sqs_queue", "bucket", "topic", "unit", "pipe", "function"}
@@ -188,7 +189,7 @@ def literal_resource_names(path: Path) -> list[str]:
             found.append(f"{node.lineno}: {node.value!r}")
         elif isinstance(node, ast.Call) and _called(node) in ("name", "physical_name"):
             # settings.current().name(...) and physical_name(...) skip the check against the
-            # topology; only fleet.resources may call them, and zappa_config, which renders
+            # topology; only lambda_platform.resources may call them, and zappa_config, which renders
             # another stage than the current one from the topology's own fields.
             allowed = {"resources.py": ("name",), "zappa_config.py": ("physical_name",)}.get(path.name, ())
             if _called(node) not in allowed:
@@ -201,10 +202,14 @@ def test_resources_are_named_only_through_the_topology(path):
     assert literal_resource_names(path) == [], f"{path.name} names resources the topology does not hand it"
 
 
+def test_the_scan_reads_files_that_exist():
+    assert len(SCANNED) > 20 and all(path.is_file() for path in SCANNED)
+
+
 def test_the_scan_finds_a_literal_name(tmp_path):
     bad = tmp_path / "bad.py"
     bad.write_text(
-        'from fleet.adapters.dynamo import call, table_name\n'
+        'from lambda_platform.adapters.dynamo import call, table_name\n'
         'call("get_item", TableName=table_name("campaigns"))\n'
         'from fleet import settings\n'
         'settings.current().name("media")\n'

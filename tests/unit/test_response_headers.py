@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from flask import Flask, Response
 
-from fleet import settings
+from lambda_platform import settings
 from ingest_api.auth import AccessRules, rules_of
 from ingest_api.security import API_CSP, SECURITY_HEADERS, register_response_headers
 

@@ -9,7 +9,7 @@ import pytest
 
 from events.sample_payloads import load_sample
 from events.topology import Function, PipeTrigger, SqsTrigger
-from fleet.batch import batch_response, sqs_records
+from lambda_platform.batch import batch_response, sqs_records
 from fleet.runtime import queues
 from fleet.runtime.queues import failed_ids, to_lambda_record
 
@@ -173,7 +173,7 @@ def sqs(monkeypatch):
         queue: TrickleSqs | None = None
 
     holder = Holder()
-    monkeypatch.setattr("fleet.aws.client", lambda service: holder.queue)
+    monkeypatch.setattr("lambda_platform.aws.client", lambda service: holder.queue)
     monkeypatch.setattr(queues, "queue_url", lambda name: f"https://sqs.local/{name}")
     return holder
 

@@ -70,7 +70,7 @@ def test_only_the_latest_failures_are_kept():
 
 
 def test_capturing_collects_the_errors_this_thread_logs_and_no_other_threads():
-    from fleet.telemetry import logger
+    from lambda_platform.telemetry import logger
 
     def elsewhere():
         try:
@@ -155,7 +155,7 @@ def test_the_live_view_aligns_a_late_snapshot_to_now_and_says_it_is_stale():
 
 def poison_aware_handler(event, context):
     """A worker on Powertools' batch processor: a record whose body says `poison` raises."""
-    from fleet.batch import process_sqs
+    from lambda_platform.batch import process_sqs
 
     def handle(record, ports):
         if record.body == "poison":
@@ -183,7 +183,7 @@ def queue_poller(monkeypatch, handler: str):
     from fleet.runtime import queues
 
     sqs = DeletingSqs()
-    monkeypatch.setattr("fleet.aws.client", lambda service: sqs)
+    monkeypatch.setattr("lambda_platform.aws.client", lambda service: sqs)
     monkeypatch.setattr(queues, "queue_url", lambda name: f"https://sqs.local/{name}")
     monkeypatch.setattr(queues, "queue_arn", lambda name: f"arn:aws:sqs:us-east-1:123456789012:{name}")
     monkeypatch.setattr(queues, "function_arn", lambda name: f"arn:aws:lambda:us-east-1:123456789012:function:{name}")
@@ -237,7 +237,7 @@ def test_a_stream_poller_counts_each_invocation_and_names_the_failed_records_ite
     answers = iter([{"batchItemFailures": [{"itemIdentifier": "101"}]}])
 
     def partial(event, context):
-        from fleet.telemetry import logger
+        from lambda_platform.telemetry import logger
 
         logger.warning("welcome failed", extra={"error": "Throttling: slow down"})
         return next(answers)

@@ -17,7 +17,7 @@ from events.schemas import SubmissionRequestSchema, dump_message, load_message, 
 from events.topology import TOPOLOGY, physical_name
 from fleet.runtime.invoke import resolve
 
-from fleet.fakes.tables import campaign
+from tests.fakes.tables import campaign
 
 STAGE = "local"  # the samples come from the local stage of account 123456789012
 SQS_RECORD_KEYS = {
@@ -180,7 +180,7 @@ def test_s3_via_sqs_comes_from_the_media_buckets_notification_queue():
 
 
 def test_dynamodb_insert_is_the_item_the_worker_stores_for_the_first_sqs_entry():
-    from fleet.adapters.dynamo import from_item
+    from lambda_platform.adapters.dynamo import from_item
     from workers.submissions import submission_item
 
     (record,) = load_sample("dynamodb_stream_insert")["Records"]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fleet import settings
+from lambda_platform import settings
 
 
 def test_a_sender_awaiting_its_click_is_reported_pending_and_not_mailed_again(monkeypatch):

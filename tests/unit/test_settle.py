@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from events.uploads import upload_key
-from fleet.codes import import_codes
+from campaigns.codes import import_codes
 from tests.unit.settling import Settling, entry, stream_event
 from workers import confirmations
 

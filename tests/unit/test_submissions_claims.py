@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 from events.messages import SubmitEntry
 from events.models import ACCEPTED, DUPLICATE
 
-from fleet.fakes.tables import FakeCampaigns, FakeSubmissions, campaign
+from tests.fakes.tables import FakeCampaigns, FakeSubmissions, campaign
 from workers.submissions import store_entries
 
 

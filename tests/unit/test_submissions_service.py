@@ -10,10 +10,10 @@ import pytest
 
 from events.messages import SubmitEntry
 from events.models import ACCEPTED, DUPLICATE
-from fleet.errors import FleetError, RetryLater
+from lambda_platform.errors import FleetError, RetryLater
 from workers.submissions import UnknownCampaign, claim_id, store_entries
 
-from fleet.fakes.tables import FakeCampaigns, FakeSubmissions, campaign
+from tests.fakes.tables import FakeCampaigns, FakeSubmissions, campaign
 
 STORED_AT = datetime(2025, 6, 14, 9, 30, tzinfo=timezone.utc)
 _counter = iter(range(1, 10_000))

@@ -9,15 +9,15 @@ import pytest
 
 from events.blog import is_public_address
 from events.topology import TOPOLOGY, physical_name
-from fleet.adapters.notifications import resolve_host
+from lambda_platform.adapters.notifications import resolve_host
 from ingest_api import create_app
-from ingest_api.services import Services
+from lambda_platform.composition import Ports
 from workers.blog import store_article
 
 from events.messages import PublishArticle
-from fleet.fakes import fake_ports
-from fleet.fakes.access import FakeApiKeys
-from fleet.fakes.blog import FakeArticles, FakeCommentTopic
+from tests.fakes import fake_ports
+from tests.fakes.access import FakeApiKeys
+from tests.fakes.blog import FakeArticles, FakeCommentTopic
 
 ACCOUNT = "123456789012"
 #: A subscriber's own queue, which exists.
@@ -61,7 +61,7 @@ def articles() -> FakeArticles:
 @pytest.fixture
 def client(topic, articles):
     keys = FakeApiKeys()
-    services = Services(**fake_ports(articles=articles, comment_topic=topic, api_keys=keys))
+    services = Ports(**fake_ports(articles=articles, comment_topic=topic, api_keys=keys))
     client = create_app({"TESTING": True, "SERVICES": services}).test_client()
     client.environ_base["HTTP_X_API_KEY"] = keys.issue("subscriptions:write")
     return client

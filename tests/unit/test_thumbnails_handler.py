@@ -13,8 +13,8 @@ from events.uploads import object_created_records, parse_upload_key, upload_key
 from workers import thumbnails
 
 from . import images
-from fleet.fakes.receipts import FakeReceiptFlags
-from fleet.fakes.uploads import FakeObjects, FakeUploads
+from tests.fakes.receipts import FakeReceiptFlags
+from tests.fakes.uploads import FakeObjects, FakeUploads
 
 UPLOAD_ID = "3fa85f6457174562b3fc2c963f66afa6"
 KEY = upload_key("uploads/campaigns/summer/", UPLOAD_ID, "image/jpeg")

@@ -25,7 +25,7 @@ from events.topology import (
     StreamTrigger,
     UnknownResource,
 )
-from fleet import resources, settings
+from lambda_platform import resources, settings
 from fleet.provision import ensure_pipe, queue_attributes, table_definition
 from fleet.wire import ensure_mapping, mapping_settings
 
@@ -38,7 +38,7 @@ def prod(monkeypatch):
     monkeypatch.setenv("FLEET_STAGE", "prod")
     monkeypatch.delenv("FLEET_VISIBILITY_TIMEOUT", raising=False)
     monkeypatch.setenv("AWS_REGION", "us-east-1")
-    monkeypatch.setattr("fleet.aws.account_id", lambda: ACCOUNT)
+    monkeypatch.setattr("lambda_platform.aws.account_id", lambda: ACCOUNT)
     settings.reset()
     yield
     settings.reset()
@@ -219,7 +219,7 @@ def clients(monkeypatch) -> dict[str, Recorder]:
         "lambda": Recorder(list_event_source_mappings=lambda **k: {"EventSourceMappings": []}),
         "dynamodb": Recorder(describe_table=lambda **k: {"Table": {"LatestStreamArn": f"arn:stream/{k['TableName']}"}}),
     }
-    monkeypatch.setattr("fleet.aws.client", lambda service: made[service])
+    monkeypatch.setattr("lambda_platform.aws.client", lambda service: made[service])
     return made
 
 

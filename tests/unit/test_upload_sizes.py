@@ -6,14 +6,14 @@ The worker's check of the stored object is in test_thumbnails_handler.py.
 from __future__ import annotations
 
 import base64
-import dataclasses
 import json
 
 import boto3
 
-from fleet.adapters.objects import S3UploadSigner
-from fleet.fakes.access import FakeUserFiles
+from lambda_platform.adapters.objects import S3UploadSigner
+from tests.fakes.access import FakeUserFiles
 from ingest_api import create_app
+from tests.fakes import replaced
 
 
 def policy_conditions(fields: dict[str, str]) -> list:
@@ -26,7 +26,7 @@ def test_the_presigned_post_takes_exactly_the_declared_size(monkeypatch):
         "s3", region_name="us-east-1", aws_access_key_id="testing", aws_secret_access_key="testing",
         endpoint_url="http://127.0.0.1:9",
     )
-    monkeypatch.setattr("fleet.aws.client", lambda service, *a, **k: s3)
+    monkeypatch.setattr("lambda_platform.aws.client", lambda service, *a, **k: s3)
     post = S3UploadSigner("media").presign_post("uploads/x.jpg", "image/jpeg", 100, 900)
     ranges = [c for c in policy_conditions(post["fields"]) if isinstance(c, list) and c[0] == "content-length-range"]
     assert ranges == [["content-length-range", 100, 100]]
@@ -52,7 +52,7 @@ class AnyoneIsAlice:
 def test_a_users_file_is_signed_for_its_declared_size(services):
     files = SizedUserFiles()
     app = create_app(
-        {"TESTING": True, "LOCAL": False, "SERVICES": dataclasses.replace(services, user_files=files),
+        {"TESTING": True, "LOCAL": False, "SERVICES": replaced(services, user_files=files),
          "TOKEN_VERIFIER": AnyoneIsAlice()}
     )
     response = app.test_client().post(

@@ -12,8 +12,8 @@ from events.schemas import dump_message
 from ingest_api import create_app
 from workers import users as users_worker
 
-from fleet.fakes.tables import FakeQueue
-from fleet.fakes.mail import FakeUsers
+from tests.fakes.tables import FakeQueue
+from tests.fakes.mail import FakeUsers
 
 
 @pytest.fixture

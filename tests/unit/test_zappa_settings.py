@@ -36,7 +36,7 @@ def test_the_workers_stage_has_its_own_entry_point_and_room_for_the_largest_work
 
     workers = json.loads(SETTINGS.read_text())["workers"]
     assert workers["apigateway_enabled"] is False
-    assert workers["lambda_handler"] == "fleet.entry.lambda_handler"
+    assert workers["lambda_handler"] == "lambda_platform.entry.lambda_handler"
     assert resolve(workers["lambda_handler"])
     assert workers["memory_size"] == max(f.memory_mb for f in TOPOLOGY.functions)
     assert workers["timeout_seconds"] == max(f.timeout_seconds for f in TOPOLOGY.functions)

@@ -1,0 +1,113 @@
+"""A campaign's entries as operators read and review them: the submissions table through its `by_campaign` index.
+
+Every listing is a Query of the index, newest first unless asked otherwise, never a Scan;
+a status is a FilterExpression, so the index's order and its keys stay the listing's.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterator, Mapping
+
+from events.topology import TOPOLOGY
+from lambda_platform.adapters.dynamo import call, from_item, get_one, query_count, to_item
+from lambda_platform.errors import ConditionFailed
+from lambda_platform.resources import index_name, table_name
+
+SUBMISSIONS = TOPOLOGY.table("submissions")
+BY_CAMPAIGN = SUBMISSIONS.index("by_campaign")
+
+
+def entry_key(entry: Mapping[str, Any]) -> dict[str, str]:
+    """Where an entry sorts in its campaign's listing: `received_at` and `submission_id`."""
+    return {"received_at": entry["received_at"], "submission_id": entry["submission_id"]}
+
+
+class DynamoEntries:
+    """The submissions table as a campaign's list of entries."""
+
+    def page(
+        self, campaign_id: str, *, limit: int, after: Mapping[str, str] | None = None, status: str | None = None
+    ) -> tuple[list[dict[str, Any]], dict[str, str] | None]:
+        """One Query of `limit + 1` evaluated entries, newest first; the key to resume from,
+        None on the last page (the extra one tells, without a second Query)."""
+        request = self._query(campaign_id, status=status, newest_first=True)
+        request["Limit"] = limit + 1
+        if after is not None:
+            request["ExclusiveStartKey"] = self._start_key(campaign_id, after)
+        response = call("query", **request)
+        items = [from_item(i) for i in response.get("Items", [])]
+        if len(items) > limit:
+            return items[:limit], entry_key(items[limit - 1])
+        # The filter may have dropped some of what the Limit counted: resume after the last evaluated.
+        last = response.get("LastEvaluatedKey")
+        if last is None:
+            return items, None
+        return items, {"received_at": last["received_at"]["S"], "submission_id": last["submission_id"]["S"]}
+
+    def iter_campaign(
+        self, campaign_id: str, *, status: str | None = None, newest_first: bool = True
+    ) -> Iterator[dict[str, Any]]:
+        """Every entry of a campaign, in pages of DynamoDB's own size (1 MB), one page held at a time."""
+        request = self._query(campaign_id, status=status, newest_first=newest_first)
+        while True:
+            response = call("query", **request)
+            for item in response.get("Items", []):
+                yield from_item(item)
+            if "LastEvaluatedKey" not in response:
+                return
+            request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+    def get(self, submission_id: str) -> dict[str, Any] | None:
+        """The stored entry, read consistently, or None."""
+        return get_one(SUBMISSIONS, SUBMISSIONS.partition_key, submission_id)
+
+    def count(self, campaign_id: str) -> int:
+        """How many entries a campaign has stored (Select COUNT over the index, page by page)."""
+        return query_count(**self._query(campaign_id, status=None, newest_first=True))
+
+    def record_review(self, submission_id: str, campaign_id: str, review: Mapping[str, Any]) -> bool:
+        """One conditional UpdateItem: the entry is stored and this campaign's, and no review
+        received later is recorded (this same review again is recorded again)."""
+        try:
+            call(
+                "update_item",
+                TableName=table_name(SUBMISSIONS),
+                Key={SUBMISSIONS.partition_key: {"S": submission_id}},
+                UpdateExpression="SET review = :review",
+                ConditionExpression=(
+                    "attribute_exists(submission_id) AND campaign_id = :campaign"
+                    " AND (attribute_not_exists(review) OR review.reviewed_at < :at OR review.change_id = :change)"
+                ),
+                ExpressionAttributeValues={
+                    ":review": {"M": to_item(review)},
+                    ":campaign": {"S": campaign_id},
+                    ":at": {"S": review["reviewed_at"]},
+                    ":change": {"S": review["change_id"]},
+                },
+            )
+        except ConditionFailed:
+            return False
+        return True
+
+    @staticmethod
+    def _query(campaign_id: str, *, status: str | None, newest_first: bool) -> dict[str, Any]:
+        request: dict[str, Any] = {
+            "TableName": table_name(SUBMISSIONS),
+            "IndexName": index_name(SUBMISSIONS, BY_CAMPAIGN),
+            "KeyConditionExpression": "campaign_id = :campaign",
+            "ExpressionAttributeValues": {":campaign": {"S": campaign_id}},
+            "ScanIndexForward": not newest_first,
+        }
+        if status is not None:
+            request["FilterExpression"] = "#status = :status"
+            request["ExpressionAttributeNames"] = {"#status": "status"}
+            request["ExpressionAttributeValues"][":status"] = {"S": status}
+        return request
+
+    @staticmethod
+    def _start_key(campaign_id: str, after: Mapping[str, str]) -> dict[str, Any]:
+        return {
+            SUBMISSIONS.partition_key: {"S": after["submission_id"]},
+            BY_CAMPAIGN.partition_key: {"S": campaign_id},
+            BY_CAMPAIGN.sort_key: {"S": after["received_at"]},
+        }

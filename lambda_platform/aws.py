@@ -1,0 +1,129 @@
+"""AWS clients: created on first use, cached, honouring `AWS_ENDPOINT_URL` and the region.
+
+No client is created at import time, so importing a handler costs nothing on a cold start.
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+from typing import Any, Callable
+
+from lambda_platform import settings
+
+_lock = threading.Lock()
+#: The account a running Lambda function belongs to, read from its context (no STS call).
+_known_account: str | None = None
+#: botocore event handlers attached to every client made from now on (see `on_every_call`).
+_call_hooks: list[Callable[..., Any]] = []
+
+
+def client(service: str) -> Any:
+    """The cached boto3 client for `service` under the current settings."""
+    current = settings.current()
+    return _client(service, current.region, current.endpoint_url)
+
+
+def resource(service: str) -> Any:
+    """The cached boto3 resource for `service` under the current settings."""
+    current = settings.current()
+    return _resource(service, current.region, current.endpoint_url)
+
+
+@functools.lru_cache(maxsize=None)
+def _session(region: str) -> Any:
+    import boto3  # deferred: boto3 costs ~100 ms to import on a cold start
+    import botocore.session
+
+    from lambda_platform import botocore_data
+
+    core = botocore.session.Session()
+    botocore_data.install(core)  # before boto3 adds its own data path to the loader
+    if settings.current().local:
+        # The local stage never reads the developer's real credentials: any key will do.
+        return boto3.session.Session(
+            botocore_session=core,
+            region_name=region,
+            aws_access_key_id="fleet-local",
+            aws_secret_access_key="fleet-local",
+        )
+    return boto3.session.Session(botocore_session=core, region_name=region)
+
+
+@functools.lru_cache(maxsize=None)
+def _client(service: str, region: str, endpoint_url: str | None) -> Any:
+    from botocore.config import Config
+
+    config = Config(retries={"mode": "standard", "max_attempts": 3}, max_pool_connections=32)
+    if service == "s3":
+        # Presigned posts and URLs signed with SigV4: S3 refuses SigV2 on newer buckets, and
+        # botocore still defaults to SigV2 for presigned posts.
+        config = config.merge(Config(signature_version="s3v4"))
+    with _lock:  # boto3 sessions are not safe to share while creating clients
+        made = _session(region).client(service, endpoint_url=endpoint_url, config=config)
+    if settings.current().local:
+        from lambda_platform import faults  # FLEET_FAULTS: injected throttling, local stage only
+
+        faults.install(made, service)
+    for hook in _call_hooks:
+        made.meta.events.register("after-call.*.*", hook)
+    return made
+
+
+def on_every_call(hook: Callable[..., Any]) -> None:
+    """Call `hook` after every AWS call of every client created from now on (counters, tracing).
+
+    It is a botocore `after-call` handler, called for errors too: it gets `model` (the
+    operation) and `parsed` (the response) among its keyword arguments. Cached clients
+    are dropped so that none escapes it.
+    """
+    _call_hooks.append(hook)
+    reset()
+
+
+@functools.lru_cache(maxsize=None)
+def _resource(service: str, region: str, endpoint_url: str | None) -> Any:
+    with _lock:
+        made = _session(region).resource(service, endpoint_url=endpoint_url)
+    for hook in _call_hooks:
+        made.meta.client.meta.events.register("after-call.*.*", hook)
+    return made
+
+
+@functools.lru_cache(maxsize=None)
+def _account_id(region: str, endpoint_url: str | None) -> str:
+    return _client("sts", region, endpoint_url).get_caller_identity()["Account"]
+
+
+def account_id() -> str:
+    """The AWS account id of the current credentials (cached; from the context on Lambda)."""
+    if _known_account is not None:
+        return _known_account
+    current = settings.current()
+    return _account_id(current.region, current.endpoint_url)
+
+
+def known_account_id() -> str | None:
+    """The account id if it is known without a call (from a Lambda context), else None."""
+    return _known_account
+
+
+def remember_lambda_context(context: Any) -> None:
+    """Take the account id from a Lambda context's function ARN, so nothing asks STS for it."""
+    global _known_account
+    arn_parts = str(getattr(context, "invoked_function_arn", "") or "").split(":")
+    if len(arn_parts) > 4 and arn_parts[4].isdigit():
+        _known_account = arn_parts[4]
+
+
+def arn(service: str, resource_path: str) -> str:
+    """An ARN in the current account and region."""
+    return f"arn:aws:{service}:{settings.current().region}:{account_id()}:{resource_path}"
+
+
+def reset() -> None:
+    """Drop every cached client (tests point Fleet at a new endpoint)."""
+    global _known_account
+    _known_account = None
+    for cached in (_session, _client, _resource, _account_id):
+        cached.cache_clear()
