@@ -290,14 +290,6 @@ def origin_allowed(origin: str) -> bool:
     return access_rules().origin_allowed(origin)
 
 
-def guard_write(campaign_id: str | None = None) -> None:
-    """A public write's checks: the origin, then one count for the client and one for
-    `campaign_id` (when given)."""
-    counts = write_counts(campaign_id)
-    if counts is not None:
-        count(counts)
-
-
 def write_counts(campaign_id: str | None = None) -> Counts | None:
     """403 for a refused origin; else the counters this write is counted in (None: no limits)."""
     # The proxy resolves the context on every attribute read: resolve it once.

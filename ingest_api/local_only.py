@@ -8,23 +8,13 @@ must not answer it.
 
 from __future__ import annotations
 
-import re
-
 from flask import request
 
 from ingest_api.errors import ApiError
+from lambda_platform.origins import is_loopback_host
 
 #: The path under which every local-only route lives.
 LOCAL_PREFIX = "/_local/"
-#: A loopback name, with any port or none; the whole Host must match.
-_LOOPBACK_HOST = re.compile(r"(?:127\.0\.0\.1|localhost|\[::1\])(?::[0-9]{1,5})?", re.IGNORECASE | re.ASCII)
-
-
-def is_loopback_host(host: str) -> bool:
-    """True when `host` (a Host header) is `127.0.0.1`, `localhost` or `[::1]`, with any port."""
-    return _LOOPBACK_HOST.fullmatch(host) is not None
-
-
 def require_loopback_host() -> None:
     """Refuse (403) a request for a local route whose Host is not loopback."""
     local = request.path == LOCAL_PREFIX.rstrip("/") or request.path.startswith(LOCAL_PREFIX)

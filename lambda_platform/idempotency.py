@@ -1,7 +1,8 @@
 """Do something at most once per key: Powertools' idempotency utility on our DynamoDB table.
 
 The persistence layer is built on first use from `lambda_platform.aws`'s cached client, so it
-honours `AWS_ENDPOINT_URL` and costs nothing at import. Powertools writes an INPROGRESS
+honours `AWS_ENDPOINT_URL`; only a worker that sends something imports this module (the
+composition root's `once` and `batch_once`), so the others never import Powertools' utility. Powertools writes an INPROGRESS
 record before the action, marks it COMPLETED after, and deletes it when the action
 raises: a failed (say, throttled) send leaves nothing behind and is retried later.
 
@@ -28,7 +29,17 @@ import functools
 import time
 from typing import Any, Callable, Iterable
 
+from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer, IdempotencyConfig, idempotent_function
+from aws_lambda_powertools.utilities.idempotency.exceptions import (
+    IdempotencyAlreadyInProgressError,
+    IdempotencyItemAlreadyExistsError,
+)
+from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
+
 from events.topology import TOPOLOGY
+from lambda_platform.errors import RetryLater, translate
+from lambda_platform.retry import retrying
+from lambda_platform.telemetry import logger
 
 #: Where Powertools keeps its records, one per action done.
 IDEMPOTENCY = TOPOLOGY.table("idempotency")
@@ -38,110 +49,101 @@ IDEMPOTENCY = TOPOLOGY.table("idempotency")
 REMEMBER_SECONDS = 15 * 24 * 3600
 
 
-@functools.cache
-def _layers() -> tuple[type, type]:
-    """The persistence layer classes (built on first use: Powertools is imported then)."""
-    from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
-    from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyItemAlreadyExistsError
+class RetryingPersistenceLayer(DynamoDBPersistenceLayer):
+    """Powertools' DynamoDB layer whose calls ride out a burst of throttling.
 
-    from lambda_platform.errors import RetryLater, translate
-    from lambda_platform.retry import retrying
-    from lambda_platform.telemetry import logger
+    `_get_record`, `_put_record`, `_update_record` and `_delete_record` are the methods a
+    persistence layer implements (Powertools' "bring your own persistent store"): each is
+    the parent's, retried.
+    """
 
-    class RetryingPersistenceLayer(DynamoDBPersistenceLayer):
-        """Powertools' DynamoDB layer whose calls ride out a burst of throttling."""
+    def _get_record(self, idempotency_key: str) -> DataRecord:
+        return retrying(lambda: DynamoDBPersistenceLayer._get_record(self, idempotency_key))
 
-        def _get_record(self, idempotency_key):
-            return retrying(lambda: DynamoDBPersistenceLayer._get_record(self, idempotency_key))
+    def _put_record(self, data_record: DataRecord) -> None:
+        return retrying(lambda: DynamoDBPersistenceLayer._put_record(self, data_record))
 
-        def _put_record(self, data_record):
-            return retrying(lambda: DynamoDBPersistenceLayer._put_record(self, data_record))
+    def _update_record(self, data_record: DataRecord) -> None:
+        # The email is out: failing to say so would let it go out again. Try hard.
+        return retrying(lambda: DynamoDBPersistenceLayer._update_record(self, data_record), attempts=8)
 
-        def _update_record(self, data_record):
-            # The email is out: failing to say so would let it go out again. Try hard.
-            return retrying(lambda: DynamoDBPersistenceLayer._update_record(self, data_record), attempts=8)
+    def _delete_record(self, data_record: DataRecord) -> None:
+        # A record left INPROGRESS blocks every retry until its expiry.
+        return retrying(lambda: DynamoDBPersistenceLayer._delete_record(self, data_record), attempts=8)
 
-        def _delete_record(self, data_record):
-            # A record left INPROGRESS blocks every retry until its expiry.
-            return retrying(lambda: DynamoDBPersistenceLayer._delete_record(self, data_record), attempts=8)
 
-    class BatchPersistenceLayer(RetryingPersistenceLayer):
-        """One stream batch's layer: its keys read at once, a key found empty written once, after its action."""
+class BatchPersistenceLayer(RetryingPersistenceLayer):
+    """One stream batch's layer: its keys read at once, a key found empty written once, after its action."""
 
-        def __init__(self, **kwargs: Any) -> None:
-            super().__init__(**kwargs)
-            #: Hashed key -> its record as read, or None when nothing was there.
-            self.known: dict[str, Any] = {}
-            self.unwritten: set[str] = set()
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        #: Hashed key -> its record as read, or None when nothing was there.
+        self.known: dict[str, DataRecord | None] = {}
+        self.unwritten: set[str] = set()
 
-        def read(self, scope: str, keys: Iterable[str]) -> None:
-            """Read what `keys` hold in `scope`, 100 to a BatchGetItem; a key left unread takes the usual path."""
-            self.configure(_config(), key_prefix=scope)
-            hashed = list(dict.fromkeys(self._get_hashed_idempotency_key({"key": k}) for k in keys))
-            for start in range(0, len(hashed), 100):
-                chunk = hashed[start : start + 100]
-                request = {self.table_name: {"Keys": [self._get_key(k) for k in chunk], "ConsistentRead": True}}
-                try:
-                    answer = retrying(lambda: self.client.batch_get_item(RequestItems=request))
-                except Exception as exc:
-                    if not isinstance(translate(exc), RetryLater):
-                        raise
-                    # Throttled: these keys take the usual path, each with its own conditional put.
-                    logger.warning("idempotency records not read for the batch", extra={"error": repr(exc)})
-                    continue
-                unread = {
-                    k[self.key_attr]["S"] for k in (answer.get("UnprocessedKeys") or {}).get(self.table_name, {}).get("Keys", [])
-                }
-                self.known.update((k, None) for k in chunk if k not in unread)
-                for item in answer.get("Responses", {}).get(self.table_name, []):
-                    record = self._item_to_data_record(item)
-                    self.known[record.idempotency_key] = record
+    def read(self, scope: str, keys: Iterable[str]) -> None:
+        """Read what `keys` hold in `scope`, 100 to a BatchGetItem; a key left unread takes the usual path."""
+        self.configure(_config(), key_prefix=scope)
+        hashed = list(dict.fromkeys(self._get_hashed_idempotency_key({"key": k}) for k in keys))
+        for start in range(0, len(hashed), 100):
+            chunk = hashed[start : start + 100]
+            request = {self.table_name: {"Keys": [self._get_key(k) for k in chunk], "ConsistentRead": True}}
+            try:
+                answer = retrying(lambda: self.client.batch_get_item(RequestItems=request))
+            except Exception as exc:
+                if not isinstance(translate(exc), RetryLater):
+                    raise
+                # Throttled: these keys take the usual path, each with its own conditional put.
+                logger.warning("idempotency records not read for the batch", extra={"error": repr(exc)})
+                continue
+            unread = {
+                k[self.key_attr]["S"] for k in (answer.get("UnprocessedKeys") or {}).get(self.table_name, {}).get("Keys", [])
+            }
+            self.known.update((k, None) for k in chunk if k not in unread)
+            for item in answer.get("Responses", {}).get(self.table_name, []):
+                record = self._item_to_data_record(item)
+                self.known[record.idempotency_key] = record
 
-        def _put_record(self, data_record):
-            key = data_record.idempotency_key
-            if key in self.known:
-                found = self.known.pop(key)
-                if found is None:
-                    self.unwritten.add(key)  # written once its action is done
-                    return None
-                if found.status == "COMPLETED":
-                    self.known[key] = found
-                    raise IdempotencyItemAlreadyExistsError(old_data_record=found)
-            # INPROGRESS or expired: Powertools' conditional put decides, as for any key.
-            return super()._put_record(data_record)
-
-        def _update_record(self, data_record):
-            super()._update_record(data_record)  # creates the record of a key found empty
-            self.unwritten.discard(data_record.idempotency_key)
-            self.known[data_record.idempotency_key] = data_record
-
-        def _delete_record(self, data_record):
-            key = data_record.idempotency_key
-            if key in self.unwritten:  # nothing was written for it
-                self.unwritten.discard(key)
-                self.known[key] = None
+    def _put_record(self, data_record: DataRecord) -> None:
+        key = data_record.idempotency_key
+        if key in self.known:
+            found = self.known.pop(key)
+            if found is None:
+                self.unwritten.add(key)  # written once its action is done
                 return None
-            return super()._delete_record(data_record)
+            if found.status == "COMPLETED":
+                self.known[key] = found
+                raise IdempotencyItemAlreadyExistsError(old_data_record=found)
+        # INPROGRESS or expired: Powertools' conditional put decides, as for any key.
+        return super()._put_record(data_record)
 
-        def _get_record(self, idempotency_key):
-            found = self.known.get(idempotency_key)
-            return found if found is not None else super()._get_record(idempotency_key)
+    def _update_record(self, data_record: DataRecord) -> None:
+        super()._update_record(data_record)  # creates the record of a key found empty
+        self.unwritten.discard(data_record.idempotency_key)
+        self.known[data_record.idempotency_key] = data_record
 
-    return RetryingPersistenceLayer, BatchPersistenceLayer
+    def _delete_record(self, data_record: DataRecord) -> None:
+        key = data_record.idempotency_key
+        if key in self.unwritten:  # nothing was written for it
+            self.unwritten.discard(key)
+            self.known[key] = None
+            return None
+        return super()._delete_record(data_record)
+
+    def _get_record(self, idempotency_key: str) -> DataRecord:
+        found = self.known.get(idempotency_key)
+        return found if found is not None else super()._get_record(idempotency_key)
 
 
 @functools.lru_cache(maxsize=8)
 def _persistence(table: str, region: str, endpoint_url: str | None) -> Any:
     from lambda_platform import aws
 
-    retrying_layer, _ = _layers()
-    return retrying_layer(table_name=table, key_attr=IDEMPOTENCY.partition_key, boto3_client=aws.client("dynamodb"))
+    return RetryingPersistenceLayer(table_name=table, key_attr=IDEMPOTENCY.partition_key, boto3_client=aws.client("dynamodb"))
 
 
 def _config() -> Any:
     """How our keys are remembered: the `key` of the data, for `REMEMBER_SECONDS`."""
-    from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig
-
     return IdempotencyConfig(
         event_key_jmespath="key", expires_after_seconds=REMEMBER_SECONDS, raise_on_no_idempotency_key=True
     )
@@ -165,8 +167,7 @@ def batch_once(scope: str, keys: Iterable[str], context: Any = None) -> Callable
     read now, in one BatchGetItem, and each action done costs one write after it."""
     from lambda_platform import aws, resources
 
-    _, batch_layer = _layers()
-    layer = batch_layer(
+    layer = BatchPersistenceLayer(
         table_name=resources.table_name(IDEMPOTENCY), key_attr=IDEMPOTENCY.partition_key, boto3_client=aws.client("dynamodb")
     )
     layer.read(scope, keys)
@@ -180,8 +181,6 @@ def once(scope: str, key: str, action: Callable[[], Any], context: Any = None, p
     the key: the caller fails the record and it is retried later. `context` (a Lambda
     context) bounds how long a crashed invocation's INPROGRESS record blocks retries.
     """
-    from aws_lambda_powertools.utilities.idempotency import idempotent_function
-
     config = _config()
     if context is not None:
         config.register_lambda_context(context)
@@ -205,8 +204,6 @@ IN_PROGRESS_POLL_SECONDS = 0.5
 
 def _waiting_in_progress(run: Callable[[], Any], context: Any) -> Any:
     """Run; while the key is INPROGRESS elsewhere and time is left, wait and run again."""
-    from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAlreadyInProgressError
-
     while True:
         try:
             return run()

@@ -138,3 +138,13 @@ def s3_allowed_origins(patterns: Iterable[str]) -> list[str]:
     read the answer to its POST; what may be written is the presigned policy's to say.
     """
     return sorted(normalize_patterns(patterns))
+
+
+#: A loopback name, with any port or none; the whole Host must match (against DNS rebinding:
+#: a page on any site can make a browser send requests to 127.0.0.1 under its own name).
+_LOOPBACK_HOST = re.compile(r"(?:127\.0\.0\.1|localhost|\[::1\])(?::[0-9]{1,5})?", re.IGNORECASE | re.ASCII)
+
+
+def is_loopback_host(host: str) -> bool:
+    """True when `host` (a Host header, as sent) is `127.0.0.1`, `localhost` or `[::1]`, with any port."""
+    return _LOOPBACK_HOST.fullmatch(host) is not None

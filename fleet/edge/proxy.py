@@ -14,7 +14,6 @@ so a miss holds its key's lock until the answer is stored and the others then hi
 from __future__ import annotations
 
 import json
-import re
 import sqlite3
 import threading
 from typing import Any, Callable, Iterable
@@ -27,6 +26,7 @@ from werkzeug.wrappers import Request
 from events.edge import CacheBehaviour, Distribution
 from fleet.edge import policy
 from fleet.edge.origins import ApiOrigin, OriginAnswer, OriginStats, SiteOrigin
+from lambda_platform.origins import is_loopback_host
 
 #: Largest request body passed to the API (API Gateway's limit).
 MAX_BODY_BYTES = 10 * 1024 * 1024
@@ -36,8 +36,6 @@ MAX_STORE_BYTES = 512 * 1024 * 1024
 MISS_LOCKS = 64
 #: Request headers the cache answers itself, never passed to the origin through it.
 _VIEWER_ONLY = ("if-none-match", "if-modified-since", "if-range", "range", "cache-control", "pragma")
-#: A loopback name, with any port or none: the whole Host must match (DNS rebinding).
-_LOOPBACK_HOST = re.compile(r"(?:127\.0\.0\.1|localhost|\[::1\])(?::[0-9]{1,5})?", re.IGNORECASE | re.ASCII)
 
 
 class Edge:
@@ -148,7 +146,7 @@ class Edge:
 
     def _local(self, request: Request) -> tuple[int, dict[str, str], Iterable[bytes]]:
         """`POST /_edge/purge` and `GET /_edge/stats`, to a loopback Host only."""
-        if _LOOPBACK_HOST.fullmatch(request.headers.get("Host", "")) is None:
+        if not is_loopback_host(request.headers.get("Host", "")):
             return _error(403, "not_loopback", "The edge's own routes answer only to a loopback Host.")
         if request.path == "/_edge/stats" and request.method == "GET":
             return _json(200, {**self.stats.as_dict(), "stored_keys": len(self._keys)})

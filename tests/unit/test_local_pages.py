@@ -6,7 +6,7 @@ import pytest
 
 from lambda_platform.outbox import OutboxEmail
 from ingest_api import create_app
-from ingest_api.local_only import is_loopback_host
+from lambda_platform.origins import is_loopback_host
 
 LOOPBACK = ["127.0.0.1", "127.0.0.1:8080", "localhost", "localhost:1", "LOCALHOST:8080", "[::1]", "[::1]:8080"]
 NOT_LOOPBACK = [
