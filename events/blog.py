@@ -19,8 +19,8 @@ from urllib.parse import urlsplit
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
-from events.blog_messages import EDITABLE_FIELDS
 from events.ids import UUID, UUID_ID
+from events.messages.blog import EDITABLE_FIELDS
 from events.schemas import Email, StrictBoolean, Text
 from events.topology import TOPOLOGY, physical_name, project_name
 from events.uploads import parse_upload_key

@@ -1,38 +1,17 @@
-"""Marshmallow schemas: one per request body and one per message on a queue."""
+"""Marshmallow schemas of request bodies and stored campaigns, and their field types.
+
+The queue messages' schemas are derived from the messages themselves (`events.messages`).
+"""
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
 
-from marshmallow import (
-    EXCLUDE,
-    RAISE,
-    Schema,
-    ValidationError,
-    fields,
-    post_load,
-    validate,
-    validates,
-    validates_schema,
-)
+from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, validate, validates, validates_schema
 
-from events.blog_messages import EditArticleSchema, PostCommentSchema, PublishArticleSchema, UnpublishArticleSchema
-from events.campaign_messages import ReviewEntrySchema, SaveCampaignSchema
 from events.emails import Email  # every email field, here with the others
 from events.ids import CAMPAIGN_ID
-from events.messages import (
-    ENVELOPE_VERSION,
-    MESSAGE_TYPES,
-    CreateTodo,
-    DeleteTodo,
-    RegisterUser,
-    SubmitEntry,
-    UpdateTodo,
-    message_type,
-    to_dict,
-)
 from events.text import is_blank
 
 # Characters that no form field may carry: C0 controls (tab and newlines aside), DEL, and
@@ -105,29 +84,6 @@ class SubmissionRequestSchema(Schema):
             raise ValidationError(f"At most {MAX_ANSWERS} answers.")
 
 
-class SubmitEntrySchema(Schema):
-    """The body of a `SubmitEntry` message on the submissions queue."""
-
-    class Meta:
-        unknown = EXCLUDE  # a newer producer may add fields; readers ignore them
-
-    submission_id = fields.String(required=True, validate=validate.Length(min=1, max=64))
-    campaign_id = fields.String(required=True, validate=validate.Length(min=1, max=64))
-    first_name = fields.String(required=True)
-    last_name = fields.String(required=True)
-    email = Email(required=True)
-    consent = fields.Boolean(required=True)
-    received_at = fields.String(required=True)
-    phone = fields.String(load_default=None, allow_none=True)
-    postal_code = fields.String(load_default=None, allow_none=True)
-    upload_key = fields.String(load_default=None, allow_none=True)
-    answers = fields.Dict(keys=fields.String(), values=fields.String(), load_default=dict)
-
-    @post_load
-    def _make(self, data: dict, **kwargs) -> SubmitEntry:
-        return SubmitEntry(**data)
-
-
 LOCALE = re.compile(r"^[a-z]{2}(-[A-Z]{2})?\Z")
 
 
@@ -141,126 +97,6 @@ class UserSignupSchema(Schema):
     first_name = Text(required=True, validate=validate.Length(min=1, max=100))
     last_name = Text(required=True, validate=validate.Length(min=1, max=100))
     locale = Text(load_default="en", validate=validate.Regexp(LOCALE, error="A locale such as en or pt-BR."))
-
-
-class RegisterUserSchema(Schema):
-    """The body of a `RegisterUser` message on the users queue."""
-
-    class Meta:
-        unknown = EXCLUDE
-
-    signup_id = fields.String(required=True, validate=validate.Length(min=1, max=64))
-    user_id = fields.String(required=True, validate=validate.Length(min=1, max=64))
-    email = Email(required=True)
-    first_name = fields.String(required=True)
-    last_name = fields.String(required=True)
-    received_at = fields.String(required=True)
-    locale = fields.String(load_default="en")
-
-    @post_load
-    def _make(self, data: dict, **kwargs) -> RegisterUser:
-        return RegisterUser(**data)
-
-
-class CreateTodoSchema(Schema):
-    """The body of a `CreateTodo` message on the todos queue."""
-
-    class Meta:
-        unknown = EXCLUDE
-
-    todo_id = fields.String(required=True, validate=validate.Length(min=1, max=64))
-    owner = fields.String(required=True, validate=validate.Length(min=1, max=128))
-    title = fields.String(required=True)
-    notes = fields.String(load_default="")
-    done = fields.Boolean(load_default=False)
-    received_at = fields.String(required=True)
-
-    @post_load
-    def _make(self, data: dict, **kwargs) -> CreateTodo:
-        return CreateTodo(**data)
-
-
-class UpdateTodoSchema(Schema):
-    """The body of an `UpdateTodo` message on the todos queue."""
-
-    class Meta:
-        unknown = EXCLUDE
-
-    change_id = fields.String(required=True, validate=validate.Length(min=1, max=64))
-    todo_id = fields.String(required=True, validate=validate.Length(min=1, max=64))
-    owner = fields.String(required=True, validate=validate.Length(min=1, max=128))
-    changes = fields.Dict(keys=fields.String(validate=validate.OneOf(["title", "notes", "done"])), required=True)
-    received_at = fields.String(required=True)
-
-    @post_load
-    def _make(self, data: dict, **kwargs) -> UpdateTodo:
-        return UpdateTodo(**data)
-
-
-class DeleteTodoSchema(Schema):
-    """The body of a `DeleteTodo` message on the todos queue."""
-
-    class Meta:
-        unknown = EXCLUDE
-
-    change_id = fields.String(required=True, validate=validate.Length(min=1, max=64))
-    todo_id = fields.String(required=True, validate=validate.Length(min=1, max=64))
-    owner = fields.String(required=True, validate=validate.Length(min=1, max=128))
-    received_at = fields.String(required=True)
-
-    @post_load
-    def _make(self, data: dict, **kwargs) -> DeleteTodo:
-        return DeleteTodo(**data)
-
-
-BODY_SCHEMAS: dict[str, type[Schema]] = {
-    "SubmitEntry": SubmitEntrySchema,
-    "RegisterUser": RegisterUserSchema,
-    "PublishArticle": PublishArticleSchema,
-    "PostComment": PostCommentSchema,
-    "EditArticle": EditArticleSchema,
-    "UnpublishArticle": UnpublishArticleSchema,
-    "CreateTodo": CreateTodoSchema,
-    "UpdateTodo": UpdateTodoSchema,
-    "DeleteTodo": DeleteTodoSchema,
-    "SaveCampaign": SaveCampaignSchema,
-    "ReviewEntry": ReviewEntrySchema,
-}
-
-
-class EnvelopeSchema(Schema):
-    """Every queue message: `{"type", "version", "body"}`."""
-
-    class Meta:
-        unknown = EXCLUDE
-
-    type = fields.String(required=True, validate=validate.OneOf(sorted(MESSAGE_TYPES)))
-    version = fields.Integer(required=True, strict=True, validate=validate.Range(1, ENVELOPE_VERSION))
-    body = fields.Dict(required=True)
-
-    @validates_schema
-    def _known_type(self, data: dict, **kwargs) -> None:
-        if "type" in data and data["type"] not in BODY_SCHEMAS:
-            raise ValidationError("Unknown message type.", "type")
-
-
-#: The envelope's JSON form, built once: `json.dumps` with options builds an encoder per call.
-_ENVELOPE_JSON = json.JSONEncoder(separators=(",", ":"), sort_keys=True)
-
-
-def dump_message(message: Any) -> str:
-    """Serialise a message into its versioned JSON envelope."""
-    return _ENVELOPE_JSON.encode({"type": message_type(message), "version": ENVELOPE_VERSION, "body": to_dict(message)})
-
-
-def load_message(raw: str | bytes) -> Any:
-    """Parse a JSON envelope into its message; raise ValidationError when it is not one."""
-    try:
-        document = json.loads(raw)
-    except (ValueError, RecursionError) as exc:
-        raise ValidationError(f"Not JSON: {exc}") from exc
-    envelope = shared(EnvelopeSchema).load(document if isinstance(document, dict) else {"_": document})
-    return shared(BODY_SCHEMAS[envelope["type"]]).load(envelope["body"])
 
 
 _SHARED: dict[type[Schema], Schema] = {}

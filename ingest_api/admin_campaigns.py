@@ -16,8 +16,8 @@ from flask import Blueprint, g, request
 from marshmallow import RAISE, Schema, ValidationError, validate, validates_schema
 
 from events.blog import comment_key, decode_comment_cursor, encode_comment_cursor, split_comment_key
-from events.campaign_messages import MAX_REASON, ReviewEntry, SaveCampaign
 from events.ids import CAMPAIGN_ID, UUID_ID
+from events.messages.campaigns import MAX_REASON, ReviewEntry, SaveCampaign
 from events.models import ACCEPTED, DUPLICATE, REJECTED, REVIEW_DECISIONS, WAITLISTED
 from events.schemas import CampaignSchema, Text, shared
 from ingest_api.auth import api_key

@@ -32,7 +32,7 @@ from events.blog import (
     is_public_address,
     subscription_target,
 )
-from events.messages import EditArticle, PostComment, PublishArticle, UnpublishArticle
+from events.messages.blog import EditArticle, PostComment, PublishArticle, UnpublishArticle
 from events.schemas import shared
 from lambda_platform.ports import CommentTopic
 from ingest_api.auth import api_key, public

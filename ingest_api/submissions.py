@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 from flask import Blueprint
 
 from events.ids import UUID_ID
-from events.messages import SubmitEntry
+from events.messages.campaigns import SubmitEntry
 from events.schemas import SubmissionRequestSchema, shared
 from ingest_api.auth import public
 from ingest_api.bodies import idempotency_key, json_body

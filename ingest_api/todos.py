@@ -12,7 +12,7 @@ from typing import Any
 
 from flask import Blueprint, g
 
-from events.messages import CreateTodo, DeleteTodo, UpdateTodo
+from events.messages.todos import CreateTodo, DeleteTodo, UpdateTodo
 from events.schemas import shared
 from events.todos import MAX_TODOS, TODO_ID, TodoPatchSchema, TodoRequestSchema
 from ingest_api.auth import user

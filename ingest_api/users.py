@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 
 from flask import Blueprint
 
-from events.messages import RegisterUser
+from events.messages.users import RegisterUser
 from events.models import user_id_for
 from events.schemas import UserSignupSchema, shared
 from ingest_api.bodies import idempotency_key, json_body

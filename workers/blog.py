@@ -22,8 +22,8 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Callable, NamedTuple
 
 from events.blog import ACCEPTED, ARTICLE_NOT_FOUND, FEED, REJECTED, cached_paths, feed_key
-from events.messages import EditArticle, PostComment, PublishArticle, UnpublishArticle
-from events.schemas import load_message
+from events.messages.blog import EditArticle, PostComment, PublishArticle, UnpublishArticle
+from events.messages.envelope import load_message
 from lambda_platform.batch import process_sqs, sqs_records
 from lambda_platform.errors import FleetError
 from lambda_platform.ports import ArticleStore, CommentStore, EdgeCache

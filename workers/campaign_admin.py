@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from events.campaign_messages import ReviewEntry, SaveCampaign
+from events.messages.campaigns import ReviewEntry, SaveCampaign
+from events.messages.envelope import load_message
 from events.models import Campaign
-from events.schemas import CampaignSchema, load_message, shared
+from events.schemas import CampaignSchema, shared
 from lambda_platform.batch import process_sqs
 from lambda_platform.ports import CampaignStore, EntryStore
 from lambda_platform.telemetry import logger

@@ -11,9 +11,9 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
-from events.messages import SubmitEntry
+from events.messages.campaigns import SubmitEntry
+from events.messages.envelope import load_message
 from events.models import ACCEPTED, DUPLICATE, Campaign
-from events.schemas import load_message
 from lambda_platform.batch import process_whole_batch
 from lambda_platform.errors import FleetError
 from lambda_platform.ports import CampaignStore, SubmissionStore

@@ -12,8 +12,8 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
-from events.messages import CreateTodo, DeleteTodo, UpdateTodo
-from events.schemas import load_message
+from events.messages.envelope import load_message
+from events.messages.todos import CreateTodo, DeleteTodo, UpdateTodo
 from lambda_platform.batch import process_sqs
 from lambda_platform.ports import TodoStore
 from lambda_platform.telemetry import logger

@@ -10,9 +10,9 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
-from events.messages import RegisterUser
+from events.messages.envelope import load_message
+from events.messages.users import RegisterUser
 from events.models import user_id_for
-from events.schemas import load_message
 from lambda_platform.batch import process_sqs
 from lambda_platform.ports import UserStore
 from lambda_platform.telemetry import logger

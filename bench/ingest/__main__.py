@@ -64,7 +64,7 @@ class MemoryQueue:
         self.count = 0
 
     def send(self, message: Any) -> str:
-        from events.schemas import dump_message
+        from events.messages.envelope import dump_message
 
         dump_message(message)
         self.count += 1

@@ -15,7 +15,7 @@ from datetime import datetime, timezone
 
 from flask import Flask, request
 
-from events.messages import SubmitEntry
+from events.messages.campaigns import SubmitEntry
 
 
 def create_app() -> Flask:

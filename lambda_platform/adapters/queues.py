@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from events.messages import message_type
-from events.schemas import dump_message
+from events.messages.envelope import dump_message, message_type
 from events.topology import TOPOLOGY
 from lambda_platform import aws
 from lambda_platform.errors import translate

@@ -13,7 +13,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 def poison_entry(campaign_id: str) -> str:
     """Queue an entry, as the API would, for a campaign that is not stored: the worker fails it every time."""
-    from events.messages import SubmitEntry
+    from events.messages.campaigns import SubmitEntry
     from lambda_platform.adapters.queues import SqsQueue
 
     submission_id = str(uuid.uuid4())

@@ -8,8 +8,8 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from events.messages import SubmitEntry, message_type
-from events.schemas import dump_message
+from events.messages.campaigns import SubmitEntry
+from events.messages.envelope import dump_message, message_type
 from lambda_platform import aws, settings
 from lambda_platform.adapters.queues import queue_url
 

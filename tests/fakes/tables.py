@@ -7,8 +7,9 @@ import uuid
 from datetime import datetime, timedelta, timezone
 from typing import Any, Iterable, Mapping
 
+from events.messages.envelope import dump_message, load_message
 from events.models import Campaign
-from events.schemas import dump_message, load_message, plain
+from events.schemas import plain
 from lambda_platform.ports import KeyClaim
 
 NOW = datetime.now(timezone.utc)

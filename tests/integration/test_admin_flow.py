@@ -112,8 +112,8 @@ def test_put_list_by_cursor_review_and_read_back(running_fleet, keys):
 
 def _queued_body(change_id: str) -> str:
     """The envelope the API queued for the stored change, rebuilt from the item as a replay would carry it."""
-    from events.campaign_messages import SaveCampaign
-    from events.schemas import dump_message
+    from events.messages.campaigns import SaveCampaign
+    from events.messages.envelope import dump_message
     from lambda_platform.adapters.dynamo import get_one
 
     item = get_one("campaigns", "campaign_id", "prize")

@@ -11,8 +11,8 @@ from datetime import datetime, timezone
 
 import pytest
 
-from events.messages import SubmitEntry
-from events.schemas import dump_message
+from events.messages.campaigns import SubmitEntry
+from events.messages.envelope import dump_message
 from lambda_platform import aws, settings
 
 

@@ -10,7 +10,7 @@ from types import SimpleNamespace
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from events.messages import CreateTodo
+from events.messages.todos import CreateTodo
 from lambda_platform import access
 from ingest_api import create_app
 from ingest_api.auth import TokenVerifier, route_class

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from events.campaign_messages import ReviewEntry, SaveCampaign
+from events.messages.campaigns import ReviewEntry, SaveCampaign
 from events.models import ACCEPTED, DUPLICATE, WAITLISTED
 from tests.fakes import fake_ports
 from tests.fakes.access import FakeApiKeys

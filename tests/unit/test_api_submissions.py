@@ -7,8 +7,8 @@ import re
 
 import pytest
 
+from events.messages.envelope import load_message
 from events.models import ACCEPTED
-from events.schemas import load_message
 from workers.submissions import store_entries
 
 from tests.fakes.tables import campaign

@@ -9,8 +9,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from events.blog import decode_cursor, encode_cursor, feed_key
-from events.messages import PostComment, PublishArticle
-from events.schemas import dump_message
+from events.messages.blog import PostComment, PublishArticle
+from events.messages.envelope import dump_message
 from ingest_api import create_app
 from lambda_platform.composition import Ports
 from workers import blog as blog_worker

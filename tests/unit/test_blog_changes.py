@@ -9,8 +9,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from events.blog import encode_comment_cursor, encode_cursor, feed_key
-from events.messages import EditArticle, PostComment, PublishArticle, UnpublishArticle
-from events.schemas import dump_message, load_message
+from events.messages.blog import EditArticle, PostComment, PublishArticle, UnpublishArticle
+from events.messages.envelope import dump_message, load_message
 from ingest_api import create_app
 from lambda_platform.composition import Ports
 from workers import blog as blog_worker

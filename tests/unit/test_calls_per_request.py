@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from events.schemas import load_message
+from events.messages.envelope import load_message
 from tests.fakes import fake_ports
 from tests.fakes.access import FakeRateLimiter
 from tests.fakes.tables import FakeCampaigns, FakeQueue, FakeRequestKeys, FakeSubmissions, campaign

@@ -9,9 +9,9 @@ import pytest
 from marshmallow import ValidationError
 
 import workers.campaign_admin as worker
-from events.campaign_messages import ReviewEntry, SaveCampaign
+from events.messages.campaigns import ReviewEntry, SaveCampaign
+from events.messages.envelope import load_message
 from events.sample_payloads import load_sample
-from events.schemas import load_message
 from tests.fakes.entries import FakeEntries
 from tests.fakes.tables import FakeCampaigns
 from workers.campaign_admin import CampaignAdminPorts, apply
@@ -130,7 +130,7 @@ def test_the_handler_applies_the_sample_batch_and_reports_only_a_bad_record(port
 
 
 def test_messages_round_trip_through_their_envelope():
-    from events.schemas import dump_message
+    from events.messages.envelope import dump_message
 
     for message in (save(), review(reason="Fine."), replace(review(), reason=None)):
         assert load_message(dump_message(message)) == message

@@ -8,7 +8,7 @@ import uuid
 import pytest
 
 from events.emails import NotAnEmail, email_address
-from events.messages import PublishArticle
+from events.messages.blog import PublishArticle
 from ingest_api import create_app
 from lambda_platform.composition import Ports
 from workers.blog import store_article
@@ -132,10 +132,11 @@ def test_every_email_field_stores_an_idn_domain_as_punycode(api, ports, route):
 def test_a_message_on_a_queue_holds_the_same_rule():
     from marshmallow import ValidationError
 
-    from events.schemas import RegisterUserSchema
+    from events.messages.base import schema_of
+    from events.messages.users import RegisterUser
 
     body = {"signup_id": "s", "user_id": "u", "email": "ñoño@example.com", "first_name": "A", "last_name": "B",
             "received_at": "2026-03-01T12:00:00+00:00"}
     with pytest.raises(ValidationError) as refused:
-        RegisterUserSchema().load(body)
+        schema_of(RegisterUser)().load(body)
     assert set(refused.value.messages) == {"email"}

@@ -8,7 +8,7 @@ import uuid
 import pytest
 from marshmallow import ValidationError
 
-from events.messages import PublishArticle
+from events.messages.blog import PublishArticle
 from events.schemas import CampaignSchema, Text
 from ingest_api import create_app
 from lambda_platform.composition import Ports

@@ -135,7 +135,7 @@ def test_the_scan_catches_an_import_against_the_chain(path, source):
 
 def test_the_scan_allows_imports_down_the_chain():
     assert violations("fleet/runtime/local.py", "from ingest_api import create_app") == []
-    assert violations("workers/users.py", "from events.messages import RegisterUser\nimport lambda_platform.batch") == []
+    assert violations("workers/users.py", "from events.messages.users import RegisterUser\nimport lambda_platform.batch") == []
     assert violations("workers/confirmations.py", "from campaigns.codes import give_code") == []
 
 

@@ -11,9 +11,10 @@ from urllib.parse import unquote_plus
 import pytest
 
 import events
-from events.messages import SubmitEntry
+from events.messages.campaigns import SubmitEntry
+from events.messages.envelope import dump_message, load_message
 from events.sample_payloads import load_sample, sample_names
-from events.schemas import SubmissionRequestSchema, dump_message, load_message, plain
+from events.schemas import SubmissionRequestSchema, plain
 from events.topology import TOPOLOGY, physical_name
 from fleet.runtime.invoke import resolve
 
@@ -121,7 +122,7 @@ def test_the_submissions_function_is_fed_by_the_pipe_the_pipes_sample_imitates()
 
 
 def test_sqs_campaign_admin_records_are_the_admin_apis_messages_on_the_campaign_admin_queue():
-    from events.campaign_messages import ReviewEntry, SaveCampaign
+    from events.messages.campaigns import ReviewEntry, SaveCampaign
 
     records = load_sample("sqs_campaign_admin")["Records"]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from datetime import datetime, timezone
 
-from events.messages import SubmitEntry
+from events.messages.campaigns import SubmitEntry
 from events.models import ACCEPTED, DUPLICATE
 
 from tests.fakes.tables import FakeCampaigns, FakeSubmissions, campaign

@@ -7,9 +7,9 @@ from dataclasses import replace
 
 import pytest
 
+from events.messages.envelope import dump_message, load_message
 from events.models import ACCEPTED
 from events.sample_payloads import load_sample
-from events.schemas import dump_message, load_message
 from workers.submissions import handler
 
 NO_FAILURES = {"batchItemFailures": []}

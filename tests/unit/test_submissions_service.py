@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from events.messages import SubmitEntry
+from events.messages.campaigns import SubmitEntry
 from events.models import ACCEPTED, DUPLICATE
 from lambda_platform.errors import FleetError, RetryLater
 from workers.submissions import UnknownCampaign, claim_id, store_entries

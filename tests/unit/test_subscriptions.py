@@ -14,7 +14,7 @@ from ingest_api import create_app
 from lambda_platform.composition import Ports
 from workers.blog import store_article
 
-from events.messages import PublishArticle
+from events.messages.blog import PublishArticle
 from tests.fakes import fake_ports
 from tests.fakes.access import FakeApiKeys
 from tests.fakes.blog import FakeArticles, FakeCommentTopic

@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from events.messages import RegisterUser
+from events.messages.envelope import dump_message
+from events.messages.users import RegisterUser
 from events.models import user_id_for
-from events.schemas import dump_message
 from ingest_api import create_app
 from workers import users as users_worker
 

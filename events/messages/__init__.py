@@ -1,0 +1,2 @@
+"""Messages that cross a queue, each declared once (`base`), one module per family, and
+their JSON envelope (`envelope`)."""
