@@ -25,6 +25,7 @@ from ingest_api.bodies import idempotency_key, json_body
 from ingest_api.errors import ApiError
 from ingest_api.idempotency import queue_once
 from ingest_api.lookups import campaign_of, page_after, page_limit, upload_of_key
+from ingest_api.queued import queued
 from ingest_api.services import services
 from ingest_api.spec import documented
 
@@ -89,8 +90,7 @@ def save_campaign(campaign_id: str):
         services().campaign_admin_queue.send(SaveCampaign(change_id=change_id, received_at=_now(), **campaign))
 
     change_id = queue_once(f"campaigns:{campaign_id}:save", key, document, send)
-    url = f"/v1/campaigns/{campaign_id}"
-    return {"campaign": campaign, "change_id": change_id, "status": "queued", "status_url": url}, 202, {"Location": url}
+    return queued(campaign=campaign, change_id=change_id, status_url=f"/v1/campaigns/{campaign_id}")
 
 
 @bp.get("/v1/campaigns/<campaign_id>/entries")
@@ -154,8 +154,7 @@ def review_entry(campaign_id: str, submission_id: str):
 
     change_id = queue_once(f"campaigns:{campaign_id}:review:{submission_id}", key, document, send)
     url = f"/v1/campaigns/{campaign_id}/entries/{submission_id}"
-    body = {"submission_id": submission_id, "change_id": change_id, "status": "queued", "status_url": url}
-    return body, 202, {"Location": url}
+    return queued(submission_id=submission_id, change_id=change_id, status_url=url)
 
 
 def _stored_entry(campaign_id: str, submission_id: str) -> dict[str, Any]:

@@ -41,6 +41,7 @@ from ingest_api.cache import cacheable, read_cache
 from ingest_api.errors import ApiError
 from ingest_api.idempotency import queue_once
 from ingest_api.lookups import page_after, page_limit, stored_article, upload_of_key
+from ingest_api.queued import queued
 from ingest_api.services import services
 from ingest_api.spec import documented
 
@@ -61,10 +62,6 @@ _COMMENT_FIELDS = ("comment_id", "author", "body", "created_at")
 _PAGE_QUERY = {"limit": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE}, "cursor": {"type": "string"}}
 
 
-def _queued(kind: str, message_id: str, status_url: str):
-    return {f"{kind}_id": message_id, "status": "queued", "status_url": status_url}, 202, {"Location": status_url}
-
-
 @bp.post("/v1/articles")
 @api_key("articles:write")
 @documented(body=ArticleRequestSchema, status=202)
@@ -81,7 +78,7 @@ def create_article():
         services().blog_queue.send(command)
 
     article_id = queue_once("articles", key, document, send)
-    return _queued("article", article_id, f"/v1/articles/{article_id}")
+    return queued(article_id=article_id, status_url=f"/v1/articles/{article_id}")
 
 
 @bp.get("/v1/articles")
@@ -144,7 +141,7 @@ def edit_article(article_id: str):
         services().blog_queue.send(EditArticle(change_id, article_id, changes, _now()))
 
     change_id = queue_once(f"articles:{article_id}:edit", key, document, send)
-    return _change_queued(article_id, change_id)
+    return queued(article_id=article_id, change_id=change_id, status_url=f"/v1/articles/{article_id}")
 
 
 @bp.delete("/v1/articles/<article_id>")
@@ -159,12 +156,7 @@ def unpublish_article(article_id: str):
         services().blog_queue.send(UnpublishArticle(change_id, article_id, _now()))
 
     change_id = queue_once(f"articles:{article_id}:unpublish", key, {}, send)
-    return _change_queued(article_id, change_id)
-
-
-def _change_queued(article_id: str, change_id: str):
-    url = f"/v1/articles/{article_id}"
-    return {"article_id": article_id, "change_id": change_id, "status": "queued", "status_url": url}, 202, {"Location": url}
+    return queued(article_id=article_id, change_id=change_id, status_url=f"/v1/articles/{article_id}")
 
 
 def _now() -> str:
@@ -216,7 +208,7 @@ def create_comment(article_id: str):
         services().blog_queue.send(command)
 
     comment_id = queue_once(f"comments:{article_id}", key, document, send)
-    return _queued("comment", comment_id, f"/v1/comments/{comment_id}")
+    return queued(comment_id=comment_id, status_url=f"/v1/comments/{comment_id}")
 
 
 @bp.get("/v1/comments/<comment_id>")

@@ -14,6 +14,7 @@ from ingest_api.bodies import idempotency_key, json_body
 from ingest_api.errors import ApiError
 from ingest_api.idempotency import queue_once
 from ingest_api.lookups import open_campaign, upload_of_key
+from ingest_api.queued import queued
 from ingest_api.services import services
 from ingest_api.spec import documented
 
@@ -48,13 +49,8 @@ def create_submission(campaign_id: str):
         )
         services().submissions_queue.send(entry)
 
-    return _accepted(queue_once(campaign.campaign_id, key, document, send))
-
-
-def _accepted(submission_id: str):
-    status_url = f"/v1/submissions/{submission_id}"
-    body = {"submission_id": submission_id, "status": "queued", "status_url": status_url}
-    return body, 202, {"Location": status_url}
+    submission_id = queue_once(campaign.campaign_id, key, document, send)
+    return queued(submission_id=submission_id, status_url=f"/v1/submissions/{submission_id}")
 
 
 @bp.get("/v1/submissions/<submission_id>")

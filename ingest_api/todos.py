@@ -20,6 +20,7 @@ from ingest_api.bodies import idempotency_key, json_body
 from ingest_api.cache import cacheable
 from ingest_api.errors import ApiError
 from ingest_api.idempotency import queue_once
+from ingest_api.queued import queued
 from ingest_api.services import services
 from ingest_api.spec import documented
 
@@ -57,8 +58,7 @@ def create_todo():
         services().todos_queue.send(CreateTodo(todo_id=todo_id, owner=g.user_sub, received_at=_now(), **fields))
 
     todo_id = queue_once(f"todos:{g.user_sub}", key, document, send)
-    url = f"/v1/todos/{todo_id}"
-    return {"todo_id": todo_id, "status": "queued", "status_url": url}, 202, {"Location": url}
+    return queued(todo_id=todo_id, status_url=f"/v1/todos/{todo_id}")
 
 
 @bp.get("/v1/todos")
@@ -88,7 +88,7 @@ def update_todo(todo_id: str):
     services().todos_queue.send(
         UpdateTodo(change_id=change_id, todo_id=todo["todo_id"], owner=g.user_sub, changes=changes, received_at=_now())
     )
-    return {"todo_id": todo["todo_id"], "status": "queued"}, 202
+    return queued(todo_id=todo["todo_id"])
 
 
 @bp.delete("/v1/todos/<todo_id>")
@@ -100,4 +100,4 @@ def delete_todo(todo_id: str):
     services().todos_queue.send(
         DeleteTodo(change_id=uuid.uuid4().hex, todo_id=todo["todo_id"], owner=g.user_sub, received_at=_now())
     )
-    return {"todo_id": todo["todo_id"], "status": "queued"}, 202
+    return queued(todo_id=todo["todo_id"])

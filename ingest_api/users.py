@@ -11,6 +11,7 @@ from events.models import user_id_for
 from events.schemas import UserSignupSchema, shared
 from ingest_api.bodies import idempotency_key, json_body
 from ingest_api.idempotency import queue_once
+from ingest_api.queued import queued
 from ingest_api.services import services
 from ingest_api.auth import public
 from ingest_api.spec import documented
@@ -37,10 +38,7 @@ def create_user():
         )
         services().users_queue.send(command)
 
-    return _accepted(queue_once("users", key, document, send), user_id)
-
-
-def _accepted(signup_id: str, user_id: str):
+    signup_id = queue_once("users", key, document, send)
     # The same answer whether or not the address is known: a signup never tells a caller
     # who else has an account.
-    return {"signup_id": signup_id, "user_id": user_id, "status": "queued"}, 202
+    return queued(signup_id=signup_id, user_id=user_id)
