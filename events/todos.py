@@ -7,6 +7,7 @@ import re
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
 from events.ids import UUID_ID
+from events.messages.todos import EDITABLE_FIELDS
 from events.schemas import StrictBoolean, Text
 from events.uploads import EXTENSIONS
 
@@ -49,7 +50,7 @@ class TodoPatchSchema(Schema):
     @validates_schema
     def _something(self, data: dict, **kwargs) -> None:
         if not data:
-            raise ValidationError("Send at least one of title, notes, done.")
+            raise ValidationError(f"Send at least one of {', '.join(EDITABLE_FIELDS)}.")
 
 
 def escapes_folder(name: str) -> bool:

@@ -12,11 +12,10 @@ from marshmallow import fields, validate
 
 from events.emails import Email
 from events.messages.base import ID, field, message
+from events.models import REVIEW_DECISIONS
 
 #: The longest reason a reviewer may give.
 MAX_REASON = 500
-#: Review decisions, as `events.models.REVIEW_DECISIONS` (kept here too: messages import no model).
-_DECISIONS = ("approved", "rejected")
 
 
 @message(id_field="submission_id")
@@ -60,7 +59,7 @@ class ReviewEntry:
     change_id: str = field(fields.String, validate=ID)
     campaign_id: str = field(fields.String, validate=ID)
     submission_id: str = field(fields.String, validate=ID)
-    decision: str = field(fields.String, validate=validate.OneOf(_DECISIONS))
+    decision: str = field(fields.String, validate=validate.OneOf(REVIEW_DECISIONS))
     received_at: str = field(fields.String)
     key_id: str = field(fields.String)
     key_name: str = field(fields.String)
