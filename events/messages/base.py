@@ -53,8 +53,7 @@ def field(
     default_factory: Callable[[], Any] = _MISSING,
     **options: Any,
 ) -> Any:
-    """A message field, loaded by a marshmallow field of `kind` built with `options`:
-    required without a default, else loading its default when left out."""
+    """A message field loaded by `kind(**options)`: required without a default, else loading the default."""
     if default is not _MISSING:
         loaded_by = kind(load_default=default, **options)
     elif default_factory is not _MISSING:
@@ -76,12 +75,12 @@ def message(*, id_field: str) -> Callable[[type[T]], type[T]]:
             raise TypeError(f"{cls.__name__}: declare {', '.join(undeclared)} with events.messages.base.field")
         if id_field not in {f.name for f in declared}:
             raise TypeError(f"{cls.__name__} has no field {id_field!r} for its message id")
-        doc = "The id that makes every delivery of this message idempotent."
-        setattr(cls, "message_id", property(attrgetter(id_field), doc=doc))
+        id_doc = "The id that makes every delivery of this message idempotent."
+        setattr(cls, "message_id", property(attrgetter(id_field), doc=id_doc))
         setattr(cls, _FIELD_NAMES, tuple(f.name for f in declared))
         schema_fields = {f.name: f.metadata[_LOADED_BY] for f in declared}
-        doc = f"The body of a `{cls.__name__}` message."
-        schema = type(f"{cls.__name__}Schema", (MessageSchema,), {**schema_fields, "message_class": cls, "__doc__": doc})
+        schema_doc = f"The body of a `{cls.__name__}` message."
+        schema = type(f"{cls.__name__}Schema", (MessageSchema,), {**schema_fields, "message_class": cls, "__doc__": schema_doc})
         setattr(cls, _SCHEMA, schema)
         return cls
 
