@@ -12,9 +12,10 @@ import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
-from typing import Any, Iterator
+from typing import Any
 from urllib.parse import urlsplit
 
 from bench.machine import free_port
@@ -99,9 +100,9 @@ class LocalFleet:
             aws.on_every_call(self.counter)
 
         from events.models import Campaign
-        from lambda_platform.adapters.tables import DynamoCampaigns
         from fleet.provision import provision
         from fleet.runtime.local import ApiServer, LocalRuntime
+        from lambda_platform.adapters.tables import DynamoCampaigns
 
         provision()
         now = datetime.now(timezone.utc)

@@ -12,9 +12,10 @@ waitlisted; importing codes gives them to the waitlist, oldest entry first.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Iterable
+from typing import TYPE_CHECKING
 
 from lambda_platform.ports import CodeGrant, CodeStore
 

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
-from typing import Any, Iterable, Mapping
+from typing import Any
 
-from lambda_platform.ports import DrawStore
 from events.models import ACCEPTED, APPROVED, REJECTED, WAITLISTED, Campaign
+from lambda_platform.ports import DrawStore
 
 #: The rule, as stored with each draw, so the record explains itself.
 RULE = 'winners: the N lowest hex sha256("{seed}:{id}") over the eligible ids; digest: sha256 of the sorted ids joined by "\\n"'

@@ -14,7 +14,8 @@ on receipt-like photos, and how many items a band's Query returns).
 from __future__ import annotations
 
 import functools
-from typing import TYPE_CHECKING, Any, Mapping
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from lambda_platform.ports import ReceiptFlags, ReceiptIndex
 

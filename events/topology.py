@@ -8,8 +8,9 @@ physical name of a resource is `fleet-{stage}-{logical}` (see `physical_name`), 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Iterable, Literal, Union
+from typing import Literal, Union
 
 from events.edge import ApiEdge, CacheBehaviour, Distribution, MethodCache, Site, StaticFiles
 

@@ -12,7 +12,8 @@ deleted), an on-failure queue's parked stream records are handed to their functi
 from __future__ import annotations
 
 import json
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from lambda_platform import aws, settings
 from lambda_platform.ports import QueueDepths, ReplayItem, ReplayOutcome

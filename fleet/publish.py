@@ -15,9 +15,10 @@ import base64
 import hashlib
 import mimetypes
 import re
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any
 from urllib.parse import quote
 
 from events.edge import Distribution, Site, StaticFiles

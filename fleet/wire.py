@@ -12,14 +12,15 @@ first and changes only what differs.
 from __future__ import annotations
 
 import os
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from events.topology import TOPOLOGY, Function, SqsTrigger, StreamTrigger, Topology
-from lambda_platform import aws, resources, settings
-from lambda_platform.errors import error_code
 from fleet.provision import Change, Changes, ensure_api_plan, ensure_bucket_notification, ensure_edge, ensure_pipe
 from fleet.provision.api_cache import ensure_api_cache
 from fleet.provision.api_plan import find_rest_api
+from lambda_platform import aws, resources, settings
+from lambda_platform.errors import error_code
 
 
 def workers_function_name() -> str:

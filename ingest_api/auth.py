@@ -18,8 +18,9 @@ import hmac
 import re
 import threading
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from flask import Flask, Request, current_app, g, request
 

@@ -34,7 +34,6 @@ from events.blog import (
 )
 from events.messages.blog import EditArticle, PostComment, PublishArticle, UnpublishArticle
 from events.schemas import shared
-from lambda_platform.ports import CommentTopic
 from ingest_api.auth import api_key, public
 from ingest_api.bodies import idempotency_key, json_body
 from ingest_api.cache import cacheable, read_cache
@@ -44,6 +43,7 @@ from ingest_api.lookups import page_after, page_limit, stored_article, upload_of
 from ingest_api.queued import queued
 from ingest_api.services import services
 from ingest_api.spec import documented
+from lambda_platform.ports import CommentTopic
 
 bp = Blueprint("blog", __name__)
 

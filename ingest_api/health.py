@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint
+
 from ingest_api.auth import public
 
 bp = Blueprint("health", __name__)

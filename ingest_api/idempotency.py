@@ -10,7 +10,8 @@ retry sends again under the same id, and every worker stores an id once.
 from __future__ import annotations
 
 import uuid
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from ingest_api.bodies import fingerprint
 from ingest_api.errors import ApiError

@@ -7,8 +7,9 @@ Not a blueprint: views import it and it imports no view, so no blueprint needs a
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import datetime
-from typing import Any, Callable, TypeVar
+from typing import Any, TypeVar
 
 from flask import current_app, request
 

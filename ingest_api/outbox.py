@@ -7,10 +7,10 @@ origin (`/_local/outbox.css`), never inline.
 from __future__ import annotations
 
 from flask import Blueprint, Response, render_template_string
+
 from ingest_api.auth import public
 from ingest_api.pages import page_security_headers
 from ingest_api.spec import documented
-
 from lambda_platform.outbox import read_outbox
 
 bp = Blueprint("outbox", __name__)

@@ -10,7 +10,8 @@ MarshmallowPlugin, and its security follows the route's class (public, API key, 
 from __future__ import annotations
 
 import re
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from flask import Flask
 

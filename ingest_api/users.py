@@ -9,11 +9,11 @@ from flask import Blueprint
 from events.messages.users import RegisterUser
 from events.models import user_id_for
 from events.schemas import UserSignupSchema, shared
+from ingest_api.auth import public
 from ingest_api.bodies import idempotency_key, json_body
 from ingest_api.idempotency import queue_once
 from ingest_api.queued import queued
 from ingest_api.services import services
-from ingest_api.auth import public
 from ingest_api.spec import documented
 
 bp = Blueprint("users", __name__)

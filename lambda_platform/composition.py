@@ -11,8 +11,9 @@ passes the live view's monitor, which only the host can build.
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterable
 from functools import cached_property
-from typing import Any, Iterable
+from typing import Any
 
 from events.topology import TOPOLOGY
 from lambda_platform import settings

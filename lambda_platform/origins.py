@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from typing import Iterable
+from collections.abc import Iterable
 
 SCHEMES = {"http": "80", "https": "443"}
 WILDCARD = "*"

@@ -6,7 +6,6 @@ shown here are derived from that HTML. Local stage only: real SES has no such li
 
 from __future__ import annotations
 
-
 import re
 from dataclasses import dataclass
 from html.parser import HTMLParser

@@ -5,8 +5,9 @@ Each has a boto3 adapter in `lambda_platform.adapters` and an in-memory fake in 
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Iterator, Mapping, Protocol, Sequence, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from events.models import Campaign
 

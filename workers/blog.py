@@ -18,8 +18,9 @@ A new comment invalidates nothing: it shows within the comments' max-age.
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any, Callable, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from events.blog import ACCEPTED, ARTICLE_NOT_FOUND, FEED, REJECTED, cached_paths, feed_key
 from events.messages.blog import EditArticle, PostComment, PublishArticle, UnpublishArticle

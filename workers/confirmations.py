@@ -16,13 +16,14 @@ finds the same code, since giving one is idempotent (`campaigns.codes.give_code`
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping
+from typing import Any
 
+from campaigns.codes import give_code
 from events.models import ACCEPTED, DUPLICATE, DUPLICATE_RECEIPT
 from events.uploads import PENDING, READY, parse_upload_key
 from lambda_platform.batch import process_changes
-from campaigns.codes import give_code
 from lambda_platform.ports import CampaignStore, CodeStore, Mailer, Once
 from lambda_platform.telemetry import EMAILS_SENT, count, logger
 from workers.emails import Email, changed_keys, render, stream_images

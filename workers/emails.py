@@ -11,6 +11,7 @@ from typing import Any
 
 from lambda_platform.ports import Mailer, Once
 
+
 @dataclass(frozen=True)
 class Email:
     """A rendered email, ready for a Mailer."""

@@ -35,9 +35,10 @@ import statistics
 import subprocess
 import sys
 import uuid
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from bench.machine import describe_machine, free_port
 
@@ -136,8 +137,8 @@ def prepare(endpoint_url: str) -> dict[str, str]:
     )
     os.environ.update({k: env[k] for k in env if k.startswith(("AWS_", "FLEET_"))})
     from events.models import Campaign
-    from lambda_platform.adapters.tables import DynamoCampaigns
     from fleet.provision import provision
+    from lambda_platform.adapters.tables import DynamoCampaigns
 
     provision()
     now = datetime.now(timezone.utc)

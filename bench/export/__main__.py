@@ -110,9 +110,9 @@ def main() -> None:
     args = parser.parse_args()
     sizes = (1_000, 10_000) if args.quick else (10_000, 100_000)
 
-    from lambda_platform import aws, settings
     from fleet.provision import provision
     from fleet.runtime.local import EmbeddedAws
+    from lambda_platform import aws, settings
 
     print(describe_machine())
     state = tempfile.mkdtemp(prefix="bench-export-")

@@ -38,8 +38,8 @@ from PIL import Image
 
 from bench.machine import describe_machine
 from bench.receipts.photos import COPY_KINDS, copies, draw_receipt, encode, make_shops, photograph
-from tests.fakes.receipts import FakeReceiptFlags, FakeReceiptIndex
 from campaigns.receipts import BANDS, DISTANCE, HASH_BITS, band_values, check_receipt, distance, receipt_hash
+from tests.fakes.receipts import FakeReceiptFlags, FakeReceiptIndex
 from workers.imaging import make_thumbnails
 
 TARGET_KINDS = ("reencoded", "resized", "exif_rotated")

@@ -20,7 +20,7 @@ import statistics
 import subprocess
 import sys
 import time
-from typing import Callable
+from collections.abc import Callable
 
 from PIL import Image, ImageChops, ImageFilter, ImageOps
 

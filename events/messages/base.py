@@ -15,8 +15,9 @@ the id that makes every delivery of the message idempotent.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from operator import attrgetter
-from typing import Any, Callable, ClassVar, TypeVar, dataclass_transform
+from typing import Any, ClassVar, TypeVar, dataclass_transform
 
 from marshmallow import EXCLUDE, Schema, fields, post_load, validate
 

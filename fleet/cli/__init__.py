@@ -16,8 +16,8 @@ from typing import Any
 
 import click
 
-from lambda_platform import settings
 from fleet.cli import admin, deploy, local, operations
+from lambda_platform import settings
 
 
 def _configure_logging(verbose: bool) -> None:

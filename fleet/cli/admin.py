@@ -149,8 +149,10 @@ def keys_list() -> None:
 COMMANDS = [campaigns, keys]
 
 from fleet.cli.outcome import campaigns_draw, campaigns_export  # noqa: E402
+
 campaigns.add_command(campaigns_export)
 campaigns.add_command(campaigns_draw)
 
 from fleet.cli.codes import codes  # noqa: E402
+
 campaigns.add_command(codes)

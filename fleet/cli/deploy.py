@@ -7,7 +7,6 @@ import os
 import click
 
 from fleet.cli.context import command_ports
-
 from lambda_platform import settings
 
 
@@ -48,8 +47,8 @@ def wire_command(stage: str | None) -> None:
 @click.option("--stage", default=None, help="The Fleet stage (default: FLEET_STAGE, else local).")
 def publish_command(stage: str | None) -> None:
     """Upload the site's changed static files and invalidate exactly what changed (idempotent)."""
-    from lambda_platform.errors import NotFound
     from fleet.publish import publish
+    from lambda_platform.errors import NotFound
 
     _use_stage(stage)
     try:

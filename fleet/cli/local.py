@@ -9,9 +9,9 @@ import threading
 
 import click
 
+from fleet.runtime.processes import API_THREADS, API_WORKERS
 from lambda_platform import settings
 from lambda_platform.access import MAX_TOKEN_SECONDS
-from fleet.runtime.processes import API_THREADS, API_WORKERS
 
 
 @click.command()
@@ -45,8 +45,8 @@ def up(
     api_threads: int,
 ) -> None:
     """Run the whole fleet locally: AWS, the API, a poller for every trigger and the edge, each in its own process."""
-    from lambda_platform import aws
     from fleet.runtime.supervisor import Output, ProcessFailed, Supervisor
+    from lambda_platform import aws
 
     os.environ.setdefault("FLEET_STAGE", "local")
     if external:
@@ -128,8 +128,8 @@ def _roles(host: str, aws_port: int, api_port: int, external: bool, api_args: li
 
 def _prepare(output, no_demo: bool, api_url: str) -> None:
     """Once, before the API and the workers start: provision, publish the site, the demo campaign, the issuer's key."""
-    from lambda_platform import access, faults
     from fleet.provision import provision
+    from lambda_platform import access, faults
 
     with faults.suspended():  # FLEET_FAULTS tests the fleet, not its setup
         changes = provision()
@@ -150,9 +150,9 @@ def _prepare(output, no_demo: bool, api_url: str) -> None:
 
 def _publish(output) -> None:
     """The site's changed files into the site bucket (the edge reads them there), and the edge purged of them."""
+    from fleet.publish import publish
     from lambda_platform import faults
     from lambda_platform.composition import Ports
-    from fleet.publish import publish
 
     with faults.suspended():
         done = publish(edge=Ports().edge)

@@ -72,8 +72,8 @@ def status(check: bool, as_json: bool, watch: bool, interval: float) -> None:
 
 def _status_now(source_ages: bool) -> tuple[dict, list[str]]:
     """The status document and the table's lines, from one look at every queue."""
-    from lambda_platform import settings
     from fleet.status import code_pools, on_failure_queues, queue_status, status_document, status_lines
+    from lambda_platform import settings
 
     rows = queue_status(ages=True, source_ages=source_ages)
     pools = code_pools()

@@ -9,8 +9,9 @@ from __future__ import annotations
 import io
 import sys
 import time
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Mapping, Sequence, TextIO
+from typing import Any, TextIO
 
 import click
 

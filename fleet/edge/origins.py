@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from email.utils import formatdate
-from typing import Any, Iterator, Mapping
+from typing import Any
 
 #: Bytes a chunk of a body, from either origin.
 CHUNK_BYTES = 128 * 1024

@@ -11,8 +11,8 @@ first), and the viewer gets the origin's own `Cache-Control` back.
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from email.utils import formatdate, mktime_tz, parsedate_tz
-from typing import Mapping
 from urllib.parse import parse_qsl, quote, urlencode
 
 from events.edge import PRIVATE_REQUEST_HEADERS, CacheBehaviour, Distribution

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import argparse
 import threading
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from events.topology import TOPOLOGY
 from fleet.edge.origins import ApiOrigin, OriginStats, SiteOrigin

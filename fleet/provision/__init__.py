@@ -8,10 +8,9 @@ usage plan, the distribution's API origin).
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from events.topology import TOPOLOGY, Topology
-from lambda_platform import aws  # noqa: F401  (tests replace lambda_platform.aws.client through it)
 from fleet.provision.alarms import ensure_alarm_email, ensure_alarms
 from fleet.provision.api_plan import ensure_api_plan, find_rest_api
 from fleet.provision.base import Change, Changes
@@ -29,6 +28,7 @@ from fleet.provision.queues import ensure_queue, queue_attributes
 from fleet.provision.sender import ensure_sender_identity
 from fleet.provision.tables import ensure_replicas, ensure_table, table_definition
 from fleet.provision.topics import ensure_topic
+from lambda_platform import aws  # noqa: F401  (tests replace lambda_platform.aws.client through it)
 
 __all__ = [
     "Change",

@@ -14,11 +14,12 @@ on a function not deployed yet is created all the same and waits for data
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Iterator
+from collections.abc import Iterable, Iterator
+from typing import Any
 
 from events.topology import TOPOLOGY, PipeTrigger, SqsTrigger, StreamTrigger, Topology
-from lambda_platform import aws, resources, settings, telemetry
 from fleet.provision.base import Change
+from lambda_platform import aws, resources, settings, telemetry
 
 #: Where every alarm notifies, when it fires and when it clears.
 ALARMS_TOPIC = TOPOLOGY.topic("alarms")

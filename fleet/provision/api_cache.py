@@ -19,8 +19,8 @@ from typing import Any
 
 from events.edge import PRIVATE_REQUEST_HEADERS, ApiEdge
 from events.topology import TOPOLOGY
-from lambda_platform import aws
 from fleet.provision.base import Change
+from lambda_platform import aws
 
 PROXY = "{proxy+}"
 

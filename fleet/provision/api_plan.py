@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from events.topology import TOPOLOGY, ApiPlan
-from lambda_platform import aws, resources
 from fleet.provision.base import Change
+from lambda_platform import aws, resources
 
 
 def find_rest_api(name: str) -> dict[str, Any] | None:

@@ -7,11 +7,10 @@ import json
 from typing import Any
 
 from events.topology import Bucket
+from fleet.provision.base import Change
 from lambda_platform import aws, resources, settings
 from lambda_platform.errors import error_code
 from lambda_platform.origins import s3_allowed_origins
-from fleet.provision.base import Change
-
 
 #: S3 Block Public Access, all four settings: no ACL or policy can make a bucket public.
 PUBLIC_ACCESS_BLOCK = {

@@ -12,9 +12,9 @@ import json
 from typing import Any
 
 from events.topology import TOPOLOGY, Topology
+from fleet.provision.base import Change
 from lambda_platform import aws, resources, settings, telemetry
 from lambda_platform.errors import error_code
-from fleet.provision.base import Change
 
 #: Our metrics, in the order the dashboard shows them.
 OUR_METRICS = (

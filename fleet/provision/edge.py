@@ -16,8 +16,6 @@ from typing import Any
 
 from events.edge import Distribution, Site
 from events.topology import TOPOLOGY
-from lambda_platform import aws, resources, settings
-from lambda_platform.errors import error_code
 from fleet.provision.api_plan import find_rest_api
 from fleet.provision.base import Change
 from fleet.provision.edge_config import (
@@ -27,6 +25,8 @@ from fleet.provision.edge_config import (
     function_code,
     site_bucket_policy,
 )
+from lambda_platform import aws, resources, settings
+from lambda_platform.errors import error_code
 
 #: Keys of an origin that an endpoint may leave out of what it reads back (moto keeps
 #: neither); AWS always answers both, so their absence means "not kept", not drift.

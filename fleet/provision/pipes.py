@@ -6,9 +6,9 @@ import json
 from typing import Any
 
 from events.topology import TOPOLOGY
+from fleet.provision.base import Change
 from lambda_platform import aws, resources
 from lambda_platform.errors import error_code
-from fleet.provision.base import Change
 
 
 def ensure_pipe_role() -> str:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 
 from events.topology import Queue
+from fleet.provision.base import Change
 from lambda_platform import aws, resources, settings
 from lambda_platform.errors import error_code
-from fleet.provision.base import Change
 
 
 def queue_attributes(queue: Queue, dlq_arn: str | None) -> dict[str, str]:

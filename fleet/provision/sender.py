@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from lambda_platform import aws, settings
 from fleet.provision.base import Change
+from lambda_platform import aws, settings
 
 
 def ensure_sender_identity() -> Change:

@@ -7,9 +7,9 @@ import time
 from typing import Any
 
 from events.topology import Table
+from fleet.provision.base import Change
 from lambda_platform import aws, resources, settings
 from lambda_platform.errors import error_code
-from fleet.provision.base import Change
 
 #: How long provisioning waits for a replica to become ACTIVE (AWS takes minutes).
 REPLICA_WAIT_SECONDS = 1800.0

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from events.topology import Topic
+from fleet.provision.base import Change
 from lambda_platform import aws, resources
 from lambda_platform.errors import error_code
-from fleet.provision.base import Change
 
 
 def ensure_topic(topic: Topic) -> Change:

@@ -11,14 +11,15 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from events.topology import TOPOLOGY, StreamTrigger
-from lambda_platform import aws
 from fleet.replay.dead_letters import peek, release
-from lambda_platform.resources import function_arn, queue_url
 from fleet.runtime.invoke import invoke, reported_failures
 from fleet.runtime.shards import lambda_record, sequence_number
+from lambda_platform import aws
+from lambda_platform.resources import function_arn, queue_url
 
 log = logging.getLogger("fleet.replay")
 

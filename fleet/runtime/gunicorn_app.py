@@ -11,16 +11,17 @@ import argparse
 import importlib
 import re
 import socket
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from gunicorn.app.base import BaseApplication
 from gunicorn.http import errors as http_errors
 from gunicorn.workers.gthread import ThreadWorker
 
-from lambda_platform import settings
 from fleet.runtime.processes import API_THREADS, API_WORKERS
 from ingest_api.limits import HTTP_VERSIONS, MAX_HEADER_FIELD_BYTES, MAX_HEADER_FIELDS, MAX_REQUEST_LINE_BYTES
 from ingest_api.server import error_answer
+from lambda_platform import settings
 
 #: A version of the form HTTP/d.d that we do not serve is a 505; anything else there is a 400.
 _VERSION = re.compile(r"HTTP/[0-9]+\.[0-9]+")

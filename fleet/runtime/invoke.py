@@ -5,8 +5,9 @@ from __future__ import annotations
 import importlib
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from events.topology import Function
 

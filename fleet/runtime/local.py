@@ -54,8 +54,8 @@ class ApiServer:
     """The Flask API on a threaded Werkzeug server, bounded as `ingest_api.server` says."""
 
     def __init__(self, host: str = "127.0.0.1", port: int = 8080, app: Any = None) -> None:
-        from lambda_platform import settings
         from ingest_api.server import make_api_server
+        from lambda_platform import settings
 
         if app is None:
             from ingest_api.services import prepare

@@ -22,11 +22,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from events.topology import Function, PipeTrigger, SqsTrigger
-from lambda_platform import aws, settings
-from lambda_platform.resources import function_arn, queue_arn, queue_url
 from fleet.runtime.invoke import invoke, reported_failures
 from fleet.runtime.stats import capturing, runtime_stats, trigger_name
 from fleet.runtime.streams import wake_stream_pollers
+from lambda_platform import aws, settings
+from lambda_platform.resources import function_arn, queue_arn, queue_url
 
 log = logging.getLogger("fleet.runtime")
 

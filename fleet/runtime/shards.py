@@ -17,9 +17,10 @@ from __future__ import annotations
 import logging
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any, Callable
+from typing import Any
 
 from events.topology import StreamTrigger
 from fleet.runtime.invoke import reported_failures

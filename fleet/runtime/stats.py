@@ -22,9 +22,10 @@ import threading
 import time
 import weakref
 from collections import deque
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any
 
 from events.topology import TOPOLOGY, Function, PipeTrigger, SqsTrigger, StreamTrigger, Topology
 

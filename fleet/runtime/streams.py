@@ -27,12 +27,12 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from events.topology import Function, StreamTrigger
-from lambda_platform import aws
-from lambda_platform.resources import function_arn, queue_url, stream_arn
 from fleet.runtime.checkpoints import CheckpointStore
 from fleet.runtime.invoke import invoke, reported_failures
-from fleet.runtime.stats import capturing, describe_error, runtime_stats, trigger_name
 from fleet.runtime.shards import CAUGHT_UP, FAILED, Read, SendFailure, ShardWorker, lambda_record, sequence_number
+from fleet.runtime.stats import capturing, describe_error, runtime_stats, trigger_name
+from lambda_platform import aws
+from lambda_platform.resources import function_arn, queue_url, stream_arn
 
 log = logging.getLogger("fleet.runtime")
 

@@ -18,9 +18,9 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
-import tempfile
 import traceback
 from dataclasses import dataclass, field, replace
 from pathlib import Path

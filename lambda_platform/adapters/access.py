@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from events.topology import TOPOLOGY
 from lambda_platform.adapters.dynamo import call, from_item, to_item

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from events.blog import ACCEPTED, FEED, article_of_feed_key, comment_key, split_comment_key
 from events.topology import TOPOLOGY

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 from events.models import ACCEPTED, WAITLISTED
 from events.topology import TOPOLOGY
-
 from lambda_platform.adapters.dynamo import call, cancellation_reasons, from_item, query_count, to_item
 from lambda_platform.errors import ConditionFailed, NotFound, RetryLater, error_code
 from lambda_platform.ports import CodeGrant

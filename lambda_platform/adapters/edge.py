@@ -11,7 +11,8 @@ import threading
 import urllib.error
 import urllib.request
 import uuid
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from lambda_platform import aws, resources
 from lambda_platform.errors import RetryLater, error_code, translate

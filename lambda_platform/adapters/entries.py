@@ -6,7 +6,8 @@ a status is a FilterExpression, so the index's order and its keys stay the listi
 
 from __future__ import annotations
 
-from typing import Any, Iterator, Mapping
+from collections.abc import Iterator, Mapping
+from typing import Any
 
 from events.topology import TOPOLOGY
 from lambda_platform.adapters.dynamo import call, from_item, get_one, query_count, to_item

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import json
 import socket
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 from urllib.parse import urlsplit
 
 from events.blog import HTTPS_PORT, sqs_queue_of

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any
 
 from events.models import Campaign
 from events.topology import TOPOLOGY
-from lambda_platform.adapters.rate_limits import counter_updates, full_counter
 from lambda_platform.adapters.dynamo import batch_get, batch_put, call, cancellation_reasons, from_item, to_item
+from lambda_platform.adapters.rate_limits import counter_updates, full_counter
 from lambda_platform.errors import ConditionFailed, error_code
 from lambda_platform.ports import KeyClaim
 from lambda_platform.resources import table_name

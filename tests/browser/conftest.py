@@ -84,10 +84,10 @@ def page(browser, shots, request):
 @pytest.fixture
 def edge(running_fleet, monkeypatch):
     """The local edge in front of the test's API, the site published into its bucket: pages load through it."""
-    from lambda_platform import settings
-    from lambda_platform.adapters.edge import LocalEdgePurge
     from fleet.edge.server import EdgeServer
     from fleet.publish import publish
+    from lambda_platform import settings
+    from lambda_platform.adapters.edge import LocalEdgePurge
 
     server = EdgeServer(running_fleet.api_url)
     server.start()

@@ -12,13 +12,12 @@ import requests
 from click.testing import CliRunner
 
 import workers.submissions
-from lambda_platform import faults, settings
 from fleet.cli import main
 from fleet.replay import dump
 from fleet.status import queue_status
+from lambda_platform import faults, settings
 from tests.chaos.common import CAMPAIGN, is_poison, plan, queue_directly, sent_confirmations
 from tests.tables import scan
-
 
 TOTAL = 1000
 THROUGH_API = 200  # the rest go straight onto the queue: the API is not what this tests

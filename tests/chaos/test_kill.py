@@ -9,14 +9,11 @@ import sys
 import time
 from pathlib import Path
 
-import pytest
-
 from fleet.status import queue_status
 from tests.chaos.common import CAMPAIGN, plan, queue_directly, sent_confirmations
 from tests.conftest import free_port
 from tests.integration.fleet_up import FleetUp, alive
 from tests.tables import scan
-
 
 FLEET = str(Path(sys.executable).with_name("fleet"))
 TOTAL = 400

@@ -55,12 +55,12 @@ def packages(aws_server, tmp_path_factory):
 @pytest.fixture
 def prod_stage(local_aws, monkeypatch):
     """moto provisioned for the `prod` stage, with the samples' campaign and a verified sender."""
-    from events.models import Campaign
     from datetime import datetime, timedelta, timezone
 
+    from events.models import Campaign
+    from fleet.provision import provision
     from lambda_platform import aws, settings
     from lambda_platform.adapters.tables import DynamoCampaigns
-    from fleet.provision import provision
 
     monkeypatch.setenv("FLEET_STAGE", STAGE)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "fleet-test")

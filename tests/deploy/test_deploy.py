@@ -25,7 +25,6 @@ import pytest
 
 from tests.deploy.conftest import ROOT, STAGE, dummy_aws_env
 
-
 CREATE_ROLES = """
 import sys
 from zappa.cli import ZappaCLI
@@ -159,9 +158,9 @@ def _assert_the_api_is_cached_at_the_edge(wired: list[str]) -> None:
     for each cached GET (with `{proxy+}`'s integration), the stage cache on those alone, and
     the distribution's API origin on the stage's domain."""
     from events.topology import TOPOLOGY
-    from lambda_platform import aws, resources
     from fleet.provision.api_cache import cache_key_parameters, method_setting_key
     from fleet.provision.edge import find_distribution
+    from lambda_platform import aws, resources
 
     apigateway = aws.client("apigateway")
     rest = next(a for a in apigateway.get_rest_apis()["items"] if a["name"] == "fleet-prod-api")

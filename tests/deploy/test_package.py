@@ -18,7 +18,6 @@ from fleet.packages import HOST_PACKAGE, LAMBDA_PACKAGES
 from tests.deploy.conftest import STAGE, dummy_aws_env
 
 
-
 def test_the_zips_leave_dev_packages_out_and_keep_botocores_models(packages):
     for zappa_stage, (zip_path, folder) in packages.items():
         for left_out in ("moto", "pytest", "_pytest", "playwright", "pyvips", "tests", "bench"):

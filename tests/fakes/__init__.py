@@ -9,15 +9,14 @@ from __future__ import annotations
 from typing import Any
 
 from lambda_platform.composition import Ports, port_names
-
 from tests.fakes.access import FakeApiKeys, FakeRateLimiter, FakeTodos, FakeUserFiles
 from tests.fakes.blog import FakeArticles, FakeComments, FakeCommentTopic
-from tests.fakes.monitor import FakeMonitor
-from tests.fakes.entries import FakeEntries
 from tests.fakes.codes import FakeCodes
 from tests.fakes.draws import FakeDraws
 from tests.fakes.edge import FakeEdgeCache
+from tests.fakes.entries import FakeEntries
 from tests.fakes.mail import FakeMailer, FakeUsers, MemoryPersistence, once_over
+from tests.fakes.monitor import FakeMonitor
 from tests.fakes.receipts import FakeReceiptFlags, FakeReceiptIndex
 from tests.fakes.tables import FakeCampaigns, FakeQueue, FakeRequestKeys, FakeSubmissions
 from tests.fakes.uploads import FakeObjects, FakeSigner, FakeUploads

@@ -5,7 +5,8 @@ from __future__ import annotations
 import copy
 import json
 import uuid
-from typing import Any, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 from events.blog import ACCEPTED, FEED, comment_key
 from events.schemas import plain

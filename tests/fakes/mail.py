@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import copy
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from aws_lambda_powertools.utilities.idempotency.exceptions import (
     IdempotencyItemAlreadyExistsError,
@@ -86,8 +87,8 @@ class MemoryPersistence(BasePersistenceLayer):
 
 def once_over(persistence: MemoryPersistence) -> Callable[[str, str, Callable[[], Any]], Any]:
     """The real `lambda_platform.idempotency.once`, on an in-memory persistence layer, in a Lambda context."""
-    from lambda_platform.idempotency import once
     from fleet.runtime.invoke import LocalContext
+    from lambda_platform.idempotency import once
 
     context = LocalContext("welcome", 512, "arn:aws:lambda:us-east-1:123456789012:function:fleet-local-workers", 30)
     return lambda scope, key, action: once(scope, key, action, context=context, persistence=persistence)

@@ -6,9 +6,9 @@ from dataclasses import replace
 from typing import Any
 
 from events.topology import TOPOLOGY
-from lambda_platform.ports import ReplayItem, ReplayOutcome
 from fleet.runtime.stats import live_view
 from fleet.status import QueueStatus
+from lambda_platform.ports import ReplayItem, ReplayOutcome
 
 
 class FakeMonitor:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import copy
 import hashlib
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from lambda_platform.errors import NotFound, RetryLater
 from lambda_platform.ports import ObjectInfo

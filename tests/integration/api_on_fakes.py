@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from flask import Flask
 
-from tests.fakes import fake_ports
 from ingest_api import create_app
 from lambda_platform.composition import Ports
+from tests.fakes import fake_ports
 
 
 def create_fake_app() -> Flask:

@@ -10,8 +10,8 @@ import pytest
 import requests
 from click.testing import CliRunner
 
-from lambda_platform import access, settings
 from fleet.cli import main
+from lambda_platform import access, settings
 
 pytestmark = pytest.mark.integration
 

@@ -116,8 +116,8 @@ def test_function_api_and_records_alarms_use_the_names_lambda_api_gateway_and_em
 
 
 def test_a_second_run_changes_no_alarm_and_a_drifted_one_is_put_back(provisioned):
-    from lambda_platform import aws
     from fleet.provision import provision
+    from lambda_platform import aws
 
     again = [c for c in provision() if c.kind in ("alarm", "dashboard", "email")]
     assert again and {c.action for c in again} == {"unchanged"}
@@ -143,9 +143,9 @@ def test_a_second_run_changes_no_alarm_and_a_drifted_one_is_put_back(provisioned
 
 
 def test_alarm_email_is_subscribed_to_the_alarms_topic_once(local_aws, monkeypatch):
-    from lambda_platform import aws, resources, settings
     from fleet.provision import provision
     from fleet.provision.alarms import ensure_alarm_email
+    from lambda_platform import aws, resources, settings
 
     monkeypatch.setenv("FLEET_ALARM_EMAIL", "Oncall@Example.com")
     settings.reset()

@@ -31,8 +31,8 @@ def _zappa_like_api() -> str:
 
 
 def test_wire_caches_the_declared_gets_on_their_own_resources_once(provisioned):
-    from lambda_platform import aws
     from fleet.provision.api_cache import ensure_api_cache, method_setting_key
+    from lambda_platform import aws
 
     api_id = _zappa_like_api()
     first = ensure_api_cache(api_id)

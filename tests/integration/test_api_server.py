@@ -14,9 +14,9 @@ import time
 
 import pytest
 
-from tests.fakes import fake_ports
 from ingest_api import MAX_BODY_BYTES, create_app
 from lambda_platform.composition import Ports
+from tests.fakes import fake_ports
 
 SIGNUP = b'{"email": "ada@example.com", "first_name": "Ada", "last_name": "Lovelace"}'
 #: Seconds of silence after which the server ends a request (set low for the tests).
@@ -28,8 +28,8 @@ def api(request, monkeypatch, tmp_path):
     """The API on the fakes, on a free loopback port: under gunicorn, or Werkzeug's ApiServer."""
     import os
 
-    from lambda_platform import settings
     from fleet.runtime.local import ApiServer
+    from lambda_platform import settings
     from tests.integration.api_on_fakes import GunicornApi
 
     monkeypatch.setenv("FLEET_STAGE", "local")

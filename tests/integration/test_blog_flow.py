@@ -9,10 +9,10 @@ import uuid
 import pytest
 import requests
 
+from fleet.status import queue_status
 from lambda_platform import aws
 from lambda_platform.adapters.queues import queue_url
 from lambda_platform.resources import table_name
-from fleet.status import queue_status
 
 pytestmark = pytest.mark.integration
 
@@ -224,10 +224,10 @@ class PurgeRecorder:
 def site_fleet(provisioned, monkeypatch):
     """The fleet with the API's read cache off (a change shows as soon as it is stored) and the
     local edge's purges recorded: (api url, runtime, recorder)."""
-    from lambda_platform import settings
     from fleet.runtime.local import ApiServer, LocalRuntime
     from ingest_api import create_app
     from ingest_api.services import prepare
+    from lambda_platform import settings
 
     recorder = PurgeRecorder()
     monkeypatch.setenv("FLEET_EDGE_URL", recorder.url)

@@ -27,8 +27,8 @@ def store_entries(ids: list[str]) -> None:
 
 @pytest.mark.slow
 def test_concurrent_givers_never_give_a_code_twice_nor_an_entry_two(provisioned):
-    from lambda_platform.adapters.codes import DynamoCodes
     from campaigns.codes import give_code, import_codes, pool_status
+    from lambda_platform.adapters.codes import DynamoCodes
     from tests.fakes.tables import campaign
 
     ids = [f"entry-{n:03d}" for n in range(40)]

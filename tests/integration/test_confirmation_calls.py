@@ -13,8 +13,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from events.sample_payloads import load_sample
-from lambda_platform import aws
 from fleet.runtime.invoke import LocalContext
+from lambda_platform import aws
 
 pytestmark = pytest.mark.integration
 
@@ -89,8 +89,8 @@ def test_an_entry_without_photo_nor_codes_costs_its_send_and_one_write(calls):
 
 
 def test_a_code_costs_one_query_and_one_transaction(calls):
-    from lambda_platform.adapters.codes import DynamoCodes
     from campaigns.codes import import_codes
+    from lambda_platform.adapters.codes import DynamoCodes
     from workers import confirmations
 
     campaign("promo", gives_codes=True)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from lambda_platform import aws
 from fleet.monitor import LocalMonitor
+from lambda_platform import aws
 from lambda_platform.adapters.queues import queue_url
 
 

@@ -116,10 +116,11 @@ def test_nothing_outside_a_behaviour_or_the_bucket_is_served_and_never_a_listing
         assert answer.json()["error"]["code"] == "not_found"
         assert "entry.html" not in answer.text and "app.bin" not in answer.text
     # A distribution without a default behaviour serves nothing else.
+    from werkzeug.test import Client
+
     from fleet.edge.origins import ApiOrigin, OriginStats, SiteOrigin
     from fleet.edge.proxy import Edge
     from lambda_platform.resources import bucket_name
-    from werkzeug.test import Client
 
     only = Distribution("site", "site", (CacheBehaviour("/downloads/*", origin="site", default_ttl=60, max_ttl=60),))
     counts = OriginStats()

@@ -13,8 +13,8 @@ from events.topology import TOPOLOGY
 
 
 def _config():
-    from lambda_platform import aws, resources
     from fleet.provision.edge import find_distribution
+    from lambda_platform import aws, resources
 
     summary = find_distribution(resources.distribution_name())
     assert summary is not None
@@ -97,8 +97,8 @@ def test_a_second_run_changes_nothing_and_moto_gaps_are_unsupported(provisioned)
 
 
 def test_a_bucket_made_public_by_hand_is_made_private_again(provisioned):
-    from lambda_platform import aws, resources
     from fleet.provision import provision
+    from lambda_platform import aws, resources
 
     s3 = aws.client("s3")
     bucket = resources.bucket_name("site")
@@ -112,8 +112,8 @@ def test_a_bucket_made_public_by_hand_is_made_private_again(provisioned):
 
 @pytest.mark.slow
 def test_a_behaviour_changed_by_hand_is_corrected(provisioned):
-    from lambda_platform import aws, resources
     from fleet.provision import provision
+    from lambda_platform import aws, resources
 
     cloudfront = aws.client("cloudfront")
     summary, config = _config()
@@ -143,8 +143,8 @@ def prod_stage_in_moto(local_aws, monkeypatch):
 
 @pytest.mark.slow
 def test_replicas_off_the_local_stage_are_asked_for_and_unsupported_in_moto(prod_stage_in_moto):
-    from lambda_platform import aws, resources
     from fleet.provision import provision
+    from lambda_platform import aws, resources
 
     changes = provision()
     replicated = [t for t in TOPOLOGY.tables if t.replica_regions]
@@ -164,8 +164,8 @@ def test_replicas_off_the_local_stage_are_asked_for_and_unsupported_in_moto(prod
 
 @pytest.mark.slow
 def test_api_behaviours_key_on_the_private_headers_once_the_api_exists(provisioned):
-    from lambda_platform import aws, resources
     from fleet.provision import provision
+    from lambda_platform import aws, resources
 
     # A REST API of the stage's name is what Zappa's deploy leaves behind.
     api = aws.client("apigateway").create_rest_api(name=resources.function_name(TOPOLOGY.api))

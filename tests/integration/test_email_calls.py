@@ -11,9 +11,9 @@ import pytest
 
 from events.models import user_id_for
 from events.sample_payloads import load_sample
+from fleet.runtime.invoke import LocalContext
 from lambda_platform import aws
 from lambda_platform.errors import RetryLater
-from fleet.runtime.invoke import LocalContext
 from workers import welcome
 
 

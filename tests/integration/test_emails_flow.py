@@ -11,11 +11,11 @@ import pytest
 import requests
 
 from events.models import user_id_for
+from fleet.replay import read_failed_records, replay_failures
+from fleet.status import queue_status
 from lambda_platform import aws, settings
 from lambda_platform.adapters.queues import queue_url
 from lambda_platform.outbox import read_outbox
-from fleet.replay import read_failed_records, replay_failures
-from fleet.status import queue_status
 from tests.tables import scan
 
 pytestmark = pytest.mark.integration

@@ -31,8 +31,8 @@ def test_pages_on_loopback_may_post_uploads_and_other_origins_may_not(provisione
 
 
 def test_the_web_origins_come_from_the_settings(provisioned, monkeypatch):
-    from lambda_platform import settings
     from fleet.provision import provision
+    from lambda_platform import settings
 
     monkeypatch.setenv("FLEET_WEB_ORIGINS", "https://entries.example, https://www.entries.example/")
     settings.reset()

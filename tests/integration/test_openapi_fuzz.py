@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 import schemathesis
-from hypothesis import HealthCheck, settings as hypothesis_settings
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
 
 pytestmark = pytest.mark.fuzz
 
@@ -18,10 +19,10 @@ def fuzzed_fleet(aws_server, tmp_path_factory):
     """One fleet for every operation of the run, with a key of every scope and a user token."""
     import requests
 
-    from lambda_platform import access, aws, settings
-    from lambda_platform.adapters.access import DynamoApiKeys
     from fleet.provision import provision
     from fleet.runtime.local import ApiServer, LocalRuntime
+    from lambda_platform import access, aws, settings
+    from lambda_platform.adapters.access import DynamoApiKeys
 
     with pytest.MonkeyPatch.context() as patch:
         requests.post(f"{aws_server.endpoint_url}/moto-api/reset", timeout=10).raise_for_status()

@@ -14,12 +14,12 @@ import pytest
 from click.testing import CliRunner
 
 from events.topology import TOPOLOGY
+from fleet.cli import main
+from fleet.publish import IMMUTABLE, REPO_ROOT, publish
 from lambda_platform import aws, resources, settings
 from lambda_platform.adapters.edge import CloudFrontEdge, distribution_comment
-from fleet.cli import main
-from tests.fakes.edge import FakeEdgeCache
-from fleet.publish import IMMUTABLE, REPO_ROOT, publish
 from tests.conftest import free_port
+from tests.fakes.edge import FakeEdgeCache
 
 pytestmark = pytest.mark.integration
 

@@ -14,11 +14,11 @@ import pytest
 import requests
 from PIL import Image
 
+from campaigns.receipts import BANDS
 from events.models import DUPLICATE_RECEIPT
+from fleet.status import queue_status
 from lambda_platform import aws
 from lambda_platform.adapters.entries import DynamoEntries
-from campaigns.receipts import BANDS
-from fleet.status import queue_status
 from tests.unit import images
 from tests.unit.test_receipts import receipt_photo
 

@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from lambda_platform import aws
-from lambda_platform.adapters.queues import queue_url
 from fleet.cli import main
 from fleet.status import format_age, queue_status
+from lambda_platform import aws
+from lambda_platform.adapters.queues import queue_url
 
 pytestmark = pytest.mark.integration
 
@@ -183,8 +183,8 @@ def test_a_replay_killed_midway_loses_nothing(provisioned):
 
 def park_gone_failure(count: int) -> None:
     """Park `count` on-failure records of welcome whose stream records are gone (past the stream's end)."""
-    from lambda_platform.resources import stream_arn
     from fleet.runtime.streams import shard_ids
+    from lambda_platform.resources import stream_arn
 
     arn = stream_arn("users")
     info = {"shardId": shard_ids(arn)[0], "startSequenceNumber": "9" * 30, "endSequenceNumber": "9" * 30, "batchSize": 1, "streamArn": arn}

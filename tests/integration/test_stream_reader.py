@@ -31,9 +31,9 @@ def _put_users(n: int, start: int = 0) -> None:
 
 
 def test_an_idle_shard_costs_one_call_per_poll_and_every_record_is_read_once(calls):
-    from lambda_platform.resources import stream_arn
     from fleet.runtime.shards import sequence_number
     from fleet.runtime.streams import shard_ids, shard_reader
+    from lambda_platform.resources import stream_arn
 
     arn = stream_arn("users")
     read = shard_reader(arn, shard_ids(arn)[0])

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import json
 import random
-from concurrent.futures import ThreadPoolExecutor
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
 
+from fleet.status import queue_status
 from lambda_platform import aws
 from lambda_platform.adapters.queues import queue_url
-from fleet.status import queue_status
 from tests.tables import scan
 
 pytestmark = pytest.mark.integration

@@ -22,8 +22,8 @@ from tests.integration.test_blog_flow import (
     post,
     received,
     subscriber_queue,
+    writer_key,  # noqa: F401  (the writer's API key, autouse)
 )
-from tests.integration.test_blog_flow import writer_key  # noqa: F401  (the writer's API key, autouse)
 
 pytestmark = pytest.mark.integration
 

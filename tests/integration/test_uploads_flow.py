@@ -10,9 +10,9 @@ import pytest
 import requests
 from PIL import Image
 
-from lambda_platform import aws, settings
 from fleet.provision import provision
 from fleet.status import queue_status
+from lambda_platform import aws, settings
 from tests.unit import images
 
 pytestmark = pytest.mark.integration

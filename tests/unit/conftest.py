@@ -7,7 +7,6 @@ import pytest
 from fleet.runtime.invoke import LocalContext
 from ingest_api import create_app
 from lambda_platform.composition import Ports
-
 from tests.fakes import fake_ports
 from tests.fakes.tables import FakeCampaigns, FakeQueue, FakeRequestKeys, FakeSubmissions, campaign
 

@@ -11,15 +11,14 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from events.messages.todos import CreateTodo
-from lambda_platform import access
 from ingest_api import create_app
 from ingest_api.auth import TokenVerifier, route_class
+from lambda_platform import access
 from lambda_platform.composition import Ports
-from workers.todos import apply
-
 from tests.fakes import fake_ports
 from tests.fakes.access import FakeApiKeys, FakeRateLimiter, FakeTodos, FakeUserFiles
 from tests.fakes.tables import FakeCampaigns, FakeQueue, campaign
+from workers.todos import apply
 
 ISSUER = "https://issuer.test/pool"
 CLIENT = "app-client"
@@ -194,8 +193,8 @@ def test_the_local_issuer_makes_tokens_of_at_most_a_day():
 def test_fleet_token_refuses_a_ttl_over_a_day_as_a_usage_error(ttl, tmp_path, monkeypatch):
     from click.testing import CliRunner
 
-    from lambda_platform import settings
     from fleet.cli import main
+    from lambda_platform import settings
 
     monkeypatch.setenv("FLEET_STAGE", "local")
     monkeypatch.setenv("FLEET_STATE_DIR", str(tmp_path))

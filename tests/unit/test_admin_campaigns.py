@@ -9,12 +9,12 @@ import pytest
 
 from events.messages.campaigns import ReviewEntry, SaveCampaign
 from events.models import ACCEPTED, DUPLICATE, WAITLISTED
+from ingest_api import create_app
+from lambda_platform.composition import Ports
 from tests.fakes import fake_ports
 from tests.fakes.access import FakeApiKeys
 from tests.fakes.tables import FakeCampaigns, FakeQueue, FakeSubmissions, campaign
 from tests.fakes.uploads import FakeUploads
-from ingest_api import create_app
-from lambda_platform.composition import Ports
 from workers.campaign_admin import CampaignAdminPorts, apply
 
 START = datetime(2025, 6, 14, 9, 0, tzinfo=timezone.utc)

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-
 import pytest
 
 from ingest_api import create_app
-
-from tests.fakes.uploads import FakeSigner
 from tests.fakes import replaced
+from tests.fakes.uploads import FakeSigner
 
 S3_ORIGIN = "http://127.0.0.1:4566"
 

@@ -9,7 +9,6 @@ import pytest
 
 import ingest_api
 from lambda_platform.composition import Ports, port_names
-
 from tests.fakes import fake_ports
 
 PACKAGE = Path(ingest_api.__file__).parent

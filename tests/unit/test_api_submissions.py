@@ -9,9 +9,8 @@ import pytest
 
 from events.messages.envelope import load_message
 from events.models import ACCEPTED
-from workers.submissions import store_entries
-
 from tests.fakes.tables import campaign
+from workers.submissions import store_entries
 
 URL = "/v1/campaigns/summer/submissions"
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")

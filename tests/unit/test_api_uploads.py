@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-
 import pytest
 
 from events.uploads import parse_upload_key
 from ingest_api import create_app
-
-from tests.fakes.uploads import FakeSigner, FakeUploads
 from tests.fakes import replaced
+from tests.fakes.uploads import FakeSigner, FakeUploads
 
 URL = "/v1/campaigns/summer/uploads"
 

@@ -13,16 +13,15 @@ from events.messages.blog import PostComment, PublishArticle
 from events.messages.envelope import dump_message
 from ingest_api import create_app
 from lambda_platform.composition import Ports
-from workers import blog as blog_worker
-from workers.blog import ArticleNotYetStored, BlogPorts, store_article, store_comment
-from workers.comment_notifications import notify_comment
-
 from tests.fakes import fake_ports
 from tests.fakes.access import FakeApiKeys
 from tests.fakes.blog import FakeArticles, FakeComments, FakeCommentTopic
 from tests.fakes.edge import FakeEdgeCache
 from tests.fakes.tables import FakeQueue
 from tests.fakes.uploads import FakeUploads
+from workers import blog as blog_worker
+from workers.blog import ArticleNotYetStored, BlogPorts, store_article, store_comment
+from workers.comment_notifications import notify_comment
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=timezone.utc)
 

@@ -13,14 +13,13 @@ from events.messages.blog import EditArticle, PostComment, PublishArticle, Unpub
 from events.messages.envelope import dump_message, load_message
 from ingest_api import create_app
 from lambda_platform.composition import Ports
-from workers import blog as blog_worker
-from workers.blog import BlogPorts, change_article, store_article, store_comment
-
 from tests.fakes import fake_ports
 from tests.fakes.access import FakeApiKeys
 from tests.fakes.blog import FakeArticles, FakeComments
 from tests.fakes.edge import FakeEdgeCache
 from tests.fakes.tables import FakeQueue
+from workers import blog as blog_worker
+from workers.blog import BlogPorts, change_article, store_article, store_comment
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=timezone.utc)
 

@@ -9,11 +9,11 @@ from typing import Any
 import pytest
 
 from events.messages.envelope import load_message
+from ingest_api import create_app
+from lambda_platform.composition import Ports
 from tests.fakes import fake_ports
 from tests.fakes.access import FakeRateLimiter
 from tests.fakes.tables import FakeCampaigns, FakeQueue, FakeRequestKeys, FakeSubmissions, campaign
-from ingest_api import create_app
-from lambda_platform.composition import Ports
 from workers.submissions import store_entries
 
 URL = "/v1/campaigns/summer/submissions"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 
-from events.models import ACCEPTED, WAITLISTED
 from campaigns.codes import fill_waitlist, give_code, import_codes, pool_status
+from events.models import ACCEPTED, WAITLISTED
 from tests.fakes.codes import FakeCodes
 from tests.fakes.tables import campaign
 

@@ -7,11 +7,11 @@ import json
 import pytest
 
 from events.topology import TOPOLOGY
-from tests.fakes import fake_ports
-from tests.fakes.monitor import FakeMonitor
 from fleet.runtime.stats import RuntimeStats
 from ingest_api import create_app
 from lambda_platform.composition import Ports
+from tests.fakes import fake_ports
+from tests.fakes.monitor import FakeMonitor
 
 PAGE_ORIGIN = "http://127.0.0.1:8080"
 SAME_ORIGIN = {"Host": "127.0.0.1:8080", "Origin": PAGE_ORIGIN}

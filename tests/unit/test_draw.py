@@ -7,10 +7,10 @@ import hashlib
 import pytest
 from click.testing import CliRunner
 
+from campaigns.draw import TooManyWinners, digest, eligible_ids, run_draw, verify_draw
 from fleet.cli import main
 from lambda_platform.composition import Ports
 from tests.fakes import fake_ports
-from campaigns.draw import TooManyWinners, digest, eligible_ids, run_draw, verify_draw
 from tests.fakes.draws import FakeDraws
 from tests.fakes.entries import FakeEntries
 from tests.fakes.tables import FakeCampaigns, campaign

@@ -11,10 +11,9 @@ from events.emails import NotAnEmail, email_address
 from events.messages.blog import PublishArticle
 from ingest_api import create_app
 from lambda_platform.composition import Ports
-from workers.blog import store_article
-
 from tests.fakes import fake_ports
 from tests.fakes.tables import FakeCampaigns, campaign
+from workers.blog import store_article
 
 REFUSED = [
     "ñoño@example.com",  # SES refuses a non-ASCII local part

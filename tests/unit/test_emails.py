@@ -9,11 +9,10 @@ import pytest
 from events.models import user_id_for
 from events.sample_payloads import load_sample
 from lambda_platform.errors import RetryLater
-from workers import confirmations, welcome
-
-from tests.fakes.tables import FakeCampaigns, campaign
 from tests.fakes.mail import FakeMailer, MemoryPersistence, once_over
+from tests.fakes.tables import FakeCampaigns, campaign
 from tests.unit.settling import Settling
+from workers import confirmations, welcome
 
 
 def user_image(email: str) -> dict:

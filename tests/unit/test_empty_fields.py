@@ -12,10 +12,9 @@ from events.messages.blog import PublishArticle
 from events.schemas import CampaignSchema, Text
 from ingest_api import create_app
 from lambda_platform.composition import Ports
-from workers.blog import store_article
-
 from tests.fakes import fake_ports
 from tests.fakes.tables import FakeCampaigns, campaign
+from workers.blog import store_article
 
 #: Nothing to see: zero-width space, word joiner, BOM, soft hyphen, bidi marks, no-break
 #: and ideographic spaces, a Hangul filler, and ordinary blanks around them.

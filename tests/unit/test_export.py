@@ -10,10 +10,10 @@ import tracemalloc
 import pytest
 from click.testing import CliRunner
 
+from campaigns.export import BOM, COLUMNS, FORMULA_STARTS, ExportOptions, defuse, export_entries
 from fleet.cli import main
 from lambda_platform.composition import Ports
 from tests.fakes import fake_ports
-from campaigns.export import BOM, COLUMNS, FORMULA_STARTS, ExportOptions, defuse, export_entries
 from tests.fakes.draws import FakeDraws
 from tests.fakes.entries import FakeEntries
 from tests.fakes.tables import FakeCampaigns, campaign

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from lambda_platform.outbox import OutboxEmail
 from ingest_api import create_app
 from lambda_platform.origins import is_loopback_host
+from lambda_platform.outbox import OutboxEmail
 
 LOOPBACK = ["127.0.0.1", "127.0.0.1:8080", "localhost", "localhost:1", "LOCALHOST:8080", "[::1]", "[::1]:8080"]
 NOT_LOOPBACK = [

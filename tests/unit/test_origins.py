@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import pytest
 
-from lambda_platform import settings
-from lambda_platform.origins import allowlist, normalize_pattern, s3_allowed_origins
 from fleet.provision.buckets import bucket_cors_rules
 from ingest_api import create_app
 from ingest_api.auth import AccessRules
+from lambda_platform import settings
+from lambda_platform.origins import allowlist, normalize_pattern, s3_allowed_origins
 
 PATTERNS = ("http://127.0.0.1:*", "https://*.shop.example", "https://forms.example.com", "http://[::1]:*")
 COMMENTS = "/v1/articles/00000000-0000-4000-8000-000000000000/comments"

@@ -6,8 +6,8 @@ import urllib.error
 
 import pytest
 
-from lambda_platform.outbox import OutboxEmail, html_to_lines, parse_moto_data, read_outbox
 from ingest_api import create_app
+from lambda_platform.outbox import OutboxEmail, html_to_lines, parse_moto_data, read_outbox
 
 MOTO_DATA = {
     "ses": {

@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
-import io
 import random
 
 import pytest
 from PIL import Image, ImageDraw, ImageEnhance, ImageFont
 
-from tests.fakes.receipts import FakeReceiptFlags, FakeReceiptIndex
 from campaigns.receipts import (
-    BANDS, DISTANCE, HASH_BITS, HASH_SIZE, band_keys, band_values, check_receipt, distance, receipt_hash,
+    BANDS,
+    DISTANCE,
+    HASH_BITS,
+    HASH_SIZE,
+    band_keys,
+    band_values,
+    check_receipt,
+    distance,
+    receipt_hash,
 )
+from tests.fakes.receipts import FakeReceiptFlags, FakeReceiptIndex
 from workers.imaging import make_thumbnails
 
 from . import images

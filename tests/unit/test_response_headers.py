@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 from flask import Flask, Response
 
-from lambda_platform import settings
 from ingest_api.auth import AccessRules, rules_of
 from ingest_api.security import API_CSP, SECURITY_HEADERS, register_response_headers
+from lambda_platform import settings
 
 ORIGIN = "https://forms.example.com"
 

@@ -9,9 +9,9 @@ import pytest
 
 from events.sample_payloads import load_sample
 from events.topology import Function, PipeTrigger, SqsTrigger
-from lambda_platform.batch import batch_response, sqs_records
 from fleet.runtime import queues
 from fleet.runtime.queues import failed_ids, to_lambda_record
+from lambda_platform.batch import batch_response, sqs_records
 
 BATCH = ["m-1", "m-2", "m-3"]
 

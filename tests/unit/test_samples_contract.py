@@ -17,7 +17,6 @@ from events.sample_payloads import load_sample, sample_names
 from events.schemas import SubmissionRequestSchema, plain
 from events.topology import TOPOLOGY, physical_name
 from fleet.runtime.invoke import resolve
-
 from tests.fakes.tables import campaign
 
 STAGE = "local"  # the samples come from the local stage of account 123456789012

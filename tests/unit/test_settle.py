@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from events.uploads import upload_key
 from campaigns.codes import import_codes
+from events.uploads import upload_key
 from tests.unit.settling import Settling, entry, stream_event
 from workers import confirmations
 

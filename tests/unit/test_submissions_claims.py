@@ -7,7 +7,6 @@ from datetime import datetime, timezone
 
 from events.messages.campaigns import SubmitEntry
 from events.models import ACCEPTED, DUPLICATE
-
 from tests.fakes.tables import FakeCampaigns, FakeSubmissions, campaign
 from workers.submissions import store_entries
 

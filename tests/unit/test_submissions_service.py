@@ -11,9 +11,8 @@ import pytest
 from events.messages.campaigns import SubmitEntry
 from events.models import ACCEPTED, DUPLICATE
 from lambda_platform.errors import FleetError, RetryLater
-from workers.submissions import UnknownCampaign, claim_id, store_entries
-
 from tests.fakes.tables import FakeCampaigns, FakeSubmissions, campaign
+from workers.submissions import UnknownCampaign, claim_id, store_entries
 
 STORED_AT = datetime(2025, 6, 14, 9, 30, tzinfo=timezone.utc)
 _counter = iter(range(1, 10_000))

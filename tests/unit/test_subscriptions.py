@@ -8,16 +8,15 @@ import uuid
 import pytest
 
 from events.blog import is_public_address
-from events.topology import TOPOLOGY, physical_name
-from lambda_platform.adapters.notifications import resolve_host
-from ingest_api import create_app
-from lambda_platform.composition import Ports
-from workers.blog import store_article
-
 from events.messages.blog import PublishArticle
+from events.topology import TOPOLOGY, physical_name
+from ingest_api import create_app
+from lambda_platform.adapters.notifications import resolve_host
+from lambda_platform.composition import Ports
 from tests.fakes import fake_ports
 from tests.fakes.access import FakeApiKeys
 from tests.fakes.blog import FakeArticles, FakeCommentTopic
+from workers.blog import store_article
 
 ACCOUNT = "123456789012"
 #: A subscriber's own queue, which exists.

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from events.topology import Table
-from lambda_platform import settings
 from fleet.provision import tables
+from lambda_platform import settings
 
 TABLE = Table("campaigns", partition_key="campaign_id", replica_regions=("us-west-2", "eu-west-1", "us-east-1"))
 

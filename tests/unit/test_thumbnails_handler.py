@@ -10,11 +10,11 @@ import pytest
 
 from events.sample_payloads import load_sample
 from events.uploads import object_created_records, parse_upload_key, upload_key
+from tests.fakes.receipts import FakeReceiptFlags
+from tests.fakes.uploads import FakeObjects, FakeUploads
 from workers import thumbnails
 
 from . import images
-from tests.fakes.receipts import FakeReceiptFlags
-from tests.fakes.uploads import FakeObjects, FakeUploads
 
 UPLOAD_ID = "3fa85f6457174562b3fc2c963f66afa6"
 KEY = upload_key("uploads/campaigns/summer/", UPLOAD_ID, "image/jpeg")

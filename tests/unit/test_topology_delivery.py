@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 
@@ -25,9 +26,9 @@ from events.topology import (
     StreamTrigger,
     UnknownResource,
 )
-from lambda_platform import resources, settings
 from fleet.provision import ensure_pipe, queue_attributes, table_definition
 from fleet.wire import ensure_mapping, mapping_settings
+from lambda_platform import resources, settings
 
 ACCOUNT = "123456789012"
 

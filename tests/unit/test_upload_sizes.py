@@ -10,10 +10,10 @@ import json
 
 import boto3
 
-from lambda_platform.adapters.objects import S3UploadSigner
-from tests.fakes.access import FakeUserFiles
 from ingest_api import create_app
+from lambda_platform.adapters.objects import S3UploadSigner
 from tests.fakes import replaced
+from tests.fakes.access import FakeUserFiles
 
 
 def policy_conditions(fields: dict[str, str]) -> list:

@@ -10,10 +10,9 @@ from events.messages.envelope import dump_message
 from events.messages.users import RegisterUser
 from events.models import user_id_for
 from ingest_api import create_app
-from workers import users as users_worker
-
-from tests.fakes.tables import FakeQueue
 from tests.fakes.mail import FakeUsers
+from tests.fakes.tables import FakeQueue
+from workers import users as users_worker
 
 
 @pytest.fixture
