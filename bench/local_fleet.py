@@ -14,7 +14,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -73,7 +73,7 @@ class LocalFleet:
         self.api: Any = None
         self.runtime: Any = None
 
-    def __enter__(self) -> "LocalFleet":
+    def __enter__(self) -> LocalFleet:
         from fleet.runtime.local import EmbeddedAws
 
         self.aws = EmbeddedAws(port=free_port())
@@ -105,7 +105,7 @@ class LocalFleet:
         from lambda_platform.adapters.tables import DynamoCampaigns
 
         provision()
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         DynamoCampaigns().put(Campaign(CAMPAIGN, "Bench", now - timedelta(days=1), now + timedelta(days=30), 1))
         self.api = ApiServer(port=0)
         self.api.start()

@@ -15,7 +15,7 @@ import sys
 import tempfile
 import threading
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bench.local_fleet import CAMPAIGN
@@ -163,7 +163,7 @@ class FleetProcesses:
         self._children.append(process)
         return _Lines(process, name, self.echo)
 
-    def __enter__(self) -> "FleetProcesses":
+    def __enter__(self) -> FleetProcesses:
         os.environ.update({k: v for k, v in self.env.items() if k.startswith(("FLEET_", "AWS_", "POWERTOOLS_"))})
         for name in ("AWS_PROFILE", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
             os.environ.pop(name, None)
@@ -218,7 +218,7 @@ class FleetProcesses:
         from events.models import Campaign
         from lambda_platform.adapters.tables import DynamoCampaigns
 
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         DynamoCampaigns().put(Campaign(CAMPAIGN, "Bench", now - timedelta(days=1), now + timedelta(days=30), 100))
 
     def __exit__(self, *exc: Any) -> None:

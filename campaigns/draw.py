@@ -13,7 +13,7 @@ import hashlib
 import secrets
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from events.models import ACCEPTED, APPROVED, REJECTED, WAITLISTED, Campaign
@@ -69,7 +69,7 @@ def digest(ids: list[str]) -> str:
 
 def rank(seed: str, entry_id: str) -> str:
     """An id's rank in a draw: the hex SHA-256 of "{seed}:{id}" (lowest wins)."""
-    return hashlib.sha256(f"{seed}:{entry_id}".encode("utf-8")).hexdigest()
+    return hashlib.sha256(f"{seed}:{entry_id}".encode()).hexdigest()
 
 
 def pick(ids: list[str], seed: str, winners: int) -> list[str]:
@@ -149,7 +149,7 @@ def run_draw(
         "rule": RULE,
         "draw_includes_unreviewed": campaign.draw_includes_unreviewed,
         "draw_includes_flagged": campaign.draw_includes_flagged,
-        "drawn_at": (now or datetime.now(timezone.utc)).isoformat(),
+        "drawn_at": (now or datetime.now(UTC)).isoformat(),
     }
     if store.put_new(draw):
         return DrawOutcome(draw, True, ids)

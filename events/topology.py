@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Literal, Union
+from typing import Literal
 
 from events.edge import ApiEdge, CacheBehaviour, Distribution, MethodCache, Site, StaticFiles
 
@@ -145,7 +145,7 @@ class StreamTrigger:
     kind: Literal["stream"] = "stream"
 
 
-Trigger = Union[SqsTrigger, PipeTrigger, StreamTrigger]
+Trigger = SqsTrigger | PipeTrigger | StreamTrigger
 
 
 @dataclass(frozen=True)

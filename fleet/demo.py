@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from events.models import Campaign
 
@@ -15,7 +15,7 @@ def create_demo_campaign(now: datetime | None = None) -> Campaign:
     """Store (or replace) the `demo` campaign, open from now for 30 days."""
     from lambda_platform.composition import ports
 
-    now = (now or datetime.now(timezone.utc)).replace(microsecond=0)
+    now = (now or datetime.now(UTC)).replace(microsecond=0)
     campaign = Campaign(DEMO_CAMPAIGN_ID, "Demo receipts", now, now + DEMO_OPEN_FOR, max_entries_per_email=1)
     ports().campaigns.put(campaign)
     return campaign

@@ -9,7 +9,7 @@ cached: what a key reads is private, and the edge never stores a request with a 
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from flask import Blueprint, g, request
@@ -179,4 +179,4 @@ def _entry_key(key: str) -> dict[str, str]:
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat()
+    return datetime.now(UTC).isoformat()

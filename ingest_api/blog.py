@@ -10,7 +10,7 @@ is found to be neither one of the fleet's own queues nor a way back into the mac
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from flask import Blueprint, request
@@ -73,7 +73,7 @@ def create_article():
 
     def send(article_id: str) -> None:
         command = PublishArticle(
-            article_id=article_id, received_at=datetime.now(timezone.utc).isoformat(), **fields
+            article_id=article_id, received_at=datetime.now(UTC).isoformat(), **fields
         )
         services().blog_queue.send(command)
 
@@ -160,7 +160,7 @@ def unpublish_article(article_id: str):
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat()
+    return datetime.now(UTC).isoformat()
 
 
 @bp.get("/v1/articles/<article_id>/comments")
@@ -202,7 +202,7 @@ def create_comment(article_id: str):
         command = PostComment(
             comment_id=comment_id,
             article_id=article_id,
-            received_at=datetime.now(timezone.utc).isoformat(),
+            received_at=datetime.now(UTC).isoformat(),
             **fields,
         )
         services().blog_queue.send(command)

@@ -7,7 +7,7 @@ for everything else, so the same files can be served from S3 behind CloudFront.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from importlib import resources
 
 from flask import Blueprint, Response
@@ -40,7 +40,7 @@ def get_campaign(campaign_id: str):
         "name": campaign.name,
         "opens_at": campaign.opens_at.isoformat(),
         "closes_at": campaign.closes_at.isoformat(),
-        "open": campaign.is_open(datetime.now(timezone.utc)),
+        "open": campaign.is_open(datetime.now(UTC)),
         "uploads": {"content_types": sorted(EXTENSIONS), "max_bytes": max_upload_bytes()},
     }
 

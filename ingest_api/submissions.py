@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from flask import Blueprint
 
@@ -28,7 +28,7 @@ def create_submission(campaign_id: str):
     """Validate an entry and queue it; 202 with its id and where to follow it."""
     document = json_body()
     key = idempotency_key()
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     campaign = open_campaign(campaign_id, now)
     fields = shared(SubmissionRequestSchema).load(document)
     upload_key = fields.get("upload_key")

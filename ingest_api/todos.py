@@ -7,7 +7,7 @@ caller's token subject: another user's to-do is a 404, exactly as one that does 
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from flask import Blueprint, g
@@ -30,7 +30,7 @@ _SHOWN = ("todo_id", "title", "notes", "done", "created_at", "updated_at")
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat()
+    return datetime.now(UTC).isoformat()
 
 
 def own_todo(todo_id: str) -> dict[str, Any]:

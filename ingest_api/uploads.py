@@ -9,7 +9,7 @@ checks it there.
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from flask import Blueprint
@@ -35,7 +35,7 @@ EXPIRES_IN = 15 * 60
 def create_upload(campaign_id: str):
     """Record a pending upload and answer 201 with the presigned POST that sends it to S3."""
     document = json_body()
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     campaign = open_campaign(campaign_id, now)
     return presigned_upload(document, campaign.uploads_prefix, {"campaign_id": campaign.campaign_id}, now)
 
@@ -48,7 +48,7 @@ def create_article_upload(article_id: str):
     document = json_body()
     article = stored_article(article_id)
     owner = {"article_id": article["article_id"]}
-    return presigned_upload(document, uploads_prefix("articles", article["article_id"]), owner, datetime.now(timezone.utc))
+    return presigned_upload(document, uploads_prefix("articles", article["article_id"]), owner, datetime.now(UTC))
 
 
 def presigned_upload(document: dict[str, Any], prefix: str, owner: dict[str, str], now: datetime):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from flask import Blueprint
 
@@ -33,7 +33,7 @@ def create_user():
         command = RegisterUser(
             signup_id=signup_id,
             user_id=user_id,
-            received_at=datetime.now(timezone.utc).isoformat(),
+            received_at=datetime.now(UTC).isoformat(),
             **fields,
         )
         services().users_queue.send(command)

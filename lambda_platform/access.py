@@ -16,7 +16,7 @@ import os
 import secrets
 import time
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -48,7 +48,7 @@ def new_key(name: str, scopes: list[str], store: Any) -> tuple[str, dict[str, An
         "name": name,
         "scopes": sorted(set(scopes)),
         "revoked": False,
-        "created_at": datetime.now(timezone.utc).isoformat(),
+        "created_at": datetime.now(UTC).isoformat(),
     }
     store.put(record)
     return key, record

@@ -31,7 +31,7 @@ def resource(service: str) -> Any:
     return _resource(service, current.region, current.endpoint_url)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _session(region: str) -> Any:
     import boto3  # deferred: boto3 costs ~100 ms to import on a cold start
     import botocore.session
@@ -51,7 +51,7 @@ def _session(region: str) -> Any:
     return boto3.session.Session(botocore_session=core, region_name=region)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _client(service: str, region: str, endpoint_url: str | None) -> Any:
     from botocore.config import Config
 
@@ -82,7 +82,7 @@ def on_every_call(hook: Callable[..., Any]) -> None:
     reset()
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _resource(service: str, region: str, endpoint_url: str | None) -> Any:
     with _lock:
         made = _session(region).resource(service, endpoint_url=endpoint_url)
@@ -91,7 +91,7 @@ def _resource(service: str, region: str, endpoint_url: str | None) -> Any:
     return made
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _account_id(region: str, endpoint_url: str | None) -> str:
     return _client("sts", region, endpoint_url).get_caller_identity()["Account"]
 

@@ -69,7 +69,7 @@ class Routes:
     buckets: dict[str, tuple[str, str, Function]]  # bucket -> (prefix, queue, function)
 
     @classmethod
-    def of(cls, stage: str, topology: Topology = TOPOLOGY) -> "Routes":
+    def of(cls, stage: str, topology: Topology = TOPOLOGY) -> Routes:
         """The routes of a stage's physical names."""
         queues: dict[str, Function] = {}
         tables: dict[str, Function] = {}

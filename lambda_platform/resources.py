@@ -75,7 +75,7 @@ def queue_url(queue: str | Queue) -> str:
     return _queue_url(name, current.endpoint_url, current.region)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _queue_url(name: str, endpoint_url: str | None, region: str) -> str:
     try:
         return aws.client("sqs").get_queue_url(QueueName=name)["QueueUrl"]

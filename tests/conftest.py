@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import socket
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -116,7 +116,7 @@ def make_campaign(provisioned):
         opens_in: timedelta = -timedelta(days=1),
         closes_in: timedelta = timedelta(days=7),
     ) -> Campaign:
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         campaign = Campaign(
             campaign_id, f"Campaign {campaign_id}", now + opens_in, now + closes_in, max_entries_per_email
         )

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from events.blog import ACCEPTED, ARTICLE_NOT_FOUND, FEED, REJECTED, cached_paths, feed_key
@@ -67,7 +67,7 @@ def article_item(command: PublishArticle, stored_at: str) -> dict[str, Any]:
 
 def store_article(command: PublishArticle, articles: ArticleStore, now: datetime | None = None) -> bool:
     """Store an article once; True when this call stored it."""
-    return articles.create(article_item(command, (now or datetime.now(timezone.utc)).isoformat()))
+    return articles.create(article_item(command, (now or datetime.now(UTC)).isoformat()))
 
 
 def store_comment(
@@ -95,7 +95,7 @@ def store_comment(
         "email": command.email,
         "body": command.body,
         "received_at": command.received_at,
-        "created_at": (now or datetime.now(timezone.utc)).isoformat(),
+        "created_at": (now or datetime.now(UTC)).isoformat(),
     }
     if article is None:
         item.update(status=REJECTED, reason=ARTICLE_NOT_FOUND)

@@ -8,7 +8,7 @@ An entry over the limit is stored with status `duplicate`, never dropped.
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from events.messages.campaigns import SubmitEntry
@@ -66,7 +66,7 @@ def store_entries(
     Calls per batch: one batched read of stored ids, one of claims, one conditional write
     per new accepted entry (different emails' at once), and batched writes of the items.
     """
-    stored_at = (now or datetime.now(timezone.utc)).isoformat()
+    stored_at = (now or datetime.now(UTC)).isoformat()
     unique = list({e.submission_id: e for e in entries}.values())
     already = submissions.existing(e.submission_id for e in unique)
     new = sorted((e for e in unique if e.submission_id not in already), key=lambda e: e.received_at)

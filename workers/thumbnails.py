@@ -15,7 +15,7 @@ thumbnails (same ETag) but touches the entry again, with the same value.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from events.uploads import (
@@ -57,7 +57,7 @@ def process_upload(
     been handled changes nothing, except finishing a quarantine that was interrupted and
     touching the entry again.
     """
-    stamp = (now or datetime.now(timezone.utc)).isoformat()
+    stamp = (now or datetime.now(UTC)).isoformat()
     parsed = parse_upload_key(notice.key)
     upload = uploads.get(parsed.upload_id) if parsed else None
     if upload is None or upload.get("key") != notice.key:

@@ -9,7 +9,7 @@ of a gone to-do does nothing. None of those outcomes is a failure.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from events.messages.envelope import load_message
@@ -34,7 +34,7 @@ def apply(message: Any, store: TodoStore) -> str:
                 "done": message.done,
                 "created_at": message.received_at,
                 "updated_at": message.received_at,
-                "stored_at": datetime.now(timezone.utc).isoformat(),
+                "stored_at": datetime.now(UTC).isoformat(),
             }
         )
         return "created" if created else "known"

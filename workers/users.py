@@ -7,7 +7,7 @@ a replay writes nothing, so the users stream sees one INSERT and one welcome ema
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from events.messages.envelope import load_message
@@ -40,7 +40,7 @@ def register_user(command: RegisterUser, users: UserStore, now: datetime | None 
     """Store the user unless its address is known; True when this call created it."""
     if command.user_id != user_id_for(command.email):
         raise ValueError(f"user id {command.user_id} does not belong to its email address")
-    created_at = (now or datetime.now(timezone.utc)).isoformat()
+    created_at = (now or datetime.now(UTC)).isoformat()
     return users.create(user_item(command, created_at))
 
 

@@ -36,7 +36,7 @@ import subprocess
 import sys
 import uuid
 from collections.abc import Callable
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -141,7 +141,7 @@ def prepare(endpoint_url: str) -> dict[str, str]:
     from lambda_platform.adapters.tables import DynamoCampaigns
 
     provision()
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     DynamoCampaigns().put(Campaign("summer", "Summer", now - timedelta(days=1), now + timedelta(days=7), 5))
     return env
 

@@ -22,7 +22,7 @@ import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from bench.machine import describe_machine, free_port
 from bench.processes import ROOT, bench_env, cpu_seconds
@@ -56,8 +56,8 @@ def entry(campaign_id: str, n: int) -> tuple[dict, dict | None]:
         "postal_code": "SW1A 1AA",
         "consent": True,
         "answers": {"store": "Main street", "size": "M"},
-        "received_at": (datetime(2030, 1, 1, tzinfo=timezone.utc) + timedelta(milliseconds=n)).isoformat(),
-        "stored_at": (datetime(2030, 1, 1, 0, 5, tzinfo=timezone.utc) + timedelta(milliseconds=n)).isoformat(),
+        "received_at": (datetime(2030, 1, 1, tzinfo=UTC) + timedelta(milliseconds=n)).isoformat(),
+        "stored_at": (datetime(2030, 1, 1, 0, 5, tzinfo=UTC) + timedelta(milliseconds=n)).isoformat(),
         "status": "accepted",
     }
     if n % 2:
@@ -73,7 +73,7 @@ def store(campaign_id: str, count: int) -> float:
     from lambda_platform.adapters.dynamo import batch_put
     from lambda_platform.adapters.tables import DynamoCampaigns
 
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     DynamoCampaigns().put(Campaign(campaign_id, campaign_id, now - timedelta(days=1), now + timedelta(days=7)))
     started = time.monotonic()
 

@@ -31,7 +31,7 @@ import sys
 import tempfile
 import time
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bench.machine import describe_machine, free_port
@@ -79,7 +79,7 @@ def our_app() -> Any:
     from tests.fakes import fake_ports
     from tests.fakes.tables import FakeCampaigns
 
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     campaign = Campaign(CAMPAIGN, "Bench", now - timedelta(days=1), now + timedelta(days=30), 1)
     services = Ports(**fake_ports(submissions_queue=MemoryQueue(), campaigns=FakeCampaigns(campaign)))
     return create_app({"SERVICES": services, "LOCAL": False, "RATE_PER_CLIENT": 10**9, "RATE_PER_CAMPAIGN": 10**9})

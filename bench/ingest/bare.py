@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from flask import Flask, request
 
@@ -36,7 +36,7 @@ def create_app() -> Flask:
             last_name=body["last_name"],
             email=body["email"],
             consent=bool(body["consent"]),
-            received_at=datetime.now(timezone.utc).isoformat(),
+            received_at=datetime.now(UTC).isoformat(),
         )
         queue.send(entry)
         return {"submission_id": entry.submission_id, "status": "queued"}, 202

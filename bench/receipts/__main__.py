@@ -32,7 +32,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from PIL import Image
 
@@ -88,7 +88,7 @@ def check_all(hashes: list[dict[str, str]]) -> tuple[dict[str, list[str]], list[
     """check_receipt for every original, then every copy, each a later entry; what each returned, and the Query sizes."""
     entries: dict[str, dict] = {}
     index, flags = FakeReceiptIndex(), FakeReceiptFlags(entries)
-    start = datetime(2025, 6, 1, tzinfo=timezone.utc)
+    start = datetime(2025, 6, 1, tzinfo=UTC)
     order = [(n, "original") for n in range(len(hashes))] + [(n, kind) for kind in COPY_KINDS for n in range(len(hashes))]
     found: dict[str, list[str]] = {}
     sizes: list[int] = []

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import click
 
@@ -74,7 +74,7 @@ def campaigns_list(as_json: bool) -> None:
     from lambda_platform.adapters.tables import campaign_item
 
     ports = command_ports()
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     found = ports.campaigns.list()
     if not found and not as_json:
         click.echo("no campaigns")

@@ -29,7 +29,7 @@ class Where:
     value: str
 
     @classmethod
-    def parse(cls, text: str) -> "Where":
+    def parse(cls, text: str) -> Where:
         """`FIELD=VALUE`; ValueError when there is no `=` or no field."""
         name, sep, value = text.partition("=")
         if not sep or not name.strip():

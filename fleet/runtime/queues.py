@@ -37,7 +37,7 @@ GATHER_STEP = 0.2
 
 #: Per runtime (its stop event) and trigger: set while a backlog waits, which wakes the
 #: pollers after the first.
-_backlogs: "weakref.WeakKeyDictionary[threading.Event, dict[str, threading.Event]]" = weakref.WeakKeyDictionary()
+_backlogs: weakref.WeakKeyDictionary[threading.Event, dict[str, threading.Event]] = weakref.WeakKeyDictionary()
 _backlogs_lock = threading.Lock()
 
 

@@ -180,7 +180,7 @@ def pair_errors(failed_ids: Sequence[str], errors: Sequence[str]) -> list[tuple[
 
 
 #: Per runtime (its stop event), as `fleet.runtime.queues` keeps its backlog signals.
-_runtimes: "weakref.WeakKeyDictionary[threading.Event, RuntimeStats]" = weakref.WeakKeyDictionary()
+_runtimes: weakref.WeakKeyDictionary[threading.Event, RuntimeStats] = weakref.WeakKeyDictionary()
 _runtimes_lock = threading.Lock()
 
 

@@ -37,7 +37,7 @@ from lambda_platform.resources import function_arn, queue_url, stream_arn
 log = logging.getLogger("fleet.runtime")
 
 #: The stream pollers of each runtime (by its stop event), for `wake_stream_pollers`.
-_pollers: "weakref.WeakKeyDictionary[threading.Event, weakref.WeakSet[StreamPoller]]" = weakref.WeakKeyDictionary()
+_pollers: weakref.WeakKeyDictionary[threading.Event, weakref.WeakSet[StreamPoller]] = weakref.WeakKeyDictionary()
 _pollers_lock = threading.Lock()
 
 

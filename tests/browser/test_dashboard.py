@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from playwright.sync_api import expect
@@ -17,7 +17,7 @@ def poison_entry(campaign_id: str) -> str:
     from lambda_platform.adapters.queues import SqsQueue
 
     submission_id = str(uuid.uuid4())
-    received = datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    received = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
     SqsQueue("submissions").send(
         SubmitEntry(submission_id, campaign_id, "Ada", "Lovelace", "ada@example.com", True, received)
     )

@@ -6,7 +6,7 @@ import random
 import uuid
 from collections import Counter
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from events.messages.campaigns import SubmitEntry
 from events.messages.envelope import dump_message, message_type
@@ -55,7 +55,7 @@ def is_poison(entry: SubmitEntry) -> bool:
 def queue_directly(planned: list[Planned]) -> list[str]:
     """Put entries straight onto the submissions queue, as the API would; return their ids."""
     ids = []
-    now = datetime.now(timezone.utc).isoformat()
+    now = datetime.now(UTC).isoformat()
     for start in range(0, len(planned), 10):
         entries = []
         for i, p in enumerate(planned[start : start + 10]):

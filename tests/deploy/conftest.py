@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import zipfile
+from datetime import UTC
 from pathlib import Path
 
 import pytest
@@ -55,7 +56,7 @@ def packages(aws_server, tmp_path_factory):
 @pytest.fixture
 def prod_stage(local_aws, monkeypatch):
     """moto provisioned for the `prod` stage, with the samples' campaign and a verified sender."""
-    from datetime import datetime, timedelta, timezone
+    from datetime import datetime, timedelta
 
     from events.models import Campaign
     from fleet.provision import provision
@@ -68,7 +69,7 @@ def prod_stage(local_aws, monkeypatch):
     settings.reset()
     aws.reset()
     provision()
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     DynamoCampaigns().put(Campaign("summer", "Summer", now - timedelta(days=1), now + timedelta(days=7), 5))
     aws.client("ses").verify_email_identity(EmailAddress="no-reply@example.com")
     return local_aws

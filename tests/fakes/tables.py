@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 import uuid
 from collections.abc import Iterable, Mapping
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from events.messages.envelope import dump_message, load_message
@@ -13,7 +13,7 @@ from events.models import Campaign
 from events.schemas import plain
 from lambda_platform.ports import KeyClaim
 
-NOW = datetime.now(timezone.utc)
+NOW = datetime.now(UTC)
 
 
 def campaign(

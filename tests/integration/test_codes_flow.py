@@ -7,7 +7,7 @@ import os
 import re
 import subprocess
 import sys
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -43,7 +43,7 @@ def test_a_pool_of_three_five_entries_then_two_codes_imported_for_the_waitlist(r
     from lambda_platform.adapters.tables import DynamoCampaigns
 
     endpoint = os.environ["AWS_ENDPOINT_URL"]
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     DynamoCampaigns().put(Campaign("promo", "Promo", now - timedelta(days=1), now + timedelta(days=7), gives_codes=True))
     first = tmp_path / "codes.csv"
     first.write_bytes(b"PROMO-1\nPROMO-2\nPROMO-3\n")
@@ -98,7 +98,7 @@ def test_a_code_file_that_is_not_utf8_is_refused_with_its_line(provisioned, tmp_
     from events.models import Campaign
     from lambda_platform.adapters.tables import DynamoCampaigns
 
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     DynamoCampaigns().put(Campaign("promo", "Promo", now - timedelta(days=1), now + timedelta(days=7), gives_codes=True))
     bad = tmp_path / "codes.csv"
     bad.write_bytes("OK-1\nCAFÉ-2\n".encode("cp1252"))

@@ -11,6 +11,7 @@ import json
 import os
 import subprocess
 import sys
+from datetime import UTC
 
 RUN = """
 import json, sys
@@ -68,13 +69,13 @@ def test_the_thumbnail_worker_imports_no_mail_and_no_codes(provisioned):
 
 
 def test_the_confirmations_worker_imports_no_s3_objects_and_no_imaging(provisioned):
-    from datetime import datetime, timedelta, timezone
+    from datetime import datetime, timedelta
 
     from events.models import Campaign
     from events.sample_payloads import load_sample
     from lambda_platform.composition import ports
 
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     event = load_sample("dynamodb_stream_insert")
     image = event["Records"][0]["dynamodb"]["NewImage"]
     campaign_id = image["campaign_id"]["S"]

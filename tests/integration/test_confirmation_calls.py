@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import collections
 import copy
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -67,7 +67,7 @@ def campaign(campaign_id: str, gives_codes: bool) -> None:
     from events.models import Campaign
     from lambda_platform.adapters.tables import DynamoCampaigns
 
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     DynamoCampaigns().put(Campaign(campaign_id, campaign_id.title(), now - timedelta(days=1), now + timedelta(days=7), gives_codes=gives_codes))
 
 

@@ -14,6 +14,7 @@ import re
 import shutil
 import time
 from collections import Counter
+from datetime import UTC
 from pathlib import Path
 
 import pytest
@@ -85,12 +86,12 @@ def test_saved_code_reloads_the_api_and_workers_never_moto_and_nothing_is_lost(t
         monkeypatch.setenv("FLEET_STAGE", "local")
         settings.reset()
         aws.reset()
-        from datetime import datetime, timedelta, timezone
+        from datetime import datetime, timedelta
 
         from events.models import Campaign
         from lambda_platform.adapters.tables import DynamoCampaigns
 
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         DynamoCampaigns().put(Campaign(CAMPAIGN, "Before the reload", now - timedelta(days=1), now + timedelta(days=7), 1))
 
         # A template change while a few hundred entries wait on the queue.

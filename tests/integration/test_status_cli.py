@@ -11,7 +11,7 @@ import select
 import signal
 import subprocess
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -46,7 +46,7 @@ def test_json_has_every_queue_in_the_topology_order_with_its_numbers(troubled):
     from events.models import Campaign
     from lambda_platform.adapters.tables import DynamoCampaigns
 
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     DynamoCampaigns().put(Campaign("spring", "Spring", now - timedelta(days=1), now + timedelta(days=1), gives_codes=True))
     DynamoCampaigns().put(Campaign("plain", "Plain", now - timedelta(days=1), now + timedelta(days=1)))
 

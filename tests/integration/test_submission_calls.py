@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import collections
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -32,7 +32,7 @@ def calls(provisioned, make_campaign, monkeypatch):
 
 def pipe_batch(count: int) -> list[dict]:
     """A Pipe's event (a bare array of SQS records) of `count` new entries of `receipts`."""
-    now = datetime.now(timezone.utc).isoformat()
+    now = datetime.now(UTC).isoformat()
     records = []
     for _ in range(count):
         entry = SubmitEntry(str(uuid.uuid4()), "receipts", "Ana", "Souza", f"ana.{uuid.uuid4().hex[:8]}@example.com", True, now)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -17,7 +17,7 @@ from tests.fakes.tables import FakeCampaigns, FakeQueue, FakeSubmissions, campai
 from tests.fakes.uploads import FakeUploads
 from workers.campaign_admin import CampaignAdminPorts, apply
 
-START = datetime(2025, 6, 14, 9, 0, tzinfo=timezone.utc)
+START = datetime(2025, 6, 14, 9, 0, tzinfo=UTC)
 BODY = {
     "name": "Summer receipts",
     "opens_at": "2025-06-01T00:00:00+00:00",

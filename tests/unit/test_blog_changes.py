@@ -4,7 +4,7 @@ through the API, and workers.blog applying them in order and invalidating the ed
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -21,7 +21,7 @@ from tests.fakes.tables import FakeQueue
 from workers import blog as blog_worker
 from workers.blog import BlogPorts, change_article, store_article, store_comment
 
-T0 = datetime(2026, 3, 1, 12, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
 
 @pytest.fixture

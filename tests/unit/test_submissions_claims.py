@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from events.messages.campaigns import SubmitEntry
 from events.models import ACCEPTED, DUPLICATE
@@ -41,7 +41,7 @@ def test_the_claims_of_different_emails_are_taken_at_once():
     submissions = SlowClaims()
     entries = [entry(n, f"person{n}@example.com") for n in range(1, 9)]
 
-    assert store_entries(entries, FakeCampaigns(campaign("summer")), submissions, now=datetime.now(timezone.utc)) == {}
+    assert store_entries(entries, FakeCampaigns(campaign("summer")), submissions, now=datetime.now(UTC)) == {}
 
     assert submissions.most_at_once > 1  # not one round trip after another
     assert {item["status"] for item in submissions.items.values()} == {ACCEPTED}
@@ -52,7 +52,7 @@ def test_one_emails_entries_still_claim_in_the_order_they_arrived():
     limit_two = FakeCampaigns(campaign("summer", max_entries_per_email=2))
     entries = [entry(n, "ana@example.com" if n % 2 else f"person{n}@example.com") for n in range(1, 11)]
 
-    assert store_entries(list(reversed(entries)), limit_two, submissions, now=datetime.now(timezone.utc)) == {}
+    assert store_entries(list(reversed(entries)), limit_two, submissions, now=datetime.now(UTC)) == {}
 
     ana = sorted((e.received_at, submissions.items[e.submission_id]["status"]) for e in entries if e.email == "ana@example.com")
     assert [status for _, status in ana] == [ACCEPTED, ACCEPTED, DUPLICATE, DUPLICATE, DUPLICATE]

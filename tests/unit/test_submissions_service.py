@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -14,7 +14,7 @@ from lambda_platform.errors import FleetError, RetryLater
 from tests.fakes.tables import FakeCampaigns, FakeSubmissions, campaign
 from workers.submissions import UnknownCampaign, claim_id, store_entries
 
-STORED_AT = datetime(2025, 6, 14, 9, 30, tzinfo=timezone.utc)
+STORED_AT = datetime(2025, 6, 14, 9, 30, tzinfo=UTC)
 _counter = iter(range(1, 10_000))
 
 
