@@ -142,8 +142,8 @@ def measure_reads(fleet: Fleet, article_id: str, bucket: str, reads: int) -> lis
     targets = {
         "article": (f"/v1/articles/{article_id}", f"{fleet.api}/v1/articles/{article_id}"),
         "list": ("/v1/articles?limit=10", f"{fleet.api}/v1/articles?limit=10"),
-        "entry page": ("/c/demo", f"{lambda_platform.aws}/{bucket}/web/entry.html"),
-        "download": (f"/{DOWNLOAD_KEY}", f"{lambda_platform.aws}/{bucket}/{DOWNLOAD_KEY}"),
+        "entry page": ("/c/demo", f"{fleet.aws}/{bucket}/web/entry.html"),
+        "download": (f"/{DOWNLOAD_KEY}", f"{fleet.aws}/{bucket}/{DOWNLOAD_KEY}"),
     }
     rows = []
     for name, (path, origin_url) in targets.items():
@@ -218,7 +218,7 @@ def main(argv: list[str] | None = None) -> None:
         fleet = Fleet(state)
         try:
             key, article_id, bucket = prepare(fleet)
-            print(f"fleet up: AWS {lambda_platform.aws}, API {fleet.api}, edge {fleet.edge}; {reads} reads from {CLIENTS} clients")
+            print(f"fleet up: AWS {fleet.aws}, API {fleet.api}, edge {fleet.edge}; {reads} reads from {CLIENTS} clients")
             rows = measure_reads(fleet, article_id, bucket, reads)
             write = measure_write(fleet, key, article_id)
         finally:
