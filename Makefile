@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-fast install clean bench-thumbnails bench-coldstart bench-ingest bench-requests bench-drain bench-edge bench-receipts bench-export
+.PHONY: run test test-fast install docs clean bench-thumbnails bench-coldstart bench-ingest bench-requests bench-drain bench-edge bench-receipts bench-export
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -15,14 +15,34 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 
 install: $(STAMP)
 
+# The docs' tools live in a venv of their own inside .venv (so `make clean` removes them):
+# Zappa packs .venv's site-packages into both Lambda zips, and MkDocs with Material would
+# take them past Lambda's 250 MB.
+DOCS_VENV := $(VENV)/docs
+DOCS_STAMP := $(DOCS_VENV)/.installed
+
+$(DOCS_STAMP): requirements-docs.txt | $(STAMP)
+	test -x $(DOCS_VENV)/bin/python || $(BIN)/python -m venv $(DOCS_VENV)
+	$(DOCS_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(DOCS_VENV)/bin/python -m pip install --quiet -r requirements-docs.txt
+	touch $(DOCS_STAMP)
+
+# The documentation site, docs/ into build/docs/ (open build/docs/index.html). Strict: a
+# broken link or anchor, a page missing from the nav, or a module without a docstring (the
+# module map is generated from them) fails it. Material's end-of-life banner is silenced;
+# requirements-docs.txt notes it.
+docs: $(STAMP) $(DOCS_STAMP)
+	NO_MKDOCS_2_WARNING=1 $(DOCS_VENV)/bin/mkdocs build --strict
+
 # The fleet's processes (moto's, the API under gunicorn, the workers); a saved change under
 # events/ fleet/ ingest_api/ workers/ restarts the API and the workers, never moto's
 # (`fleet up --no-reload` for a steady run).
 run: $(STAMP)
 	$(BIN)/fleet up --reload
 
-# Two processes, each file's tests in one of them: most tests wait on a fleet, not a CPU.
-test: $(STAMP) chromium
+# The docs build first, then two processes, each file's tests in one of them: most tests
+# wait on a fleet, not a CPU.
+test: $(STAMP) chromium docs
 	$(BIN)/python -m pytest -n 2 --dist loadfile --durations=15
 
 # The unit tier and one end-to-end flow per feature: under a minute, no browser, no chaos.
