@@ -214,7 +214,7 @@ class Topology:
     #: The static site and the CloudFront distribution in front of it and of the API.
     site: Site | None = None
     #: API Gateway's endpoint type and stage cache.
-    api_edge: ApiEdge = ApiEdge()
+    api_edge: ApiEdge = field(default_factory=ApiEdge)
 
     def queue(self, name: str) -> Queue:
         """Return the queue declared as `name`."""

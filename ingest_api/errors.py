@@ -110,5 +110,5 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):
-        log.exception("unhandled error")
+        log.error("unhandled error", exc_info=exc)
         return error_response(500, "internal", "Internal error.")

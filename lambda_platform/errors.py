@@ -64,6 +64,7 @@ def translate(exc: BaseException) -> BaseException:
 
 def _is_transport_error(exc: BaseException) -> bool:
     """True for botocore's connection and timeout errors: the request may go through later."""
-    from botocore.exceptions import ConnectionError, HTTPClientError
+    from botocore.exceptions import ConnectionError as BotocoreConnectionError
+    from botocore.exceptions import HTTPClientError
 
-    return isinstance(exc, (ConnectionError, HTTPClientError))
+    return isinstance(exc, (BotocoreConnectionError, HTTPClientError))

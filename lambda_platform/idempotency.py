@@ -90,7 +90,7 @@ class BatchPersistenceLayer(RetryingPersistenceLayer):
             chunk = hashed[start : start + 100]
             request = {self.table_name: {"Keys": [self._get_key(k) for k in chunk], "ConsistentRead": True}}
             try:
-                answer = retrying(lambda: self.client.batch_get_item(RequestItems=request))
+                answer = retrying(functools.partial(self.client.batch_get_item, RequestItems=request))
             except Exception as exc:
                 if not isinstance(translate(exc), RetryLater):
                     raise

@@ -60,13 +60,12 @@ def process_upload(
     stamp = (now or datetime.now(UTC)).isoformat()
     parsed = parse_upload_key(notice.key)
     upload = uploads.get(parsed.upload_id) if parsed else None
-    if upload is None or upload.get("key") != notice.key:
+    if parsed is None or upload is None or upload.get("key") != notice.key:
         # Not a key the API handed out: keep it out of the uploads prefix, record nothing.
         logger.warning("unknown upload quarantined", extra={"key": notice.key})
         objects.move(notice.key, quarantine_key(notice.key))
         return REJECTED
 
-    upload_id = upload["upload_id"]
     if notice.etag and upload.get("etag") == notice.etag and upload.get("status") in (READY, REJECTED):
         if upload["status"] == REJECTED:
             objects.move(notice.key, quarantine_key(notice.key))  # in case the first try stopped early

@@ -182,7 +182,7 @@ def _differs(wanted: Any, have: Any) -> bool:
         if all(not isinstance(v, dict) for v in wanted):
             # Methods, headers, query strings: sets, whatever order the endpoint answers.
             return sorted(map(str, wanted)) != sorted(map(str, have))
-        return any(_differs(w, h) for w, h in zip(_ordered(wanted), _ordered(have)))
+        return any(_differs(w, h) for w, h in zip(_ordered(wanted), _ordered(have), strict=True))
     return wanted != have
 
 

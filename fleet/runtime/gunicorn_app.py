@@ -88,7 +88,7 @@ class ApiWorker(ThreadWorker):
         """Answer an error met outside the app in the one JSON format, and log it as gunicorn does."""
         status = error_status(exc)
         if status == 500:
-            self.log.exception("Error handling request")
+            self.log.error("Error handling request", exc_info=exc)
         else:
             self.log.info("refused a request from %s: %s %s", (addr or ("",))[0], status, exc)
         try:

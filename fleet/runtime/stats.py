@@ -164,7 +164,8 @@ class RuntimeStats:
                 counts.failed += int(data.get("failed", 0))
                 series = data.get("per_second") or {}
                 first = int(series.get("first", 0))
-                for offset, (h, f) in enumerate(zip(series.get("handled", []), series.get("failed", []))):
+                # Not strict: a snapshot is read from a file, and a short series reads as zeros.
+                for offset, (h, f) in enumerate(zip(series.get("handled", []), series.get("failed", []), strict=False)):
                     if h or f:
                         counts.per_second.add(first + offset, int(h), int(f))
             for item in reversed(snapshot.get("failures") or []):
@@ -174,7 +175,7 @@ class RuntimeStats:
 def pair_errors(failed_ids: Sequence[str], errors: Sequence[str]) -> list[tuple[str, str]]:
     """Each failed record with its error: in order when one was logged per record, else the last one logged."""
     if len(errors) == len(failed_ids):
-        return list(zip(failed_ids, errors))
+        return list(zip(failed_ids, errors, strict=True))
     fallback = errors[-1] if errors else "reported failed by the handler (no error logged)"
     return [(record_id, fallback) for record_id in failed_ids]
 
@@ -306,7 +307,8 @@ def live_view(snapshot: dict[str, Any] | None, topology: Topology = TOPOLOGY, no
         series = data.get("per_second") or {}
         start = int(series.get("first", first))
         # Aligned to now: a snapshot a few seconds old shifts left, its last seconds zero.
-        for offset, (h, f) in enumerate(zip(series.get("handled", []), series.get("failed", []))):
+        # Not strict: a snapshot is read from a file, and a short series reads as zeros.
+        for offset, (h, f) in enumerate(zip(series.get("handled", []), series.get("failed", []), strict=False)):
             index = start + offset - first
             if 0 <= index < WINDOW_SECONDS:
                 handled[index], failed[index] = h, f

@@ -209,7 +209,7 @@ class StreamPoller(threading.Thread):
         """Invoke the function on a batch and count it (records handled, failed, their errors) for the live view."""
         records = event.get("Records", [])
         ids = [sequence_number(r) for r in records]
-        labels = dict(zip(ids, (_record_label(r) for r in records)))
+        labels = dict(zip(ids, (_record_label(r) for r in records), strict=True))
         counts = runtime_stats(self.stop_event)
         name = trigger_name(self.function, self.trigger)
         with capturing() as errors:

@@ -60,7 +60,8 @@ def counter_updates(limits: Sequence[tuple[str, int]], window_seconds: int, now:
 
 def full_counter(limits: Sequence[tuple[str, int]], reasons: Sequence[Mapping[str, Any]]) -> str | None:
     """The first counter whose update of `counter_updates(limits, ...)` failed its condition, or None."""
-    for (counter, _limit), reason in zip(limits, reasons):
+    # Not strict: a key's put may follow the counters in the transaction, and a refusal may carry no reasons.
+    for (counter, _limit), reason in zip(limits, reasons, strict=False):
         if reason.get("Code") == "ConditionalCheckFailed":
             return counter
     return None
