@@ -150,7 +150,7 @@ def process_whole_batch(
     for record in records:
         try:
             message = parse(record)
-        except Exception:  # this record alone fails; the batch goes on
+        except Exception:  # noqa: BLE001 - this record alone fails; the batch goes on
             logger.warning("unparseable record", extra={"message_id": record.message_id}, exc_info=True)
             failed.add(record.message_id)
             continue

@@ -194,7 +194,7 @@ def _articles_first(records: list[dict[str, Any]], parse: Callable[[str], Any]) 
     def is_comment(record: dict[str, Any]) -> bool:
         try:
             return isinstance(parse(record["body"]), PostComment)
-        except Exception:  # not swallowed: parsed again on its turn, it fails its record there
+        except Exception:  # noqa: BLE001 - not swallowed: parsed again on its turn, it fails its record there
             return True
 
     return sorted(records, key=is_comment)

@@ -167,7 +167,7 @@ def _fit(width: int, height: int, size: int) -> tuple[int, int]:
 def _orientation(image: Image.Image) -> int:
     try:
         value = image.getexif().get(_EXIF_ORIENTATION_TAG, 1)
-    except Exception:  # a broken EXIF block is ignored, not a reason to refuse a photo
+    except Exception:  # noqa: BLE001 - a broken EXIF block is ignored, not a reason to refuse a photo
         return 1
     return value if isinstance(value, int) and value in _ORIENTATION else 1
 

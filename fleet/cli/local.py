@@ -190,7 +190,7 @@ def _supervise(fleet, stop: threading.Event, changes, output) -> int:
         if changed and not stop.is_set() and fleet.reload(sorted(changed)):
             try:
                 _publish(output)  # a page or script of the site changed: the edge reads the bucket
-            except Exception as exc:  # the fleet serves on; the developer sees why the site did not follow
+            except Exception as exc:  # noqa: BLE001 - the fleet serves on; the developer sees why the site did not follow
                 output.line(f"not published: {exc}", err=True)
     return 0
 

@@ -90,7 +90,7 @@ class _PublicPoster:
 def _deliver(moto_publish: Callable[..., None], subscription: Any, message: str, message_id: str, kwargs: Any) -> None:
     try:
         moto_publish(subscription, message, message_id, **kwargs)
-    except Exception as exc:  # one subscription's failed delivery is its own, never the Publish's
+    except Exception as exc:  # noqa: BLE001 - one subscription's failed delivery is its own, never the Publish's
         log.warning("SNS delivery to %s (%s) failed: %s", subscription.endpoint, subscription.arn, exc)
 
 
