@@ -39,6 +39,7 @@ class CallCounter:
         self._local = threading.local()
 
     def __call__(self, model: Any = None, parsed: Any = None, **_: Any) -> None:
+        """Count one call of `model`'s operation, and whether it came back empty."""
         name = model.name
         with self.lock:
             self.calls[name] += 1

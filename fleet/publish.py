@@ -185,9 +185,7 @@ def plan(
     upload = []
     for key, file in sorted(local.items()):
         have = stored.get(key)
-        if have is None or have.size != file.size:
-            upload.append(file)
-        elif have.etag != file.md5 and stored_sha256(key) != file.sha256:
+        if have is None or have.size != file.size or (have.etag != file.md5 and stored_sha256(key) != file.sha256):
             upload.append(file)
     prefixes = tuple(files.prefix for files in site.files)
     delete = tuple(sorted(key for key in stored if key not in local and key.startswith(prefixes)))

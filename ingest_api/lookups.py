@@ -87,7 +87,7 @@ def page_limit(raw: str | None, default: int, maximum: int = MAX_PAGE) -> int:
     """A listing's `limit` query parameter: `default` when absent; 422 unless a whole number from 1 to `maximum`."""
     if raw is None:
         return default
-    # ASCII digits only: str.isdigit() takes "１" (which int() reads as 1) and "²" (which
+    # ASCII digits only: str.isdigit() takes "１" (which int() reads as 1) and "²" (which  # noqa: RUF003
     # it cannot read), and int() refuses a string of more than 4,300 digits.
     if not re.fullmatch(r"[0-9]{1,10}", raw) or not 1 <= int(raw) <= maximum:
         raise ApiError(

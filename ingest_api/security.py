@@ -54,6 +54,8 @@ class ResponseHeaders:
         self.app = app
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        """Serve `environ` through the app, the headers added as the response starts."""
+
         def start(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
             return start_response(status, self.headers_for(environ, headers), exc_info)
 

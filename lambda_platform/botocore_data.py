@@ -40,6 +40,7 @@ class DataLoader(Loader):
 
     @instance_cache
     def load_service_model(self, service_name: str, type_name: str, api_version: str | None = None) -> Any:
+        """The service's model (its newest version unless named), with botocore's extras applied."""
         try:
             versions = self.list_api_versions(service_name, type_name)
         except DataNotFoundError:

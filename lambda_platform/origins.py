@@ -103,10 +103,7 @@ def pattern_regex(pattern: str) -> str:
     port one port number, every other character itself."""
     scheme, _, authority = pattern.partition("://")
     host, port = _host_port(authority)
-    if host.startswith(WILDCARD + "."):
-        host_re = _LABEL + re.escape(host[1:])
-    else:
-        host_re = re.escape(host)
+    host_re = _LABEL + re.escape(host[1:]) if host.startswith(WILDCARD + ".") else re.escape(host)
     port_re = "" if not port else ":" + (_PORT if port == WILDCARD else re.escape(port))
     return re.escape(scheme + "://") + host_re + port_re
 

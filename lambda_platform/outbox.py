@@ -103,7 +103,7 @@ def read_outbox(
     url = f"{endpoint.rstrip('/')}/moto-api/data.json"
 
     def read() -> list[OutboxEmail]:
-        with urlopen(url, timeout=timeout) as response:  # noqa: S310
+        with urlopen(url, timeout=timeout) as response:
             return parse_moto_data(json.load(response))
 
     for attempt in range(1, attempts):

@@ -176,7 +176,9 @@ T = TypeVar("T")
 class Once(Protocol):
     """Runs an action at most once per (scope, key); see `lambda_platform.idempotency.once`."""
 
-    def __call__(self, scope: str, key: str, action: Callable[[], T]) -> T: ...
+    def __call__(self, scope: str, key: str, action: Callable[[], T]) -> T:
+        """Run `action` unless it already completed for (scope, key); return its (stored) result."""
+        ...
 
 
 class Mailer(Protocol):

@@ -189,6 +189,7 @@ def once(script: str, argument: str, env: dict[str, str]) -> float:
 
 
 def main() -> None:
+    """Run the benchmark and print its table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=7, help="fresh processes per case (default 7)")
     args = parser.parse_args()

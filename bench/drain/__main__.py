@@ -151,6 +151,7 @@ def _line(label: str, r: dict[str, Any]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark and print its figures."""
     parser = argparse.ArgumentParser(prog="python -m bench.drain", description=__doc__.splitlines()[0])
     parser.add_argument("--small", type=int, default=2000, help="entries in the small burst")
     parser.add_argument("--large", type=int, default=20000, help="entries in the large burst")

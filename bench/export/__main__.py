@@ -105,6 +105,7 @@ def export(env: dict[str, str], campaign_id: str, fmt: str, target: str) -> tupl
 
 
 def main() -> None:
+    """Run the benchmark and print its table."""
     parser = argparse.ArgumentParser(prog="python -m bench.export", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="1,000 and 10,000 entries instead of 10,000 and 100,000.")
     args = parser.parse_args()

@@ -64,6 +64,7 @@ class MemoryQueue:
         self.count = 0
 
     def send(self, message: Any) -> str:
+        """Serialise `message` as the SQS adapter does, and count it."""
         from events.messages.envelope import dump_message
 
         dump_message(message)
@@ -175,7 +176,7 @@ def wrk_round(url: str, seconds: int, connections: int) -> dict[str, float]:
         ).stdout
     finally:
         os.unlink(script.name)
-    line = next(l for l in out.splitlines() if l.startswith("RESULT "))
+    line = next(row for row in out.splitlines() if row.startswith("RESULT "))
     total, duration, p50, p99, errors = line.split()[1:]
     return {"rps": int(total) / float(duration), "p50": float(p50), "p99": float(p99), "errors": int(errors),
             "requests": int(total)}
@@ -295,6 +296,7 @@ def over_http(repeats: int, seconds: int, connections: int) -> dict[str, float]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark and print its figures."""
     parser = argparse.ArgumentParser(prog="python -m bench.ingest", description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--requests", type=int, default=2000, help="POSTs per in-process round")

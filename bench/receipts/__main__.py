@@ -120,6 +120,7 @@ def band_estimate(hashes: list[dict[str, str]]) -> list[float]:
 
 
 def spread(values: list[int]) -> str:
+    """Min, 5th percentile, median, 95th percentile and max of `values`, on one line."""
     ordered = sorted(values)
     pick = lambda q: ordered[min(len(ordered) - 1, int(q * len(ordered)))]  # noqa: E731
     return f"min {ordered[0]}, p5 {pick(0.05)}, median {pick(0.5)}, p95 {pick(0.95)}, max {ordered[-1]}"
@@ -155,7 +156,8 @@ def main() -> None:
     wrong = sum(1 for n in range(count) for kind in COPY_KINDS for other in found[f"{n:05d}-{kind}"]
                 if other.endswith("-original") and not other.startswith(f"{n:05d}-"))
     distinct = [distance(a["original"], b["original"]) for a, b in itertools.combinations(hashes, 2)]
-    print(f"\nfalse pairs among {count} distinct photos ({pairs:,} pairs): {false_pairs}  (target <= {allowed:.2f} at this count, 1 per 1,000 photos)")
+    print(f"\nfalse pairs among {count} distinct photos ({pairs:,} pairs): {false_pairs}  "
+          f"(target <= {allowed:.2f} at this count, 1 per 1,000 photos)")
     print(f"  copies matched with another receipt's original: {wrong}")
     print(f"  distance between distinct photos: {spread(distinct)}; threshold {DISTANCE}")
 

@@ -74,6 +74,7 @@ def settle(fleet: LocalFleet, counter: CallCounter, emails: int, timeout: float 
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark and print its figures."""
     parser = argparse.ArgumentParser(
         prog="python -m bench.requests", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )

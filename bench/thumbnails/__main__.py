@@ -78,6 +78,7 @@ PATHS: dict[str, Callable[[bytes, tuple[int, ...]], list[bytes]]] = {"ours": our
 
 
 def median_seconds(path: Callable, data: bytes, sizes: tuple[int, ...], repeats: int) -> float:
+    """The median time `path` takes to make `sizes` from `data`, after one warm-up call."""
     path(data, sizes)  # warm up: imports, first-call costs
     times = []
     for _ in range(repeats):
@@ -117,6 +118,7 @@ def high_water_kb() -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark and print its table."""
     parser = argparse.ArgumentParser(prog="python -m bench.thumbnails", description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=15)
     args = parser.parse_args(argv)

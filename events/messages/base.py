@@ -77,7 +77,8 @@ def message(*, id_field: str) -> Callable[[type[T]], type[T]]:
         if id_field not in {f.name for f in declared}:
             raise TypeError(f"{cls.__name__} has no field {id_field!r} for its message id")
         id_doc = "The id that makes every delivery of this message idempotent."
-        setattr(cls, "message_id", property(attrgetter(id_field), doc=id_doc))
+        # setattr: `cls` is a type[T], on which mypy knows no `message_id`.
+        setattr(cls, "message_id", property(attrgetter(id_field), doc=id_doc))  # noqa: B010
         setattr(cls, _FIELD_NAMES, tuple(f.name for f in declared))
         schema_fields = {f.name: f.metadata[_LOADED_BY] for f in declared}
         schema_doc = f"The body of a `{cls.__name__}` message."

@@ -112,7 +112,13 @@ def keys() -> None:
 
 @keys.command("create")
 @click.option("--name", required=True, help="Who or what the key is for.")
-@click.option("--scope", "scopes", multiple=True, required=True, help="A scope (repeat for more): articles:write, subscriptions:write, campaigns:write, campaigns:read.")
+@click.option(
+    "--scope",
+    "scopes",
+    multiple=True,
+    required=True,
+    help="A scope (repeat for more): articles:write, subscriptions:write, campaigns:write, campaigns:read.",
+)
 def keys_create(name: str, scopes: tuple[str, ...]) -> None:
     """Make a key and print it once: only its hash is kept."""
     from lambda_platform.access import new_key

@@ -92,7 +92,11 @@ def _export(ports: Ports, campaign_id: str, status: str | None, out: TextIO, opt
 @click.option("--winners", type=click.IntRange(min=1), help="How many winners to draw.")
 @click.option("--seed", help="The draw's seed (a random one when not given). The same seed and entries give the same winners.")
 @click.option("--verify", "verify_seed", metavar="SEED", help="Recompute the stored draw with this seed from today's entries and compare.")
-@click.option("--ids-file", type=click.Path(dir_okay=False, path_type=Path), help="Also write the sorted eligible ids, exactly the bytes the digest hashes (sha256sum FILE gives it).")
+@click.option(
+    "--ids-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write the sorted eligible ids, exactly the bytes the digest hashes (sha256sum FILE gives it).",
+)
 def campaigns_draw(campaign_id: str, winners: int | None, seed: str | None, verify_seed: str | None, ids_file: Path | None) -> None:
     """Draw winners among the eligible entries, reproducibly, and store the draw once per seed.
 

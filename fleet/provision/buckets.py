@@ -167,4 +167,4 @@ def ensure_bucket_cors(bucket: Bucket) -> Change:
 
 def _cors_shape(rule: dict[str, Any]) -> tuple:
     lists = ("AllowedOrigins", "AllowedMethods", "AllowedHeaders", "ExposeHeaders")
-    return tuple(tuple(sorted(rule.get(k) or [])) for k in lists) + (rule.get("MaxAgeSeconds"),)
+    return (*(tuple(sorted(rule.get(k) or [])) for k in lists), rule.get("MaxAgeSeconds"))

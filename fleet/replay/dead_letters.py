@@ -229,15 +229,16 @@ def start_move_task(source: str, target: str, rate: float | None) -> str | None:
     if settings.current().local:
         return None  # moto answers HTTP 500: move by receive, send, delete
     sqs = aws.client("sqs")
-    arn = lambda logical: sqs.get_queue_attributes(QueueUrl=queue_url(logical), AttributeNames=["QueueArn"])[
-        "Attributes"
-    ]["QueueArn"]
+
+    def arn(logical: str) -> str:
+        return sqs.get_queue_attributes(QueueUrl=queue_url(logical), AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+
     kwargs: dict[str, Any] = {"SourceArn": arn(source), "DestinationArn": arn(target)}
     if rate:
         kwargs["MaxNumberOfMessagesPerSecond"] = int(rate)
     try:
         return sqs.start_message_move_task(**kwargs)["TaskHandle"]
-    except Exception:  # not offered here: the caller moves message by message
+    except Exception:  # noqa: BLE001 - not offered here: the caller moves message by message
         return None
 
 

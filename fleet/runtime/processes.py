@@ -5,14 +5,16 @@
 - `workers`: every poller of the topology with the worker code (`LocalRuntime`).
 
 The API is `fleet.runtime.gunicorn_app`, the edge `fleet.edge.server` under the same
-gunicorn setup. Each says `ready` on a line of its own when it serves; the workers first say `imported` and wait for `go` on their input, so that a new
-generation can prove its code imports while the old one still polls (see
-`fleet.runtime.supervisor`). Each ends cleanly on SIGTERM, and when its parent is gone.
+gunicorn setup. Each says `ready` on a line of its own when it serves; the workers first
+say `imported` and wait for `go` on their input, so that a new generation can prove its
+code imports while the old one still polls (see `fleet.runtime.supervisor`). Each ends
+cleanly on SIGTERM, and when its parent is gone.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
 import signal
@@ -43,10 +45,8 @@ def exit_with_parent() -> None:
         import ctypes
 
         pr_set_pdeathsig = 1
-        try:
+        with contextlib.suppress(OSError, AttributeError):  # the watch below does the same, within a second
             ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
-        except (OSError, AttributeError):
-            pass  # the watch below does the same, within a second
 
     def watch() -> None:
         while os.getppid() == parent:

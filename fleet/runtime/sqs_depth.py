@@ -84,7 +84,7 @@ def _get_queue_attributes(backend: Any, queue_name: str, attribute_names: list[s
     queue = backend.get_queue(queue_name)
     if not attribute_names:
         return {}
-    valid_names = ["All"] + queue.BASE_ATTRIBUTES + queue.FIFO_ATTRIBUTES + queue.KMS_ATTRIBUTES
+    valid_names = ["All", *queue.BASE_ATTRIBUTES, *queue.FIFO_ATTRIBUTES, *queue.KMS_ATTRIBUTES]
     invalid_name = next((name for name in attribute_names if name not in valid_names), None)
     if invalid_name or invalid_name == "":
         raise InvalidAttributeName(invalid_name)

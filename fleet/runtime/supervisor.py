@@ -257,7 +257,7 @@ class Supervisor:
         names = [n for n in RELOADED if n in self.roles]
         fresh = {n: Child(self.roles[n], self.output) for n in names}
         try:
-            for name, child in fresh.items():
+            for child in fresh.values():
                 child.wait_for(child.imported if child.role.waits_for_go else child.ready, self.stop)
         except (ProcessFailed, TimeoutError) as failed:
             for child in fresh.values():

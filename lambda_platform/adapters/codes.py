@@ -97,7 +97,7 @@ class DynamoCodes:
 
     def _refused(self, submission_id: str, reasons: list[Mapping[str, Any]], exc: BaseException) -> CodeGrant:
         """What a cancelled give means: the entry's own code, or the code gone to someone else."""
-        code_reason, entry_reason = (list(reasons) + [{}, {}])[:2]
+        code_reason, entry_reason = [*reasons, {}, {}][:2]
         if entry_reason.get("Code") == "ConditionalCheckFailed":
             return CodeGrant(self._held(submission_id, entry_reason.get("Item")))
         if entry_reason.get("Code") == "TransactionConflict":
