@@ -30,6 +30,9 @@ EXCLUDE = [
     ".ci",
     ".pytest_cache",
     "test-artifacts",
+    # the docs' sources and every build's output (`make docs` writes build/docs)
+    "docs",
+    "build",
     "fleet.egg-info",
     "zappa_settings.json",
     "*.pyc",
@@ -58,6 +61,11 @@ EXCLUDE = [
     "_hypothesis*",
     "schemathesis",
     "pip",
+    # the type checker (make lint) and its compiled runtime: 60 MB the zips cannot hold
+    "mypy",
+    "mypyc",
+    "*__mypyc.*",
+    "librt",
     # imagehash's optional back ends (phash, whash), never imported: 150 MB the zips cannot hold
     "scipy", "scipy.libs", "pywt",
     # the editable install's path hook points at this checkout, not at the zip
