@@ -81,7 +81,7 @@ def test_a_thousand_entries_through_faults_and_poison_are_all_stored_once_and_co
     with ThreadPoolExecutor(8) as pool:
         api_ids = list(pool.map(lambda p: post(running_fleet.api_url, p), planned[:THROUGH_API]))
     ids = api_ids + queue_directly(planned[THROUGH_API:])
-    by_id = dict(zip(ids, planned))
+    by_id = dict(zip(ids, planned, strict=True))
     poison = {i for i, p in by_id.items() if p.poison}
     assert len(set(ids)) == TOTAL and 10 <= len(poison) <= 35
 

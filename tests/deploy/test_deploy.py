@@ -119,7 +119,7 @@ def test_zappa_deploys_both_stages_and_fleet_wire_leaves_every_trigger_reporting
         assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"], mapping
     settings.reset()
     by_table = {resources.table_name(t.table): t for t in triggers if isinstance(t, StreamTrigger)}
-    stream_table = lambda mapping: mapping["EventSourceArn"].partition(":table/")[2].partition("/stream/")[0]
+    stream_table = lambda mapping: mapping["EventSourceArn"].partition(":table/")[2].partition("/stream/")[0]  # noqa: E731
     assert sorted(stream_table(m) for m in streams) == sorted(by_table)
     for mapping in streams:
         trigger = by_table[stream_table(mapping)]
@@ -166,7 +166,7 @@ def _assert_the_api_is_cached_at_the_edge(wired: list[str]) -> None:
     rest = next(a for a in apigateway.get_rest_apis()["items"] if a["name"] == "fleet-prod-api")
     assert rest["endpointConfiguration"]["types"] == [TOPOLOGY.api_edge.endpoint_type]
     by_path = {r["path"]: r["id"] for r in apigateway.get_resources(restApiId=rest["id"], limit=500)["items"]}
-    method = lambda path, verb: apigateway.get_method(restApiId=rest["id"], resourceId=by_path[path], httpMethod=verb)
+    method = lambda path, verb: apigateway.get_method(restApiId=rest["id"], resourceId=by_path[path], httpMethod=verb)  # noqa: E731
     proxy = method("/{proxy+}", "ANY")["methodIntegration"]
     assert proxy["type"] == "AWS_PROXY"
     for cached in TOPOLOGY.api_edge.cached_gets:

@@ -19,7 +19,7 @@ from tests.deploy.conftest import STAGE, dummy_aws_env
 
 
 def test_the_zips_leave_dev_packages_out_and_keep_botocores_models(packages):
-    for zappa_stage, (zip_path, folder) in packages.items():
+    for zappa_stage, (_zip_path, folder) in packages.items():
         for left_out in ("moto", "pytest", "_pytest", "playwright", "pyvips", "tests", "bench"):
             assert not (folder / left_out).exists(), f"{left_out} is in the {zappa_stage} zip"
         assert list((folder / "botocore" / "data" / "sqs").glob("*/service-2.json.gz"))
@@ -28,7 +28,7 @@ def test_the_zips_leave_dev_packages_out_and_keep_botocores_models(packages):
 
 def test_the_zips_hold_no_host_code_and_every_lambda_package(packages):
     # The host (the `fleet` command, the local runtime, the edge, provisioning) never runs on Lambda.
-    for zappa_stage, (zip_path, folder) in packages.items():
+    for zappa_stage, (zip_path, _folder) in packages.items():
         with zipfile.ZipFile(zip_path) as archive:
             names = archive.namelist()
         host = sorted(n for n in names if n.split("/", 1)[0] == HOST_PACKAGE)
@@ -57,7 +57,7 @@ print(json.dumps(compiled))
 
 
 @pytest.mark.parametrize(
-    "zappa_stage, modules",
+    ("zappa_stage", "modules"),
     [("api", ["handler", "ingest_api.wsgi"]), ("workers", ["handler", "lambda_platform.entry", "workers.thumbnails", "workers.welcome"])],
 )
 def test_the_packaged_entry_points_are_imported_from_bytecode(packages, zappa_stage, modules):

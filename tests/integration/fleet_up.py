@@ -71,7 +71,7 @@ class FleetUp:
     def wait_ready(self, timeout: float = 180.0) -> dict[str, int]:
         """Wait for `fleet: ready`; the pid of each process, from the lines printed before it."""
         self.wait_for(r"^fleet: ready", timeout)
-        return self.pids(self.out[: self.out.index(next(l for l in self.out if l.startswith("fleet: ready")))])
+        return self.pids(self.out[: self.out.index(next(line for line in self.out if line.startswith("fleet: ready")))])
 
     @staticmethod
     def pids(lines: list[str]) -> dict[str, int]:

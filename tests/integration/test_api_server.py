@@ -67,7 +67,7 @@ def parse(answer: bytes) -> tuple[int, dict[str, str], bytes]:
     head, _, body = answer.partition(b"\r\n\r\n")
     status_line, *lines = head.decode("latin-1").split("\r\n")
     assert status_line.startswith("HTTP/1."), answer[:200]
-    headers = dict((k.strip().lower(), v.strip()) for k, _, v in (line.partition(":") for line in lines))
+    headers = {k.strip().lower(): v.strip() for k, _, v in (line.partition(":") for line in lines)}
     return int(status_line.split()[1]), headers, body
 
 

@@ -68,7 +68,7 @@ def test_campaigns_create_and_list(provisioned):
 
 
 @pytest.mark.parametrize(
-    "args, complaint",
+    ("args", "complaint"),
     [
         (["--opens", "yesterday", "--closes", "2100-01-01T00:00:00Z"], "--opens"),
         (["--opens", "2020-01-01T00:00:00", "--closes", "2100-01-01T00:00:00Z"], "--opens"),

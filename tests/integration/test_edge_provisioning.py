@@ -27,8 +27,8 @@ def test_the_site_bucket_is_private_and_read_only_by_the_distribution(provisione
     s3 = aws.client("s3")
     bucket = resources.bucket_name("site")
     block = s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"]
-    assert block == {k: True for k in ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets")}
-    summary, _config_ = _config()
+    assert block == dict.fromkeys(("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets"), True)
+    summary, _rendered = _config()
     policy = json.loads(s3.get_bucket_policy(Bucket=bucket)["Policy"])
     assert policy["Statement"] == [
         {
@@ -64,9 +64,9 @@ def test_the_distribution_reads_back_as_declared(provisioned):
     assert [o["Id"] for o in origins] == ["site"]
     assert origins[0]["DomainName"] == f"{resources.bucket_name('site')}.s3.us-east-1.amazonaws.com"
     site_behaviours = [b for b in TOPOLOGY.site.distribution.behaviours if b.origin == "site"]
-    have = config["CacheBehaviors"].get("Items", []) + [config["DefaultCacheBehavior"]]
+    have = [*config["CacheBehaviors"].get("Items", []), config["DefaultCacheBehavior"]]
     assert [b.get("PathPattern", "*") for b in have] == [b.path_pattern for b in site_behaviours]
-    for declared, rendered in zip(site_behaviours, have):
+    for declared, rendered in zip(site_behaviours, have, strict=True):
         assert (rendered["MinTTL"], rendered["DefaultTTL"], rendered["MaxTTL"]) == (
             declared.min_ttl,
             declared.default_ttl,
@@ -178,7 +178,7 @@ def test_api_behaviours_key_on_the_private_headers_once_the_api_exists(provision
     assert origins["api"]["CustomOriginConfig"]["OriginProtocolPolicy"] == "https-only"
     behaviours = config["CacheBehaviors"]["Items"] + [config["DefaultCacheBehavior"]]
     assert [b.get("PathPattern", "*") for b in behaviours] == [b.path_pattern for b in TOPOLOGY.site.distribution.behaviours]
-    for declared, rendered in zip(TOPOLOGY.site.distribution.behaviours, behaviours):
+    for declared, rendered in zip(TOPOLOGY.site.distribution.behaviours, behaviours, strict=True):
         if declared.origin != "api":
             continue
         forwarded = rendered["ForwardedValues"]

@@ -87,7 +87,7 @@ def test_fifty_signups_store_the_distinct_users_and_welcome_each_once(running_fl
     sent = signup_requests()
     responses = post_all(running_fleet.api_url, sent)
     assert [r.status_code for r in responses] == [202] * 50
-    keyed = {r.json()["signup_id"] for r, (b, h) in zip(responses, sent) if h}
+    keyed = {r.json()["signup_id"] for r, (b, h) in zip(responses, sent, strict=True) if h}
     assert len(keyed) == 1
     running_fleet.drain()
     expected = distinct_addresses(sent)

@@ -26,10 +26,14 @@ def faulty(provisioned, monkeypatch):
 
 
 @pytest.mark.parametrize(
-    "service, call, codes",
+    ("service", "call", "codes"),
     [
         ("ses", lambda c: c.send_email(Source="a@b.c", Destination={}, Message={"Subject": {"Data": "s"}, "Body": {}}), {"Throttling"}),
-        ("dynamodb", lambda c: c.get_item(TableName=settings.current().name("campaigns"), Key={"campaign_id": {"S": "v"}}), {"ProvisionedThroughputExceededException"}),
+        (
+            "dynamodb",
+            lambda c: c.get_item(TableName=settings.current().name("campaigns"), Key={"campaign_id": {"S": "v"}}),
+            {"ProvisionedThroughputExceededException"},
+        ),
         ("s3", lambda c: c.head_object(Bucket=settings.current().name("media"), Key="k"), {"ServiceUnavailable", "InternalError"}),
     ],
 )
@@ -55,7 +59,8 @@ def test_the_rates_apply_per_call_and_the_rest_goes_through(faulty):
             aws.client("dynamodb").get_item(TableName=settings.current().name("campaigns"), Key={"campaign_id": {"S": "v"}})
             outcomes.append("ok")
         except ClientError as exc:
-            assert exc.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+            # A run of calls, some refused: each refusal is checked as it comes.
+            assert exc.response["ResponseMetadata"]["HTTPStatusCode"] == 400  # noqa: PT017
             outcomes.append(exc.response["Error"]["Code"])
     assert outcomes.count("ok") == faults.current_plan().calls["dynamodb"] - faults.current_plan().injected["dynamodb"]
     assert 10 < outcomes.count("ok") < 50

@@ -49,10 +49,16 @@ def outcome_campaign(make_campaign):
         answers={"store": "=cmd|' /C calc'!A0"},
         upload_key=UPLOAD_KEY,
         duplicate_receipt={"sub-0005"},
-        review={"decision": "approved", "reason": "clear", "key_id": "k1", "key_name": "agency", "reviewed_at": "2030-01-02T00:00:00+00:00", "change_id": "c1"},
+        review={
+            "decision": "approved", "reason": "clear", "key_id": "k1", "key_name": "agency",
+            "reviewed_at": "2030-01-02T00:00:00+00:00", "change_id": "c1",
+        },
         code="WELCOME-1",
     )
-    entries[1]["review"] = {"decision": "rejected", "reason": "blurry", "key_id": "k1", "key_name": "agency", "reviewed_at": "2030-01-02T00:00:00+00:00", "change_id": "c2"}
+    entries[1]["review"] = {
+        "decision": "rejected", "reason": "blurry", "key_id": "k1", "key_name": "agency",
+        "reviewed_at": "2030-01-02T00:00:00+00:00", "change_id": "c2",
+    }
     entries[2]["status"] = "duplicate"
     assert DynamoSubmissions().put_many(entries) == set()
     DynamoUploads().create({"upload_id": UPLOAD_ID, "key": UPLOAD_KEY, "status": "ready", "campaign_id": "outcome"})
@@ -75,7 +81,7 @@ def test_export_and_draw_against_moto(outcome_campaign, tmp_path):
     assert raw.startswith("\ufeff".encode("utf-8"))
     header, *rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig"), newline="")))
     assert len(rows) == 120
-    first = dict(zip(header, rows[0]))
+    first = dict(zip(header, rows[0], strict=True))
     assert first["entry_id"] == "sub-0000" and first["upload_status"] == "ready"
     assert first["phone"] == "'+33 6 12 34 56 78"
     assert json.loads(first["answers"]) == {"store": "=cmd|' /C calc'!A0"}  # JSON starts with "{": no formula

@@ -45,7 +45,7 @@ def test_no_pattern_of_ours_is_anchored_with_a_dollar():
 
 
 @pytest.mark.parametrize(
-    "pattern, good",
+    ("pattern", "good"),
     [
         (UUID_ID, ARTICLE),
         (CAMPAIGN_ID, "summer"),
@@ -65,7 +65,7 @@ def test_a_pattern_takes_the_value_and_refuses_it_with_a_trailing_newline(patter
 def test_a_cursor_whose_key_ends_in_a_newline_is_refused():
     key = feed_key("2024-05-01T10:00:00+00:00", ARTICLE)
     assert decode_cursor(encode_cursor(key)) == key
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="not a cursor"):
         decode_cursor(encode_cursor(key + "\n"))
 
 
@@ -105,7 +105,6 @@ def test_an_idempotency_key_with_a_trailing_newline_is_a_400(app):
 
     with app.test_request_context(environ_base={"HTTP_IDEMPOTENCY_KEY": "order-1"}):
         assert idempotency_key() == "order-1"
-    with app.test_request_context(environ_base={"HTTP_IDEMPOTENCY_KEY": "order-1\n"}):
-        with pytest.raises(ApiError) as refused:
-            idempotency_key()
+    with app.test_request_context(environ_base={"HTTP_IDEMPOTENCY_KEY": "order-1\n"}), pytest.raises(ApiError) as refused:
+        idempotency_key()
     assert refused.value.status == 400

@@ -61,7 +61,7 @@ def test_every_upload_gets_its_own_key(client):
 
 
 @pytest.mark.parametrize(
-    "body, fields",
+    ("body", "fields"),
     [
         ({"content_type": "image/gif", "content_length": 10}, {"content_type"}),
         ({"content_type": "text/html", "content_length": 10}, {"content_type"}),

@@ -83,7 +83,7 @@ def test_an_article_is_queued_with_its_id(blog_client, blog):
 
 
 @pytest.mark.parametrize(
-    "body, field",
+    ("body", "field"),
     [
         ({"content": "x", "author": "a"}, "title"),
         ({"title": "t", "content": "x", "author": "a", "published": "yes"}, "published"),
@@ -118,7 +118,9 @@ def test_the_feed_is_newest_first_in_pages_and_skips_drafts(blog_client, blog):
 def test_a_bad_cursor_is_a_400_naming_it(blog_client, cursor):
     answer = blog_client.get("/v1/articles", query_string={"cursor": cursor})
     assert answer.status_code == 400
-    assert answer.json["error"] == {"code": "invalid_cursor", "message": "The cursor is not one this API made.", "fields": {"cursor": ["Not a valid cursor."]}}
+    assert answer.json["error"] == {
+        "code": "invalid_cursor", "message": "The cursor is not one this API made.", "fields": {"cursor": ["Not a valid cursor."]}
+    }
 
 
 @pytest.mark.parametrize("limit", ["0", "101", "-1", "ten", "1.5"])
@@ -200,7 +202,7 @@ def test_subscriptions_filter_by_article_and_only_that_article_deletes_them(blog
 
 
 @pytest.mark.parametrize(
-    "body, field",
+    ("body", "field"),
     [
         ({"protocol": "sqs", "endpoint": "https://example.com"}, "endpoint"),
         ({"protocol": "https", "endpoint": "http://example.com"}, "endpoint"),

@@ -164,7 +164,7 @@ def test_comments_of_a_missing_or_unpublished_article_are_a_404(reader, site):
 # --- PATCH and DELETE /v1/articles/{id} -----------------------------------------------
 
 
-@pytest.mark.parametrize("method, body", [("patch", {"title": "New"}), ("delete", None)])
+@pytest.mark.parametrize(("method", "body"), [("patch", {"title": "New"}), ("delete", None)])
 def test_changes_need_an_articles_write_key(site, method, body):
     client = client_of(site)
     path = f"/v1/articles/{publish(site)}"
@@ -191,7 +191,7 @@ def test_an_edit_is_queued_with_its_changes(writer, site):
 
 
 @pytest.mark.parametrize(
-    "body, field",
+    ("body", "field"),
     [
         ({}, "_body"),
         ({"title": ""}, "title"),
@@ -218,7 +218,7 @@ def test_an_unpublishing_is_queued(writer, site):
     assert load_message(dump_message(sent)) == sent
 
 
-@pytest.mark.parametrize("method, body", [("patch", {"title": "New"}), ("delete", None)])
+@pytest.mark.parametrize(("method", "body"), [("patch", {"title": "New"}), ("delete", None)])
 def test_changing_an_article_not_stored_is_a_404(writer, site, method, body):
     for path in (f"/v1/articles/{uuid.uuid4()}", "/v1/articles/not-an-id"):
         answer = getattr(writer, method)(path, json=body)

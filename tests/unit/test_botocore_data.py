@@ -13,7 +13,7 @@ from lambda_platform.botocore_data import DataLoader
 
 
 @pytest.mark.parametrize(
-    "service, type_name",
+    ("service", "type_name"),
     [("dynamodb", "service-2"), ("sqs", "service-2"), ("dynamodb", "endpoint-rule-set-1"), ("ec2", "paginators-1")],
 )
 def test_a_model_is_the_one_botocore_loads(service, type_name):

@@ -20,27 +20,27 @@ SUBMISSION = "3f8a1c52-6d0e-4b7a-9c1e-2a5b7d9e0f13"
 
 
 def save(**changes) -> SaveCampaign:
-    fields = dict(
-        change_id="c1",
-        campaign_id="summer",
-        name="Summer",
-        opens_at="2025-06-01T00:00:00+00:00",
-        closes_at="2025-08-31T00:00:00+00:00",
-        received_at="2025-06-14T10:00:00+00:00",
-    )
+    fields = {
+        "change_id": "c1",
+        "campaign_id": "summer",
+        "name": "Summer",
+        "opens_at": "2025-06-01T00:00:00+00:00",
+        "closes_at": "2025-08-31T00:00:00+00:00",
+        "received_at": "2025-06-14T10:00:00+00:00",
+    }
     return SaveCampaign(**{**fields, **changes})
 
 
 def review(**changes) -> ReviewEntry:
-    fields = dict(
-        change_id="r1",
-        campaign_id="summer",
-        submission_id=SUBMISSION,
-        decision="approved",
-        received_at="2025-06-14T10:00:00+00:00",
-        key_id="k1",
-        key_name="reviewer",
-    )
+    fields = {
+        "change_id": "r1",
+        "campaign_id": "summer",
+        "submission_id": SUBMISSION,
+        "decision": "approved",
+        "received_at": "2025-06-14T10:00:00+00:00",
+        "key_id": "k1",
+        "key_name": "reviewer",
+    }
     return ReviewEntry(**{**fields, **changes})
 
 

@@ -25,7 +25,7 @@ def worker_modules() -> list[str]:
     """The entry point and the module of every function in the topology."""
     from events.topology import TOPOLOGY
 
-    return ["lambda_platform.entry"] + sorted({f.handler.rpartition(".")[0] for f in TOPOLOGY.functions})
+    return ["lambda_platform.entry", *sorted({f.handler.rpartition(".")[0] for f in TOPOLOGY.functions})]
 
 
 def test_every_worker_module_with_a_handler_is_a_function_of_the_topology():

@@ -42,7 +42,7 @@ MIXED = [
 
 
 @pytest.mark.parametrize(
-    "settings, expected",
+    ("settings", "expected"),
     [
         ({}, {"unreviewed", "approved", "waitlisted"}),
         ({"draw_includes_unreviewed": False}, {"approved"}),

@@ -6,7 +6,7 @@ import copy
 
 import pytest
 from moto.dynamodb import models as dynamodb_models
-from moto.dynamodb.exceptions import TransactionCanceledException
+from moto.dynamodb.exceptions import MockValidationException, TransactionCanceledException
 
 from fleet.runtime import dynamodb_transactions
 
@@ -84,6 +84,6 @@ def test_a_failed_condition_writes_nothing_and_the_reasons_say_which_with_the_ol
 def test_a_write_moto_refuses_puts_back_the_writes_before_it(backend):
     items = count_and_claim("a")
     items.append({"Update": {"TableName": "keys", "Key": {"k": {"S": "z"}}, "UpdateExpression": "SET = nonsense"}})
-    with pytest.raises(Exception):
+    with pytest.raises(MockValidationException):  # moto's ValidationException for the malformed update
         backend.transact_write_items(items)
     assert hits(backend) == 0 and backend.get_item("keys", {"k": {"S": "a"}}) is None

@@ -170,7 +170,7 @@ class PurgeServer:
         server = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):  # noqa: N802 (http.server's name)
+            def do_POST(self):
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 server.received.append((self.path, self.headers["Content-Type"], json.loads(body)))
                 self.send_response(status)

@@ -22,7 +22,7 @@ def _render(function_arn=ARN, api=("abc.execute-api.us-east-1.amazonaws.com", "a
 
 
 def _behaviours(config):
-    return config["CacheBehaviors"].get("Items", []) + [config["DefaultCacheBehavior"]]
+    return [*config["CacheBehaviors"].get("Items", []), config["DefaultCacheBehavior"]]
 
 
 def test_every_behaviour_in_order_with_its_ttls_methods_and_query_strings():
@@ -30,7 +30,7 @@ def test_every_behaviour_in_order_with_its_ttls_methods_and_query_strings():
     rendered = _behaviours(config)
     assert [b.get("PathPattern", "*") for b in rendered] == [b.path_pattern for b in DISTRIBUTION.behaviours]
     assert "PathPattern" not in config["DefaultCacheBehavior"]
-    for declared, behaviour in zip(DISTRIBUTION.behaviours, rendered):
+    for declared, behaviour in zip(DISTRIBUTION.behaviours, rendered, strict=True):
         assert behaviour["TargetOriginId"] == declared.origin
         assert (behaviour["MinTTL"], behaviour["DefaultTTL"], behaviour["MaxTTL"]) == (
             declared.min_ttl,
@@ -45,7 +45,7 @@ def test_every_behaviour_in_order_with_its_ttls_methods_and_query_strings():
 
 
 def test_api_answers_are_keyed_on_the_private_headers_and_never_kept_past_private():
-    for declared, behaviour in zip(DISTRIBUTION.behaviours, _behaviours(_render())):
+    for declared, behaviour in zip(DISTRIBUTION.behaviours, _behaviours(_render()), strict=True):
         headers = behaviour["ForwardedValues"]["Headers"].get("Items", [])
         if declared.origin == "api":
             assert set(PRIVATE_REQUEST_HEADERS) <= set(headers)
@@ -82,7 +82,7 @@ def test_before_the_api_exists_the_site_stands_alone():
 
 
 def test_the_function_is_on_site_behaviours_only_and_rewrites_where_declared():
-    for declared, behaviour in zip(DISTRIBUTION.behaviours, _behaviours(_render())):
+    for declared, behaviour in zip(DISTRIBUTION.behaviours, _behaviours(_render()), strict=True):
         events = sorted(a["EventType"] for a in behaviour["FunctionAssociations"].get("Items", []))
         if declared.origin == "api":
             assert events == []
@@ -120,7 +120,7 @@ def test_the_generated_function_rewrites_as_the_declaration_and_makes_403s_404s(
     events.append({"context": {"eventType": "viewer-response"}, "response": {"statusCode": 403}})
     events.append({"context": {"eventType": "viewer-response"}, "response": {"statusCode": 200}})
     *requests, missing, found = _run_function(DISTRIBUTION, events)
-    for path, request in zip(paths, requests):
+    for path, request in zip(paths, requests, strict=True):
         behaviour = DISTRIBUTION.behaviour_for(path)
         assert request["uri"] == (behaviour.rewrite or path), path
     assert missing["statusCode"] == 404 and found["statusCode"] == 200

@@ -119,5 +119,5 @@ def test_a_purge_of_a_rewritten_path_purges_its_object():
 
 @pytest.mark.parametrize("paths", [None, "x", [], ["no-slash"], ["/a*b"], [3], ["/" + "a" * 5000]])
 def test_a_purge_takes_a_list_of_paths_each_from_the_root_with_a_star_only_at_the_end(paths):
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="path"):
         policy.purge_paths({"paths": paths})

@@ -61,7 +61,7 @@ def test_addresses_ses_would_refuse_are_refused(address):
         email_address(address)
 
 
-@pytest.mark.parametrize("address, stored", ACCEPTED)
+@pytest.mark.parametrize(("address", "stored"), ACCEPTED)
 def test_good_addresses_are_taken_and_idn_domains_become_punycode(address, stored):
     assert email_address(address) == stored
 

@@ -89,7 +89,7 @@ def test_each_formula_start_comes_out_as_text():
     assert result.exit_code == 0, result.output
     header, row = rows(result.stdout_bytes.decode("utf-8"))
     assert tuple(header) == COLUMNS
-    cells = dict(zip(header, row))
+    cells = dict(zip(header, row, strict=True))
     assert {c[0] for c in starts.values()} == set(FORMULA_STARTS)
     for column, value in starts.items():
         assert cells[column] == "'" + value, column
@@ -136,7 +136,10 @@ def test_every_column_an_agency_expects(tmp_path):
             answers={"size": "M", "colour": "blue"},
             upload_key=UPLOAD_KEY,
             duplicate_receipt={"s-000009", "s-000003"},
-            review={"decision": "approved", "reason": "ok", "key_id": "k1", "key_name": "agency", "reviewed_at": "2030-01-02T00:00:00+00:00", "change_id": "c1"},
+            review={
+                "decision": "approved", "reason": "ok", "key_id": "k1", "key_name": "agency",
+                "reviewed_at": "2030-01-02T00:00:00+00:00", "change_id": "c1",
+            },
             code="SAVE10",
         ),
         entry(2, status="duplicate", upload_key="uploads/campaigns/summer/cd/" + "cd" + "1" * 30 + ".jpg"),
@@ -147,12 +150,13 @@ def test_every_column_an_agency_expects(tmp_path):
     result = ports.invoke("summer", "-o", str(target))
     assert result.exit_code == 0, result.output
     header, *found = rows(target.read_text(encoding="utf-8"))
-    by_id = {r[0]: dict(zip(header, r)) for r in found}
+    by_id = {r[0]: dict(zip(header, r, strict=True)) for r in found}
     first = by_id["s-000001"]
     assert json.loads(first["answers"]) == {"colour": "blue", "size": "M"}
     assert first["upload_status"] == "ready"
     assert first["duplicate_receipt_of"] == "s-000003 s-000009"
-    assert (first["review_decision"], first["review_reason"], first["reviewer_key_id"], first["reviewer_key_name"]) == ("approved", "ok", "k1", "agency")
+    reviewer = (first["review_decision"], first["review_reason"], first["reviewer_key_id"], first["reviewer_key_name"])
+    assert reviewer == ("approved", "ok", "k1", "agency")
     assert first["reviewed_at"] == "2030-01-02T00:00:00+00:00" and first["code"] == "SAVE10"
     assert first["received_at"].startswith("2030-01-01") and first["stored_at"] == "2030-01-01T00:01:00+00:00"
     assert by_id["s-000002"]["upload_status"] == "unknown"

@@ -59,7 +59,7 @@ class _FlakyData:
         owner = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_GET(self):  # noqa: N802 (http.server's name)
+            def do_GET(self):
                 owner.asked += 1
                 failing = owner.asked <= failures
                 body = b"Internal Server Error" if failing else json.dumps(MOTO_DATA).encode()

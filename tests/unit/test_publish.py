@@ -85,7 +85,7 @@ def test_two_folders_publishing_the_same_key_is_an_error(tmp_path):
     write(tmp_path, "a/x.html")
     write(tmp_path, "b/x.html")
     site = Site(files=(StaticFiles("a", prefix="p/"), StaticFiles("b", prefix="p/")), distribution=SITE.distribution)
-    with pytest.raises(ValueError, match="p/x.html"):
+    with pytest.raises(ValueError, match=r"p/x\.html"):
         local_files(site, tmp_path)
 
 

@@ -107,7 +107,7 @@ def test_bands_cut_the_whole_hash_evenly():
     assert len(values) == BANDS == DISTANCE + 1
     widths = [HASH_BITS // BANDS + (1 if n < HASH_BITS % BANDS else 0) for n in range(BANDS)]
     assert sum(widths) == HASH_BITS and max(widths) - min(widths) <= 1
-    assert "".join(format(int(v, 16), f"0{w}b") for v, w in zip(values, widths)) == format(int(phash, 16), f"0{HASH_BITS}b")
+    assert "".join(format(int(v, 16), f"0{w}b") for v, w in zip(values, widths, strict=True)) == format(int(phash, 16), f"0{HASH_BITS}b")
 
 
 def test_any_pair_within_the_distance_shares_a_band_exactly():

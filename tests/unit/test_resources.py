@@ -75,7 +75,7 @@ UNDECLARED = [
 ]
 
 
-@pytest.mark.parametrize("build, args, kind, name, known", UNDECLARED, ids=lambda v: getattr(v, "__name__", None))
+@pytest.mark.parametrize(("build", "args", "kind", "name", "known"), UNDECLARED, ids=lambda v: getattr(v, "__name__", None))
 def test_an_undeclared_name_fails_at_once_naming_the_kind_and_the_known_names(stage, build, args, kind, name, known):
     stage("prod")
     # The unit tier refuses every AWS client: an UnknownResource proves none was asked for.

@@ -144,7 +144,7 @@ def test_the_live_view_aligns_a_late_snapshot_to_now_and_says_it_is_stale():
     snapshot = json.loads(json.dumps(stats.snapshot(now=T0)))
     fresh = live_view(snapshot, TOPOLOGY, now=T0 + 1)
     late = live_view(snapshot, TOPOLOGY, now=T0 + 60)
-    row = lambda view: next(t for t in view["triggers"] if t["name"] == "pipe:submissions->submissions")
+    row = lambda view: next(t for t in view["triggers"] if t["name"] == "pipe:submissions->submissions")  # noqa: E731
     assert row(fresh)["per_second"]["handled"][-2:] == [9, 0] and fresh["workers"]["reporting"]
     assert row(late)["per_second"]["handled"][-61] == 9 and sum(row(late)["per_second"]["handled"][-60:]) == 0
     assert not late["workers"]["reporting"] and late["workers"]["written_at"] == T0

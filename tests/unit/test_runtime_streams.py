@@ -136,7 +136,7 @@ def test_records_past_their_maximum_age_are_given_up_undelivered():
 
 
 @pytest.mark.parametrize(
-    "response, expected",
+    ("response", "expected"),
     [
         (None, ("ok", None)),
         ({}, ("ok", None)),

@@ -78,7 +78,7 @@ def test_sqs_batch_records_carry_submit_entry_envelopes_exactly_as_dump_message_
     assert len(records) == 3
     assert len({r["messageId"] for r in records}) == 3
     for record in records:
-        assert SQS_RECORD_KEYS <= set(record)
+        assert set(record) >= SQS_RECORD_KEYS
         assert record["eventSource"] == "aws:sqs"
         assert record["eventSourceARN"] == queue_arn("submissions")
         TOPOLOGY.queue("submissions")
@@ -130,7 +130,7 @@ def test_sqs_campaign_admin_records_are_the_admin_apis_messages_on_the_campaign_
     assert [t.queue for t in function.triggers] == ["campaign-admin"]
     messages = []
     for record in records:
-        assert SQS_RECORD_KEYS <= set(record)
+        assert set(record) >= SQS_RECORD_KEYS
         assert record["eventSourceARN"] == queue_arn("campaign-admin")
         assert record["md5OfBody"] == hashlib.md5(record["body"].encode()).hexdigest()
         message = load_message(record["body"])
@@ -163,7 +163,7 @@ def test_s3_put_names_the_media_bucket_and_a_form_encoded_key_under_the_campaign
 def test_s3_via_sqs_is_the_s3_event_as_an_sqs_body():
     (record,) = load_sample("s3_via_sqs")["Records"]
 
-    assert SQS_RECORD_KEYS <= set(record)
+    assert set(record) >= SQS_RECORD_KEYS
     assert record["md5OfBody"] == hashlib.md5(record["body"].encode()).hexdigest()
     assert json.loads(record["body"]) == load_sample("s3_put")
 
@@ -214,7 +214,7 @@ def test_apigw_request_is_accepted_when_zappa_hands_it_to_the_app(app, queue):
     # What Zappa's handler does for a REST API request on the amazonaws.com host.
     environ = create_wsgi_request(event, script_name=f"/{event['requestContext']['stage']}")
 
-    app_iter, status, headers = run_wsgi_app(app, environ, buffered=True)
+    app_iter, status, _headers = run_wsgi_app(app, environ, buffered=True)
     body = json.loads(b"".join(app_iter))
 
     assert status.startswith("202"), body

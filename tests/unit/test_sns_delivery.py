@@ -88,7 +88,7 @@ def test_an_https_subscriber_is_posted_to_within_timeouts_and_without_redirects(
 
 
 @pytest.mark.parametrize(
-    "url, addresses",
+    ("url", "addresses"),
     [
         ("https://127.0.0.1/hook", ()),
         ("https://[::1]/hook", ()),

@@ -21,15 +21,15 @@ _counter = iter(range(1, 10_000))
 def entry(email: str = "ana@example.com", campaign_id: str = "summer", **kwargs) -> SubmitEntry:
     """A valid entry with a fresh submission id and a later received_at than the last one."""
     n = next(_counter)
-    defaults = dict(
-        submission_id=f"00000000-0000-4000-8000-{n:012d}",
-        campaign_id=campaign_id,
-        first_name="Ana",
-        last_name="Souza",
-        email=email,
-        consent=True,
-        received_at=f"2025-06-14T09:00:00.{n:06d}+00:00",
-    )
+    defaults = {
+        "submission_id": f"00000000-0000-4000-8000-{n:012d}",
+        "campaign_id": campaign_id,
+        "first_name": "Ana",
+        "last_name": "Souza",
+        "email": email,
+        "consent": True,
+        "received_at": f"2025-06-14T09:00:00.{n:06d}+00:00",
+    }
     return SubmitEntry(**{**defaults, **kwargs})
 
 
@@ -206,7 +206,7 @@ def test_random_deliveries_keep_the_rules(seed):
     deliveries = [e for e in entries for _ in range(rng.randint(1, 3))]
     rng.shuffle(deliveries)
     cuts = sorted(rng.sample(range(1, len(deliveries)), k=min(3, len(deliveries) - 1)))
-    batches = [deliveries[a:b] for a, b in zip([0, *cuts], [*cuts, len(deliveries)])]
+    batches = [deliveries[a:b] for a, b in zip([0, *cuts], [*cuts, len(deliveries)], strict=True)]
 
     for batch in batches:
         assert store(batch, campaigns, submissions) == {}

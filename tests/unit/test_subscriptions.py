@@ -158,7 +158,7 @@ def test_a_name_that_does_not_resolve_is_refused(client, topic, article_id, host
 
 
 @pytest.mark.parametrize(
-    "endpoint, says",
+    ("endpoint", "says"),
     [
         ("http://hooks.example.com/", "https"),
         ("file:///etc/passwd", "https"),

@@ -20,7 +20,7 @@ def test_the_process_line_keeps_the_form_other_tools_read():
 
 
 @pytest.mark.parametrize(
-    "path, watched",
+    ("path", "watched"),
     [
         ("/src/workers/confirmations.py", True),
         ("/src/workers/templates/confirmation.html", True),
@@ -43,7 +43,7 @@ def test_a_file_that_does_not_compile_is_named_with_its_error(tmp_path):
 
 
 @pytest.mark.parametrize(
-    "exc, status",
+    ("exc", "status"),
     [
         (HeadTimeout(), 408),
         (http_errors.LimitRequestLine(9000, 8190), 414),

@@ -62,7 +62,7 @@ def stream_triggers() -> list[tuple[Function, StreamTrigger]]:
 # --- Queues ------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("queue, function", consumed_queues(), ids=lambda v: getattr(v, "name", None))
+@pytest.mark.parametrize(("queue", "function"), consumed_queues(), ids=lambda v: getattr(v, "name", None))
 def test_a_consumed_queue_redrives_to_its_dead_letter_queue_and_outlasts_its_consumer(queue, function):
     dlq_arn = resources.queue_arn(queue.dlq_name)
     attributes = queue_attributes(queue, dlq_arn)
@@ -177,10 +177,10 @@ def test_validation_refuses_a_stream_trigger_on_a_table_without_a_stream_and_a_n
     function, trigger = _first(StreamTrigger)
     with pytest.raises(ValueError, match="no stream"):
         _with_trigger(function, dataclasses.replace(trigger, table="campaigns")).validate()
-    with pytest.raises(ValueError, match="declared twice.*users"):
-        dataclasses.replace(TOPOLOGY, queues=TOPOLOGY.queues + (Queue("users"),)).validate()
-    with pytest.raises(ValueError, match="declared twice.*users-dlq"):
-        dataclasses.replace(TOPOLOGY, queues=TOPOLOGY.queues + (Queue("users-dlq"),)).validate()
+    with pytest.raises(ValueError, match=r"declared twice.*users"):
+        dataclasses.replace(TOPOLOGY, queues=(*TOPOLOGY.queues, Queue("users"))).validate()
+    with pytest.raises(ValueError, match=r"declared twice.*users-dlq"):
+        dataclasses.replace(TOPOLOGY, queues=(*TOPOLOGY.queues, Queue("users-dlq"))).validate()
 
 
 # --- Provisioning and wiring take every name from the topology ------------------------------------

@@ -44,7 +44,7 @@ def test_a_signup_is_queued_with_the_user_id_of_its_address(users_client, users_
 
 
 @pytest.mark.parametrize(
-    "body, field",
+    ("body", "field"),
     [
         (signup("not-an-email"), "email"),
         (signup(first_name=""), "first_name"),
@@ -103,7 +103,7 @@ def test_one_user_per_address_whatever_the_case():
 
 def test_a_user_id_that_does_not_match_its_address_is_refused():
     forged = RegisterUser("s", user_id_for("eve@example.com"), "ada@example.com", "A", "L", "2026-01-01")
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="does not belong to its email address"):
         users_worker.register_user(forged, FakeUsers())
 
 

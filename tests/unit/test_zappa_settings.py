@@ -81,7 +81,7 @@ def test_every_name_and_size_in_the_rendering_comes_from_the_topology():
         api=DeployUnit("web", app_function="somewhere.app", memory_mb=256, timeout_seconds=10),
         workers=DeployUnit("jobs", lambda_handler="somewhere.handler"),
         deploy_bucket="zips",
-        functions=(slow,) + TOPOLOGY.functions[1:],
+        functions=(slow, *TOPOLOGY.functions[1:]),
     )
     stages = render("qa", topology)
     assert list(stages) == ["web", "jobs"]
