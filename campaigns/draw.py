@@ -117,7 +117,8 @@ class DrawOutcome(_EligibleNow):
     @property
     def entries_changed(self) -> bool:
         """True when the eligible entries are not those the stored draw was made from."""
-        return self.digest_now != self.draw["digest"]
+        stored: str = self.draw["digest"]
+        return self.digest_now != stored
 
 
 def run_draw(
@@ -172,7 +173,8 @@ class Verification(_EligibleNow):
     @property
     def digest_matches(self) -> bool:
         """True when today's eligible entries are those the draw was made from."""
-        return self.digest_now == self.draw["digest"]
+        stored: str = self.draw["digest"]
+        return self.digest_now == stored
 
     @property
     def winners_match(self) -> bool:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Mapping
 from typing import Any
 
 from marshmallow import ValidationError, fields, validate
@@ -90,7 +91,7 @@ class Email(fields.Email):
         # Unicode local part, `localhost`, IP literals); the class stays for OpenAPI's format.
         self.validators = [v for v in self.validators if not isinstance(v, validate.Email)]
 
-    def _deserialize(self, value, attr, data, **kwargs):
+    def _deserialize(self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any) -> str:
         if isinstance(value, str):
             value = value.strip()
         try:

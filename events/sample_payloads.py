@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import json
 from importlib import resources
+from importlib.resources.abc import Traversable
 from typing import Any
 
 
-def _folder():
+def _folder() -> Traversable:
     return resources.files("events").joinpath("samples")
 
 

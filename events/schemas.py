@@ -6,11 +6,12 @@ The queue messages' schemas are derived from the messages themselves (`events.me
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any
 
 from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, validate, validates, validates_schema
 
-from events.emails import Email  # every email field, here with the others
+from events.emails import Email as Email  # every email field, here with the others (re-exported)
 from events.ids import CAMPAIGN_ID
 from events.text import is_blank
 
@@ -23,7 +24,7 @@ class Text(fields.String):
     """A string stripped of surrounding blanks, with no control characters; one with nothing
     visible in it (`events.text.is_blank`) is empty, and a required one must not be."""
 
-    def _deserialize(self, value, attr, data, **kwargs):
+    def _deserialize(self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any) -> str:
         text = super()._deserialize(value, attr, data, **kwargs).strip()
         if _FORBIDDEN.search(text):
             raise ValidationError("Contains characters that are not allowed.")
@@ -37,7 +38,7 @@ class Text(fields.String):
 class StrictBoolean(fields.Boolean):
     """A JSON `true` or `false` and nothing else."""
 
-    def _deserialize(self, value, attr, data, **kwargs):
+    def _deserialize(self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any) -> bool:
         # truthy={True} is not enough: 1 == True in a set, so 1 and 1.0 would pass as consent.
         if not isinstance(value, bool):
             raise self.make_error("invalid", input=value)
@@ -79,7 +80,7 @@ class SubmissionRequestSchema(Schema):
     )
 
     @validates("answers")
-    def _few_answers(self, value: dict, data_key: str) -> None:
+    def _few_answers(self, value: dict[str, Any], data_key: str) -> None:
         if len(value) > MAX_ANSWERS:
             raise ValidationError(f"At most {MAX_ANSWERS} answers.")
 
@@ -133,7 +134,7 @@ class CampaignSchema(Schema):
     draw_includes_flagged = fields.Boolean(load_default=False)
 
     @validates_schema
-    def _opens_before_closing(self, data: dict, **kwargs) -> None:
+    def _opens_before_closing(self, data: dict[str, Any], **kwargs: Any) -> None:
         if "opens_at" in data and "closes_at" in data and data["opens_at"] >= data["closes_at"]:
             raise ValidationError("Must be after opens_at.", "closes_at")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
@@ -48,7 +49,7 @@ class TodoPatchSchema(Schema):
     done = StrictBoolean()
 
     @validates_schema
-    def _something(self, data: dict, **kwargs) -> None:
+    def _something(self, data: dict[str, Any], **kwargs: Any) -> None:
         if not data:
             raise ValidationError(f"Send at least one of {', '.join(EDITABLE_FIELDS)}.")
 

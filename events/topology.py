@@ -8,13 +8,16 @@ physical name of a resource is `fleet-{stage}-{logical}` (see `physical_name`), 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from operator import attrgetter
+from typing import Literal, TypeVar
 
 from events.edge import ApiEdge, CacheBehaviour, Distribution, MethodCache, Site, StaticFiles
 
 PROJECT = "fleet"
+
+_Item = TypeVar("_Item")
 
 
 def project_name(stage: str) -> str:
@@ -304,7 +307,7 @@ class Topology:
                 self.queue(bucket.notify_queue)
 
 
-def _by_name(items, name, kind, key=lambda item: item.name):
+def _by_name(items: Sequence[_Item], name: str, kind: str, key: Callable[[_Item], str] = attrgetter("name")) -> _Item:
     for item in items:
         if key(item) == name:
             return item

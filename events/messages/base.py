@@ -17,9 +17,12 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 from operator import attrgetter
-from typing import Any, ClassVar, TypeVar, dataclass_transform
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, cast, dataclass_transform
 
 from marshmallow import EXCLUDE, Schema, fields, post_load, validate
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
 
 T = TypeVar("T")
 
@@ -48,7 +51,7 @@ class MessageSchema(Schema):
 
 
 def field(
-    kind: type[fields.Field],
+    kind: type[fields.Field[Any]],
     *,
     default: Any = _MISSING,
     default_factory: Callable[[], Any] = _MISSING,
@@ -70,7 +73,7 @@ def message(*, id_field: str) -> Callable[[type[T]], type[T]]:
 
     def declare(cls: type[T]) -> type[T]:
         cls = dataclasses.dataclass(frozen=True)(cls)
-        declared = dataclasses.fields(cls)
+        declared = dataclasses.fields(cast("type[DataclassInstance]", cls))
         undeclared = [f.name for f in declared if _LOADED_BY not in f.metadata]
         if undeclared:
             raise TypeError(f"{cls.__name__}: declare {', '.join(undeclared)} with events.messages.base.field")
@@ -92,9 +95,10 @@ def message(*, id_field: str) -> Callable[[type[T]], type[T]]:
 def schema_of(message_class: type) -> type[MessageSchema]:
     """The schema derived from a message class."""
     try:
-        return message_class.__dict__[_SCHEMA]
+        schema: type[MessageSchema] = message_class.__dict__[_SCHEMA]
     except KeyError:
         raise TypeError(f"{message_class.__name__} is not declared with events.messages.base.message") from None
+    return schema
 
 
 def to_dict(message: Any) -> dict[str, Any]:
