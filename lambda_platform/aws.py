@@ -93,7 +93,8 @@ def _resource(service: str, region: str, endpoint_url: str | None) -> Any:
 
 @functools.cache
 def _account_id(region: str, endpoint_url: str | None) -> str:
-    return _client("sts", region, endpoint_url).get_caller_identity()["Account"]
+    account: str = _client("sts", region, endpoint_url).get_caller_identity()["Account"]
+    return account
 
 
 def account_id() -> str:

@@ -35,14 +35,16 @@ def sqs_records(event: Any) -> list[dict[str, Any]]:
     if isinstance(event, list):
         return event
     if isinstance(event, dict) and isinstance(event.get("Records"), list):
-        return event["Records"]
+        records: list[dict[str, Any]] = event["Records"]
+        return records
     raise TypeError("not an SQS event: expected a list of records or {'Records': [...]}")
 
 
 def stream_records(event: Any) -> list[dict[str, Any]]:
     """The records of a Lambda DynamoDB stream event."""
     if isinstance(event, dict) and isinstance(event.get("Records"), list):
-        return event["Records"]
+        records: list[dict[str, Any]] = event["Records"]
+        return records
     raise TypeError("not a DynamoDB stream event: expected {'Records': [...]}")
 
 

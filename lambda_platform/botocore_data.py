@@ -23,7 +23,9 @@ from botocore.exceptions import DataNotFoundError
 from botocore.loaders import JSONFileLoader, Loader, create_loader, instance_cache
 
 
-class PlainJSONFileLoader(JSONFileLoader):
+# botocore ships no types (and botocore-stubs leave out the private methods overridden here),
+# so its loaders are Any to mypy: subclassing them and their instance_cache are unchecked.
+class PlainJSONFileLoader(JSONFileLoader):  # type: ignore[misc]  # botocore's class is Any: untyped
     """botocore's JSON file loader, parsing into plain (ordered) dicts."""
 
     def _load_file(self, full_path: str, open_method: Any) -> Any:
@@ -33,12 +35,12 @@ class PlainJSONFileLoader(JSONFileLoader):
             return json.loads(fp.read().decode("utf-8"))
 
 
-class DataLoader(Loader):
+class DataLoader(Loader):  # type: ignore[misc]  # botocore's class is Any: untyped
     """botocore's Loader, parsing plain dicts and looking a service up in its own directory only."""
 
     FILE_LOADER_CLASS = PlainJSONFileLoader
 
-    @instance_cache
+    @instance_cache  # type: ignore[untyped-decorator]  # botocore's decorator is Any: untyped
     def load_service_model(self, service_name: str, type_name: str, api_version: str | None = None) -> Any:
         """The service's model (its newest version unless named), with botocore's extras applied."""
         try:

@@ -186,7 +186,7 @@ class Ports:
         """Powertools' idempotency on our table: an action at most once per (scope, key)."""
         from lambda_platform.idempotency import once
 
-        return lambda scope, key, action: once(scope, key, action, context)
+        return functools.partial(once, context=context)
 
     def batch_once(self, scope: str, keys: Iterable[str], context: Any = None) -> Once:
         """`once` for one stream batch, whose `keys` in `scope` are read at once."""

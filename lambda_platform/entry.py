@@ -17,11 +17,13 @@ import importlib
 import json
 import logging
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from events.topology import TOPOLOGY, Function, Topology, physical_name
 
+_Route = TypeVar("_Route")
 
 class UnroutableEvent(Exception):
     """An event that no function of the topology consumes."""
@@ -123,7 +125,8 @@ def _records(event: Any) -> list[Any]:
     if isinstance(event, list):  # an EventBridge Pipe: always a bare array
         return event
     if isinstance(event, dict) and isinstance(event.get("Records"), list):
-        return event["Records"]
+        records: list[Any] = event["Records"]
+        return records
     raise UnroutableEvent(f"not a record event: {json.dumps(event, default=str)[:200]}")
 
 
@@ -132,7 +135,7 @@ def _arn_resource(arn: str) -> str:
     return arn.split(":", 5)[5] if arn.count(":") >= 5 else ""
 
 
-def _known(routes: dict[str, Any], name: str, kind: str) -> Any:
+def _known(routes: Mapping[str, _Route], name: str, kind: str) -> _Route:
     if name not in routes:
         raise UnroutableEvent(f"no function consumes the {kind} {name!r}")
     return routes[name]

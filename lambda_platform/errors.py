@@ -44,7 +44,8 @@ def error_code(exc: BaseException) -> str | None:
     """The AWS error code of a botocore ClientError, or None for anything else."""
     response = getattr(exc, "response", None)
     if isinstance(response, dict):
-        return response.get("Error", {}).get("Code")
+        code: str | None = response.get("Error", {}).get("Code")
+        return code
     return None
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import random
 import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -85,7 +86,7 @@ _suspended = threading.local()
 
 
 @contextlib.contextmanager
-def suspended():
+def suspended() -> Iterator[None]:
     """No faults in this thread meanwhile: setting up (provisioning) is not what is tested."""
     _suspended.on = True
     try:
@@ -118,7 +119,7 @@ def reset() -> None:
         _plans.clear()
 
 
-def _hook(service: str):
+def _hook(service: str) -> Callable[..., None]:
     def inject(model: Any = None, **_: Any) -> None:
         plan = current_plan()
         if plan is None or getattr(_suspended, "on", False):

@@ -39,6 +39,7 @@ from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import D
 
 from events.topology import TOPOLOGY
 from lambda_platform.errors import RetryLater, translate
+from lambda_platform.ports import Once
 from lambda_platform.retry import retrying
 from lambda_platform.telemetry import logger
 
@@ -62,15 +63,15 @@ class RetryingPersistenceLayer(DynamoDBPersistenceLayer):
         return retrying(lambda: DynamoDBPersistenceLayer._get_record(self, idempotency_key))
 
     def _put_record(self, data_record: DataRecord) -> None:
-        return retrying(lambda: DynamoDBPersistenceLayer._put_record(self, data_record))
+        retrying(lambda: DynamoDBPersistenceLayer._put_record(self, data_record))
 
     def _update_record(self, data_record: DataRecord) -> None:
         # The email is out: failing to say so would let it go out again. Try hard.
-        return retrying(lambda: DynamoDBPersistenceLayer._update_record(self, data_record), attempts=8)
+        retrying(lambda: DynamoDBPersistenceLayer._update_record(self, data_record), attempts=8)
 
     def _delete_record(self, data_record: DataRecord) -> None:
         # A record left INPROGRESS blocks every retry until its expiry.
-        return retrying(lambda: DynamoDBPersistenceLayer._delete_record(self, data_record), attempts=8)
+        retrying(lambda: DynamoDBPersistenceLayer._delete_record(self, data_record), attempts=8)
 
 
 class BatchPersistenceLayer(RetryingPersistenceLayer):
@@ -85,7 +86,9 @@ class BatchPersistenceLayer(RetryingPersistenceLayer):
     def read(self, scope: str, keys: Iterable[str]) -> None:
         """Read what `keys` hold in `scope`, 100 to a BatchGetItem; a key left unread takes the usual path."""
         self.configure(_config(), key_prefix=scope)
-        hashed = list(dict.fromkeys(self._get_hashed_idempotency_key({"key": k}) for k in keys))
+        # Powertools hashes to None only for a missing key: such a key is left to the usual path.
+        every = (self._get_hashed_idempotency_key({"key": k}) for k in keys)
+        hashed = list(dict.fromkeys(h for h in every if h is not None))
         for start in range(0, len(hashed), 100):
             chunk = hashed[start : start + 100]
             request = {self.table_name: {"Keys": [self._get_key(k) for k in chunk], "ConsistentRead": True}}
@@ -163,7 +166,7 @@ def reset() -> None:
     _persistence.cache_clear()
 
 
-def batch_once(scope: str, keys: Iterable[str], context: Any = None) -> Callable[[str, str, Callable[[], Any]], Any]:
+def batch_once(scope: str, keys: Iterable[str], context: Any = None) -> Once:
     """`once` for one stream batch whose records carry `keys` in `scope`: what they hold is
     read now, in one BatchGetItem, and each action done costs one write after it."""
     from lambda_platform import aws, resources
@@ -172,7 +175,7 @@ def batch_once(scope: str, keys: Iterable[str], context: Any = None) -> Callable
         table_name=resources.table_name(IDEMPOTENCY), key_attr=IDEMPOTENCY.partition_key, boto3_client=aws.client("dynamodb")
     )
     layer.read(scope, keys)
-    return lambda scope, key, action: once(scope, key, action, context, persistence=layer)
+    return functools.partial(once, context=context, persistence=layer)
 
 
 def once(scope: str, key: str, action: Callable[[], Any], context: Any = None, persistence: Any = None) -> Any:
@@ -186,16 +189,18 @@ def once(scope: str, key: str, action: Callable[[], Any], context: Any = None, p
     if context is not None:
         config.register_lambda_context(context)
 
-    @idempotent_function(
+    def run(data: dict[str, str]) -> Any:
+        return action()
+
+    # Powertools' decorator applied by a call, as its `@` form does: it is typed to return Any.
+    guarded: Callable[..., Any] = idempotent_function(
+        run,
         data_keyword_argument="data",
         persistence_store=persistence if persistence is not None else persistence_layer(),
         config=config,
         key_prefix=scope,
     )
-    def run(data: dict[str, str]) -> Any:
-        return action()
-
-    return _waiting_in_progress(lambda: run(data={"key": key}), context)
+    return _waiting_in_progress(lambda: guarded(data={"key": key}), context)
 
 
 #: Margin kept out of the invocation's remaining time when waiting on an INPROGRESS key.

@@ -11,14 +11,20 @@ by its declaration (`TOPOLOGY.table("campaigns")`); the stage is read on every c
 from __future__ import annotations
 
 import functools
+from typing import Protocol
 
 from events.topology import TOPOLOGY, ApiPlan, Bucket, DeployUnit, Index, Queue, Table, Topic, UnknownResource, project_name
 from lambda_platform import aws, settings
 from lambda_platform.errors import translate
 
 
-def _name(resource: object) -> str:
-    return resource if isinstance(resource, str) else resource.name  # type: ignore[attr-defined]
+class _Named(Protocol):
+    @property
+    def name(self) -> str: ...
+
+
+def _name(resource: str | _Named) -> str:
+    return resource if isinstance(resource, str) else resource.name
 
 
 def _physical(logical: str) -> str:
@@ -44,7 +50,8 @@ def stream_arn(table: str | Table) -> str:
     described = aws.client("dynamodb").describe_table(TableName=name)["Table"]
     if not described.get("LatestStreamArn"):
         raise RuntimeError(f"table {name} has no stream: run fleet provision first")
-    return described["LatestStreamArn"]
+    stream_arn: str = described["LatestStreamArn"]
+    return stream_arn
 
 
 # --- SQS -----------------------------------------------------------------------------------
@@ -78,9 +85,10 @@ def queue_url(queue: str | Queue) -> str:
 @functools.cache
 def _queue_url(name: str, endpoint_url: str | None, region: str) -> str:
     try:
-        return aws.client("sqs").get_queue_url(QueueName=name)["QueueUrl"]
+        url: str = aws.client("sqs").get_queue_url(QueueName=name)["QueueUrl"]
     except Exception as exc:  # translated, never swallowed
         raise translate(exc) from exc
+    return url
 
 
 # --- S3, SNS, Pipes ------------------------------------------------------------------------

@@ -129,14 +129,15 @@ class InvalidSetting(ValueError):
 
 
 def _alarm_email(value: str | None) -> str:
-    if not (value or "").strip():
+    text = (value or "").strip()
+    if not text:
         return ""
     from events.emails import NotAnEmail, email_address  # only when set: marshmallow is not a cold start's
 
     try:
-        return email_address(value.strip())
+        return email_address(text)
     except NotAnEmail as exc:
-        raise InvalidSetting(f"FLEET_ALARM_EMAIL={value.strip()!r}: {exc}") from None
+        raise InvalidSetting(f"FLEET_ALARM_EMAIL={text!r}: {exc}") from None
 
 
 def reset() -> None:

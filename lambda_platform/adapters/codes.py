@@ -95,7 +95,7 @@ class DynamoCodes:
             return self._refused(submission_id, cancellation_reasons(exc), exc)
         return CodeGrant(code, given=True)
 
-    def _refused(self, submission_id: str, reasons: list[Mapping[str, Any]], exc: BaseException) -> CodeGrant:
+    def _refused(self, submission_id: str, reasons: Sequence[Mapping[str, Any]], exc: BaseException) -> CodeGrant:
         """What a cancelled give means: the entry's own code, or the code gone to someone else."""
         code_reason, entry_reason = [*reasons, {}, {}][:2]
         if entry_reason.get("Code") == "ConditionalCheckFailed":

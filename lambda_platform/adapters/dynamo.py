@@ -84,7 +84,7 @@ def get_one(table: str | Table, key: str, value: str) -> dict[str, Any] | None:
 
 def query_count(**request: Any) -> int:
     """The items a Query matches, by `Select=COUNT`, page after page."""
-    total = 0
+    total: int = 0
     while True:
         page = call("query", Select="COUNT", **request)
         total += page["Count"]
@@ -93,11 +93,11 @@ def query_count(**request: Any) -> int:
         request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
 
-def batch_get(table: str | Table, key: str, values: Iterable[str], attributes: str | None = None) -> list[dict]:
+def batch_get(table: str | Table, key: str, values: Iterable[str], attributes: str | None = None) -> list[dict[str, Any]]:
     """Read items by key in batches of 100, following UnprocessedKeys."""
     name = table_name(table)
     values = list(dict.fromkeys(values))
-    found: list[dict] = []
+    found: list[dict[str, Any]] = []
     for start in range(0, len(values), BATCH_GET_LIMIT):
         request: dict[str, Any] = {"Keys": [{key: {"S": v}} for v in values[start : start + BATCH_GET_LIMIT]]}
         if attributes:

@@ -54,7 +54,8 @@ class CloudFrontEdge:
             page = self._call("list_distributions", **marker)["DistributionList"]
             for summary in page.get("Items", []):
                 if summary.get("Comment") == comment:
-                    return summary["Id"]
+                    found: str = summary["Id"]
+                    return found
             if not page.get("IsTruncated"):
                 return None
             marker = {"Marker": page["NextMarker"]}
@@ -79,7 +80,8 @@ class CloudFrontEdge:
         # CloudFront answers with the invalidation already made, never a second one.
         batch = {"Paths": {"Quantity": len(paths), "Items": list(paths)}, "CallerReference": uuid.uuid4().hex}
         made = self._call("create_invalidation", DistributionId=distribution, InvalidationBatch=batch)
-        return made["Invalidation"]["Id"]
+        invalidation_id: str = made["Invalidation"]["Id"]
+        return invalidation_id
 
 
 class LocalEdgePurge:

@@ -107,8 +107,10 @@ class DynamoEntries:
 
     @staticmethod
     def _start_key(campaign_id: str, after: Mapping[str, str]) -> dict[str, Any]:
+        sort_key = BY_CAMPAIGN.sort_key
+        assert sort_key is not None  # the topology declares it: a campaign's entries page in received_at order
         return {
             SUBMISSIONS.partition_key: {"S": after["submission_id"]},
             BY_CAMPAIGN.partition_key: {"S": campaign_id},
-            BY_CAMPAIGN.sort_key: {"S": after["received_at"]},
+            sort_key: {"S": after["received_at"]},
         }

@@ -29,4 +29,5 @@ class SesMailer:
             ))
         except Exception as exc:  # Throttling and MaxSendingRateExceeded -> RetryLater
             raise translate(exc) from exc
-        return response["MessageId"]
+        message_id: str = response["MessageId"]
+        return message_id

@@ -56,9 +56,10 @@ class SnsCommentTopic:
 
     def _call(self, operation: str, **kwargs: Any) -> dict[str, Any]:
         try:
-            return getattr(aws.client("sns"), operation)(**kwargs)
+            response: dict[str, Any] = getattr(aws.client("sns"), operation)(**kwargs)
         except Exception as exc:  # throttling becomes RetryLater; the rest is raised as is
             raise translate(exc) from exc
+        return response
 
     def publish(self, subject: str, message: str, attributes: Mapping[str, str]) -> str:
         """Publish one notification; SNS subjects are one line of at most 100 characters."""
@@ -69,7 +70,8 @@ class SnsCommentTopic:
             Message=message,
             MessageAttributes={k: {"DataType": "String", "StringValue": v} for k, v in attributes.items()},
         )
-        return response["MessageId"]
+        message_id: str = response["MessageId"]
+        return message_id
 
     def subscribe(self, protocol: str, endpoint: str, article_id: str) -> str:
         """Subscribe with a filter policy on the `article_id` message attribute."""
@@ -81,7 +83,8 @@ class SnsCommentTopic:
             Attributes={"FilterPolicy": json.dumps({"article_id": [article_id]})},
             ReturnSubscriptionArn=True,
         )
-        return response["SubscriptionArn"].rpartition(":")[2]
+        subscription_arn: str = response["SubscriptionArn"]
+        return subscription_arn.rpartition(":")[2]
 
     def queue_exists(self, queue_arn: str) -> bool:
         """Whether the queue exists in this region, in the ARN's account (GetQueueUrl, owner given)."""
@@ -89,7 +92,7 @@ class SnsCommentTopic:
         if region != settings.current().region:
             return False
         try:
-            url = aws.client("sqs").get_queue_url(QueueName=name, QueueOwnerAWSAccountId=account)["QueueUrl"]
+            url: str = aws.client("sqs").get_queue_url(QueueName=name, QueueOwnerAWSAccountId=account)["QueueUrl"]
         except Exception as exc:
             if error_code(exc) in _NO_QUEUE:
                 return False

@@ -54,7 +54,8 @@ class S3Objects:
         """The object's bytes; NotFound when it is gone."""
         body = self._call("get_object", Key=key)["Body"]
         try:
-            return body.read()
+            data: bytes = body.read()
+            return data
         finally:
             body.close()
 

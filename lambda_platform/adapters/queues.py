@@ -35,4 +35,5 @@ class SqsQueue:
             )
         except Exception as exc:
             raise translate(exc) from exc
-        return response["MessageId"]
+        message_id: str = response["MessageId"]
+        return message_id

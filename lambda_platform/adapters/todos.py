@@ -112,8 +112,9 @@ class S3UserFiles:
     def presign_get(self, key: str, expires_in: int) -> str:
         """A presigned GET of `key`."""
         try:
-            return aws.client("s3").generate_presigned_url(
+            url: str = aws.client("s3").generate_presigned_url(
                 "get_object", Params={"Bucket": self.bucket, "Key": key}, ExpiresIn=expires_in
             )
         except Exception as exc:
             raise translate(exc) from exc
+        return url
