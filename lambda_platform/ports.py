@@ -77,7 +77,7 @@ class SubmissionStore(Protocol):
     def claim(self, claim_id: str, submission_id: str) -> bool:
         """Take a claim for a submission; False when another submission holds it."""
 
-    def put_many(self, items: list[Mapping[str, Any]]) -> set[str]:
+    def put_many(self, items: Sequence[Mapping[str, Any]]) -> set[str]:
         """Store items in batches; return the submission ids that could not be written."""
 
 
@@ -319,12 +319,23 @@ class ReplayOutcome:
 
 
 class QueueDepths(Protocol):
-    """A topology queue's counts, as `fleet status` reads them (never by peeking)."""
+    """A topology queue's counts, as `fleet status` reads them (never by peeking); read-only."""
 
-    name: str
-    visible: int
-    in_flight: int
-    dead_lettered: int
+    @property
+    def name(self) -> str:
+        """The queue's logical name."""
+
+    @property
+    def visible(self) -> int:
+        """Messages waiting."""
+
+    @property
+    def in_flight(self) -> int:
+        """Messages received and not yet deleted."""
+
+    @property
+    def dead_lettered(self) -> int:
+        """Messages in its dead-letter queue."""
 
 
 class FleetMonitor(Protocol):

@@ -83,7 +83,7 @@ def receipt_copies(entry: Mapping[str, Any], ports: SettlePorts) -> list[str]:
     """The earlier entries whose photo this entry's copies; ReceiptPending while the photo is being processed."""
     parsed = parse_upload_key(str(entry.get("upload_key") or ""))
     upload = ports.upload(parsed.upload_id) if parsed is not None else None
-    if upload is None:
+    if parsed is None or upload is None:
         return []  # no photo, or a key the API never handed out: nothing to compare
     if upload.get("status") == PENDING:
         raise ReceiptPending(parsed.upload_id)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -117,7 +117,7 @@ def batch_get(table: str | Table, key: str, values: Iterable[str], attributes: s
     return found
 
 
-def batch_put(table: str | Table, items: list[Mapping[str, Any]], key: str) -> set[str]:
+def batch_put(table: str | Table, items: Sequence[Mapping[str, Any]], key: str) -> set[str]:
     """Write items in batches of 25, retrying UnprocessedItems; return keys never written."""
     name = table_name(table)
     failed: set[str] = set()

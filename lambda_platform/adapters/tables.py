@@ -140,7 +140,7 @@ class DynamoSubmissions:
             return False
         return True
 
-    def put_many(self, items: list[Mapping[str, Any]]) -> set[str]:
+    def put_many(self, items: Sequence[Mapping[str, Any]]) -> set[str]:
         """Store submissions in batches; return the ids that could not be written."""
         return batch_put(SUBMISSIONS, items, key="submission_id")
 

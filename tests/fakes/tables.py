@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -114,7 +114,7 @@ class FakeSubmissions:
         owner = self.claims.setdefault(claim_id, submission_id)
         return owner == submission_id
 
-    def put_many(self, items: list[Mapping[str, Any]]) -> set[str]:
+    def put_many(self, items: Sequence[Mapping[str, Any]]) -> set[str]:
         """Store items (None values left out, as DynamoDB does); return the ids not written."""
         failed: set[str] = set()
         for item in items:
