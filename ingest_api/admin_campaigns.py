@@ -42,7 +42,7 @@ _ENTRY_FIELDS = (
     "submission_id", "campaign_id", "status", "first_name", "last_name", "email", "phone", "postal_code",
     "answers", "upload_key", "received_at", "stored_at", "code", "code_given_at", "waitlisted_at",
 )
-_LIST_QUERY = {
+_LIST_QUERY: dict[str, dict[str, Any]] = {
     "status": {"type": "string", "enum": list(STATUSES)},
     "limit": {"type": "integer", "minimum": 1, "maximum": 100},
     "cursor": {"type": "string"},

@@ -63,6 +63,8 @@ def public(limited: bool = False, per_campaign: bool = False, keyed: bool = Fals
             count_deferred()
             return answer
 
+        # The route's class rides on the view function for the access check and the OpenAPI
+        # document to read: mypy knows no attributes on a function.
         wrapper.route_class = PUBLIC  # type: ignore[attr-defined]
         wrapper.rate_limited = limited  # type: ignore[attr-defined]
         return wrapper
@@ -83,6 +85,8 @@ def api_key(scope: str) -> Callable:
             g.api_key_name = record.get("name")
             return view(*args, **kwargs)
 
+        # The route's class rides on the view function for the access check and the OpenAPI
+        # document to read: mypy knows no attributes on a function.
         wrapper.route_class = API_KEY  # type: ignore[attr-defined]
         wrapper.scope = scope  # type: ignore[attr-defined]
         return wrapper
@@ -99,6 +103,7 @@ def user(view: Callable) -> Callable:
         g.user_sub = claims["sub"]
         return view(*args, **kwargs)
 
+    # The route's class rides on the view function (see `public`): mypy knows no attributes on a function.
     wrapper.route_class = USER  # type: ignore[attr-defined]
     return wrapper
 
@@ -127,7 +132,7 @@ def _key_record() -> dict[str, Any]:
 
 def _unauthorized(code: str, message: str, scheme: str) -> ApiError:
     error = ApiError(401, code, message)
-    error.headers = {"WWW-Authenticate": scheme if scheme != "Bearer" else f'Bearer error="{code}"'}  # type: ignore[attr-defined]
+    error.headers = {"WWW-Authenticate": scheme if scheme != "Bearer" else f'Bearer error="{code}"'}
     return error
 
 
@@ -293,7 +298,8 @@ def origin_allowed(origin: str) -> bool:
 
 def write_counts(campaign_id: str | None = None) -> Counts | None:
     """403 for a refused origin; else the counters this write is counted in (None: no limits)."""
-    # The proxy resolves the context on every attribute read: resolve it once.
+    # The proxy resolves the context on every attribute read: resolve it once. (Flask types
+    # `request` as the Request it stands for, so mypy does not know the proxy's method.)
     current = request._get_current_object()  # type: ignore[attr-defined]
     rules = access_rules()
     check_origin(current.environ, rules)

@@ -59,7 +59,7 @@ _ARTICLE_FIELDS = (
 )
 #: What a listed comment shows: never the commenter's email.
 _COMMENT_FIELDS = ("comment_id", "author", "body", "created_at")
-_PAGE_QUERY = {"limit": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE}, "cursor": {"type": "string"}}
+_PAGE_QUERY: dict[str, dict[str, Any]] = {"limit": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE}, "cursor": {"type": "string"}}
 
 
 @bp.post("/v1/articles")
@@ -100,7 +100,7 @@ def list_articles():
 
 
 def _summary(article: dict[str, Any]) -> dict[str, Any]:
-    shown = {k: article[k] for k in ("article_id", "title", "author", "published_at", "media") if k in article}
+    shown: dict[str, Any] = {k: article[k] for k in ("article_id", "title", "author", "published_at", "media") if k in article}
     content = article.get("content", "")
     shown["excerpt"] = content if len(content) <= EXCERPT_CHARS else content[: EXCERPT_CHARS - 1].rstrip() + "…"
     return shown

@@ -91,4 +91,5 @@ def cacheable(body: Any, max_age: int, private: bool = False) -> Response:
     response = jsonify(body)
     response.set_etag(etag_of(body))
     response.headers["Cache-Control"] = "private, no-cache" if private else f"public, max-age={max_age}"
-    return response.make_conditional(request)
+    response.make_conditional(request)  # in place: a 304 keeps the headers and drops the body
+    return response

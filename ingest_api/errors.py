@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import Flask, jsonify
 from marshmallow import ValidationError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
 from werkzeug.http import HTTP_STATUS_CODES
 
 from lambda_platform.errors import RetryLater
@@ -104,7 +104,7 @@ def register_error_handlers(app: Flask) -> None:
         status = exc.code or 500
         code = http_error_code(status, exc.name)
         response = error_response(status, code, exc.description or exc.name)
-        if status == 405 and exc.valid_methods:
+        if isinstance(exc, MethodNotAllowed) and exc.valid_methods:
             response.headers["Allow"] = ", ".join(exc.valid_methods)
         return response
 

@@ -37,7 +37,7 @@ class Counts:
         kind = next(k for counter, k, _ in self.limits if counter == full)
         retry_after = max(1, int(self.window_seconds - self.now % self.window_seconds + 0.999))
         error = ApiError(429, "rate_limited", f"Too many requests ({kind}); try again in {retry_after} s.")
-        error.headers = {"Retry-After": str(retry_after)}  # type: ignore[attr-defined]
+        error.headers = {"Retry-After": str(retry_after)}
         return error
 
 

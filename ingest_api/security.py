@@ -37,6 +37,7 @@ _SECURITY_HEADERS = [header for _, header in _SECURITY]
 
 def register_response_headers(app: Flask) -> None:
     """Add CORS and security headers to every response of `app`."""
+    # Flask's documented way to add WSGI middleware; mypy refuses any assignment to a method.
     app.wsgi_app = ResponseHeaders(app.wsgi_app, app)  # type: ignore[method-assign]
 
 

@@ -15,7 +15,7 @@ import selectors
 import socket
 from email.utils import formatdate
 from http import HTTPStatus
-from typing import Any
+from typing import Any, ClassVar
 
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
@@ -64,7 +64,7 @@ class ApiRequestHandler(WSGIRequestHandler):
 
     protocol_version = "HTTP/1.1"
     #: Seconds a read or a write may wait on the client (the socket's timeout); see `make_api_server`.
-    timeout: float | None = None
+    timeout: ClassVar[float | None] = None
 
     def parse_request(self) -> bool:
         """Parse the request line and headers, refusing what the limits and versions do not allow."""
@@ -112,7 +112,8 @@ class ApiRequestHandler(WSGIRequestHandler):
         # After the answer, Werkzeug discards unread input with one buffered read of 10 MB,
         # which waits for a client that has stopped sending to close; take what has arrived.
         if not isinstance(self.rfile, _WhatHasArrived):
-            self.rfile = _WhatHasArrived(self.rfile)
+            # A stand-in that delegates all but read() to the real reader, not a BufferedIOBase.
+            self.rfile = _WhatHasArrived(self.rfile)  # type: ignore[assignment]
 
     def send_header(self, keyword: str, value: str) -> None:
         """Send a header; `Connection: close` once (the app may say it before Werkzeug does)."""

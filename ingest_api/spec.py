@@ -42,6 +42,7 @@ def documented(
     """Say what a view takes (a marshmallow schema, query parameters) and what it answers on success."""
 
     def decorate(view: Callable) -> Callable:
+        # Read back by build_spec from the view function: mypy knows no attributes on a function.
         view.openapi = {"body": body, "status": status, "query": query or {}, "content": content}  # type: ignore[attr-defined]
         return view
 
@@ -100,6 +101,7 @@ def _operation(spec: Any, rule: Any, view: Callable, error: dict[str, Any]) -> d
         operation["requestBody"] = {"required": True, "content": {"application/json": {"schema": doc["body"]}}}
     if kind == API_KEY:
         operation["security"] = [{"ApiKey": []}]
+        # `scope` rides on the view function (ingest_api.auth.api_key): mypy knows no attributes on a function.
         operation["description"] += f" Needs an API key with the scope `{view.scope}`."  # type: ignore[attr-defined]
     elif kind == USER:
         operation["security"] = [{"Bearer": []}]

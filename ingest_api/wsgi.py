@@ -23,4 +23,5 @@ def _with_lambda_context(environ: dict[str, Any], start_response: Callable[..., 
     return _serve(environ, start_response)
 
 
+# Flask's documented way to add WSGI middleware; mypy refuses any assignment to a method.
 app.wsgi_app = _with_lambda_context  # type: ignore[method-assign]
