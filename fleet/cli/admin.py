@@ -60,7 +60,7 @@ def campaigns_create(
         )
     except ValidationError as exc:
         names = {"opens_at": "--opens", "closes_at": "--closes", "campaign_id": "CAMPAIGN_ID"}
-        problems = "; ".join(f"{names.get(k, '--' + k.replace('_', '-'))}: {' '.join(v)}" for k, v in exc.messages.items())
+        problems = "; ".join(f"{names.get(k, '--' + k.replace('_', '-'))}: {' '.join(v)}" for k, v in exc.normalized_messages().items())
         raise click.BadParameter(problems) from None
     campaign = Campaign(**data)
     command_ports().campaigns.put(campaign)

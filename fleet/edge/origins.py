@@ -7,6 +7,7 @@ Both count what they served (`OriginStats`), which `make bench-edge` reads.
 
 from __future__ import annotations
 
+import builtins
 import threading
 import time
 from collections.abc import Iterator, Mapping
@@ -52,13 +53,14 @@ class OriginStats:
     last_purge_at: float | None = None
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
-    def counted(self, origin: str, body: Iterator[bytes] | None = None) -> Iterator[bytes]:
+    # builtins.bytes: inside the class, `bytes` is the field above.
+    def counted(self, origin: str, body: Iterator[builtins.bytes] | None = None) -> Iterator[builtins.bytes]:
         """`body`, its request counted now and its bytes as they are read."""
         with self.lock:
             self.requests[origin] += 1
         return self._bytes_of(origin, body if body is not None else iter(()))
 
-    def _bytes_of(self, origin: str, body: Iterator[bytes]) -> Iterator[bytes]:
+    def _bytes_of(self, origin: str, body: Iterator[builtins.bytes]) -> Iterator[builtins.bytes]:
         for chunk in body:
             with self.lock:
                 self.bytes[origin] += len(chunk)

@@ -107,10 +107,11 @@ class Edge:
             response, status = handle_request_with_rfc(
                 hishel.Request("GET", key, hishel.Headers(viewer)), send, self.storage, key, self.options
             )
+            # hishel types a stream as sync or async; from our sync storage it is always sync.
             body: Iterable[bytes] = response.stream or iter(())  # type: ignore[assignment]
             if status["stored"]:
                 # Read whole before the lock goes: the entry exists once its body is stored.
-                body = list(body)  # type: ignore[arg-type]
+                body = list(body)
                 with self._keys_lock:
                     self._keys.add(key)
         shown = policy.for_the_viewer(response.headers)

@@ -151,7 +151,7 @@ def stage_patch(stage: dict[str, Any], edge: ApiEdge) -> list[dict[str, str]]:
     if str(stage.get("cacheClusterSize")) != edge.cache_size_gb:
         ops.append({"op": "replace", "path": "/cacheClusterSize", "value": edge.cache_size_gb})
     settings = stage.get("methodSettings") or {}
-    wanted = {"*/*": {"cachingEnabled": False}}
+    wanted: dict[str, dict[str, Any]] = {"*/*": {"cachingEnabled": False}}
     for cached in edge.cached_gets:
         wanted[method_setting_key(cached.resource_path)] = {
             "cachingEnabled": True,

@@ -94,6 +94,8 @@ def ensure_bucket_notification(bucket: Bucket) -> Change:
 
     Other notification configurations of the bucket are kept; ours is known by its id.
     """
+    if bucket.notify_queue is None:
+        raise ValueError(f"bucket {bucket.name} declares no queue to notify")
     name = resources.bucket_name(bucket)
     queue_arn = resources.queue_arn(bucket.notify_queue)
     sqs = aws.client("sqs")

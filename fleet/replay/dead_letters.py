@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -94,7 +94,7 @@ def release(url: str, messages: Iterable[dict[str, Any]]) -> None:
         )
 
 
-def peek(url: str, where: list[Where] = (), limit: int | None = None, hold: int = HOLD_SECONDS) -> Iterator[dict]:
+def peek(url: str, where: Sequence[Where] = (), limit: int | None = None, hold: int = HOLD_SECONDS) -> Iterator[dict]:
     """Every message of a queue that matches, received and held hidden; the caller releases or deletes.
 
     Stops when a receive brings nothing new: each message is held for `hold` seconds, so
@@ -134,7 +134,7 @@ def dump_line(message: dict[str, Any]) -> str:
     )
 
 
-def dump(logical: str, where: list[Where] = (), limit: int | None = None) -> list[str]:
+def dump(logical: str, where: Sequence[Where] = (), limit: int | None = None) -> list[str]:
     """JSON lines of the messages of a topology queue's dead-letter queue; they stay there."""
     url = queue_url(dead_letter_queue(logical))
     held = list(peek(url, where, limit))
@@ -196,7 +196,7 @@ def send_then_delete(source_url: str | None, target_url: str, messages: list[dic
 def move(
     source: str,
     target: str,
-    where: list[Where] = (),
+    where: Sequence[Where] = (),
     limit: int | None = None,
     rate: float | None = None,
     moved: Callable[[int], None] = lambda n: None,
@@ -265,7 +265,7 @@ def read_dump(lines: Iterable[str]) -> list[dict[str, Any]]:
 def send_dump(
     messages: list[dict[str, Any]],
     target: str,
-    where: list[Where] = (),
+    where: Sequence[Where] = (),
     limit: int | None = None,
     rate: float | None = None,
     sent: Callable[[int], None] = lambda n: None,

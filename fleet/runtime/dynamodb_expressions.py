@@ -34,6 +34,7 @@ def install() -> None:
     def cached_make(cls: Any, expression: str) -> Any:
         return parsed(cls, expression)
 
+    # Marks on the function itself (the first makes a second install do nothing): mypy knows no attributes on a function.
     cached_make._fleet_cached = True  # type: ignore[attr-defined]
     cached_make._fleet_original = make  # type: ignore[attr-defined]
-    UpdateExpressionParser.make = classmethod(cached_make)  # type: ignore[method-assign,assignment]
+    UpdateExpressionParser.make = classmethod(cached_make)

@@ -26,7 +26,10 @@ def install() -> None:
     """Make this process's moto run TransactWriteItems as above (once; later calls do nothing)."""
     from moto.dynamodb.models import DynamoDBBackend
 
-    DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
+    # Replacing moto's method with ours is the point: mypy refuses any assignment to a method,
+    # and ours takes the backend as Any: it reaches into moto's internals further than moto's
+    # own annotations describe them.
+    DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign,assignment]
 
 
 def transact_write_items(backend: Any, transact_items: list[dict[str, Any]]) -> None:

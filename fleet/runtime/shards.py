@@ -133,6 +133,7 @@ class ShardWorker:
             state.limit = self.trigger.batch_size
             return DONE
         if outcome == "partial":
+            assert failed is not None  # a partial outcome names its first failed record
             index = sequence_numbers.index(failed)
             if index > 0:
                 state.checkpoint = sequence_numbers[index - 1]

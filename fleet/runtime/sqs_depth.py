@@ -26,6 +26,8 @@ def install() -> None:
     """Make this process's moto SQS cost what a call touches (again: the same)."""
     from moto.sqs.models import Queue, SQSBackend
 
+    # Replacing moto's attributes and methods with ours is the point: mypy refuses each
+    # assignment (a property over a method or an attribute, a function over a method).
     Queue.attributes = property(lambda queue: QueueAttributes(queue))  # type: ignore[assignment]
     Queue.messages = property(_visible_messages)  # type: ignore[assignment]
     Queue.approximate_number_of_messages = property(lambda queue: len(_visible_messages(queue)))  # type: ignore[assignment]

@@ -213,10 +213,11 @@ class _ErrorCapture(logging.Handler):
         found = getattr(_capture, "errors", None)
         if found is None or record.levelno < logging.WARNING:
             return
+        error = getattr(record, "error", None)  # a worker's warning with extra={"error": ...}
         if record.exc_info and record.exc_info[1] is not None:
             found.append(describe_error(record.exc_info[1]))
-        elif getattr(record, "error", None):
-            found.append(str(record.error)[:ERROR_CHARS])
+        elif error:
+            found.append(str(error)[:ERROR_CHARS])
 
 
 def describe_error(exc: BaseException) -> str:
