@@ -56,6 +56,7 @@ class Fleet:
                 break
         if not self.lines or not self.lines[-1].startswith("fleet: ready"):
             raise SystemExit("fleet up did not get ready:\n" + "\n".join(self.lines[-40:]))
+        # Drain the rest of the output; stdout is a pipe (asserted above), which mypy does not carry into the lambda.
         threading.Thread(target=lambda: [None for _ in self.process.stdout], daemon=True).start()  # type: ignore[union-attr]
 
     @property

@@ -98,6 +98,7 @@ def export(env: dict[str, str], campaign_id: str, fmt: str, target: str) -> tupl
     elapsed = time.monotonic() - started
     moto_cpu = cpu_seconds(os.getpid()) - moto_before
     if os.waitstatus_to_exitcode(status):
+        # stderr is the pipe asked for above; Popen types it as optional.
         raise SystemExit(f"export of {campaign_id} failed: {process.stderr.read().decode()}")  # type: ignore[union-attr]
     with open(peak_file, encoding="ascii") as peak:
         peak_kib = int(peak.read())

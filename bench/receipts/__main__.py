@@ -99,6 +99,7 @@ def check_all(hashes: list[dict[str, str]]) -> tuple[dict[str, list[str]], list[
         sizes.append(len(items))
         return items
 
+    # The fake's own method, replaced to count what each Query returns: mypy refuses assigning to a method.
     index.band = counted  # type: ignore[method-assign]
     for step, (n, kind) in enumerate(order):
         submission_id = f"{n:05d}-{kind}"

@@ -65,6 +65,7 @@ def open_page(browser, shots: Shots, **context_options):
     """A fresh context and page that records console errors and failed requests."""
     context = browser.new_context(**context_options)
     page = context.new_page()
+    # The page carries what went wrong for the test to read: Playwright's Page declares no such attribute.
     page.problems = []  # type: ignore[attr-defined]
     page.on("console", lambda m: m.type == "error" and page.problems.append(f"console: {m.text}"))
     page.on("pageerror", lambda e: page.problems.append(f"page error: {e}"))

@@ -90,6 +90,7 @@ def test_a_message_is_frozen_and_its_id_is_its_declared_field(example):
     name = type(example).__name__
     assert example.message_id == getattr(example, ID_FIELDS[name])
     with pytest.raises(dataclasses.FrozenInstanceError):
+        # The assignment a frozen message refuses, on purpose.
         example.received_at = AT  # type: ignore[misc]
 
 
