@@ -29,6 +29,9 @@ EXCLUDE = [
     "bench",
     ".ci",
     ".pytest_cache",
+    # make lint's caches (mypy's is ~50 MB)
+    ".mypy_cache",
+    ".ruff_cache",
     "test-artifacts",
     # the docs' sources and every build's output (`make docs` writes build/docs)
     "docs",
