@@ -129,14 +129,23 @@ class LocalFleet:
         tag = tag or uuid.uuid4().hex[:8]
 
         def post(n: int) -> str:
-            body = json.dumps({
-                "first_name": "Ana", "last_name": "Souza", "email": f"ana.{tag}.{n}@example.com", "consent": True,
-            })
+            body = json.dumps(
+                {
+                    "first_name": "Ana",
+                    "last_name": "Souza",
+                    "email": f"ana.{tag}.{n}@example.com",
+                    "consent": True,
+                }
+            )
             for attempt in range(5):
                 conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
                 try:
-                    conn.request("POST", f"/v1/campaigns/{CAMPAIGN}/submissions", body=body, headers={
-                        "Content-Type": "application/json", "Idempotency-Key": f"{tag}-{n}"})
+                    conn.request(
+                        "POST",
+                        f"/v1/campaigns/{CAMPAIGN}/submissions",
+                        body=body,
+                        headers={"Content-Type": "application/json", "Idempotency-Key": f"{tag}-{n}"},
+                    )
                     response = conn.getresponse()
                     answer = response.read()
                 finally:
@@ -175,7 +184,6 @@ def rounds(repeats: int) -> Iterator[int]:
         yield n
 
 
-
 def post_entries(api_url: str, count: int, connections: int = 8, tag: str = "") -> dict[str, Any]:
     """POST `count` entries (distinct emails, each its own Idempotency-Key) over keep-alive connections.
 
@@ -197,8 +205,7 @@ def post_entries(api_url: str, count: int, connections: int = 8, tag: str = "") 
                 n = next(numbers, None)
             if n is None:
                 break
-            body = json.dumps({"first_name": "Ana", "last_name": "Souza", "email": f"ana.{tag}.{n}@example.com",
-                               "consent": True})
+            body = json.dumps({"first_name": "Ana", "last_name": "Souza", "email": f"ana.{tag}.{n}@example.com", "consent": True})
             headers = {"Content-Type": "application/json", "Idempotency-Key": f"{tag}-{n}"}
             for attempt in range(5):  # the same key and body again: the same entry, never a second
                 started = time.perf_counter()

@@ -153,8 +153,13 @@ class FleetProcesses:
 
     def _spawn(self, name: str, *args: str) -> _Lines:
         process = subprocess.Popen(
-            [sys.executable, "-m", *args], cwd=ROOT, env=self.env, text=True,
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            [sys.executable, "-m", *args],
+            cwd=ROOT,
+            env=self.env,
+            text=True,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
         )
         return self.adopt(process, name)
 
@@ -185,8 +190,9 @@ class FleetProcesses:
     def _fleet_up(self) -> None:
         self.how = "fleet up --no-reload (its processes)"
         self._stop_signal = signal.SIGINT  # Ctrl-C, as a developer stops it
-        lines = self._spawn("fleet", "fleet", "up", "--no-reload", "--no-demo",
-                            "--aws-port", str(self.aws_port), "--api-port", str(self.api_port))
+        lines = self._spawn(
+            "fleet", "fleet", "up", "--no-reload", "--no-demo", "--aws-port", str(self.aws_port), "--api-port", str(self.api_port)
+        )
         lines.wait_for(r"fleet: ready", timeout=180)
         for line in lines.seen:
             match = PROCESS_LINE.search(line)
@@ -251,4 +257,3 @@ class FleetProcesses:
         from lambda_platform import aws
 
         return int(aws.client("ses").get_send_quota()["SentLast24Hours"])
-

@@ -182,9 +182,7 @@ class Verification(_EligibleNow):
         return self.winners_now == list(self.draw["winners"])
 
 
-def verify_draw(
-    campaign: Campaign, entries: Iterable[Mapping[str, Any]], seed: str, store: DrawStore
-) -> Verification | None:
+def verify_draw(campaign: Campaign, entries: Iterable[Mapping[str, Any]], seed: str, store: DrawStore) -> Verification | None:
     """Recompute a stored draw from today's entries; None when no draw has this seed."""
     stored = store.get(campaign.campaign_id, seed)
     if stored is None:

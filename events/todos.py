@@ -75,6 +75,4 @@ class FileRequestSchema(Schema):
 
     name = Text(required=True, validate=validate.Length(min=1, max=128))
     content_type = Text(required=True, validate=validate.OneOf(FILE_CONTENT_TYPES))
-    content_length = fields.Integer(
-        required=True, strict=True, validate=validate.Range(1, FILE_MAX_BYTES)
-    )
+    content_length = fields.Integer(required=True, strict=True, validate=validate.Range(1, FILE_MAX_BYTES))

@@ -86,4 +86,3 @@ def zappa_zip_callback(zappa_cli: Any) -> None:
     click.echo(f"fleet bytecode: {added} modules compiled into {os.path.basename(zappa_cli.zip_path)}")
     for name in failed:
         click.echo(f"fleet bytecode: {name} does not compile, left as source")
-

@@ -36,9 +36,7 @@ class QueueStatus:
 
 
 def _depth(logical: str) -> tuple[int, int]:
-    attributes = aws.client("sqs").get_queue_attributes(QueueUrl=queue_url(logical), AttributeNames=_ATTRIBUTES)[
-        "Attributes"
-    ]
+    attributes = aws.client("sqs").get_queue_attributes(QueueUrl=queue_url(logical), AttributeNames=_ATTRIBUTES)["Attributes"]
     return int(attributes["ApproximateNumberOfMessages"]), int(attributes["ApproximateNumberOfMessagesNotVisible"])
 
 

@@ -39,8 +39,21 @@ THUMBNAIL_URL_SECONDS = 300
 
 #: What an entry shows to a key with `campaigns:read`, beside its upload, flags and review.
 _ENTRY_FIELDS = (
-    "submission_id", "campaign_id", "status", "first_name", "last_name", "email", "phone", "postal_code",
-    "answers", "upload_key", "received_at", "stored_at", "code", "code_given_at", "waitlisted_at",
+    "submission_id",
+    "campaign_id",
+    "status",
+    "first_name",
+    "last_name",
+    "email",
+    "phone",
+    "postal_code",
+    "answers",
+    "upload_key",
+    "received_at",
+    "stored_at",
+    "code",
+    "code_given_at",
+    "waitlisted_at",
 )
 _LIST_QUERY: dict[str, dict[str, Any]] = {
     "status": {"type": "string", "enum": list(STATUSES)},

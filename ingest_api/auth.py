@@ -147,9 +147,7 @@ class TokenVerifier:
 
         self.issuer = issuer
         self.client_id = client_id
-        self.jwks = jwks_client or jwt.PyJWKClient(
-            f"{issuer}/.well-known/jwks.json", cache_keys=True, lifespan=600, timeout=5
-        )
+        self.jwks = jwks_client or jwt.PyJWKClient(f"{issuer}/.well-known/jwks.json", cache_keys=True, lifespan=600, timeout=5)
 
     def verify(self, token: str) -> dict[str, Any]:
         """The token's claims; jwt.InvalidTokenError (or PyJWKClientError) when it is not good."""

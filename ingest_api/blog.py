@@ -55,11 +55,22 @@ COMMENTS_MAX_AGE = 10
 EXCERPT_CHARS = 280
 
 _ARTICLE_FIELDS = (
-    "article_id", "title", "author", "published", "published_at", "media", "received_at", "stored_at", "changed_at"
+    "article_id",
+    "title",
+    "author",
+    "published",
+    "published_at",
+    "media",
+    "received_at",
+    "stored_at",
+    "changed_at",
 )
 #: What a listed comment shows: never the commenter's email.
 _COMMENT_FIELDS = ("comment_id", "author", "body", "created_at")
-_PAGE_QUERY: dict[str, dict[str, Any]] = {"limit": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE}, "cursor": {"type": "string"}}
+_PAGE_QUERY: dict[str, dict[str, Any]] = {
+    "limit": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE},
+    "cursor": {"type": "string"},
+}
 
 
 @bp.post("/v1/articles")
@@ -72,9 +83,7 @@ def create_article():
     fields = shared(ArticleRequestSchema).load(document)
 
     def send(article_id: str) -> None:
-        command = PublishArticle(
-            article_id=article_id, received_at=datetime.now(UTC).isoformat(), **fields
-        )
+        command = PublishArticle(article_id=article_id, received_at=datetime.now(UTC).isoformat(), **fields)
         services().blog_queue.send(command)
 
     article_id = queue_once("articles", key, document, send)
@@ -258,8 +267,7 @@ def _check_reachable(topic: CommentTopic, protocol: str, endpoint: str) -> None:
             problem = "The host name does not resolve."
         elif not all(is_public_address(a) for a in addresses):
             problem = (
-                "The host name resolves to an address that is not public"
-                " (loopback, private, link-local, multicast or reserved)."
+                "The host name resolves to an address that is not public (loopback, private, link-local, multicast or reserved)."
             )
     if problem is not None:
         raise ApiError(422, "invalid_fields", "Some fields are invalid.", {"endpoint": [problem]})

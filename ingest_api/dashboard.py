@@ -147,4 +147,3 @@ def _require_same_origin() -> None:
         raise ApiError(403, "cross_origin", "Replays are taken from the dashboard's own page only (its Origin).")
     if request.mimetype != "application/json":
         raise ApiError(415, "unsupported_media_type", "The body must be JSON (Content-Type: application/json).")
-

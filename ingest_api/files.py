@@ -34,6 +34,7 @@ class AnyPath(PathConverter):
 def _register_converter(state) -> None:
     state.app.url_map.converters["anypath"] = AnyPath
 
+
 #: How long a presigned POST or GET stays usable, in seconds.
 EXPIRES_IN = 15 * 60
 

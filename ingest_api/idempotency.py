@@ -38,9 +38,7 @@ def queue_once(scope: str, key: str | None, document: dict[str, Any], send: Call
     if counts is None:
         claim = services().request_keys.claim(scoped, digest, message_id)
     else:
-        claim = services().request_keys.claim(
-            scoped, digest, message_id, counts.per_counter, counts.window_seconds, counts.now
-        )
+        claim = services().request_keys.claim(scoped, digest, message_id, counts.per_counter, counts.window_seconds, counts.now)
         if claim.full is not None:
             raise counts.refused(claim.full)
     if claim.known is not None:

@@ -15,6 +15,8 @@ from lambda_platform.origins import is_loopback_host
 
 #: The path under which every local-only route lives.
 LOCAL_PREFIX = "/_local/"
+
+
 def require_loopback_host() -> None:
     """Refuse (403) a request for a local route whose Host is not loopback."""
     local = request.path == LOCAL_PREFIX.rstrip("/") or request.path.startswith(LOCAL_PREFIX)

@@ -58,7 +58,10 @@ def build_spec(app: Flask) -> dict[str, Any]:
     spec.components.security_scheme("ApiKey", {"type": "apiKey", "in": "header", "name": "x-api-key"})
     spec.components.security_scheme("Bearer", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"})
     spec.components.schema("Error", _ERROR)
-    error = {"description": "An error, in the one format", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+    error = {
+        "description": "An error, in the one format",
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+    }
 
     paths: dict[str, dict[str, Any]] = {}
     for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
@@ -90,7 +93,9 @@ def _operation(spec: Any, rule: Any, view: Callable, error: dict[str, Any]) -> d
         "responses": {
             str(doc["status"]): {
                 "description": "Success",
-                "content": {doc["content"]: {"schema": {"type": "object"} if doc["content"] == "application/json" else {"type": "string"}}},
+                "content": {
+                    doc["content"]: {"schema": {"type": "object"} if doc["content"] == "application/json" else {"type": "string"}}
+                },
             },
             "default": error,
         },

@@ -70,4 +70,3 @@ def get_submission(submission_id: str):
     if item.get("upload_key"):
         body["upload"] = upload_of_key(item["upload_key"])
     return body
-

@@ -53,9 +53,7 @@ def batch_response(failed_ids: Iterable[str]) -> dict[str, list[dict[str, str]]]
     return {"batchItemFailures": [{"itemIdentifier": i} for i in dict.fromkeys(failed_ids)]}
 
 
-def process_sqs(
-    event: Any, handle: Callable[[SQSRecord, P], Any], ports: Callable[[], P], context: Any
-) -> dict[str, Any]:
+def process_sqs(event: Any, handle: Callable[[SQSRecord, P], Any], ports: Callable[[], P], context: Any) -> dict[str, Any]:
     """Run `handle(record, ports)` on each record of an SQS event or a Pipe's array; report those that raised."""
     from aws_lambda_powertools.utilities.batch import EventType
 
@@ -109,9 +107,7 @@ def _process_images(
     return _process(EventType.DynamoDBStreams, stream_records(event), run, context)
 
 
-def _process(
-    event_type: Any, records: list[dict[str, Any]], handle: Callable[[Any], Any], context: Any
-) -> dict[str, Any]:
+def _process(event_type: Any, records: list[dict[str, Any]], handle: Callable[[Any], Any], context: Any) -> dict[str, Any]:
     """Powertools' BatchProcessor over `records`, through its context manager.
 
     Not `process_partial_response`: it refuses a Pipe's bare list and raises on an empty

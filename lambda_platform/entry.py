@@ -25,6 +25,7 @@ from events.topology import TOPOLOGY, Function, Topology, physical_name
 
 _Route = TypeVar("_Route")
 
+
 class UnroutableEvent(Exception):
     """An event that no function of the topology consumes."""
 
@@ -82,7 +83,11 @@ class Routes:
                 elif trigger.kind == "stream":
                     tables[physical_name(stage, trigger.table)] = function
         buckets = {
-            physical_name(stage, b.name): (b.notify_prefix or "", physical_name(stage, b.notify_queue), queues[physical_name(stage, b.notify_queue)])
+            physical_name(stage, b.name): (
+                b.notify_prefix or "",
+                physical_name(stage, b.notify_queue),
+                queues[physical_name(stage, b.notify_queue)],
+            )
             for b in topology.buckets
             if b.notify_queue and physical_name(stage, b.notify_queue) in queues
         }

@@ -69,9 +69,7 @@ def parse(spec: str) -> dict[str, float]:
         service, sep, value = part.partition(":")
         service = service.strip().lower()
         if not sep or service not in CODES:
-            raise ValueError(
-                f"FLEET_FAULTS: {part!r} is not SERVICE:RATE with SERVICE one of {', '.join(sorted(CODES))}"
-            )
+            raise ValueError(f"FLEET_FAULTS: {part!r} is not SERVICE:RATE with SERVICE one of {', '.join(sorted(CODES))}")
         try:
             rate = float(value)
         except ValueError:

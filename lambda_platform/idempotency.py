@@ -148,9 +148,7 @@ def _persistence(table: str, region: str, endpoint_url: str | None) -> Any:
 
 def _config() -> Any:
     """How our keys are remembered: the `key` of the data, for `REMEMBER_SECONDS`."""
-    return IdempotencyConfig(
-        event_key_jmespath="key", expires_after_seconds=REMEMBER_SECONDS, raise_on_no_idempotency_key=True
-    )
+    return IdempotencyConfig(event_key_jmespath="key", expires_after_seconds=REMEMBER_SECONDS, raise_on_no_idempotency_key=True)
 
 
 def persistence_layer() -> Any:

@@ -114,5 +114,3 @@ def read_outbox(
                 raise
         time.sleep(pause * attempt)
     return read()  # the last attempt: its error is the caller's
-
-

@@ -47,7 +47,9 @@ class EntryStore(Protocol):
         (so a page filtered by `status` may be short); and the key to resume from, None on
         the last page."""
 
-    def iter_campaign(self, campaign_id: str, *, status: str | None = None, newest_first: bool = True) -> Iterator[dict[str, Any]]:
+    def iter_campaign(
+        self, campaign_id: str, *, status: str | None = None, newest_first: bool = True
+    ) -> Iterator[dict[str, Any]]:
         """Every entry of a campaign, one Query page held at a time."""
 
     def get(self, submission_id: str) -> dict[str, Any] | None:

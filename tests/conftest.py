@@ -117,9 +117,7 @@ def make_campaign(provisioned):
         closes_in: timedelta = timedelta(days=7),
     ) -> Campaign:
         now = datetime.now(UTC)
-        campaign = Campaign(
-            campaign_id, f"Campaign {campaign_id}", now + opens_in, now + closes_in, max_entries_per_email
-        )
+        campaign = Campaign(campaign_id, f"Campaign {campaign_id}", now + opens_in, now + closes_in, max_entries_per_email)
         DynamoCampaigns().put(campaign)
         return campaign
 

@@ -83,7 +83,12 @@ def _write(record: SQSRecord, ports: CampaignAdminPorts) -> None:
     outcome = apply(message, ports)
     logger.info(
         "campaign admin write",
-        extra={"type": type(message).__name__, "campaign_id": message.campaign_id, "change_id": message.change_id, "outcome": outcome},
+        extra={
+            "type": type(message).__name__,
+            "campaign_id": message.campaign_id,
+            "change_id": message.change_id,
+            "outcome": outcome,
+        },
     )
 
 

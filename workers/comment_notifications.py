@@ -26,9 +26,9 @@ def notification(comment: dict[str, Any], api_base_url: str = "") -> tuple[str, 
     subject = f'New comment by {comment["author"]} on "{title}"'
     body = (
         f'{comment["author"]} commented on "{title}":\n\n'
-        f'{comment["body"]}\n\n'
-        f'Article: {api_base_url}/v1/articles/{comment["article_id"]}\n'
-        f'Comment: {comment["comment_id"]}\n'
+        f"{comment['body']}\n\n"
+        f"Article: {api_base_url}/v1/articles/{comment['article_id']}\n"
+        f"Comment: {comment['comment_id']}\n"
     )
     return subject, body, {"article_id": comment["article_id"], "event_type": COMMENT_POSTED}
 

@@ -105,7 +105,9 @@ def settle_and_confirm(entry: Mapping[str, Any], ports: SettlePorts) -> dict[str
         waitlisted = code is None
     message_id = ports.mailer.send(*_parts(confirmation_email(entry, name, code, waitlisted)))
     count(EMAILS_SENT)
-    logger.info("confirmation sent", extra={"submission_id": entry["submission_id"], "code": bool(code), "waitlisted": waitlisted})
+    logger.info(
+        "confirmation sent", extra={"submission_id": entry["submission_id"], "code": bool(code), "waitlisted": waitlisted}
+    )
     return {"message_id": message_id, "code": code, "waitlisted": waitlisted}
 
 

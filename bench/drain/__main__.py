@@ -87,10 +87,18 @@ def fleet_round(fleet: FleetProcesses, count: int, connections: int, tag: str, l
     depth.stop.set()
     samples = depth.samples or [0]
     return {
-        "count": confirmed, "finished": finished, "seconds": seconds, "rate": max(1, confirmed) / seconds, "busy": busy,
-        "post_seconds": posted["seconds"], "errors": posted["errors"],
-        "depth_max": max(samples), "depth_mean": sum(samples) / len(samples), "shares": shares,
-        "starved": starved, "moto_ms": busy * seconds * 1000 / max(1, confirmed),
+        "count": confirmed,
+        "finished": finished,
+        "seconds": seconds,
+        "rate": max(1, confirmed) / seconds,
+        "busy": busy,
+        "post_seconds": posted["seconds"],
+        "errors": posted["errors"],
+        "depth_max": max(samples),
+        "depth_mean": sum(samples) / len(samples),
+        "shares": shares,
+        "starved": starved,
+        "moto_ms": busy * seconds * 1000 / max(1, confirmed),
     }
 
 
@@ -120,12 +128,23 @@ def floor_round(count: int, moto_cpu: Any) -> dict[str, float]:
                 QueueUrl=url,
                 Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(received)],
             )
-        dynamodb.batch_write_item(RequestItems={name: [
-            {"PutRequest": {"Item": {
-                "submission_id": {"S": f"baseline-{uuid.uuid4()}"}, "campaign_id": {"S": CAMPAIGN},
-                "email": {"S": f"ana.{n}@example.com"}, "status": {"S": "accepted"},
-            }}} for n in chunk
-        ]})
+        dynamodb.batch_write_item(
+            RequestItems={
+                name: [
+                    {
+                        "PutRequest": {
+                            "Item": {
+                                "submission_id": {"S": f"baseline-{uuid.uuid4()}"},
+                                "campaign_id": {"S": CAMPAIGN},
+                                "email": {"S": f"ana.{n}@example.com"},
+                                "status": {"S": "accepted"},
+                            }
+                        }
+                    }
+                    for n in chunk
+                ]
+            }
+        )
         for n in chunk:
             ses.send_email(
                 Source=sender,
@@ -143,11 +162,13 @@ def _line(label: str, r: dict[str, Any]) -> str:
     shares = ", ".join(f"{name} {share:.2f}" for name, share in r["shares"].items())
     if not r["finished"]:
         label += f" (stopped, {r['count']} confirmed)"
-    return (f"  {label:<16} {r['rate']:6.1f} submissions/s  {1000 / r['rate']:6.1f} ms each  "
-            f"{r['seconds']:6.1f} s  moto busy {r['busy']:.2f}  posting {r['post_seconds']:.1f} s "
-            f"({r['errors']} errors)  depth mean {r['depth_mean']:.0f} max {r['depth_max']}\n"
-            f"  {'':<16} moto CPU {r['moto_ms']:.1f} ms a submission; moto waited for a CPU {r['starved']:.2f} "
-            f"of the time; CPU seconds a second: {shares}")
+    return (
+        f"  {label:<16} {r['rate']:6.1f} submissions/s  {1000 / r['rate']:6.1f} ms each  "
+        f"{r['seconds']:6.1f} s  moto busy {r['busy']:.2f}  posting {r['post_seconds']:.1f} s "
+        f"({r['errors']} errors)  depth mean {r['depth_mean']:.0f} max {r['depth_max']}\n"
+        f"  {'':<16} moto CPU {r['moto_ms']:.1f} ms a submission; moto waited for a CPU {r['starved']:.2f} "
+        f"of the time; CPU seconds a second: {shares}"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -176,13 +197,16 @@ def main(argv: list[str] | None = None) -> int:
     print(_line(f"burst of {small}", first))
     print(_line(f"burst of {large}", second))
     print(f"  time per submission, {large} over {small}: {ratio:.2f} (target <= 1.5)")
-    print(f"  moto, the bare calls in one thread: {floor['rate']:.1f} submissions/s "
-          f"({floor['seconds']:.1f} s, moto busy {floor['busy']:.2f}, "
-          f"moto CPU {floor['busy'] * floor['seconds'] * 1000 / small:.1f} ms a submission)")
-    print(f"  ratio fleet/floor: {first['rate'] / floor['rate']:.2f} ({small}), "
-          f"{second['rate'] / floor['rate']:.2f} ({large}) (target >= 0.3)")
-    print(f"  moto busy during the drain: {first['busy']:.2f} ({small}), {second['busy']:.2f} ({large}) "
-          "(target >= 0.85)")
+    print(
+        f"  moto, the bare calls in one thread: {floor['rate']:.1f} submissions/s "
+        f"({floor['seconds']:.1f} s, moto busy {floor['busy']:.2f}, "
+        f"moto CPU {floor['busy'] * floor['seconds'] * 1000 / small:.1f} ms a submission)"
+    )
+    print(
+        f"  ratio fleet/floor: {first['rate'] / floor['rate']:.2f} ({small}), "
+        f"{second['rate'] / floor['rate']:.2f} ({large}) (target >= 0.3)"
+    )
+    print(f"  moto busy during the drain: {first['busy']:.2f} ({small}), {second['busy']:.2f} ({large}) (target >= 0.85)")
     return 0
 
 

@@ -44,8 +44,19 @@ class Fleet:
     def __init__(self, state_dir: str) -> None:
         self.aws_port, self.api_port, self.edge_port = free_port(), free_port(), free_port()
         self.env = bench_env(self.aws_port, state_dir)
-        argv = [sys.executable, "-m", "fleet", "up", "--no-reload", "--aws-port", str(self.aws_port),
-                "--api-port", str(self.api_port), "--edge-port", str(self.edge_port)]
+        argv = [
+            sys.executable,
+            "-m",
+            "fleet",
+            "up",
+            "--no-reload",
+            "--aws-port",
+            str(self.aws_port),
+            "--api-port",
+            str(self.api_port),
+            "--edge-port",
+            str(self.edge_port),
+        ]
         self.process = subprocess.Popen(argv, cwd=ROOT, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         self.lines: list[str] = []
         deadline = time.monotonic() + 180
@@ -105,8 +116,11 @@ def prepare(fleet: Fleet) -> tuple[str, str, str]:
         time.sleep(0.2)
     bucket = bucket_name("site")
     aws.client("s3").put_object(
-        Bucket=bucket, Key=DOWNLOAD_KEY, Body=os.urandom(DOWNLOAD_BYTES),
-        ContentType="application/octet-stream", CacheControl="public, max-age=3600",
+        Bucket=bucket,
+        Key=DOWNLOAD_KEY,
+        Body=os.urandom(DOWNLOAD_BYTES),
+        ContentType="application/octet-stream",
+        CacheControl="public, max-age=3600",
     )
     return key, article_id, bucket
 
@@ -157,11 +171,20 @@ def measure_reads(fleet: Fleet, article_id: str, bucket: str, reads: int) -> lis
         straight, _, origin_failed = read_all(origin_url, count)
         asked = sum(after["origin_requests"].values()) - sum(before["origin_requests"].values())
         served = sum(after["origin_bytes"].values()) - sum(before["origin_bytes"].values())
-        rows.append({
-            "target": name, "reads": count, "seconds": spent, "origin_requests": asked,
-            "per_1000": 1000 * asked / count, "edge": through, "origin": straight,
-            "origin_bytes": served, "viewer_bytes": viewer_bytes, "failed": failed + origin_failed,
-        })
+        rows.append(
+            {
+                "target": name,
+                "reads": count,
+                "seconds": spent,
+                "origin_requests": asked,
+                "per_1000": 1000 * asked / count,
+                "edge": through,
+                "origin": straight,
+                "origin_bytes": served,
+                "viewer_bytes": viewer_bytes,
+                "failed": failed + origin_failed,
+            }
+        )
         print(f"  {name}: {count} reads through the edge in {spent:.1f} s, {asked} origin requests", flush=True)
     return rows
 
@@ -190,21 +213,29 @@ def report(rows: list[dict[str, Any]], write: dict[str, float | None]) -> None:
     """The figures, one line a target."""
     ms = lambda seconds: f"{seconds * 1000:8.1f}"  # noqa: E731
     print()
-    print(f"{'target':<11} {'reads':>6} {'origin req':>10} {'per 1,000':>9}  {'edge p50':>8} {'edge p99':>8}"
-          f"  {'orig p50':>8} {'orig p99':>8}  {'origin bytes':>12} {'readers bytes':>14} {'failed':>6}")
+    print(
+        f"{'target':<11} {'reads':>6} {'origin req':>10} {'per 1,000':>9}  {'edge p50':>8} {'edge p99':>8}"
+        f"  {'orig p50':>8} {'orig p99':>8}  {'origin bytes':>12} {'readers bytes':>14} {'failed':>6}"
+    )
     for row in rows:
-        print(f"{row['target']:<11} {row['reads']:>6} {row['origin_requests']:>10} {row['per_1000']:>9.2f}"
-              f"  {ms(percentile(row['edge'], 0.5))} {ms(percentile(row['edge'], 0.99))}"
-              f"  {ms(percentile(row['origin'], 0.5))} {ms(percentile(row['origin'], 0.99))}"
-              f"  {row['origin_bytes']:>12,} {row['viewer_bytes']:>14,} {row['failed']:>6}")
+        print(
+            f"{row['target']:<11} {row['reads']:>6} {row['origin_requests']:>10} {row['per_1000']:>9.2f}"
+            f"  {ms(percentile(row['edge'], 0.5))} {ms(percentile(row['edge'], 0.99))}"
+            f"  {ms(percentile(row['origin'], 0.5))} {ms(percentile(row['origin'], 0.99))}"
+            f"  {row['origin_bytes']:>12,} {row['viewer_bytes']:>14,} {row['failed']:>6}"
+        )
     total_reads = sum(r["reads"] for r in rows)
     total_asked = sum(r["origin_requests"] for r in rows)
-    print(f"\nall: {total_reads} reads through the edge, {total_asked} origin requests, "
-          f"{1000 * total_asked / total_reads:.2f} per 1,000 (target: at most 5 with a 60 s TTL); times in ms")
+    print(
+        f"\nall: {total_reads} reads through the edge, {total_asked} origin requests, "
+        f"{1000 * total_asked / total_reads:.2f} per 1,000 (target: at most 5 with a 60 s TTL); times in ms"
+    )
     purged, shown = write["purged_after"], write["shown_after"]
-    print(f"write through the edge (PATCH): the worker's purge landed after "
-          f"{'-' if purged is None else f'{purged:.2f} s'}; the edit showed through the edge after "
-          f"{f'more than {VISIBLE_TIMEOUT:.0f} s' if shown is None else f'{shown:.2f} s'} (the article's TTL: 60 s)")
+    print(
+        f"write through the edge (PATCH): the worker's purge landed after "
+        f"{'-' if purged is None else f'{purged:.2f} s'}; the edit showed through the edge after "
+        f"{f'more than {VISIBLE_TIMEOUT:.0f} s' if shown is None else f'{shown:.2f} s'} (the article's TTL: 60 s)"
+    )
 
 
 def main(argv: list[str] | None = None) -> None:

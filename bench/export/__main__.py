@@ -134,7 +134,9 @@ def main() -> None:
             seconds = store(campaign_id, count)
             if count:
                 print(f"stored {count:,} entries ({count // 2:,} with a photo) in {seconds:.1f} s")
-        print(f"{'format':6} {'entries':>8} {'seconds':>8} {'rows/s':>7} {'peak RSS':>10} {'file':>9} {'CPU s':>6} {'moto CPU s':>10}")
+        print(
+            f"{'format':6} {'entries':>8} {'seconds':>8} {'rows/s':>7} {'peak RSS':>10} {'file':>9} {'CPU s':>6} {'moto CPU s':>10}"
+        )
         runs = [("csv", c) for c in campaigns] + [("jsonl", c) for c in ("bench-empty", f"bench-{sizes[0]}")]
         for fmt, campaign_id in runs:
             count = campaigns[campaign_id]

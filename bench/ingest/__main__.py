@@ -170,16 +170,33 @@ def wrk_round(url: str, seconds: int, connections: int) -> dict[str, float]:
         script.write(WRK_SCRIPT % json.dumps(BODY))
     try:
         out = subprocess.run(
-            ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--timeout", "5s", "-s", script.name,
-             f"{url}/v1/campaigns/{CAMPAIGN}/submissions"],
-            capture_output=True, text=True, timeout=seconds + 30, check=True,
+            [
+                "wrk",
+                "-t2",
+                f"-c{connections}",
+                f"-d{seconds}s",
+                "--timeout",
+                "5s",
+                "-s",
+                script.name,
+                f"{url}/v1/campaigns/{CAMPAIGN}/submissions",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=seconds + 30,
+            check=True,
         ).stdout
     finally:
         os.unlink(script.name)
     line = next(row for row in out.splitlines() if row.startswith("RESULT "))
     total, duration, p50, p99, errors = line.split()[1:]
-    return {"rps": int(total) / float(duration), "p50": float(p50), "p99": float(p99), "errors": int(errors),
-            "requests": int(total)}
+    return {
+        "rps": int(total) / float(duration),
+        "p50": float(p50),
+        "p99": float(p99),
+        "errors": int(errors),
+        "requests": int(total),
+    }
 
 
 def python_round(url: str, seconds: int, connections: int) -> dict[str, float]:
@@ -202,8 +219,12 @@ def python_round(url: str, seconds: int, connections: int) -> dict[str, float]:
         while time.monotonic() < deadline:
             started = time.perf_counter()
             try:
-                conn.request("POST", f"/v1/campaigns/{CAMPAIGN}/submissions", body=data, headers={
-                    "Content-Type": "application/json", "Idempotency-Key": f"py-{uuid.uuid4()}"})
+                conn.request(
+                    "POST",
+                    f"/v1/campaigns/{CAMPAIGN}/submissions",
+                    body=data,
+                    headers={"Content-Type": "application/json", "Idempotency-Key": f"py-{uuid.uuid4()}"},
+                )
                 response = conn.getresponse()
                 response.read()
                 if response.status != 202:
@@ -228,8 +249,7 @@ def python_round(url: str, seconds: int, connections: int) -> dict[str, float]:
     elapsed = time.monotonic() - started
     latencies.sort()
     pick = lambda q: latencies[min(len(latencies) - 1, int(q * len(latencies)))] * 1000  # noqa: E731
-    return {"rps": len(latencies) / elapsed, "p50": pick(0.5), "p99": pick(0.99), "errors": errors[0],
-            "requests": len(latencies)}
+    return {"rps": len(latencies) / elapsed, "p50": pick(0.5), "p99": pick(0.99), "errors": errors[0], "requests": len(latencies)}
 
 
 def start_bare(fleet: FleetProcesses) -> str:
@@ -237,7 +257,12 @@ def start_bare(fleet: FleetProcesses) -> str:
     port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "fleet.runtime.gunicorn_app", "--port", str(port), "--app", "bench.ingest.bare:create_app"],
-        cwd=ROOT, env=fleet.env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        cwd=ROOT,
+        env=fleet.env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     fleet.adopt(process, "bare").wait_for(r"ready")
     return f"http://127.0.0.1:{port}"
@@ -280,16 +305,22 @@ def over_http(repeats: int, seconds: int, connections: int) -> dict[str, float]:
                 settle(fleet)  # the next round starts on a drained fleet
         how = fleet.how
     result: dict[str, float] = {}
-    print(f"over HTTP: {how}; the API and the bare route under the same gunicorn, the same moto; "
-          f"{generator}, {connections} connections, {seconds} s rounds alternating, median of {repeats}:")
+    print(
+        f"over HTTP: {how}; the API and the bare route under the same gunicorn, the same moto; "
+        f"{generator}, {connections} connections, {seconds} s rounds alternating, median of {repeats}:"
+    )
     for name in ("ours", "bare"):
         median = {k: statistics.median(r[k] for r in rounds[name]) for k in ("rps", "p50", "p99", "errors", "moto_ms")}
         result.update({f"{name}_{k}": v for k, v in median.items()})
-        print(f"  {name}  {median['rps']:6.1f} requests/s, p50 {median['p50']:6.1f} ms, p99 {median['p99']:6.1f} ms, "
-              f"errors {median['errors']:.0f}  (moto CPU {median['moto_ms']:.1f} ms a request during the round)")
+        print(
+            f"  {name}  {median['rps']:6.1f} requests/s, p50 {median['p50']:6.1f} ms, p99 {median['p99']:6.1f} ms, "
+            f"errors {median['errors']:.0f}  (moto CPU {median['moto_ms']:.1f} ms a request during the round)"
+        )
         for r in rounds[name]:
-            print(f"      round: {r['requests']} requests, {r['rps']:.1f}/s, p50 {r['p50']:.1f} ms, "
-                  f"p99 {r['p99']:.1f} ms, errors {r['errors']}")
+            print(
+                f"      round: {r['requests']} requests, {r['rps']:.1f}/s, p50 {r['p50']:.1f} ms, "
+                f"p99 {r['p99']:.1f} ms, errors {r['errors']}"
+            )
     result["ratio"] = result["ours_rps"] / result["bare_rps"]
     print(f"  ratio ours/bare: {result['ratio']:.2f} requests/s (target >= 0.5)")
     return result

@@ -80,7 +80,9 @@ def hash_all(photos: list[dict[str, bytes]]) -> tuple[list[dict[str, str]], list
 def first_import_seconds() -> float:
     """The import of imagehash (and numpy) in a fresh interpreter: the thumbnail worker's one-off cost."""
     code = "import time; t = time.perf_counter(); import imagehash, numpy; print(time.perf_counter() - t)"
-    runs = [float(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout) for _ in range(3)]
+    runs = [
+        float(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout) for _ in range(3)
+    ]
     return statistics.median(runs)
 
 
@@ -103,8 +105,11 @@ def check_all(hashes: list[dict[str, str]]) -> tuple[dict[str, list[str]], list[
     index.band = counted  # type: ignore[method-assign]
     for step, (n, kind) in enumerate(order):
         submission_id = f"{n:05d}-{kind}"
-        entries[submission_id] = {"submission_id": submission_id, "campaign_id": "bench",
-                                  "received_at": (start + timedelta(seconds=step)).isoformat()}
+        entries[submission_id] = {
+            "submission_id": submission_id,
+            "campaign_id": "bench",
+            "received_at": (start + timedelta(seconds=step)).isoformat(),
+        }
         found[submission_id] = check_receipt(entries[submission_id], hashes[n][kind], index, flags)
     return found, sizes
 
@@ -136,7 +141,9 @@ def main() -> None:
     args = parser.parse_args()
     count = 200 if args.quick else args.photos
     print(describe_machine())
-    print(f"hash: phash {HASH_BITS} bits; copies within {DISTANCE} bits; {BANDS} bands of {HASH_BITS // BANDS}-{-(-HASH_BITS // BANDS)} bits")
+    print(
+        f"hash: phash {HASH_BITS} bits; copies within {DISTANCE} bits; {BANDS} bands of {HASH_BITS // BANDS}-{-(-HASH_BITS // BANDS)} bits"
+    )
     print(f"photos: {count} distinct receipts from {args.shops} shops, {len(COPY_KINDS)} copies each; building...", flush=True)
     started = time.perf_counter()
     photos = build(count, args.shops)
@@ -154,27 +161,38 @@ def main() -> None:
     false_pairs = sum(len(found[f"{n:05d}-original"]) for n in range(count))
     pairs = count * (count - 1) // 2
     allowed = TARGET_FALSE_PAIRS_PER_1000 * pairs / (1000 * 999 / 2)
-    wrong = sum(1 for n in range(count) for kind in COPY_KINDS for other in found[f"{n:05d}-{kind}"]
-                if other.endswith("-original") and not other.startswith(f"{n:05d}-"))
+    wrong = sum(
+        1
+        for n in range(count)
+        for kind in COPY_KINDS
+        for other in found[f"{n:05d}-{kind}"]
+        if other.endswith("-original") and not other.startswith(f"{n:05d}-")
+    )
     distinct = [distance(a["original"], b["original"]) for a, b in itertools.combinations(hashes, 2)]
-    print(f"\nfalse pairs among {count} distinct photos ({pairs:,} pairs): {false_pairs}  "
-          f"(target <= {allowed:.2f} at this count, 1 per 1,000 photos)")
+    print(
+        f"\nfalse pairs among {count} distinct photos ({pairs:,} pairs): {false_pairs}  "
+        f"(target <= {allowed:.2f} at this count, 1 per 1,000 photos)"
+    )
     print(f"  copies matched with another receipt's original: {wrong}")
     print(f"  distance between distinct photos: {spread(distinct)}; threshold {DISTANCE}")
 
     thumbs, cost = statistics.median(thumbnail_times), statistics.median(hash_times)
     size = statistics.median(len(p["original"]) for p in photos) / 1024
     print(f"\ncost per photo (medians over {count} originals, JPEGs of 960x1280, {size:.0f} KB):")
-    print(f"  thumbnails (256 and 1024 px): {thumbs * 1000:.1f} ms   hash of the 256 px upright pixels: {cost * 1000:.2f} ms  "
-          f"({cost / thumbs:.1%} of the thumbnails)")
+    print(
+        f"  thumbnails (256 and 1024 px): {thumbs * 1000:.1f} ms   hash of the 256 px upright pixels: {cost * 1000:.2f} ms  "
+        f"({cost / thumbs:.1%} of the thumbnails)"
+    )
     print(f"  first import of imagehash and numpy, once per worker process: {first_import_seconds() * 1000:.0f} ms")
 
     estimate = band_estimate(hashes)
     print(f"\nband Queries ({BANDS} per check):")
     print(f"  this run ({count * (1 + len(COPY_KINDS)):,} photos indexed by the end): items per Query {spread(sizes)}")
-    print(f"  at {CAMPAIGN_SIZE:,} photos in a campaign (estimated from the distinct photos' band values): "
-          f"mean {statistics.mean(estimate):.1f} items per Query, largest band {max(estimate):.1f} (band {estimate.index(max(estimate))}), "
-          f"{sum(estimate):.0f} items per check; uniform bits would give {CAMPAIGN_SIZE / 2 ** (HASH_BITS // BANDS):.1f}")
+    print(
+        f"  at {CAMPAIGN_SIZE:,} photos in a campaign (estimated from the distinct photos' band values): "
+        f"mean {statistics.mean(estimate):.1f} items per Query, largest band {max(estimate):.1f} (band {estimate.index(max(estimate))}), "
+        f"{sum(estimate):.0f} items per check; uniform bits would give {CAMPAIGN_SIZE / 2 ** (HASH_BITS // BANDS):.1f}"
+    )
     print("  target: few items per Query (each ~120 bytes: a Query of 30 items reads 1 RCU consistently)")
 
 

@@ -84,8 +84,10 @@ def make_shops(count: int, seed: int = 7) -> list[Shop]:
 
 def draw_receipt(shop: Shop, rng: random.Random) -> Image.Image:
     """One receipt of `shop`, flat, as printed: its items, totals and date drawn from `rng`."""
-    items = [(rng.choice(_WORDS) + (f" {rng.choice(_WORDS)}" if rng.random() < 0.4 else ""), rng.randint(49, 4999))
-             for _ in range(rng.randint(3, 28))]
+    items = [
+        (rng.choice(_WORDS) + (f" {rng.choice(_WORDS)}" if rng.random() < 0.4 else ""), rng.randint(49, 4999))
+        for _ in range(rng.randint(3, 28))
+    ]
     line = 24
     height = 300 + line * (len(items) + 9) + 120
     paper = Image.new("RGB", (shop.width, height), shop.paper)
@@ -146,7 +148,9 @@ def photograph(receipt: Image.Image, rng: random.Random, size: tuple[int, int] =
     grain = Image.effect_noise(size, rng.uniform(10, 40)).filter(ImageFilter.GaussianBlur(rng.uniform(0.5, 3)))
     table = Image.blend(table, Image.merge("RGB", [grain] * 3), 0.15)
     scale = min(width * rng.uniform(0.55, 0.85) / receipt.width, height * rng.uniform(0.75, 0.97) / receipt.height)
-    paper = receipt.resize((max(1, round(receipt.width * scale)), max(1, round(receipt.height * scale))), Image.Resampling.LANCZOS)
+    paper = receipt.resize(
+        (max(1, round(receipt.width * scale)), max(1, round(receipt.height * scale))), Image.Resampling.LANCZOS
+    )
     angle = rng.uniform(-7, 7)
     mask = Image.new("L", paper.size, 255).rotate(angle, expand=True, resample=Image.Resampling.BICUBIC)
     paper = paper.rotate(angle, expand=True, resample=Image.Resampling.BICUBIC)

@@ -112,8 +112,10 @@ def main(argv: list[str] | None = None) -> int:
     def median(op: str, which: int) -> float:
         return statistics.median(r[which].get(op, 0) for r in per_round) * scale
 
-    print(f"\nAWS calls per 1,000 submissions, median of {len(per_round)} rounds of {args.submissions} "
-          f"(each took {statistics.median(r[2] for r in per_round):.0f} s, settling included):")
+    print(
+        f"\nAWS calls per 1,000 submissions, median of {len(per_round)} rounds of {args.submissions} "
+        f"(each took {statistics.median(r[2] for r in per_round):.0f} s, settling included):"
+    )
     print(f"  {'operation':<22}{'with records':>13}{'empty polls':>13}{'naive':>8}")
     ours_total = 0.0
     for op in operations:

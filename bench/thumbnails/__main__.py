@@ -69,9 +69,7 @@ def vips(data: bytes, sizes: tuple[int, ...]) -> list[bytes]:
     """pyvips' thumbnail (shrink-on-load, autorotate), once per size."""
     import pyvips
 
-    return [
-        pyvips.Image.thumbnail_buffer(data, size).write_to_buffer(f".jpg[Q={QUALITY},strip]") for size in sizes
-    ]
+    return [pyvips.Image.thumbnail_buffer(data, size).write_to_buffer(f".jpg[Q={QUALITY},strip]") for size in sizes]
 
 
 PATHS: dict[str, Callable[[bytes, tuple[int, ...]], list[bytes]]] = {"ours": ours, "pyvips": vips, "naive": naive}
@@ -130,9 +128,11 @@ def main(argv: list[str] | None = None) -> int:
     data_file = os.path.join(os.environ.get("TMPDIR", "/tmp"), "fleet-bench-12mp.jpg")
     with open(data_file, "wb") as handle:
         handle.write(data)
-    print(f"image: {WIDTH}x{HEIGHT} JPEG, EXIF orientation 6, {len(data) / 1e6:.1f} MB; "
-          f"{args.repeats} repeats; Pillow {Image.__version__}, libvips {pyvips.version(0)}.{pyvips.version(1)}."
-          f"{pyvips.version(2)}, {os.cpu_count()} CPUs")
+    print(
+        f"image: {WIDTH}x{HEIGHT} JPEG, EXIF orientation 6, {len(data) / 1e6:.1f} MB; "
+        f"{args.repeats} repeats; Pillow {Image.__version__}, libvips {pyvips.version(0)}.{pyvips.version(1)}."
+        f"{pyvips.version(2)}, {os.cpu_count()} CPUs"
+    )
 
     for label, sizes in (("256 px", (256,)), ("256 + 1024 px", SIZES)):
         medians = {name: median_seconds(path, data, sizes, args.repeats) for name, path in PATHS.items()}
@@ -142,8 +142,10 @@ def main(argv: list[str] | None = None) -> int:
         for name in PATHS:
             ratio = medians[name] / medians["pyvips"]
             print(f"  {name:<8} {medians[name] * 1000:>10.1f} {ratio:>9.2f}x {peaks[name]:>24.1f}")
-        print(f"  ours / pyvips = {medians['ours'] / medians['pyvips']:.2f}; "
-              f"naive / ours = {medians['naive'] / medians['ours']:.1f}")
+        print(
+            f"  ours / pyvips = {medians['ours'] / medians['pyvips']:.2f}; "
+            f"naive / ours = {medians['naive'] / medians['ours']:.1f}"
+        )
     os.remove(data_file)
     return 0
 

@@ -60,7 +60,9 @@ def campaigns_create(
         )
     except ValidationError as exc:
         names = {"opens_at": "--opens", "closes_at": "--closes", "campaign_id": "CAMPAIGN_ID"}
-        problems = "; ".join(f"{names.get(k, '--' + k.replace('_', '-'))}: {' '.join(v)}" for k, v in exc.normalized_messages().items())
+        problems = "; ".join(
+            f"{names.get(k, '--' + k.replace('_', '-'))}: {' '.join(v)}" for k, v in exc.normalized_messages().items()
+        )
         raise click.BadParameter(problems) from None
     campaign = Campaign(**data)
     command_ports().campaigns.put(campaign)
@@ -128,7 +130,10 @@ def keys_create(name: str, scopes: tuple[str, ...]) -> None:
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--scope") from None
     click.echo(key)
-    click.echo(f"key id {record['key_id']}, name {name!r}, scopes {' '.join(record['scopes'])}: keep it now, it is not shown again", err=True)
+    click.echo(
+        f"key id {record['key_id']}, name {name!r}, scopes {' '.join(record['scopes'])}: keep it now, it is not shown again",
+        err=True,
+    )
 
 
 @keys.command("revoke")

@@ -18,7 +18,9 @@ from lambda_platform.access import MAX_TOKEN_SECONDS
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to serve on (loopback).")
 @click.option("--aws-port", default=4566, show_default=True, help="Port of the embedded AWS (moto's server).")
 @click.option("--api-port", default=8080, show_default=True, help="Port of the API.")
-@click.option("--edge-port", default=8081, show_default=True, help="Port of the local edge (the distribution's behaviours, cached).")
+@click.option(
+    "--edge-port", default=8081, show_default=True, help="Port of the local edge (the distribution's behaviours, cached)."
+)
 @click.option(
     "--external",
     is_flag=True,
@@ -31,8 +33,16 @@ from lambda_platform.access import MAX_TOKEN_SECONDS
     show_default=True,
     help="Restart the API and the workers when a source file changes (moto's state stays).",
 )
-@click.option("--api-workers", default=API_WORKERS, show_default=True, type=click.IntRange(1, 16), help="gunicorn worker processes of the API.")
-@click.option("--api-threads", default=API_THREADS, show_default=True, type=click.IntRange(1, 64), help="Threads of each API worker.")
+@click.option(
+    "--api-workers",
+    default=API_WORKERS,
+    show_default=True,
+    type=click.IntRange(1, 16),
+    help="gunicorn worker processes of the API.",
+)
+@click.option(
+    "--api-threads", default=API_THREADS, show_default=True, type=click.IntRange(1, 64), help="Threads of each API worker."
+)
 def up(
     host: str,
     aws_port: int,
@@ -87,7 +97,9 @@ def up(
         if not no_demo:
             from fleet.demo import DEMO_CAMPAIGN_ID, entry_page_url
 
-            output.line(f"demo page {entry_page_url(edge_url, DEMO_CAMPAIGN_ID)} (campaign {DEMO_CAMPAIGN_ID!r}, through the edge)")
+            output.line(
+                f"demo page {entry_page_url(edge_url, DEMO_CAMPAIGN_ID)} (campaign {DEMO_CAMPAIGN_ID!r}, through the edge)"
+            )
         fleet.print_processes()
         changes = _watch(stop) if reload else None
         output.line("ready. Ctrl-C stops everything." + (" Saved code reloads." if reload else ""))

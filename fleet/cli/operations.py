@@ -152,7 +152,9 @@ def replay(
     function = replaying.on_failure_function(queue)
     if function and not from_file:
         if target or filters or rate:
-            raise click.UsageError(f"{queue} is an on-failure queue: its records go back to {function}; only --limit and --dry-run apply")
+            raise click.UsageError(
+                f"{queue} is an on-failure queue: its records go back to {function}; only --limit and --dry-run apply"
+            )
         _replay_on_failure(queue, function, limit, dry_run)
         return
 

@@ -33,7 +33,14 @@ def _stderr_is_terminal() -> bool:
 
 @click.command("export")
 @click.argument("campaign_id")
-@click.option("--format", "fmt", type=click.Choice(["csv", "jsonl"]), default="csv", show_default=True, help="CSV for a spreadsheet, or JSON lines.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["csv", "jsonl"]),
+    default="csv",
+    show_default=True,
+    help="CSV for a spreadsheet, or JSON lines.",
+)
 @click.option("--status", type=click.Choice([ACCEPTED, DUPLICATE, WAITLISTED]), help="Only entries with this status.")
 @click.option("--excel", is_flag=True, help="Start the CSV with a byte order mark, so Excel reads it as UTF-8.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write to this file instead of stdout.")
@@ -91,13 +98,17 @@ def _export(ports: Ports, campaign_id: str, status: str | None, out: TextIO, opt
 @click.argument("campaign_id")
 @click.option("--winners", type=click.IntRange(min=1), help="How many winners to draw.")
 @click.option("--seed", help="The draw's seed (a random one when not given). The same seed and entries give the same winners.")
-@click.option("--verify", "verify_seed", metavar="SEED", help="Recompute the stored draw with this seed from today's entries and compare.")
+@click.option(
+    "--verify", "verify_seed", metavar="SEED", help="Recompute the stored draw with this seed from today's entries and compare."
+)
 @click.option(
     "--ids-file",
     type=click.Path(dir_okay=False, path_type=Path),
     help="Also write the sorted eligible ids, exactly the bytes the digest hashes (sha256sum FILE gives it).",
 )
-def campaigns_draw(campaign_id: str, winners: int | None, seed: str | None, verify_seed: str | None, ids_file: Path | None) -> None:
+def campaigns_draw(
+    campaign_id: str, winners: int | None, seed: str | None, verify_seed: str | None, ids_file: Path | None
+) -> None:
     """Draw winners among the eligible entries, reproducibly, and store the draw once per seed.
 
     Eligible: accepted or waitlisted, not rejected; not reviewed, and flagged as a

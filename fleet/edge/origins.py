@@ -19,7 +19,17 @@ from typing import Any
 CHUNK_BYTES = 128 * 1024
 #: Headers of one connection only (RFC 9110 §7.6.1): never passed on by a proxy.
 HOP_BY_HOP = frozenset(
-    ("connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer", "transfer-encoding", "upgrade", "host")
+    (
+        "connection",
+        "keep-alive",
+        "proxy-authenticate",
+        "proxy-authorization",
+        "te",
+        "trailer",
+        "transfer-encoding",
+        "upgrade",
+        "host",
+    )
 )
 #: What S3 answers of an object, by GetObject's field.
 _OBJECT_HEADERS = {
@@ -143,7 +153,9 @@ class ApiOrigin:
 
         self.url = url.rstrip("/")
         self.stats = stats
-        self._pool = urllib3.PoolManager(maxsize=16, block=False, retries=False, timeout=urllib3.Timeout(connect=5.0, read=timeout))
+        self._pool = urllib3.PoolManager(
+            maxsize=16, block=False, retries=False, timeout=urllib3.Timeout(connect=5.0, read=timeout)
+        )
 
     def fetch(self, method: str, target: str, headers: Mapping[str, str], body: bytes | None = None) -> OriginAnswer:
         """Ask the API for `target` (path and query) with the viewer's headers, less those of one hop."""

@@ -78,9 +78,7 @@ def directives(cache_control: str | None) -> dict[str, str | None]:
     return found
 
 
-def edge_ttl(
-    behaviour: CacheBehaviour, cache_control: str | None, expires: str | None = None, now: float | None = None
-) -> int:
+def edge_ttl(behaviour: CacheBehaviour, cache_control: str | None, expires: str | None = None, now: float | None = None) -> int:
     """Seconds the edge keeps an answer fresh, as CloudFront reckons it for this behaviour."""
     if not behaviour.cached:
         return 0

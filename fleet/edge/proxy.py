@@ -155,7 +155,7 @@ class Edge:
         if request.path != "/_edge/purge":
             return _error(404, "not_found", "No such route of the edge.")
         if request.method != "POST":
-            return _error(405, "method_not_allowed", "POST a purge: {\"paths\": [...]}.")
+            return _error(405, "method_not_allowed", 'POST a purge: {"paths": [...]}.')
         try:
             paths = policy.purge_paths(json.loads(request.get_data(cache=False) or b"null"))
         except ValueError as exc:  # a JSONDecodeError is one

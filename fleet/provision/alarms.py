@@ -96,9 +96,7 @@ def _alarm(
 
 def _consumers(topology: Topology) -> dict[str, str]:
     """Each consumed queue's logical name -> the function that consumes it."""
-    return {
-        t.queue: f.name for f in topology.functions for t in f.triggers if isinstance(t, (SqsTrigger, PipeTrigger))
-    }
+    return {t.queue: f.name for f in topology.functions for t in f.triggers if isinstance(t, (SqsTrigger, PipeTrigger))}
 
 
 def _on_failure(topology: Topology) -> dict[str, str]:
@@ -211,9 +209,7 @@ def _records_alarms(topology: Topology, topic_arn: str) -> Iterator[dict[str, An
     workers = resources.function_name(topology.workers)
     consumers, parking = _consumers(topology), _on_failure(topology)
     for function in topology.functions:
-        queues = [q for q, f in consumers.items() if f == function.name] + [
-            q for q, f in parking.items() if f == function.name
-        ]
+        queues = [q for q, f in consumers.items() if f == function.name] + [q for q, f in parking.items() if f == function.name]
         see = "; ".join(
             f"{stage} fleet dlq dump {q}" if q in consumers else f"{stage} fleet replay {q} --dry-run" for q in queues
         )

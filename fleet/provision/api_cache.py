@@ -53,7 +53,9 @@ def _method(api_id: str, resource_id: str, http_method: str) -> dict[str, Any] |
         return None
 
 
-def _put(api_id: str, resource_id: str, http_method: str, template: dict[str, Any], params: dict[str, bool], key: list[str]) -> None:
+def _put(
+    api_id: str, resource_id: str, http_method: str, template: dict[str, Any], params: dict[str, bool], key: list[str]
+) -> None:
     apigateway = aws.client("apigateway")
     if _method(api_id, resource_id, http_method) is not None:
         apigateway.delete_method(restApiId=api_id, resourceId=resource_id, httpMethod=http_method)
@@ -122,9 +124,7 @@ def ensure_cached_resources(api_id: str, edge: ApiEdge) -> list[Change]:
         action = "unchanged"
         if path not in resources:
             parent, part = path.rsplit("/", 1)
-            resources[path] = apigateway.create_resource(
-                restApiId=api_id, parentId=resources[parent or "/"]["id"], pathPart=part
-            )
+            resources[path] = apigateway.create_resource(restApiId=api_id, parentId=resources[parent or "/"]["id"], pathPart=part)
             action = "created"
         resource_id = resources[path]["id"]
         path_params = {f"method.request.path.{n}": True for n in re.findall(r"\{(\w+)\+?\}", path)}
@@ -191,7 +191,5 @@ def ensure_endpoint_type(api_id: str, edge: ApiEdge) -> Change:
     if have == [edge.endpoint_type]:
         return Change("endpoint", api["name"], "unchanged")
     path = f"/endpointConfiguration/types/{have[0]}" if have else "/endpointConfiguration/types"
-    apigateway.update_rest_api(
-        restApiId=api_id, patchOperations=[{"op": "replace", "path": path, "value": edge.endpoint_type}]
-    )
+    apigateway.update_rest_api(restApiId=api_id, patchOperations=[{"op": "replace", "path": path, "value": edge.endpoint_type}])
     return Change("endpoint", api["name"], "updated")

@@ -90,7 +90,7 @@ def _our_metrics() -> list[tuple[str, list[list[Any]], str, int]]:
     for index, metric in enumerate(OUR_METRICS):
         # The dimensions of the EMF line: `function` (ours) and `service` (Powertools').
         search = (
-            f"SEARCH('{{{telemetry.NAMESPACE},function,service}} MetricName=\"{metric}\" "
+            f'SEARCH(\'{{{telemetry.NAMESPACE},function,service}} MetricName="{metric}" '
             f"service=\"{telemetry.SERVICE}\"', 'Sum', 300)"
         )
         rows.append((metric, [[{"expression": search, "id": f"m{index}", "label": ""}]], "Sum", 300))
@@ -102,8 +102,7 @@ def dashboard_body(topology: Topology = TOPOLOGY) -> dict[str, Any]:
     rows = [*_queue_metrics(topology), *_function_metrics(topology), *_our_metrics()]
     return {
         "widgets": [
-            _widget(title, metrics, stat=stat, period=period, index=i)
-            for i, (title, metrics, stat, period) in enumerate(rows)
+            _widget(title, metrics, stat=stat, period=period, index=i) for i, (title, metrics, stat, period) in enumerate(rows)
         ]
     }
 

@@ -81,9 +81,7 @@ def ensure_edge_function(distribution: Distribution) -> tuple[list[Change], str 
         have = cloudfront.get_function(Name=name, Stage="DEVELOPMENT")["FunctionCode"].read()
         action = "unchanged"
         if have != code or described["FunctionSummary"]["FunctionConfig"].get("Runtime") != FUNCTION_RUNTIME:
-            described = cloudfront.update_function(
-                Name=name, IfMatch=described["ETag"], FunctionConfig=config, FunctionCode=code
-            )
+            described = cloudfront.update_function(Name=name, IfMatch=described["ETag"], FunctionConfig=config, FunctionCode=code)
             action = "updated"
     changes = [Change("cff", name, action)]
     arn = described["FunctionSummary"]["FunctionMetadata"]["FunctionARN"]

@@ -47,9 +47,7 @@ def ensure_pipe(pipe: str, queue: str, batch_size: int, window: int) -> Change:
     source = resources.queue_arn(queue)
     wanted: dict[str, Any] = {
         "Source": source,
-        "SourceParameters": {
-            "SqsQueueParameters": {"BatchSize": batch_size, "MaximumBatchingWindowInSeconds": window}
-        },
+        "SourceParameters": {"SqsQueueParameters": {"BatchSize": batch_size, "MaximumBatchingWindowInSeconds": window}},
         "Target": resources.function_arn(TOPOLOGY.workers),
         "TargetParameters": {"LambdaFunctionParameters": {"InvocationType": "REQUEST_RESPONSE"}},
         "RoleArn": ensure_pipe_role(),

@@ -28,9 +28,7 @@ def ensure_queue(queue: Queue) -> list[Change]:
     """The dead-letter queue first, then the queue with its redrive policy."""
     dlq_name = resources.queue_name(queue.dlq_name)
     dlq_change, dlq_url = _ensure_one_queue(dlq_name, queue_attributes(queue, None))
-    dlq_arn = aws.client("sqs").get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"][
-        "QueueArn"
-    ]
+    dlq_arn = aws.client("sqs").get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     change, _ = _ensure_one_queue(resources.queue_name(queue), queue_attributes(queue, dlq_arn))
     return [dlq_change, change]
 

@@ -72,14 +72,18 @@ def _attributes_to_send(message: dict[str, Any]) -> dict[str, Any]:
 
 
 def _receive(url: str, hold: int) -> list[dict[str, Any]]:
-    return aws.client("sqs").receive_message(
-        QueueUrl=url,
-        MaxNumberOfMessages=BATCH,
-        WaitTimeSeconds=0,
-        VisibilityTimeout=hold,
-        MessageAttributeNames=["All"],
-        MessageSystemAttributeNames=["All"],
-    ).get("Messages", [])
+    return (
+        aws.client("sqs")
+        .receive_message(
+            QueueUrl=url,
+            MaxNumberOfMessages=BATCH,
+            WaitTimeSeconds=0,
+            VisibilityTimeout=hold,
+            MessageAttributeNames=["All"],
+            MessageSystemAttributeNames=["All"],
+        )
+        .get("Messages", [])
+    )
 
 
 def release(url: str, messages: Iterable[dict[str, Any]]) -> None:
@@ -178,8 +182,7 @@ def send_then_delete(source_url: str | None, target_url: str, messages: list[dic
     """Send copies to the target; delete from the source only the originals whose copy went."""
     sqs = aws.client("sqs")
     entries = [
-        {"Id": str(i), "MessageBody": m["Body"], "MessageAttributes": _attributes_to_send(m)}
-        for i, m in enumerate(messages)
+        {"Id": str(i), "MessageBody": m["Body"], "MessageAttributes": _attributes_to_send(m)} for i, m in enumerate(messages)
     ]
     response = sqs.send_message_batch(QueueUrl=target_url, Entries=entries)
     failed = response.get("Failed", [])

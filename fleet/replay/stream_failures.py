@@ -58,16 +58,10 @@ def read_failed_records(failure: dict[str, Any]) -> list[dict[str, Any]]:
     )["ShardIterator"]
     records = streams.get_records(ShardIterator=iterator, Limit=max(1, int(info["batchSize"])))["Records"]
     end = int(info["endSequenceNumber"])
-    return [
-        {**lambda_record(r), "eventSourceARN": info["streamArn"]}
-        for r in records
-        if int(sequence_number(r)) <= end
-    ]
+    return [{**lambda_record(r), "eventSourceARN": info["streamArn"]} for r in records if int(sequence_number(r)) <= end]
 
 
-def replay_queue(
-    logical: str, maximum: int = 100, progress: Callable[[int], None] = lambda n: None
-) -> tuple[int, int]:
+def replay_queue(logical: str, maximum: int = 100, progress: Callable[[int], None] = lambda n: None) -> tuple[int, int]:
     """Deliver again the records described on one on-failure queue; return (replayed, still failing)."""
     function_name = on_failure_function(logical)
     if function_name is None:
@@ -104,9 +98,7 @@ def replay_queue(
     return replayed, failed
 
 
-def replay_failures(
-    function_name: str, maximum: int = 100, progress: Callable[[int], None] = lambda n: None
-) -> tuple[int, int]:
+def replay_failures(function_name: str, maximum: int = 100, progress: Callable[[int], None] = lambda n: None) -> tuple[int, int]:
     """Deliver again the records described on a function's on-failure queue(s); return (replayed, still failing)."""
     queues = on_failure_queues(function_name)
     if not queues:

@@ -63,8 +63,11 @@ def transact_write_items(backend: Any, transact_items: list[dict[str, Any]]) -> 
             raise TransactionCanceledException(reasons)
         # Only a bad request fails a write now (an update expression moto refuses): put back
         # the few items written before it, as moto's copy of the tables did.
-        before = [(operation["TableName"], key, copy.deepcopy(backend.get_item(operation["TableName"], key)))
-                  for kind, operation, key in operations if kind != "ConditionCheck"]
+        before = [
+            (operation["TableName"], key, copy.deepcopy(backend.get_item(operation["TableName"], key)))
+            for kind, operation, key in operations
+            if kind != "ConditionCheck"
+        ]
         try:
             for kind, operation, key in operations:
                 _write(backend, kind, operation, key)

@@ -115,9 +115,7 @@ class LocalRuntime:
             for trigger in function.triggers:
                 if isinstance(trigger, (SqsTrigger, PipeTrigger)):
                     count = trigger.maximum_concurrency if isinstance(trigger, SqsTrigger) else pollers_per_queue
-                    self.pollers.extend(
-                        QueuePoller(function, trigger, self.stop_event, n) for n in range(1, count + 1)
-                    )
+                    self.pollers.extend(QueuePoller(function, trigger, self.stop_event, n) for n in range(1, count + 1))
         #: One poller per stream trigger: it steps through every shard of the table's stream.
         self.stream_pollers: list[StreamPoller] = [
             StreamPoller(function, trigger, self.stop_event)
@@ -162,9 +160,7 @@ class LocalRuntime:
         """
         deadline = time.monotonic() + timeout
         quiet_since: float | None = None
-        consumed = {
-            t.queue for f in self.topology.functions for t in f.triggers if isinstance(t, (SqsTrigger, PipeTrigger))
-        }
+        consumed = {t.queue for f in self.topology.functions for t in f.triggers if isinstance(t, (SqsTrigger, PipeTrigger))}
         while time.monotonic() < deadline:
             # Only queues that a trigger consumes: an on-failure queue is a parking lot.
             idle = not self.busy() and all(q.idle for q in queue_status(self.topology) if q.name in consumed)
@@ -172,9 +168,7 @@ class LocalRuntime:
                 idle = False  # a shard had records (or a failed batch) on its last round
             if idle:
                 quiet_since = quiet_since or time.monotonic()
-                if time.monotonic() - quiet_since >= settle and all(
-                    p.caught_up_since(quiet_since) for p in self.stream_pollers
-                ):
+                if time.monotonic() - quiet_since >= settle and all(p.caught_up_since(quiet_since) for p in self.stream_pollers):
                     return True
             else:
                 quiet_since = None

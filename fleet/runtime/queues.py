@@ -98,9 +98,7 @@ def failed_ids(response: Any, batch_ids: list[str]) -> set[str]:
 class QueuePoller(threading.Thread):
     """One poller of one queue trigger of one function."""
 
-    def __init__(
-        self, function: Function, trigger: SqsTrigger | PipeTrigger, stop: threading.Event, number: int = 1
-    ) -> None:
+    def __init__(self, function: Function, trigger: SqsTrigger | PipeTrigger, stop: threading.Event, number: int = 1) -> None:
         super().__init__(name=f"{trigger.kind}:{trigger.queue}->{function.name}#{number}", daemon=True)
         self.function = function
         self.trigger = trigger

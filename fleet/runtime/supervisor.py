@@ -174,8 +174,7 @@ class Supervisor:
         #: This run's directory, unless the environment names one already (then it is kept).
         self._made_run_dir = None if any(RUN_DIR_VARIABLE in r.env for r in roles) else tempfile.mkdtemp(prefix="fleet-run-")
         self.roles = {
-            r.name: replace(r, env={RUN_DIR_VARIABLE: self._made_run_dir, **r.env}) if self._made_run_dir else r
-            for r in roles
+            r.name: replace(r, env={RUN_DIR_VARIABLE: self._made_run_dir, **r.env}) if self._made_run_dir else r for r in roles
         }
         self.output = output
         self.stop = stop
@@ -222,9 +221,7 @@ class Supervisor:
                 del self.children[name]
                 return 1
             if name not in self._restart_at:
-                self.output.line(
-                    f"process {name} pid {child.pid} ended, {describe_exit(code)}; starting it again", err=True
-                )
+                self.output.line(f"process {name} pid {child.pid} ended, {describe_exit(code)}; starting it again", err=True)
                 self._schedule_restart(name, ran=now - child.started)
             if now >= self._restart_at[name]:
                 del self._restart_at[name]
@@ -290,7 +287,10 @@ class Supervisor:
 
     def stop_all(self) -> None:
         """Stop every process: the API, the workers and the edge together, moto's last."""
-        for group in ([n for n in self.children if not self.roles[n].essential], [n for n in self.children if self.roles[n].essential]):
+        for group in (
+            [n for n in self.children if not self.roles[n].essential],
+            [n for n in self.children if self.roles[n].essential],
+        ):
             for name in group:
                 self.children[name].terminate()
             for name in group:

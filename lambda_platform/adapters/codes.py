@@ -159,13 +159,19 @@ class DynamoCodes:
         """(available, given, waitlisted): the pool's index, the campaign's codes less those, the waitlist index."""
         value = {":c": {"S": campaign_id}}
         available = query_count(
-            TableName=table_name(CODES), IndexName=index_name(CODES, AVAILABLE), KeyConditionExpression="#pool = :c",
-            ExpressionAttributeNames={"#pool": "pool"}, ExpressionAttributeValues=value,
+            TableName=table_name(CODES),
+            IndexName=index_name(CODES, AVAILABLE),
+            KeyConditionExpression="#pool = :c",
+            ExpressionAttributeNames={"#pool": "pool"},
+            ExpressionAttributeValues=value,
         )
-        total = query_count(TableName=table_name(CODES), KeyConditionExpression="campaign_id = :c", ExpressionAttributeValues=value)
+        total = query_count(
+            TableName=table_name(CODES), KeyConditionExpression="campaign_id = :c", ExpressionAttributeValues=value
+        )
         waitlisted = query_count(
-            TableName=table_name(SUBMISSIONS), IndexName=index_name(SUBMISSIONS, WAITLIST),
-            KeyConditionExpression="waitlisted_in = :c", ExpressionAttributeValues=value,
+            TableName=table_name(SUBMISSIONS),
+            IndexName=index_name(SUBMISSIONS, WAITLIST),
+            KeyConditionExpression="waitlisted_in = :c",
+            ExpressionAttributeValues=value,
         )
         return available, max(total - available, 0), waitlisted
-

@@ -16,17 +16,19 @@ class SesMailer:
     def send(self, to: str, subject: str, text: str, html: str) -> str:
         """Send one email with a text and an HTML part; return SES's message id."""
         try:
-            response = retrying(lambda: aws.client("ses").send_email(
-                Source=self.sender,
-                Destination={"ToAddresses": [to]},
-                Message={
-                    "Subject": {"Data": subject, "Charset": "UTF-8"},
-                    "Body": {
-                        "Text": {"Data": text, "Charset": "UTF-8"},
-                        "Html": {"Data": html, "Charset": "UTF-8"},
+            response = retrying(
+                lambda: aws.client("ses").send_email(
+                    Source=self.sender,
+                    Destination={"ToAddresses": [to]},
+                    Message={
+                        "Subject": {"Data": subject, "Charset": "UTF-8"},
+                        "Body": {
+                            "Text": {"Data": text, "Charset": "UTF-8"},
+                            "Html": {"Data": html, "Charset": "UTF-8"},
+                        },
                     },
-                },
-            ))
+                )
+            )
         except Exception as exc:  # Throttling and MaxSendingRateExceeded -> RetryLater
             raise translate(exc) from exc
         message_id: str = response["MessageId"]

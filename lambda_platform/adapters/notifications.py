@@ -110,9 +110,9 @@ class SnsCommentTopic:
         if not _SUBSCRIPTION_ID.match(subscription_id):
             return None
         try:
-            attributes = aws.client("sns").get_subscription_attributes(
-                SubscriptionArn=f"{self.topic_arn}:{subscription_id}"
-            )["Attributes"]
+            attributes = aws.client("sns").get_subscription_attributes(SubscriptionArn=f"{self.topic_arn}:{subscription_id}")[
+                "Attributes"
+            ]
         except Exception as exc:
             if error_code(exc) in ("NotFound", "NotFoundException", "InvalidParameter"):
                 return None

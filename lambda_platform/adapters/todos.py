@@ -93,9 +93,7 @@ class S3UserFiles:
     def list(self, prefix: str, limit: int) -> list[dict[str, Any]]:
         """The objects under `prefix`, up to `limit`."""
         try:
-            page = retrying(
-                lambda: aws.client("s3").list_objects_v2(Bucket=self.bucket, Prefix=prefix, MaxKeys=limit)
-            )
+            page = retrying(lambda: aws.client("s3").list_objects_v2(Bucket=self.bucket, Prefix=prefix, MaxKeys=limit))
         except Exception as exc:
             raise translate(exc) from exc
         return [

@@ -35,9 +35,7 @@ def publish_article(api_url: str, title: str) -> str:
     return posted.json()["article_id"]
 
 
-def test_the_list_an_article_and_a_comment_that_shows_once_its_cached_page_is_purged(
-    running_fleet, edge, browser, page, shots
-):
+def test_the_list_an_article_and_a_comment_that_shows_once_its_cached_page_is_purged(running_fleet, edge, browser, page, shots):
     article_id = publish_article(running_fleet.api_url, "Caching at the edge")
     running_fleet.drain()
 

@@ -18,9 +18,7 @@ def poison_entry(campaign_id: str) -> str:
 
     submission_id = str(uuid.uuid4())
     received = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-    SqsQueue("submissions").send(
-        SubmitEntry(submission_id, campaign_id, "Ada", "Lovelace", "ada@example.com", True, received)
-    )
+    SqsQueue("submissions").send(SubmitEntry(submission_id, campaign_id, "Ada", "Lovelace", "ada@example.com", True, received))
     return submission_id
 
 
@@ -49,9 +47,7 @@ def test_a_poison_entry_shows_dead_lettered_is_listed_by_the_dry_run_and_replaye
     shots.take(page, "dead-lettered")
 
     page.locator("#dry-run-submissions").click()
-    expect(page.locator("#replay-title")).to_have_text(
-        "Dry run of submissions: 1 would go from submissions-dlq to submissions"
-    )
+    expect(page.locator("#replay-title")).to_have_text("Dry run of submissions: 1 would go from submissions-dlq to submissions")
     expect(page.locator("#replay-items li")).to_have_count(1)
     expect(page.locator("#replay-items")).to_contain_text(submission_id)
     expect(dead).to_have_text("1")  # a dry run leaves it where it is

@@ -76,8 +76,6 @@ def queue_directly(planned: list[Planned]) -> list[str]:
     return ids
 
 
-
-
 def sent_confirmations() -> Counter:
     """How many confirmation emails the local SES accepted, per submission id.
 

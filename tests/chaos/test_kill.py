@@ -99,9 +99,7 @@ def assert_settled_once(ids: set[str], stored: dict, sent) -> dict:
     return doubled
 
 
-def test_the_worker_process_killed_mid_drain_is_restarted_and_loses_nothing_and_sends_once(
-    provisioned, make_campaign, tmp_path
-):
+def test_the_worker_process_killed_mid_drain_is_restarted_and_loses_nothing_and_sends_once(provisioned, make_campaign, tmp_path):
     make_campaign(CAMPAIGN, max_entries_per_email=1)
     ids = set(queue_directly(plan(TOTAL, repeat_share=0.05, poison_share=0.0, seed=11)))
     env = {

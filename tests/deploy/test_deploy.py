@@ -84,7 +84,11 @@ def _mappings(function_name: str) -> list[dict]:
     from lambda_platform import aws
 
     lam = aws.client("lambda")
-    return [m for page in lam.get_paginator("list_event_source_mappings").paginate(FunctionName=function_name) for m in page["EventSourceMappings"]]
+    return [
+        m
+        for page in lam.get_paginator("list_event_source_mappings").paginate(FunctionName=function_name)
+        for m in page["EventSourceMappings"]
+    ]
 
 
 def test_zappa_deploys_both_stages_and_fleet_wire_leaves_every_trigger_reporting_failures(deployed):

@@ -58,7 +58,10 @@ print(json.dumps(compiled))
 
 @pytest.mark.parametrize(
     ("zappa_stage", "modules"),
-    [("api", ["handler", "ingest_api.wsgi"]), ("workers", ["handler", "lambda_platform.entry", "workers.thumbnails", "workers.welcome"])],
+    [
+        ("api", ["handler", "ingest_api.wsgi"]),
+        ("workers", ["handler", "lambda_platform.entry", "workers.thumbnails", "workers.welcome"]),
+    ],
 )
 def test_the_packaged_entry_points_are_imported_from_bytecode(packages, zappa_stage, modules):
     # /var/task is read-only: a module the zip has no bytecode for is compiled on every cold start.
@@ -144,7 +147,12 @@ def test_the_packaged_workers_entry_answers_every_sample(packages, prod_stage):
 def test_the_packaged_workers_entry_fails_an_unroutable_event(packages, prod_stage):
     _, folder = packages["workers"]
     with pytest.raises(AssertionError, match="UnroutableEvent"):
-        _run(folder, RUN_WORKERS, {"stray": _prod("sqs_batch") | {"Records": [{"eventSource": "aws:kinesis"}]}}, prod_stage.endpoint_url)
+        _run(
+            folder,
+            RUN_WORKERS,
+            {"stray": _prod("sqs_batch") | {"Records": [{"eventSource": "aws:kinesis"}]}},
+            prod_stage.endpoint_url,
+        )
 
 
 def test_the_packaged_api_answers_an_api_gateway_request(packages, prod_stage):

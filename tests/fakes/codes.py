@@ -31,7 +31,11 @@ class FakeCodes:
             for code, order in codes:
                 if (campaign_id, code) not in self.codes:
                     self.codes[(campaign_id, code)] = {
-                        "campaign_id": campaign_id, "code": code, "pool": campaign_id, "pool_order": order, "added_at": added_at,
+                        "campaign_id": campaign_id,
+                        "code": code,
+                        "pool": campaign_id,
+                        "pool_order": order,
+                        "added_at": added_at,
                     }
                     added.add(code)
         return added
@@ -39,9 +43,7 @@ class FakeCodes:
     def available(self, campaign_id: str, limit: int, after: Any = None) -> tuple[list[str], Any]:
         """Codes in the pool by pool order, after the pool order `after`."""
         with self._lock:
-            pool = sorted(
-                (c["pool_order"], c["code"]) for c in self.codes.values() if c.get("pool") == campaign_id
-            )
+            pool = sorted((c["pool_order"], c["code"]) for c in self.codes.values() if c.get("pool") == campaign_id)
         pool = [p for p in pool if after is None or p[0] > after]
         page = pool[:limit]
         more = page[-1][0] if len(pool) > limit else None

@@ -16,9 +16,7 @@ from lambda_platform.ports import KeyClaim
 NOW = datetime.now(UTC)
 
 
-def campaign(
-    campaign_id: str = "summer", *, opens_in_days: float = -1, closes_in_days: float = 30, **kwargs: Any
-) -> Campaign:
+def campaign(campaign_id: str = "summer", *, opens_in_days: float = -1, closes_in_days: float = 30, **kwargs: Any) -> Campaign:
     """A campaign whose window is relative to now: open by default."""
     return Campaign(
         campaign_id=campaign_id,

@@ -32,7 +32,9 @@ def test_fleet_keys_create_and_revoke_govern_the_key_routes(running_fleet):
     assert requests.post(f"{api}/v1/articles", json=article, headers={"x-api-key": key}, timeout=10).status_code == 202
     sub = requests.post(
         f"{api}/v1/articles/00000000-0000-4000-8000-000000000000/subscriptions",
-        json={"email": "a@example.com"}, headers={"x-api-key": key}, timeout=10,
+        json={"email": "a@example.com"},
+        headers={"x-api-key": key},
+        timeout=10,
     )
     assert sub.status_code == 403 and sub.json()["error"]["code"] == "insufficient_scope"
     assert key not in runner.invoke(main, ["keys", "list"]).output
@@ -68,7 +70,10 @@ def test_user_a_never_lists_reads_changes_or_deletes_user_bs_todos_or_files(runn
 
     # Files: bob uploads to his folder through the presigned POST; alice sees nothing of it.
     post = requests.post(
-        f"{api}/v1/me/files", json={"name": "plan.txt", "content_type": "text/plain", "content_length": 5}, headers=bob, timeout=10
+        f"{api}/v1/me/files",
+        json={"name": "plan.txt", "content_type": "text/plain", "content_length": 5},
+        headers=bob,
+        timeout=10,
     ).json()
     assert post["key"] == f"users/{access.user_sub('bob')}/plan.txt"
     sent = requests.post(post["url"], data=post["fields"], files={"file": ("plan.txt", b"hello", "text/plain")}, timeout=10)
@@ -103,9 +108,7 @@ def test_public_writes_are_limited_across_the_shared_table(running_fleet, make_c
     make_campaign("limited")
     api = running_fleet.api_url
     body = {"first_name": "A", "last_name": "B", "email": "a@example.com", "consent": True}
-    codes = [
-        requests.post(f"{api}/v1/campaigns/limited/submissions", json=body, timeout=10).status_code for _ in range(7)
-    ]
+    codes = [requests.post(f"{api}/v1/campaigns/limited/submissions", json=body, timeout=10).status_code for _ in range(7)]
     if time.time() % 60 > 55:  # the window may have turned mid-burst: the counts split
         pytest.skip("window boundary")
     assert codes[:5] == [202] * 5 and codes[5:] == [429, 429]

@@ -118,15 +118,30 @@ def _queued_body(change_id: str) -> str:
 
     item = get_one("campaigns", "campaign_id", "prize")
     assert item["change_id"] == change_id
-    fields = {k: item[k] for k in ("campaign_id", "name", "opens_at", "closes_at", "max_entries_per_email", "draw_includes_unreviewed")}
+    fields = {
+        k: item[k] for k in ("campaign_id", "name", "opens_at", "closes_at", "max_entries_per_email", "draw_includes_unreviewed")
+    }
     return dump_message(SaveCampaign(change_id=change_id, received_at=item["changed_at"], **fields))
 
 
 @pytest.mark.slow
 def test_campaigns_create_takes_the_reward_settings_and_list_shows_them(provisioned):
     env = {**os.environ, "AWS_ENDPOINT_URL": provisioned.endpoint_url, "FLEET_STAGE": "local"}
-    create = [FLEET, "campaigns", "create", "codes", "--name", "Codes", "--opens", "2020-01-01T00:00:00Z",
-              "--closes", "2100-01-01T00:00:00Z", "--gives-codes", "--draw-only-approved", "--draw-includes-flagged"]
+    create = [
+        FLEET,
+        "campaigns",
+        "create",
+        "codes",
+        "--name",
+        "Codes",
+        "--opens",
+        "2020-01-01T00:00:00Z",
+        "--closes",
+        "2100-01-01T00:00:00Z",
+        "--gives-codes",
+        "--draw-only-approved",
+        "--draw-includes-flagged",
+    ]
     made = subprocess.run(create, env=env, capture_output=True, text=True, timeout=60)
     assert made.returncode == 0, made.stderr
     assert "gives codes" in made.stdout and "approved only" in made.stdout
@@ -134,5 +149,7 @@ def test_campaigns_create_takes_the_reward_settings_and_list_shows_them(provisio
     listed = subprocess.run([FLEET, "campaigns", "list", "--json"], env=env, capture_output=True, text=True, timeout=60)
     (campaign,) = [json.loads(line) for line in listed.stdout.splitlines()]
     assert (campaign["gives_codes"], campaign["draw_includes_unreviewed"], campaign["draw_includes_flagged"]) == (
-        True, False, True,
+        True,
+        False,
+        True,
     )

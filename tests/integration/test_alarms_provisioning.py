@@ -28,18 +28,14 @@ def _consumed() -> set[str]:
 
 
 def _parking() -> set[str]:
-    return {
-        t.retry.on_failure_queue for f in TOPOLOGY.functions for t in f.triggers if isinstance(t, StreamTrigger)
-    }
+    return {t.retry.on_failure_queue for f in TOPOLOGY.functions for t in f.triggers if isinstance(t, StreamTrigger)}
 
 
 def test_every_alarm_the_topology_asks_for_is_made_on_the_alarms_topic(provisioned):
     from lambda_platform import aws
 
     alarms = _alarms()
-    topic_arn = next(
-        t["TopicArn"] for t in aws.client("sns").list_topics()["Topics"] if t["TopicArn"].endswith(f":{TOPIC}")
-    )
+    topic_arn = next(t["TopicArn"] for t in aws.client("sns").list_topics()["Topics"] if t["TopicArn"].endswith(f":{TOPIC}"))
     expected = (
         {f"fleet-{STAGE}-{q.name}-dlq-holds-messages" for q in TOPOLOGY.queues}
         | {f"fleet-{STAGE}-{q}-holds-messages" for q in _parking()}
@@ -86,9 +82,7 @@ def test_queue_alarms_watch_dead_letters_parked_records_and_the_oldest_message(p
         assert oldest["Threshold"] == queue.oldest_age_alarm_seconds
     # An on-failure queue has no consumer: its messages alarm at once instead.
     assert not _parking() & _consumed()
-    assert not {n for n in alarms if n.endswith("-oldest-message")} & {
-        f"fleet-{STAGE}-{q}-oldest-message" for q in _parking()
-    }
+    assert not {n for n in alarms if n.endswith("-oldest-message")} & {f"fleet-{STAGE}-{q}-oldest-message" for q in _parking()}
 
 
 def test_function_api_and_records_alarms_use_the_names_lambda_api_gateway_and_emf_give(provisioned):
@@ -129,8 +123,18 @@ def test_a_second_run_changes_no_alarm_and_a_drifted_one_is_put_back(provisioned
         for k, v in _alarms()[name].items()
         if k
         in (
-            "AlarmName", "AlarmDescription", "ActionsEnabled", "AlarmActions", "OKActions", "Namespace",
-            "MetricName", "Statistic", "Dimensions", "Period", "EvaluationPeriods", "ComparisonOperator",
+            "AlarmName",
+            "AlarmDescription",
+            "ActionsEnabled",
+            "AlarmActions",
+            "OKActions",
+            "Namespace",
+            "MetricName",
+            "Statistic",
+            "Dimensions",
+            "Period",
+            "EvaluationPeriods",
+            "ComparisonOperator",
         )
     }
     cloudwatch.put_metric_alarm(**drifted, Threshold=99999.0, TreatMissingData="breaching")
@@ -187,4 +191,3 @@ def test_the_dashboard_has_a_widget_per_queue_function_and_metric_of_ours(provis
     assert len(widgets) == len(body["widgets"]) == len(TOPOLOGY.queues) + 2 + 4
     # No two widgets on the same spot of the grid.
     assert len({(w["x"], w["y"]) for w in body["widgets"]}) == len(body["widgets"])
-

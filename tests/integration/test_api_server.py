@@ -131,7 +131,7 @@ def test_a_body_that_never_arrives_ends_with_a_408_after_the_timeout(api):
 
 
 def test_a_chunked_body_that_stops_ends_with_a_408(api):
-    error = json_error(exchange(api.port, request(headers=CHUNKED_JSON) + b"10\r\n{\"a\"", wait=TIMEOUT + 8), 408)
+    error = json_error(exchange(api.port, request(headers=CHUNKED_JSON) + b'10\r\n{"a"', wait=TIMEOUT + 8), 408)
     assert error["code"] == "request_timeout"
 
 
@@ -180,7 +180,9 @@ def test_an_unsupported_http_version_is_a_505(api, version):
     assert json_error(exchange(api.port, raw), 505)["code"] == "http_version_not_supported"
 
 
-@pytest.mark.parametrize("line", ["GET /health HTTP/1.x", "GET /health FOO/1.1", "GET /health HTTP/3", "GET /health HTTP/1.1 extra"])
+@pytest.mark.parametrize(
+    "line", ["GET /health HTTP/1.x", "GET /health FOO/1.1", "GET /health HTTP/3", "GET /health HTTP/1.1 extra"]
+)
 def test_a_malformed_request_line_is_a_400(api, line):
     raw = f"{line}\r\nHost: 127.0.0.1\r\n\r\n".encode()
     assert json_error(exchange(api.port, raw), 400)["code"] == "bad_request"

@@ -41,9 +41,7 @@ def create_article(api: str, title: str, **extra) -> str:
 
 
 def comment(api: str, article_id: str, body: str) -> str:
-    answer = post(
-        api, f"/v1/articles/{article_id}/comments", {"author": "Grace", "email": "grace@example.com", "body": body}
-    )
+    answer = post(api, f"/v1/articles/{article_id}/comments", {"author": "Grace", "email": "grace@example.com", "body": body})
     assert answer.status_code == 202, answer.text
     return answer.json()["comment_id"]
 
@@ -258,9 +256,13 @@ def test_an_article_is_edited_and_unpublished_through_the_fleet_and_the_edge_pur
     assert listed(api) == [changed, kept]
 
     headers = {**HEADERS, "Idempotency-Key": "edit-once"}
-    edit = requests.patch(f"{api}/v1/articles/{changed}", json={"title": "Changed", "content": "New text."}, headers=headers, timeout=10)
+    edit = requests.patch(
+        f"{api}/v1/articles/{changed}", json={"title": "Changed", "content": "New text."}, headers=headers, timeout=10
+    )
     assert edit.status_code == 202, edit.text
-    again = requests.patch(f"{api}/v1/articles/{changed}", json={"title": "Changed", "content": "New text."}, headers=headers, timeout=10)
+    again = requests.patch(
+        f"{api}/v1/articles/{changed}", json={"title": "Changed", "content": "New text."}, headers=headers, timeout=10
+    )
     assert again.json()["change_id"] == edit.json()["change_id"]
     assert runtime.drain(60)
     article = requests.get(f"{api}/v1/articles/{changed}", timeout=10).json()
@@ -310,8 +312,12 @@ def test_an_articles_comments_are_listed_in_two_pages_oldest_first(site_fleet):
     comments.put_item(
         TableName=table_name("comments"),
         Item={
-            "comment_id": {"S": str(uuid.uuid4())}, "article_id": {"S": article_id}, "status": {"S": "rejected"},
-            "author": {"S": "X"}, "body": {"S": "Never shown"}, "created_at": {"S": first_at[:-6] + "1+00:00"},
+            "comment_id": {"S": str(uuid.uuid4())},
+            "article_id": {"S": article_id},
+            "status": {"S": "rejected"},
+            "author": {"S": "X"},
+            "body": {"S": "Never shown"},
+            "created_at": {"S": first_at[:-6] + "1+00:00"},
         },
     )
     pages, cursor = [], None
@@ -329,7 +335,10 @@ def test_an_articles_comments_are_listed_in_two_pages_oldest_first(site_fleet):
     assert pages == [in_order[:2], in_order[2:]]
     first = requests.get(f"{api}/v1/articles/{article_id}/comments", params={"limit": 2}, timeout=10)
     cached = requests.get(
-        f"{api}/v1/articles/{article_id}/comments", params={"limit": 2}, headers={"If-None-Match": first.headers["ETag"]}, timeout=10
+        f"{api}/v1/articles/{article_id}/comments",
+        params={"limit": 2},
+        headers={"If-None-Match": first.headers["ETag"]},
+        timeout=10,
     )
     assert cached.status_code == 304
     bad = requests.get(f"{api}/v1/articles/{article_id}/comments", params={"cursor": "bm90LWEtY3Vyc29y"}, timeout=10)

@@ -41,9 +41,7 @@ def test_provision_twice_changes_nothing(local_aws):
 
 def test_python_dash_m_fleet_is_the_same_command(local_aws):
     env = {**os.environ, "AWS_ENDPOINT_URL": local_aws.endpoint_url, "FLEET_STAGE": "local"}
-    result = subprocess.run(
-        [sys.executable, "-m", "fleet", "--help"], env=env, capture_output=True, text=True, timeout=60
-    )
+    result = subprocess.run([sys.executable, "-m", "fleet", "--help"], env=env, capture_output=True, text=True, timeout=60)
     assert result.returncode == 0
     for command in ("up", "provision", "status", "campaigns"):
         assert command in result.stdout
@@ -53,16 +51,36 @@ def test_python_dash_m_fleet_is_the_same_command(local_aws):
 def test_campaigns_create_and_list(provisioned):
     endpoint = provisioned.endpoint_url
     run_fleet(
-        endpoint, "campaigns", "create", "spring", "--name", "Spring receipts",
-        "--opens", "2020-01-01T00:00:00Z", "--closes", "2100-01-01T00:00:00+02:00", "--max-entries-per-email", "3",
+        endpoint,
+        "campaigns",
+        "create",
+        "spring",
+        "--name",
+        "Spring receipts",
+        "--opens",
+        "2020-01-01T00:00:00Z",
+        "--closes",
+        "2100-01-01T00:00:00+02:00",
+        "--max-entries-per-email",
+        "3",
     )
     listed = run_fleet(endpoint, "campaigns", "list", "--json")
     (campaign,) = [json.loads(line) for line in listed.stdout.splitlines()]
     assert campaign["campaign_id"] == "spring"
     assert campaign["max_entries_per_email"] == 3 and campaign["open"] is True and campaign["entries"] == 0
 
-    default = run_fleet(endpoint, "campaigns", "create", "autumn", "--name", "Autumn",
-                        "--opens", "2020-01-01T00:00:00Z", "--closes", "2021-01-01T00:00:00Z")
+    default = run_fleet(
+        endpoint,
+        "campaigns",
+        "create",
+        "autumn",
+        "--name",
+        "Autumn",
+        "--opens",
+        "2020-01-01T00:00:00Z",
+        "--closes",
+        "2021-01-01T00:00:00Z",
+    )
     assert "1 per email" in default.stdout
     assert "autumn  closed" in run_fleet(endpoint, "campaigns", "list").stdout
 
@@ -125,8 +143,18 @@ def test_fleet_up_serves_the_whole_fleet_from_its_processes_and_stops_them_all_o
         everything = [pids[name] for name in pids] + [p for pid in pids.values() for p in descendants(pid)]
 
         endpoint = f"http://127.0.0.1:{aws_port}"
-        run_fleet(endpoint, "campaigns", "create", "demo", "--name", "Demo",
-                  "--opens", "2020-01-01T00:00:00Z", "--closes", "2100-01-01T00:00:00Z")
+        run_fleet(
+            endpoint,
+            "campaigns",
+            "create",
+            "demo",
+            "--name",
+            "Demo",
+            "--opens",
+            "2020-01-01T00:00:00Z",
+            "--closes",
+            "2100-01-01T00:00:00Z",
+        )
         post_and_see_stored(api_port, "grace@example.com")
         assert run_fleet(endpoint, "status").stdout.splitlines()[1].split() == ["submissions", "0", "0", "-", "0", "-"]
     finally:

@@ -18,8 +18,13 @@ def store_entries(ids: list[str]) -> None:
 
     assert not DynamoSubmissions().put_many(
         [
-            {"submission_id": sid, "campaign_id": "promo", "status": ACCEPTED, "email": f"{sid}@example.com",
-             "received_at": f"2025-06-14T09:{n // 60:02d}:{n % 60:02d}+00:00"}
+            {
+                "submission_id": sid,
+                "campaign_id": "promo",
+                "status": ACCEPTED,
+                "email": f"{sid}@example.com",
+                "received_at": f"2025-06-14T09:{n // 60:02d}:{n % 60:02d}+00:00",
+            }
             for n, sid in enumerate(ids)
         ]
     )

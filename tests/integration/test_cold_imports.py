@@ -43,7 +43,9 @@ CONFIRMATIONS_NEVER = {
 
 def run_worker(module: str, function: str, event: dict, endpoint_url: str) -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith("FLEET_")}
-    env.update(AWS_ENDPOINT_URL=endpoint_url, AWS_ACCESS_KEY_ID="fleet-test", AWS_SECRET_ACCESS_KEY="fleet-test", FLEET_STAGE="local")
+    env.update(
+        AWS_ENDPOINT_URL=endpoint_url, AWS_ACCESS_KEY_ID="fleet-test", AWS_SECRET_ACCESS_KEY="fleet-test", FLEET_STAGE="local"
+    )
     done = subprocess.run(
         [sys.executable, "-c", RUN.format(module=module, function=function)],
         input=json.dumps(event),

@@ -68,7 +68,9 @@ def campaign(campaign_id: str, gives_codes: bool) -> None:
     from lambda_platform.adapters.tables import DynamoCampaigns
 
     now = datetime.now(UTC)
-    DynamoCampaigns().put(Campaign(campaign_id, campaign_id.title(), now - timedelta(days=1), now + timedelta(days=7), gives_codes=gives_codes))
+    DynamoCampaigns().put(
+        Campaign(campaign_id, campaign_id.title(), now - timedelta(days=1), now + timedelta(days=7), gives_codes=gives_codes)
+    )
 
 
 def test_an_entry_without_photo_nor_codes_costs_its_send_and_one_write(calls):

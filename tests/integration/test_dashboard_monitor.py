@@ -14,7 +14,11 @@ def dead_letter(count: int) -> list[str]:
     aws.client("sqs").send_message_batch(
         QueueUrl=queue_url("submissions-dlq"),
         Entries=[
-            {"Id": str(n), "MessageBody": body, "MessageAttributes": {"type": {"DataType": "String", "StringValue": "SubmitEntry"}}}
+            {
+                "Id": str(n),
+                "MessageBody": body,
+                "MessageAttributes": {"type": {"DataType": "String", "StringValue": "SubmitEntry"}},
+            }
             for n, body in enumerate(bodies)
         ],
     )

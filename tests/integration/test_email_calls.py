@@ -45,8 +45,11 @@ def users_inserted(*emails: str) -> dict:
         record["eventSourceARN"] = record["eventSourceARN"].replace("submissions", "users")
         record["dynamodb"]["Keys"] = {"user_id": {"S": user_id_for(email)}}
         record["dynamodb"]["NewImage"] = {
-            "user_id": {"S": user_id_for(email)}, "email": {"S": email}, "first_name": {"S": "Ada"},
-            "last_name": {"S": "Lovelace"}, "locale": {"S": "en"},
+            "user_id": {"S": user_id_for(email)},
+            "email": {"S": email},
+            "first_name": {"S": "Ada"},
+            "last_name": {"S": "Lovelace"},
+            "locale": {"S": "en"},
         }
         record["dynamodb"]["SequenceNumber"] = str(100 + n)
         records.append(record)

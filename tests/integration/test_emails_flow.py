@@ -32,8 +32,6 @@ def recipients() -> Counter:
     return Counter(m.destinations["ToAddresses"][0].lower() for m in sent_messages())
 
 
-
-
 def queue_messages(logical: str) -> list[dict]:
     """Every message on a queue, peeked: received, then made visible again."""
     found: dict[str, dict] = {}

@@ -28,13 +28,21 @@ def faulty(provisioned, monkeypatch):
 @pytest.mark.parametrize(
     ("service", "call", "codes"),
     [
-        ("ses", lambda c: c.send_email(Source="a@b.c", Destination={}, Message={"Subject": {"Data": "s"}, "Body": {}}), {"Throttling"}),
+        (
+            "ses",
+            lambda c: c.send_email(Source="a@b.c", Destination={}, Message={"Subject": {"Data": "s"}, "Body": {}}),
+            {"Throttling"},
+        ),
         (
             "dynamodb",
             lambda c: c.get_item(TableName=settings.current().name("campaigns"), Key={"campaign_id": {"S": "v"}}),
             {"ProvisionedThroughputExceededException"},
         ),
-        ("s3", lambda c: c.head_object(Bucket=settings.current().name("media"), Key="k"), {"ServiceUnavailable", "InternalError"}),
+        (
+            "s3",
+            lambda c: c.head_object(Bucket=settings.current().name("media"), Key="k"),
+            {"ServiceUnavailable", "InternalError"},
+        ),
     ],
 )
 def test_a_rate_of_one_fails_every_call_with_the_services_own_code(faulty, service, call, codes):
@@ -47,8 +55,6 @@ def test_a_rate_of_one_fails_every_call_with_the_services_own_code(faulty, servi
         assert isinstance(translate(raised.value), RetryLater)  # throttled, never a bad record
     assert seen == codes
     assert faults.current_plan().injected[service] == 20
-
-
 
 
 def test_the_rates_apply_per_call_and_the_rest_goes_through(faulty):

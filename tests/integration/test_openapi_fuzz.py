@@ -70,9 +70,7 @@ def one_error_format(response, case) -> None:
 
 
 @schema.parametrize()
-@hypothesis_settings(
-    max_examples=MAX_EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True
-)
+@hypothesis_settings(max_examples=MAX_EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
 def test_the_api_never_fails_and_always_answers_errors_in_one_format(case, fuzzed_fleet):
     headers = dict(fuzzed_fleet["headers"])
     headers.update(case.headers or {})

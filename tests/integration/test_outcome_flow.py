@@ -50,14 +50,22 @@ def outcome_campaign(make_campaign):
         upload_key=UPLOAD_KEY,
         duplicate_receipt={"sub-0005"},
         review={
-            "decision": "approved", "reason": "clear", "key_id": "k1", "key_name": "agency",
-            "reviewed_at": "2030-01-02T00:00:00+00:00", "change_id": "c1",
+            "decision": "approved",
+            "reason": "clear",
+            "key_id": "k1",
+            "key_name": "agency",
+            "reviewed_at": "2030-01-02T00:00:00+00:00",
+            "change_id": "c1",
         },
         code="WELCOME-1",
     )
     entries[1]["review"] = {
-        "decision": "rejected", "reason": "blurry", "key_id": "k1", "key_name": "agency",
-        "reviewed_at": "2030-01-02T00:00:00+00:00", "change_id": "c2",
+        "decision": "rejected",
+        "reason": "blurry",
+        "key_id": "k1",
+        "key_name": "agency",
+        "reviewed_at": "2030-01-02T00:00:00+00:00",
+        "change_id": "c2",
     }
     entries[2]["status"] = "duplicate"
     assert DynamoSubmissions().put_many(entries) == set()

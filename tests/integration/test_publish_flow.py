@@ -77,9 +77,7 @@ def invalidations(distribution_id: str) -> list[list[str]]:
     """The paths of each invalidation of the distribution, oldest first."""
     cloudfront = aws.client("cloudfront")
     listed = cloudfront.list_invalidations(DistributionId=distribution_id)["InvalidationList"].get("Items", [])
-    batches = [
-        cloudfront.get_invalidation(DistributionId=distribution_id, Id=item["Id"])["Invalidation"] for item in listed
-    ]
+    batches = [cloudfront.get_invalidation(DistributionId=distribution_id, Id=item["Id"])["Invalidation"] for item in listed]
     return [b["InvalidationBatch"]["Paths"]["Items"] for b in sorted(batches, key=lambda b: b["CreateTime"])]
 
 
@@ -168,9 +166,7 @@ def test_hashed_assets_are_immutable(tree, provisioned):
     assert stored("blog/index.html")["CacheControl"] == "public, max-age=60"
 
 
-def test_fleet_publish_without_a_distribution_nor_a_local_edge_says_nothing_was_invalidated(
-    tree, provisioned, monkeypatch
-):
+def test_fleet_publish_without_a_distribution_nor_a_local_edge_says_nothing_was_invalidated(tree, provisioned, monkeypatch):
     # The local stage purges the local edge: none listens on this port.
     monkeypatch.setenv("FLEET_EDGE_URL", f"http://127.0.0.1:{free_port()}")
     monkeypatch.setattr("fleet.publish.REPO_ROOT", tree)

@@ -45,7 +45,9 @@ def presign(api: str, campaign: str, data: bytes) -> dict:
 
 
 def send_file(presigned: dict, data: bytes) -> None:
-    sent = requests.post(presigned["url"], data=presigned["fields"], files={"file": ("receipt.jpg", data, "image/jpeg")}, timeout=30)
+    sent = requests.post(
+        presigned["url"], data=presigned["fields"], files={"file": ("receipt.jpg", data, "image/jpeg")}, timeout=30
+    )
     assert sent.status_code in (200, 201, 204), sent.text
 
 

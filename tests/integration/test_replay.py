@@ -31,7 +31,10 @@ def fleet(*args: str, code: int = 0):
 
 def dead_letter(count: int, queue: str = "submissions-dlq") -> list[str]:
     """Put `count` messages on a queue: half campaign summer, half winter; return the bodies."""
-    bodies = [json.dumps({"type": "SubmitEntry", "body": {"campaign_id": "summer" if n % 2 else "winter", "n": n}}) for n in range(count)]
+    bodies = [
+        json.dumps({"type": "SubmitEntry", "body": {"campaign_id": "summer" if n % 2 else "winter", "n": n}})
+        for n in range(count)
+    ]
     for start in range(0, count, 10):
         aws.client("sqs").send_message_batch(
             QueueUrl=queue_url(queue),
@@ -54,9 +57,17 @@ def drain(queue: str) -> list[dict]:
     """Consume every message of a queue."""
     found: dict[str, dict] = {}
     while True:
-        page = aws.client("sqs").receive_message(
-            QueueUrl=queue_url(queue), MaxNumberOfMessages=10, WaitTimeSeconds=0, MessageAttributeNames=["All"], VisibilityTimeout=30
-        ).get("Messages", [])
+        page = (
+            aws.client("sqs")
+            .receive_message(
+                QueueUrl=queue_url(queue),
+                MaxNumberOfMessages=10,
+                WaitTimeSeconds=0,
+                MessageAttributeNames=["All"],
+                VisibilityTimeout=30,
+            )
+            .get("Messages", [])
+        )
         if not page:
             return list(found.values())
         for message in page:
@@ -187,9 +198,17 @@ def park_gone_failure(count: int) -> None:
     from lambda_platform.resources import stream_arn
 
     arn = stream_arn("users")
-    info = {"shardId": shard_ids(arn)[0], "startSequenceNumber": "9" * 30, "endSequenceNumber": "9" * 30, "batchSize": 1, "streamArn": arn}
+    info = {
+        "shardId": shard_ids(arn)[0],
+        "startSequenceNumber": "9" * 30,
+        "endSequenceNumber": "9" * 30,
+        "batchSize": 1,
+        "streamArn": arn,
+    }
     for _ in range(count):
-        aws.client("sqs").send_message(QueueUrl=queue_url("welcome-failures"), MessageBody=json.dumps({"DDBStreamBatchInfo": info}))
+        aws.client("sqs").send_message(
+            QueueUrl=queue_url("welcome-failures"), MessageBody=json.dumps({"DDBStreamBatchInfo": info})
+        )
 
 
 def test_replay_stream_failures_is_a_replay_of_the_functions_on_failure_queue(provisioned):

@@ -55,8 +55,14 @@ def test_json_has_every_queue_in_the_topology_order_with_its_numbers(troubled):
     assert [q["name"] for q in document["queues"]] == [q.name for q in TOPOLOGY.queues]
     queues = _queues(document)
     assert set(queues["users"]) == {
-        "name", "visible", "in_flight", "oldest_age_seconds", "dead_lettered", "oldest_dead_age_seconds",
-        "on_failure_queue", "failed",
+        "name",
+        "visible",
+        "in_flight",
+        "oldest_age_seconds",
+        "dead_lettered",
+        "oldest_dead_age_seconds",
+        "on_failure_queue",
+        "failed",
     }
     users = queues["users"]
     assert (users["visible"], users["in_flight"], users["dead_lettered"], users["failed"]) == (3, 0, 0, 0)

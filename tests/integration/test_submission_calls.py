@@ -36,8 +36,16 @@ def pipe_batch(count: int) -> list[dict]:
     records = []
     for _ in range(count):
         entry = SubmitEntry(str(uuid.uuid4()), "receipts", "Ana", "Souza", f"ana.{uuid.uuid4().hex[:8]}@example.com", True, now)
-        records.append({"messageId": str(uuid.uuid4()), "receiptHandle": "r", "body": dump_message(entry),
-                        "attributes": {}, "messageAttributes": {}, "eventSource": "aws:sqs"})
+        records.append(
+            {
+                "messageId": str(uuid.uuid4()),
+                "receiptHandle": "r",
+                "body": dump_message(entry),
+                "attributes": {},
+                "messageAttributes": {},
+                "eventSource": "aws:sqs",
+            }
+        )
     return records
 
 

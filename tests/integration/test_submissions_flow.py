@@ -132,15 +132,13 @@ def test_poison_message_reaches_the_dead_letter_queue_and_spares_its_batch(runni
     assert row.idle and row.dead_lettered == 2
     dlq = queue_url("submissions-dlq")
     bodies = []
-    for message in sqs.receive_message(
-        QueueUrl=dlq, MaxNumberOfMessages=10, MessageSystemAttributeNames=["All"]
-    ).get("Messages", []):
+    for message in sqs.receive_message(QueueUrl=dlq, MaxNumberOfMessages=10, MessageSystemAttributeNames=["All"]).get(
+        "Messages", []
+    ):
         bodies.append(message["Body"])
         max_receives = 5
         assert int(message["Attributes"]["ApproximateReceiveCount"]) > max_receives
-    assert sorted(bodies) == sorted(
-        ["this is not an envelope", json.dumps({"type": "SubmitEntry", "version": 1, "body": {}})]
-    )
+    assert sorted(bodies) == sorted(["this is not an envelope", json.dumps({"type": "SubmitEntry", "version": 1, "body": {}})])
 
 
 @pytest.mark.quick

@@ -102,9 +102,7 @@ def test_a_photo_becomes_ready_with_upright_thumbnails_and_shows_on_its_submissi
     assert keys_under("uploads/") == [presigned["key"]]  # thumbnails never land under the notified prefix
 
     entry = {"first_name": "Ada", "last_name": "Lovelace", "email": "ada@example.com", "consent": True}
-    queued = requests.post(
-        f"{api}/v1/campaigns/photos/submissions", json={**entry, "upload_key": presigned["key"]}, timeout=10
-    )
+    queued = requests.post(f"{api}/v1/campaigns/photos/submissions", json={**entry, "upload_key": presigned["key"]}, timeout=10)
     assert queued.status_code == 202, queued.text
     running_fleet.drain()
     shown = requests.get(f"{api}{queued.json()['status_url']}", timeout=10).json()

@@ -50,9 +50,7 @@ def request_keys() -> FakeRequestKeys:
 @pytest.fixture
 def services(queue, campaigns, submissions, request_keys) -> Ports:
     """Every port a fake (`tests.fakes.fake_ports`); the campaign ones are the fixtures above."""
-    return Ports(
-        **fake_ports(submissions_queue=queue, campaigns=campaigns, submissions=submissions, request_keys=request_keys)
-    )
+    return Ports(**fake_ports(submissions_queue=queue, campaigns=campaigns, submissions=submissions, request_keys=request_keys))
 
 
 @pytest.fixture

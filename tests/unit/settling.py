@@ -34,7 +34,9 @@ class Settling:
     """Every fake of one settle step, and the SettlePorts over them."""
 
     campaigns: FakeCampaigns = field(
-        default_factory=lambda: FakeCampaigns(campaign("summer", name="Summer Receipts"), campaign("promo", name="Promo", gives_codes=True))
+        default_factory=lambda: FakeCampaigns(
+            campaign("summer", name="Summer Receipts"), campaign("promo", name="Promo", gives_codes=True)
+        )
     )
     mailer: FakeMailer = field(default_factory=FakeMailer)
     confirmations: MemoryPersistence = field(default_factory=MemoryPersistence)

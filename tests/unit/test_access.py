@@ -36,18 +36,33 @@ class FixedJwks:
 @pytest.fixture
 def world():
     found = SimpleNamespace(
-        keys=FakeApiKeys(), limiter=FakeRateLimiter(), todos=FakeTodos(), files=FakeUserFiles(), queue=FakeQueue(),
-        blog_queue=FakeQueue(), campaigns=FakeCampaigns(campaign("summer")),
+        keys=FakeApiKeys(),
+        limiter=FakeRateLimiter(),
+        todos=FakeTodos(),
+        files=FakeUserFiles(),
+        queue=FakeQueue(),
+        blog_queue=FakeQueue(),
+        campaigns=FakeCampaigns(campaign("summer")),
     )
     services = Ports(
         **fake_ports(
-            campaigns=found.campaigns, blog_queue=found.blog_queue, api_keys=found.keys, rate_limiter=found.limiter,
-            todos_queue=found.queue, todos=found.todos, user_files=found.files,
+            campaigns=found.campaigns,
+            blog_queue=found.blog_queue,
+            api_keys=found.keys,
+            rate_limiter=found.limiter,
+            todos_queue=found.queue,
+            todos=found.todos,
+            user_files=found.files,
         )
     )
     config = {
-        "TESTING": True, "SERVICES": services, "LOCAL": False, "TOKEN_VERIFIER": TokenVerifier(ISSUER, CLIENT, FixedJwks()),
-        "RATE_PER_CLIENT": 3, "RATE_PER_CAMPAIGN": 1000, "WEB_ORIGINS": ("https://forms.example.com",),
+        "TESTING": True,
+        "SERVICES": services,
+        "LOCAL": False,
+        "TOKEN_VERIFIER": TokenVerifier(ISSUER, CLIENT, FixedJwks()),
+        "RATE_PER_CLIENT": 3,
+        "RATE_PER_CAMPAIGN": 1000,
+        "WEB_ORIGINS": ("https://forms.example.com",),
         "TRUSTED_PROXY_HOPS": 0,
     }
     found.client = create_app(config).test_client()
@@ -317,7 +332,9 @@ def test_a_foreign_origin_is_refused_and_gets_no_cors(world):
     allowed = world.client.post(path, json=body, headers={"Origin": "https://forms.example.com"})
     assert allowed.status_code == 202
     assert allowed.headers["Access-Control-Allow-Origin"] == "https://forms.example.com"
-    preflight = world.client.options(path, headers={"Origin": "https://forms.example.com", "Access-Control-Request-Method": "POST"})
+    preflight = world.client.options(
+        path, headers={"Origin": "https://forms.example.com", "Access-Control-Request-Method": "POST"}
+    )
     assert "POST" in preflight.headers["Access-Control-Allow-Methods"]
     assert "Idempotency-Key" in preflight.headers["Access-Control-Allow-Headers"]
     assert preflight.headers["Access-Control-Allow-Origin"] != "*"

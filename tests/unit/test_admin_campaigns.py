@@ -83,7 +83,10 @@ def test_put_queues_the_campaign_and_answers_with_it_as_it_will_be_stored(world)
     (message,) = world["queue"].sent
     assert isinstance(message, SaveCampaign)
     assert (message.campaign_id, message.name, message.gives_codes, message.max_entries_per_email) == (
-        "autumn-2025", "Summer receipts", True, 3,
+        "autumn-2025",
+        "Summer receipts",
+        True,
+        3,
     )
     assert message.change_id == answer.json["change_id"]
     # Nothing is stored by the API: the worker does it.
@@ -195,9 +198,11 @@ def test_entries_are_filtered_by_status_and_default_to_25_a_page(world):
     ids = add_entries(world, 30, status_of=lambda i: statuses[i % 3])
 
     everything = world["client"].get("/v1/campaigns/summer/entries", headers=world["read"]).json
-    waitlisted = world["client"].get(
-        "/v1/campaigns/summer/entries", query_string={"status": "waitlisted", "limit": 100}, headers=world["read"]
-    ).json
+    waitlisted = (
+        world["client"]
+        .get("/v1/campaigns/summer/entries", query_string={"status": "waitlisted", "limit": 100}, headers=world["read"])
+        .json
+    )
 
     assert len(everything["entries"]) == 25 and everything["next_cursor"]
     assert [e["submission_id"] for e in waitlisted["entries"]] == [ids[i] for i in reversed(range(2, 30, 3))]
@@ -243,9 +248,7 @@ def test_an_unknown_campaign_is_a_404_on_every_entries_route(world):
 
 def test_an_entry_shows_its_thumbnails_as_presigned_urls_its_flags_review_and_code(world):
     upload_key = "uploads/campaigns/summer/7c/7c9e6679742540de944be07fc1f90ae7.jpg"
-    world["ports"]["uploads"].create(
-        {"upload_id": "7c9e6679742540de944be07fc1f90ae7", "key": upload_key, "status": "pending"}
-    )
+    world["ports"]["uploads"].create({"upload_id": "7c9e6679742540de944be07fc1f90ae7", "key": upload_key, "status": "pending"})
     world["ports"]["uploads"].record_outcome(
         "7c9e6679742540de944be07fc1f90ae7",
         {"status": "ready", "thumbnails": {"200": "thumbnails/a/200.jpg", "800": "thumbnails/a/800.jpg"}},
@@ -340,9 +343,21 @@ def test_an_approval_needs_no_reason(world):
 
 
 def test_the_public_submission_shows_no_review_code_or_flags(world):
-    review = {"decision": "rejected", "reason": "Copy.", "key_id": "k1", "key_name": "reviewer", "reviewed_at": "t", "change_id": "c"}
+    review = {
+        "decision": "rejected",
+        "reason": "Copy.",
+        "key_id": "k1",
+        "key_name": "reviewer",
+        "reviewed_at": "t",
+        "change_id": "c",
+    }
     (entry,) = add_entries(
-        world, 1, review=review, code="SUMMER-1", code_given_at="t", duplicate_receipt={str(uuid.uuid4())},
+        world,
+        1,
+        review=review,
+        code="SUMMER-1",
+        code_given_at="t",
+        duplicate_receipt={str(uuid.uuid4())},
         waitlisted_at="t",
     )
 

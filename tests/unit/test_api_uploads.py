@@ -80,7 +80,11 @@ def test_invalid_bodies_are_422_naming_the_field(client, signer, body, fields):
 
 
 def test_unknown_campaign_is_404(client):
-    assert_error(client.post("/v1/campaigns/nope/uploads", json={"content_type": "image/jpeg", "content_length": 1}), 404, "campaign_not_found")
+    assert_error(
+        client.post("/v1/campaigns/nope/uploads", json={"content_type": "image/jpeg", "content_length": 1}),
+        404,
+        "campaign_not_found",
+    )
 
 
 @pytest.mark.parametrize("campaign_id", ["spring", "autumn"])
@@ -102,8 +106,11 @@ def test_a_submission_shows_its_upload_once_known(client, uploads, submissions):
     created = client.post(URL, json={"content_type": "image/jpeg", "content_length": 10}).get_json()
     submission_id = "0b7e3c2a-1f0e-4a57-9d3c-2f5b8e6a9c10"
     submissions.items[submission_id] = {
-        "submission_id": submission_id, "campaign_id": "summer", "status": "accepted",
-        "received_at": "2026-01-01T00:00:00+00:00", "stored_at": "2026-01-01T00:00:01+00:00",
+        "submission_id": submission_id,
+        "campaign_id": "summer",
+        "status": "accepted",
+        "received_at": "2026-01-01T00:00:00+00:00",
+        "stored_at": "2026-01-01T00:00:01+00:00",
         "upload_key": created["key"],
     }
     shown = client.get(f"/v1/submissions/{submission_id}").get_json()

@@ -89,7 +89,15 @@ def test_an_article_is_queued_with_its_id(blog_client, blog):
         ({"title": "t", "content": "x", "author": "a", "published": "yes"}, "published"),
         ({"title": "t", "content": "x", "author": "a", "media": {"type": "image"}}, "media.url"),
         ({"title": "t", "content": "x", "author": "a", "media": {"type": "gif", "url": "https://x.test"}}, "media.type"),
-        ({"title": "t", "content": "x", "author": "a", "media": {"type": "image", "upload_key": "uploads/campaigns/s/00/x.jpg"}}, "media.upload_key"),
+        (
+            {
+                "title": "t",
+                "content": "x",
+                "author": "a",
+                "media": {"type": "image", "upload_key": "uploads/campaigns/s/00/x.jpg"},
+            },
+            "media.upload_key",
+        ),
         ({"title": "t", "content": "x", "author": "a", "extra": 1}, "extra"),
     ],
 )
@@ -119,7 +127,9 @@ def test_a_bad_cursor_is_a_400_naming_it(blog_client, cursor):
     answer = blog_client.get("/v1/articles", query_string={"cursor": cursor})
     assert answer.status_code == 400
     assert answer.json["error"] == {
-        "code": "invalid_cursor", "message": "The cursor is not one this API made.", "fields": {"cursor": ["Not a valid cursor."]}
+        "code": "invalid_cursor",
+        "message": "The cursor is not one this API made.",
+        "fields": {"cursor": ["Not a valid cursor."]},
     }
 
 
@@ -265,9 +275,7 @@ def sqs_record(message, receive_count: int = 1) -> dict:
     }
 
 
-def test_the_handler_stores_an_article_before_its_comment_and_fails_only_the_early_comment(
-    blog, monkeypatch, lambda_context
-):
+def test_the_handler_stores_an_article_before_its_comment_and_fails_only_the_early_comment(blog, monkeypatch, lambda_context):
     edge = FakeEdgeCache()
     monkeypatch.setattr(blog_worker, "_adapters", lambda: BlogPorts(blog["articles"], blog["comments"], edge))
     article = PublishArticle(str(uuid.uuid4()), "T", "C", "A", True, T0.isoformat())

@@ -87,13 +87,22 @@ def test_comments_are_listed_oldest_first_in_pages_one_query_each_without_emails
     comment(site, other, "Elsewhere", minutes=0)
     # A rejected comment of the same article is never listed.
     site["comments"].create(
-        {"comment_id": str(uuid.uuid4()), "article_id": article_id, "status": "rejected", "author": "X",
-         "email": "x@example.com", "body": "no", "created_at": (T0 + timedelta(minutes=1, seconds=30)).isoformat()}
+        {
+            "comment_id": str(uuid.uuid4()),
+            "article_id": article_id,
+            "status": "rejected",
+            "author": "X",
+            "email": "x@example.com",
+            "body": "no",
+            "created_at": (T0 + timedelta(minutes=1, seconds=30)).isoformat(),
+        }
     )
     oldest_first = [ids[1], ids[3], ids[0], ids[2], ids[4]]
     pages, cursor = [], None
     while True:
-        answer = reader.get(f"/v1/articles/{article_id}/comments", query_string={"limit": 2, **({"cursor": cursor} if cursor else {})})
+        answer = reader.get(
+            f"/v1/articles/{article_id}/comments", query_string={"limit": 2, **({"cursor": cursor} if cursor else {})}
+        )
         assert answer.status_code == 200, answer.json
         assert answer.json["article_id"] == article_id
         for shown in answer.json["comments"]:
@@ -120,8 +129,15 @@ def test_a_full_page_of_comments_is_the_limit_and_the_default_is_twenty(reader, 
 def test_comment_cursors_are_checked(reader, site):
     article_id, other = publish(site), publish(site, "Other")
     key = f"{T0.isoformat()}#{uuid.uuid4()}"
-    for cursor in ["", "!!", "bm9wZQ", "A" * 400, encode_cursor(key), encode_comment_cursor(other, key),
-                   encode_comment_cursor(article_id, "2026-01-01#not-an-id")]:
+    for cursor in [
+        "",
+        "!!",
+        "bm9wZQ",
+        "A" * 400,
+        encode_cursor(key),
+        encode_comment_cursor(other, key),
+        encode_comment_cursor(article_id, "2026-01-01#not-an-id"),
+    ]:
         answer = reader.get(f"/v1/articles/{article_id}/comments", query_string={"cursor": cursor})
         assert answer.status_code == 400, cursor
         assert answer.json["error"]["code"] == "invalid_cursor"
@@ -143,7 +159,7 @@ def test_comments_are_cacheable_with_an_etag_and_read_through_the_cache(reader, 
     comment(site, article_id, "Hi", minutes=1)
     first = reader.get(f"/v1/articles/{article_id}/comments")
     assert first.headers["Cache-Control"] == "public, max-age=10"
-    assert first.headers["ETag"].startswith('"') and not first.headers["ETag"].startswith('W/')
+    assert first.headers["ETag"].startswith('"') and not first.headers["ETag"].startswith("W/")
     again = reader.get(f"/v1/articles/{article_id}/comments", headers={"If-None-Match": first.headers["ETag"]})
     assert again.status_code == 304 and again.data == b""
     assert site["comments"].queries == 1  # the second came from the in-process cache
@@ -184,8 +200,12 @@ def test_an_edit_is_queued_with_its_changes(writer, site):
     [sent] = site["queue"].sent
     assert isinstance(sent, EditArticle) and sent.article_id == article_id
     assert sent.changes == {"title": "New title", "media": None, "published": False}
-    assert answer.json == {"article_id": article_id, "change_id": sent.change_id, "status": "queued",
-                           "status_url": f"/v1/articles/{article_id}"}
+    assert answer.json == {
+        "article_id": article_id,
+        "change_id": sent.change_id,
+        "status": "queued",
+        "status_url": f"/v1/articles/{article_id}",
+    }
     assert answer.headers["Location"] == f"/v1/articles/{article_id}"
     assert load_message(dump_message(sent)) == sent
 
@@ -235,7 +255,10 @@ def test_a_retried_change_keeps_its_id_and_another_body_is_refused(writer, site)
     other = writer.patch(f"/v1/articles/{article_id}", json={"title": "B"}, headers={"Idempotency-Key": "edit-1"})
     assert other.status_code == 422 and other.json["error"]["code"] == "idempotency_key_reused"
     gone = writer.delete(f"/v1/articles/{article_id}", headers={"Idempotency-Key": "del-1"})
-    assert writer.delete(f"/v1/articles/{article_id}", headers={"Idempotency-Key": "del-1"}).json["change_id"] == gone.json["change_id"]
+    assert (
+        writer.delete(f"/v1/articles/{article_id}", headers={"Idempotency-Key": "del-1"}).json["change_id"]
+        == gone.json["change_id"]
+    )
 
 
 # --- workers.blog: applying changes ---------------------------------------------------
@@ -247,9 +270,7 @@ def test_an_edit_is_applied_and_invalidates_the_article_its_comments_and_the_lis
     shown = writer.get(f"/v1/articles/{article_id}").json
     assert (shown["title"], shown["content"], shown["author"]) == ("Rye", "Denser.", "Ada")
     assert shown["changed_at"] == (T0 + timedelta(hours=1, minutes=1)).isoformat()
-    assert site["edge"].invalidations == [
-        (f"/v1/articles/{article_id}", f"/v1/articles/{article_id}/comments*", "/v1/articles*")
-    ]
+    assert site["edge"].invalidations == [(f"/v1/articles/{article_id}", f"/v1/articles/{article_id}/comments*", "/v1/articles*")]
 
 
 def test_an_older_change_is_ignored_and_invalidates_nothing(site):
@@ -284,8 +305,12 @@ def test_unpublishing_leaves_the_feed_and_the_reads_answer_404(writer, site):
     assert answer.status_code == 404 and answer.json["error"]["code"] == "article_unpublished"
     assert site["edge"].paths[0] == f"/v1/articles/{gone}"
     # A comment on it now is rejected, as on a draft.
-    assert store_comment(PostComment(str(uuid.uuid4()), gone, "G", "g@example.com", "Hi", T0.isoformat()),
-                         site["articles"], site["comments"]) == "rejected"
+    assert (
+        store_comment(
+            PostComment(str(uuid.uuid4()), gone, "G", "g@example.com", "Hi", T0.isoformat()), site["articles"], site["comments"]
+        )
+        == "rejected"
+    )
 
     # Published again: back in its first place, its reads answer again.
     assert change_article(edit(gone, 1, published=True), site["articles"], site["edge"])

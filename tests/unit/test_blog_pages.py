@@ -75,8 +75,21 @@ def test_the_pages_carry_the_ids_a_browser_test_drives():
     index = {a["id"] for _, a in parsed("index.html").elements if "id" in a}
     article = {a["id"] for _, a in parsed("article.html").elements if "id" in a}
     assert {"articles", "older", "newest", "list-state"} <= index
-    assert {"article-title", "article-content", "comments", "more-comments", "comment-form", "author", "email",
-            "body", "submit", "form-error", "thanks", "thanks-heading", "comment-id"} <= article
+    assert {
+        "article-title",
+        "article-content",
+        "comments",
+        "more-comments",
+        "comment-form",
+        "author",
+        "email",
+        "body",
+        "submit",
+        "form-error",
+        "thanks",
+        "thanks-heading",
+        "comment-id",
+    } <= article
 
 
 def test_the_edge_serves_the_pages_where_they_link_to():

@@ -11,7 +11,7 @@ import pytest
     [
         ("/v1/users", '{"email": "ada@example.com", "first_name": %s, "last_name": "L"}'),
         ("/v1/campaigns/summer/uploads", '{"content_type": "image/jpeg", "content_length": %s}'),
-        ("/v1/campaigns/summer/submissions", '[%s]'),
+        ("/v1/campaigns/summer/submissions", "[%s]"),
     ],
 )
 def test_nan_and_infinity_are_malformed_json(client, url, template, constant):

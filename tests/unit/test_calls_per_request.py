@@ -51,13 +51,23 @@ class World:
         self.submissions = FakeSubmissions()
         self.campaigns = FakeCampaigns(campaign("summer"))
         ports = fake_ports(
-            submissions_queue=self.queue, users_queue=self.users_queue, blog_queue=self.blog_queue,
-            request_keys=self.keys, rate_limiter=self.limiter, campaigns=self.campaigns, submissions=self.submissions,
+            submissions_queue=self.queue,
+            users_queue=self.users_queue,
+            blog_queue=self.blog_queue,
+            request_keys=self.keys,
+            rate_limiter=self.limiter,
+            campaigns=self.campaigns,
+            submissions=self.submissions,
         )
         for name in COUNTED:
             ports[name] = Counting(name, ports[name], self.calls)
-        config = {"TESTING": True, "SERVICES": Ports(**ports), "RATE_PER_CLIENT": per_client,
-                  "RATE_PER_CAMPAIGN": per_campaign, "LOCAL": False}
+        config = {
+            "TESTING": True,
+            "SERVICES": Ports(**ports),
+            "RATE_PER_CLIENT": per_client,
+            "RATE_PER_CAMPAIGN": per_campaign,
+            "LOCAL": False,
+        }
         self.client = create_app(config).test_client()
 
     def post(self, body: dict = BODY, key: str | None = "form-1", url: str = URL, **headers: str):

@@ -23,7 +23,10 @@ def test_an_import_adds_each_code_once_and_reports_blank_and_duplicate_lines_by_
     report = import_codes("summer", ["\ufeffA1\n", "B2\r\n", "", "  A1 ", "C3", "   ", "B2"], store)
     assert report.added == 3
     assert [(p.line, p.message) for p in report.problems] == [
-        (3, "blank line"), (4, "duplicate of line 1"), (6, "blank line"), (7, "duplicate of line 2"),
+        (3, "blank line"),
+        (4, "duplicate of line 1"),
+        (6, "blank line"),
+        (7, "duplicate of line 2"),
     ]
     assert report.skipped == 4 and report.already == []
     again = import_codes("summer", ["C3", "D4"], store)

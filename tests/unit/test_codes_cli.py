@@ -30,8 +30,7 @@ def test_an_import_prints_its_summary_and_each_problem_by_line(stores):
     result = run("import", "promo", "-", data=b"A1\nB2\n\nA1\nC3\n")
     assert result.exit_code == 0, result.stderr
     assert result.stdout.strip() == (
-        "promo: 3 added, 2 skipped (2 blank or duplicate lines, 0 already in the campaign's codes); "
-        "0 given to waitlisted entries"
+        "promo: 3 added, 2 skipped (2 blank or duplicate lines, 0 already in the campaign's codes); 0 given to waitlisted entries"
     )
     assert result.stderr.splitlines() == ["line 3: blank line", "line 4: duplicate of line 1"]
     again = run("import", "promo", "-", data=b"C3\r\nD4\r\n")

@@ -34,7 +34,9 @@ def local(monitor, monkeypatch, tmp_path):
 
 
 def replay(client, body, headers=SAME_ORIGIN, **kwargs):
-    return client.post("/_local/dashboard/replay", data=json.dumps(body), headers=headers, content_type="application/json", **kwargs)
+    return client.post(
+        "/_local/dashboard/replay", data=json.dumps(body), headers=headers, content_type="application/json", **kwargs
+    )
 
 
 def test_an_empty_fleet_shows_zeros_every_queue_and_every_trigger(local):
@@ -76,8 +78,13 @@ def test_a_dry_run_lists_and_a_replay_moves_the_dead_letters(local, monitor):
     dry = replay(local, {"queue": "submissions", "dry_run": True})
     assert dry.status_code == 200
     assert dry.get_json() == {
-        "queue": "submissions", "source": "submissions-dlq", "target": "submissions", "dry_run": True,
-        "items": [{"id": "m-9", "summary": '{"campaign_id": "winter"}'}], "moved": 0, "still_failing": 0,
+        "queue": "submissions",
+        "source": "submissions-dlq",
+        "target": "submissions",
+        "dry_run": True,
+        "items": [{"id": "m-9", "summary": '{"campaign_id": "winter"}'}],
+        "moved": 0,
+        "still_failing": 0,
     }
     assert monitor.dead["submissions"]  # a dry run moves nothing
     done = replay(local, {"queue": "submissions"})

@@ -15,7 +15,13 @@ from tests.fakes.draws import FakeDraws
 from tests.fakes.entries import FakeEntries
 from tests.fakes.tables import FakeCampaigns, campaign
 
-REJECTED = {"decision": "rejected", "reason": "blurry", "key_id": "k", "reviewed_at": "2030-01-02T00:00:00+00:00", "change_id": "c"}
+REJECTED = {
+    "decision": "rejected",
+    "reason": "blurry",
+    "key_id": "k",
+    "reviewed_at": "2030-01-02T00:00:00+00:00",
+    "change_id": "c",
+}
 APPROVED = {**REJECTED, "decision": "approved", "reason": "ok"}
 
 

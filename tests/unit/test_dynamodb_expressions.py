@@ -22,8 +22,14 @@ def backend(monkeypatch):
         "counters",
         schema=[{"AttributeName": "c", "KeyType": "HASH"}],
         attr=[{"AttributeName": "c", "AttributeType": "S"}],
-        throughput=None, billing_mode="PAY_PER_REQUEST", indexes=None, global_indexes=None,
-        streams=None, sse_specification=None, tags=None, deletion_protection_enabled=False,
+        throughput=None,
+        billing_mode="PAY_PER_REQUEST",
+        indexes=None,
+        global_indexes=None,
+        streams=None,
+        sse_specification=None,
+        tags=None,
+        deletion_protection_enabled=False,
         warm_throughput=None,
     )
     yield made
@@ -31,9 +37,7 @@ def backend(monkeypatch):
 
 
 def add(backend, key: str, by: int) -> int:
-    item = backend.update_item(
-        "counters", {"c": {"S": key}}, "ADD hits :n SET seen = :n", {}, {":n": {"N": str(by)}}
-    )
+    item = backend.update_item("counters", {"c": {"S": key}}, "ADD hits :n SET seen = :n", {}, {":n": {"N": str(by)}})
     return int(item.attrs["hits"].value)
 
 

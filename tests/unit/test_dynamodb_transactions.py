@@ -27,8 +27,14 @@ def backend(monkeypatch):
             name,
             schema=[{"AttributeName": key, "KeyType": "HASH"}],
             attr=[{"AttributeName": key, "AttributeType": "S"}],
-            throughput=None, billing_mode="PAY_PER_REQUEST", indexes=None, global_indexes=None,
-            streams=None, sse_specification=None, tags=None, deletion_protection_enabled=False,
+            throughput=None,
+            billing_mode="PAY_PER_REQUEST",
+            indexes=None,
+            global_indexes=None,
+            streams=None,
+            sse_specification=None,
+            tags=None,
+            deletion_protection_enabled=False,
             warm_throughput=None,
         )
     yield made
@@ -39,11 +45,23 @@ def backend(monkeypatch):
 def count_and_claim(key: str, limit: int = 2) -> list[dict]:
     """A counter's conditional ADD and a key's conditional put, as the API's first keyed POST sends them."""
     return [
-        {"Update": {"TableName": "counters", "Key": {"c": {"S": "client"}}, "UpdateExpression": "ADD hits :one",
-                    "ConditionExpression": "attribute_not_exists(hits) OR hits < :limit",
-                    "ExpressionAttributeValues": {":one": {"N": "1"}, ":limit": {"N": str(limit)}}}},
-        {"Put": {"TableName": "keys", "Item": {"k": {"S": key}, "id": {"S": f"id-{key}"}},
-                 "ConditionExpression": "attribute_not_exists(k)", "ReturnValuesOnConditionCheckFailure": "ALL_OLD"}},
+        {
+            "Update": {
+                "TableName": "counters",
+                "Key": {"c": {"S": "client"}},
+                "UpdateExpression": "ADD hits :one",
+                "ConditionExpression": "attribute_not_exists(hits) OR hits < :limit",
+                "ExpressionAttributeValues": {":one": {"N": "1"}, ":limit": {"N": str(limit)}},
+            }
+        },
+        {
+            "Put": {
+                "TableName": "keys",
+                "Item": {"k": {"S": key}, "id": {"S": f"id-{key}"}},
+                "ConditionExpression": "attribute_not_exists(k)",
+                "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+            }
+        },
     ]
 
 

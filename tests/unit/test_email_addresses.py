@@ -134,8 +134,14 @@ def test_a_message_on_a_queue_holds_the_same_rule():
     from events.messages.base import schema_of
     from events.messages.users import RegisterUser
 
-    body = {"signup_id": "s", "user_id": "u", "email": "ñoño@example.com", "first_name": "A", "last_name": "B",
-            "received_at": "2026-03-01T12:00:00+00:00"}
+    body = {
+        "signup_id": "s",
+        "user_id": "u",
+        "email": "ñoño@example.com",
+        "first_name": "A",
+        "last_name": "B",
+        "received_at": "2026-03-01T12:00:00+00:00",
+    }
     with pytest.raises(ValidationError) as refused:
         schema_of(RegisterUser)().load(body)
     assert set(refused.value.messages) == {"email"}

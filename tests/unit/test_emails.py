@@ -60,16 +60,12 @@ def welcome_ports(monkeypatch, mailer, persistence):
 @pytest.fixture
 def confirmation_ports(monkeypatch, mailer, persistence):
     campaigns = FakeCampaigns(campaign("summer", name="Summer Receipts"))
-    monkeypatch.setattr(
-        confirmations, "_ports", lambda context, event: Settling(campaigns, mailer, persistence).ports()
-    )
+    monkeypatch.setattr(confirmations, "_ports", lambda context, event: Settling(campaigns, mailer, persistence).ports())
     return mailer, persistence
 
 
 def test_the_welcome_email_has_text_and_html_from_the_templates():
-    email = welcome.welcome_email(
-        {"user_id": "u-1", "email": "ada@example.com", "first_name": "Ada <script>", "last_name": "L"}
-    )
+    email = welcome.welcome_email({"user_id": "u-1", "email": "ada@example.com", "first_name": "Ada <script>", "last_name": "L"})
     assert email.to == "ada@example.com"
     assert email.subject == "Welcome to Fleet, Ada <script>"
     assert "Hello Ada <script>," in email.text and "u-1" in email.text

@@ -100,8 +100,12 @@ def test_a_field_with_something_visible_is_kept_as_it_is(text):
 def test_a_campaign_name_of_nothing_visible_is_refused():
     with pytest.raises(ValidationError) as refused:
         CampaignSchema().load(
-            {"campaign_id": "summer", "name": "\u200b \u2060", "opens_at": "2026-01-01T00:00:00+00:00",
-             "closes_at": "2026-02-01T00:00:00+00:00"}
+            {
+                "campaign_id": "summer",
+                "name": "\u200b \u2060",
+                "opens_at": "2026-01-01T00:00:00+00:00",
+                "closes_at": "2026-02-01T00:00:00+00:00",
+            }
         )
     assert set(refused.value.messages) == {"name"}
 

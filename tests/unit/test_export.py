@@ -64,7 +64,9 @@ class CliPorts:
         self.entries = FakeEntries({e["submission_id"]: e for e in entries})
         self.draws = FakeDraws()
         self.ports = Ports(
-            **fake_ports(campaigns=FakeCampaigns(campaign("summer")), entries=self.entries, uploads=self.uploads, draws=self.draws)
+            **fake_ports(
+                campaigns=FakeCampaigns(campaign("summer")), entries=self.entries, uploads=self.uploads, draws=self.draws
+            )
         )
 
     def invoke(self, *args: str):
@@ -77,7 +79,7 @@ def rows(text: str) -> list[list[str]]:
 
 def test_each_formula_start_comes_out_as_text():
     starts = {
-        "first_name": "=HYPERLINK(\"http://x\")",
+        "first_name": '=HYPERLINK("http://x")',
         "last_name": "+1+2",
         "phone": "-3",
         "email": "@SUM(A1)",
@@ -137,8 +139,12 @@ def test_every_column_an_agency_expects(tmp_path):
             upload_key=UPLOAD_KEY,
             duplicate_receipt={"s-000009", "s-000003"},
             review={
-                "decision": "approved", "reason": "ok", "key_id": "k1", "key_name": "agency",
-                "reviewed_at": "2030-01-02T00:00:00+00:00", "change_id": "c1",
+                "decision": "approved",
+                "reason": "ok",
+                "key_id": "k1",
+                "key_name": "agency",
+                "reviewed_at": "2030-01-02T00:00:00+00:00",
+                "change_id": "c1",
             },
             code="SAVE10",
         ),

@@ -37,9 +37,7 @@ def test_a_request_through_the_lambda_entry_point_makes_the_queue_urls_known_wit
 
     assert answered == ["200 OK"]
     assert aws.known_account_id() == "210987654321"
-    assert resources.queue_url("submissions") == (
-        "https://sqs.eu-west-1.amazonaws.com/210987654321/fleet-prod-submissions"
-    )
+    assert resources.queue_url("submissions") == ("https://sqs.eu-west-1.amazonaws.com/210987654321/fleet-prod-submissions")
     assert aws._client.cache_info().currsize == 0  # no STS, no GetQueueUrl: no client at all
 
 

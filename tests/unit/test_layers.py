@@ -102,9 +102,7 @@ def test_every_package_is_read_and_the_floors_are_the_declared_ones():
 
 
 def test_no_module_imports_against_the_chain():
-    found = [
-        v for p in modules() for v in violations(p.relative_to(ROOT).as_posix(), p.read_text(encoding="utf-8"))
-    ]
+    found = [v for p in modules() for v in violations(p.relative_to(ROOT).as_posix(), p.read_text(encoding="utf-8"))]
     assert not found, "\n".join(found)
 
 

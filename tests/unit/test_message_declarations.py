@@ -22,16 +22,34 @@ UUID = "5f0c6d7e-1b2a-4c3d-8e4f-0a1b2c3d4e5f"
 #: One message of every type, every field set (none left to its default).
 EXAMPLES: list[Any] = [
     SubmitEntry(
-        submission_id=UUID, campaign_id="spring-2026", first_name="Ada", last_name="Lovelace",
-        email="ada@example.com", consent=True, received_at=AT, phone="+44 20 7946 0000", postal_code="NW1 6XE",
-        upload_key="uploads/campaigns/spring-2026/ab/0123456789abcdef0123456789abcdef.jpg", answers={"colour": "blue"},
+        submission_id=UUID,
+        campaign_id="spring-2026",
+        first_name="Ada",
+        last_name="Lovelace",
+        email="ada@example.com",
+        consent=True,
+        received_at=AT,
+        phone="+44 20 7946 0000",
+        postal_code="NW1 6XE",
+        upload_key="uploads/campaigns/spring-2026/ab/0123456789abcdef0123456789abcdef.jpg",
+        answers={"colour": "blue"},
     ),
     RegisterUser(
-        signup_id=UUID, user_id="3b9f0a5e-6c1d-5e2f-8a3b-4c5d6e7f8091", email="ada@example.com", first_name="Ada",
-        last_name="Lovelace", received_at=AT, locale="pt-BR",
+        signup_id=UUID,
+        user_id="3b9f0a5e-6c1d-5e2f-8a3b-4c5d6e7f8091",
+        email="ada@example.com",
+        first_name="Ada",
+        last_name="Lovelace",
+        received_at=AT,
+        locale="pt-BR",
     ),
     PublishArticle(
-        article_id=UUID, title="Notes", content="On the engine.", author="Ada", published=False, received_at=AT,
+        article_id=UUID,
+        title="Notes",
+        content="On the engine.",
+        author="Ada",
+        published=False,
+        received_at=AT,
         media={"type": "image", "url": "https://example.com/engine.jpg"},
     ),
     PostComment(comment_id=UUID, article_id=UUID, author="Charles", email="cb@example.com", body="Splendid.", received_at=AT),
@@ -41,21 +59,42 @@ EXAMPLES: list[Any] = [
     UpdateTodo(change_id=UUID, todo_id=UUID, owner="user-sub-1", changes={"done": False}, received_at=AT),
     DeleteTodo(change_id=UUID, todo_id=UUID, owner="user-sub-1", received_at=AT),
     SaveCampaign(
-        change_id=UUID, campaign_id="spring-2026", name="Spring", opens_at="2026-03-01T00:00:00+00:00",
-        closes_at="2026-04-01T00:00:00+00:00", received_at=AT, max_entries_per_email=3, gives_codes=True,
-        draw_includes_unreviewed=False, draw_includes_flagged=True,
+        change_id=UUID,
+        campaign_id="spring-2026",
+        name="Spring",
+        opens_at="2026-03-01T00:00:00+00:00",
+        closes_at="2026-04-01T00:00:00+00:00",
+        received_at=AT,
+        max_entries_per_email=3,
+        gives_codes=True,
+        draw_includes_unreviewed=False,
+        draw_includes_flagged=True,
     ),
     ReviewEntry(
-        change_id=UUID, campaign_id="spring-2026", submission_id=UUID, decision="rejected", received_at=AT,
-        key_id="k1", key_name="reviewer", reason="Blurred receipt.",
+        change_id=UUID,
+        campaign_id="spring-2026",
+        submission_id=UUID,
+        decision="rejected",
+        received_at=AT,
+        key_id="k1",
+        key_name="reviewer",
+        reason="Blurred receipt.",
     ),
 ]
 
 #: The field each message type is made idempotent by.
 ID_FIELDS = {
-    "SubmitEntry": "submission_id", "RegisterUser": "signup_id", "PublishArticle": "article_id",
-    "PostComment": "comment_id", "EditArticle": "change_id", "UnpublishArticle": "change_id", "CreateTodo": "todo_id",
-    "UpdateTodo": "change_id", "DeleteTodo": "change_id", "SaveCampaign": "change_id", "ReviewEntry": "change_id",
+    "SubmitEntry": "submission_id",
+    "RegisterUser": "signup_id",
+    "PublishArticle": "article_id",
+    "PostComment": "comment_id",
+    "EditArticle": "change_id",
+    "UnpublishArticle": "change_id",
+    "CreateTodo": "todo_id",
+    "UpdateTodo": "change_id",
+    "DeleteTodo": "change_id",
+    "SaveCampaign": "change_id",
+    "ReviewEntry": "change_id",
 }
 
 
@@ -105,7 +144,12 @@ def test_unknown_fields_are_ignored(example):
 
 def test_the_envelope_is_written_byte_for_byte_as_before():
     entry = SubmitEntry(
-        submission_id="s1", campaign_id="c1", first_name="Ada", last_name="L", email="ada@example.com", consent=True,
+        submission_id="s1",
+        campaign_id="c1",
+        first_name="Ada",
+        last_name="L",
+        email="ada@example.com",
+        consent=True,
         received_at=AT,
     )
     assert dump_message(entry) == (
@@ -125,14 +169,19 @@ def test_to_dict_is_shallow_and_in_declaration_order():
 @pytest.mark.parametrize(
     ("cls", "left_out", "defaults"),
     [
-        (SubmitEntry, ("phone", "postal_code", "upload_key", "answers"),
-         {"phone": None, "postal_code": None, "upload_key": None, "answers": {}}),
+        (
+            SubmitEntry,
+            ("phone", "postal_code", "upload_key", "answers"),
+            {"phone": None, "postal_code": None, "upload_key": None, "answers": {}},
+        ),
         (RegisterUser, ("locale",), {"locale": "en"}),
         (PublishArticle, ("media",), {"media": None}),
         (CreateTodo, ("notes", "done"), {"notes": "", "done": False}),
-        (SaveCampaign, ("max_entries_per_email", "gives_codes", "draw_includes_unreviewed", "draw_includes_flagged"),
-         {"max_entries_per_email": 1, "gives_codes": False, "draw_includes_unreviewed": True,
-          "draw_includes_flagged": False}),
+        (
+            SaveCampaign,
+            ("max_entries_per_email", "gives_codes", "draw_includes_unreviewed", "draw_includes_flagged"),
+            {"max_entries_per_email": 1, "gives_codes": False, "draw_includes_unreviewed": True, "draw_includes_flagged": False},
+        ),
         (ReviewEntry, ("reason",), {"reason": None}),
     ],
 )
@@ -177,9 +226,7 @@ TOO_SHORT_OR_LONG = [
 ]
 
 
-@pytest.mark.parametrize(
-    ("cls", "name", "value"), TOO_SHORT_OR_LONG, ids=[f"{c.__name__}.{n}" for c, n, _ in TOO_SHORT_OR_LONG]
-)
+@pytest.mark.parametrize(("cls", "name", "value"), TOO_SHORT_OR_LONG, ids=[f"{c.__name__}.{n}" for c, n, _ in TOO_SHORT_OR_LONG])
 def test_a_length_out_of_bounds_is_refused(cls, name, value):
     errors = refused(cls, {**body_of(cls), name: value})
     assert list(errors) == [name] and errors[name][0].startswith(("Length must be", "Shorter than", "Longer than"))

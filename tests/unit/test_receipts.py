@@ -34,7 +34,9 @@ def receipt_photo(seed: int) -> Image.Image:
     pen.text((210, 130), f"SHOP {rng.randint(1, 99)}", font=ImageFont.load_default(size=30), fill=(20, 20, 20), anchor="mt")
     y = 190
     for _ in range(rng.randint(5, 22)):
-        pen.text((20, y), f"{rng.choice(('MILK', 'BREAD', 'EGGS', 'TEA', 'RICE'))} x{rng.randint(1, 3)}", font=font, fill=(30, 30, 30))
+        pen.text(
+            (20, y), f"{rng.choice(('MILK', 'BREAD', 'EGGS', 'TEA', 'RICE'))} x{rng.randint(1, 3)}", font=font, fill=(30, 30, 30)
+        )
         pen.text((400, y), f"{rng.randint(1, 99)}.{rng.randint(0, 99):02d}", font=font, fill=(30, 30, 30), anchor="ra")
         y += 28
     pen.text((20, y + 20), f"TOTAL {rng.randint(10, 300)}.00", font=ImageFont.load_default(size=30), fill=(10, 10, 10))
@@ -107,7 +109,9 @@ def test_bands_cut_the_whole_hash_evenly():
     assert len(values) == BANDS == DISTANCE + 1
     widths = [HASH_BITS // BANDS + (1 if n < HASH_BITS % BANDS else 0) for n in range(BANDS)]
     assert sum(widths) == HASH_BITS and max(widths) - min(widths) <= 1
-    assert "".join(format(int(v, 16), f"0{w}b") for v, w in zip(values, widths, strict=True)) == format(int(phash, 16), f"0{HASH_BITS}b")
+    assert "".join(format(int(v, 16), f"0{w}b") for v, w in zip(values, widths, strict=True)) == format(
+        int(phash, 16), f"0{HASH_BITS}b"
+    )
 
 
 def test_any_pair_within_the_distance_shares_a_band_exactly():

@@ -209,9 +209,9 @@ def test_the_scan_reads_files_that_exist():
 def test_the_scan_finds_a_literal_name(tmp_path):
     bad = tmp_path / "bad.py"
     bad.write_text(
-        'from lambda_platform.adapters.dynamo import call, table_name\n'
+        "from lambda_platform.adapters.dynamo import call, table_name\n"
         'call("get_item", TableName=table_name("campaigns"))\n'
-        'from fleet import settings\n'
+        "from fleet import settings\n"
         'settings.current().name("media")\n'
     )
     assert sorted(literal_resource_names(bad)) == ["2: 'campaigns'", "4: 'media'", "4: settings.current().name('media')"]

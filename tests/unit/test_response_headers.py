@@ -86,9 +86,14 @@ def test_the_origin_patterns_match_one_port_or_one_label_and_nothing_else():
     patterns = ("http://127.0.0.1:*", "https://*.example.com", "https://forms.example.com")
     rules = AccessRules.read({"WEB_ORIGINS": patterns}, settings.current())
     for origin, allowed in (
-        ("http://127.0.0.1:5000", True), ("http://127.0.0.1", False), ("http://127.0.0.1:5000.evil.com", False),
-        ("https://www.example.com", True), ("https://example.com", False), ("https://a.b.example.com", False),
-        ("https://forms.example.com", True), ("https://forms.example.com.evil", False),
+        ("http://127.0.0.1:5000", True),
+        ("http://127.0.0.1", False),
+        ("http://127.0.0.1:5000.evil.com", False),
+        ("https://www.example.com", True),
+        ("https://example.com", False),
+        ("https://a.b.example.com", False),
+        ("https://forms.example.com", True),
+        ("https://forms.example.com.evil", False),
         ("HTTPS://FORMS.EXAMPLE.COM", False),
     ):
         assert rules.origin_allowed(origin) is allowed, origin

@@ -68,9 +68,7 @@ def test_malformed_responses_fail_the_whole_batch(response):
 
 def test_a_handler_response_round_trips_through_failed_ids():
     assert failed_ids(batch_response(["m-3", "m-1", "m-3"]), BATCH) == {"m-1", "m-3"}
-    assert batch_response(["m-3", "m-1", "m-3"]) == {
-        "batchItemFailures": [{"itemIdentifier": "m-3"}, {"itemIdentifier": "m-1"}]
-    }
+    assert batch_response(["m-3", "m-1", "m-3"]) == {"batchItemFailures": [{"itemIdentifier": "m-3"}, {"itemIdentifier": "m-1"}]}
 
 
 def test_sqs_records_reads_both_trigger_shapes():
@@ -179,7 +177,9 @@ def sqs(monkeypatch):
 
 
 def poller(trigger, stop, number=1):
-    made = queues.QueuePoller(Function("submissions", handler="workers.submissions.handler", triggers=(trigger,)), trigger, stop, number)
+    made = queues.QueuePoller(
+        Function("submissions", handler="workers.submissions.handler", triggers=(trigger,)), trigger, stop, number
+    )
     made.delivered = []
     made._deliver = made.delivered.append  # the batch, as it would be delivered
     return made
@@ -217,7 +217,9 @@ def test_the_other_pollers_join_in_while_receives_come_back_full(sqs):
 def test_a_trickle_is_gathered_a_few_receives_a_batch_within_the_window(sqs):
     # Ten messages, one every 50 ms, for a pipe that waits up to a second to fill a batch of ten.
     sqs.queue = TrickleSqs(10, every=0.05)
-    first = poller(PipeTrigger(pipe="submissions", queue="submissions", batch_size=10, batching_window_seconds=1), threading.Event())
+    first = poller(
+        PipeTrigger(pipe="submissions", queue="submissions", batch_size=10, batching_window_seconds=1), threading.Event()
+    )
 
     assert first.poll_once(wait_seconds=1) == 10
     # Not one receive a message: the window's messages gather between receives.

@@ -28,7 +28,9 @@ class FakeShard:
         ]
 
     def read(self, after, limit):
-        start = 0 if after is None else next(i + 1 for i, r in enumerate(self.records) if r["dynamodb"]["SequenceNumber"] == after)
+        start = (
+            0 if after is None else next(i + 1 for i, r in enumerate(self.records) if r["dynamodb"]["SequenceNumber"] == after)
+        )
         return [dict(r) for r in self.records[start : start + limit]]
 
 

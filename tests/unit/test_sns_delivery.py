@@ -81,7 +81,7 @@ def test_an_https_subscriber_is_posted_to_within_timeouts_and_without_redirects(
     monkeypatch.setattr(sns_delivery, "resolve_host", lambda host: ("93.184.215.14",))
     monkeypatch.setattr("requests.post", lambda url, **kwargs: calls.append((url, kwargs)) or Answer())
     sns_delivery.post_to_public_host("https://hooks.example.com/hook", json={"Message": "hi"})
-    (url, kwargs), = calls
+    ((url, kwargs),) = calls
     assert url == "https://hooks.example.com/hook" and kwargs["json"] == {"Message": "hi"}
     assert kwargs["allow_redirects"] is False
     assert kwargs["timeout"] == (sns_delivery.CONNECT_TIMEOUT, sns_delivery.READ_TIMEOUT)

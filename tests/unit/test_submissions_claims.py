@@ -12,8 +12,9 @@ from workers.submissions import store_entries
 
 
 def entry(n: int, email: str) -> SubmitEntry:
-    return SubmitEntry(f"00000000-0000-4000-8000-{n:012d}", "summer", "Ana", "Souza", email, True,
-                       f"2025-06-14T09:00:00.{n:06d}+00:00")
+    return SubmitEntry(
+        f"00000000-0000-4000-8000-{n:012d}", "summer", "Ana", "Souza", email, True, f"2025-06-14T09:00:00.{n:06d}+00:00"
+    )
 
 
 class SlowClaims(FakeSubmissions):

@@ -30,8 +30,14 @@ def flags():
 def stores(monkeypatch, flags):
     objects, uploads = FakeObjects(), FakeUploads()
     uploads.create(
-        {"upload_id": UPLOAD_ID, "campaign_id": "summer", "key": KEY, "content_type": "image/jpeg",
-         "max_bytes": 10 * 1024 * 1024, "status": "pending"}
+        {
+            "upload_id": UPLOAD_ID,
+            "campaign_id": "summer",
+            "key": KEY,
+            "content_type": "image/jpeg",
+            "max_bytes": 10 * 1024 * 1024,
+            "status": "pending",
+        }
     )
     monkeypatch.setattr(thumbnails, "_adapters", lambda: (objects, uploads, flags))
     return objects, uploads

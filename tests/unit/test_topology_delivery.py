@@ -48,10 +48,7 @@ def prod(monkeypatch):
 def consumed_queues() -> list[tuple[Queue, Function]]:
     """Every queue a trigger consumes, with the function it feeds."""
     return [
-        (TOPOLOGY.queue(t.queue), f)
-        for f in TOPOLOGY.functions
-        for t in f.triggers
-        if isinstance(t, (SqsTrigger, PipeTrigger))
+        (TOPOLOGY.queue(t.queue), f) for f in TOPOLOGY.functions for t in f.triggers if isinstance(t, (SqsTrigger, PipeTrigger))
     ]
 
 

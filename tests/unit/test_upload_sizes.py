@@ -23,7 +23,10 @@ def policy_conditions(fields: dict[str, str]) -> list:
 def test_the_presigned_post_takes_exactly_the_declared_size(monkeypatch):
     # A real client signs offline; nothing is sent.
     s3 = boto3.client(
-        "s3", region_name="us-east-1", aws_access_key_id="testing", aws_secret_access_key="testing",
+        "s3",
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
         endpoint_url="http://127.0.0.1:9",
     )
     monkeypatch.setattr("lambda_platform.aws.client", lambda service, *a, **k: s3)
@@ -52,11 +55,11 @@ class AnyoneIsAlice:
 def test_a_users_file_is_signed_for_its_declared_size(services):
     files = SizedUserFiles()
     app = create_app(
-        {"TESTING": True, "LOCAL": False, "SERVICES": replaced(services, user_files=files),
-         "TOKEN_VERIFIER": AnyoneIsAlice()}
+        {"TESTING": True, "LOCAL": False, "SERVICES": replaced(services, user_files=files), "TOKEN_VERIFIER": AnyoneIsAlice()}
     )
     response = app.test_client().post(
-        "/v1/me/files", json={"name": "notes.txt", "content_type": "text/plain", "content_length": 321},
+        "/v1/me/files",
+        json={"name": "notes.txt", "content_type": "text/plain", "content_length": 321},
         headers={"Authorization": "Bearer x"},
     )
     assert response.status_code == 201, response.get_json()
