@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-fast install docs clean bench-thumbnails bench-coldstart bench-ingest bench-requests bench-drain bench-edge bench-receipts bench-export
+.PHONY: run test test-fast install docs lint clean bench-thumbnails bench-coldstart bench-ingest bench-requests bench-drain bench-edge bench-receipts bench-export
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -34,16 +34,25 @@ $(DOCS_STAMP): requirements-docs.txt | $(STAMP)
 docs: $(STAMP) $(DOCS_STAMP)
 	NO_MKDOCS_2_WARNING=1 $(DOCS_VENV)/bin/mkdocs build --strict
 
-# The fleet's processes (moto's, the API under gunicorn, the workers); a saved change under
-# events/ fleet/ ingest_api/ workers/ restarts the API and the workers, never moto's
+# The fleet's processes (moto's, the API under gunicorn, the workers, the edge); a saved change
+# under any of our packages (fleet/packages.py) restarts all but moto's
 # (`fleet up --no-reload` for a steady run).
 run: $(STAMP)
 	$(BIN)/fleet up --reload
 
-# The docs build first, then two processes, each file's tests in one of them: most tests
-# wait on a fleet, not a CPU.
-test: $(STAMP) chromium docs
-	$(BIN)/python -m pytest -n 2 --dist loadfile --durations=15
+# Lint and types, the docs build, then two processes, each file's tests in one of them:
+# most tests wait on a fleet, not a CPU. It prints its own wall time at the end.
+test: $(STAMP) chromium
+	@start=$$(date +%s); \
+	$(MAKE) --no-print-directory lint docs && \
+	$(BIN)/python -m pytest -n 2 --dist loadfile --durations=15; \
+	status=$$?; echo "make test: $$(( $$(date +%s) - start )) s of wall time"; exit $$status
+
+# The linter (rules in pyproject.toml), the formatter's check and the type checker.
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 # The unit tier and one end-to-end flow per feature: under a minute, no browser, no chaos.
 test-fast: $(STAMP)

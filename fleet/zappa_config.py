@@ -69,8 +69,11 @@ EXCLUDE = [
     "mypyc",
     "*__mypyc.*",
     "librt",
+    "ast_serialize",
     # imagehash's optional back ends (phash, whash), never imported: 150 MB the zips cannot hold
-    "scipy", "scipy.libs", "pywt",
+    "scipy",
+    "scipy.libs",
+    "pywt",
     # the editable install's path hook points at this checkout, not at the zip
     "__editable__*",
 ]
