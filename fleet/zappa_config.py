@@ -22,20 +22,16 @@ RUNTIME = "python3.11"
 #: project and in site-packages (shutil.ignore_patterns), so a package is dropped by its
 #: folder name. Never "*.gz": botocore's service models are gzipped JSON.
 EXCLUDE = [
-    # ours, not needed at run time: the host (the `fleet` command, the local runtime, the
-    # edge, provisioning) never runs on Lambda
-    HOST_PACKAGE,
+    # ours, not needed at run time
     "tests",
     "bench",
     ".ci",
     ".pytest_cache",
+    ".hypothesis",
     # make lint's caches (mypy's is ~50 MB)
     ".mypy_cache",
     ".ruff_cache",
     "test-artifacts",
-    # the docs' sources and every build's output (`make docs` writes build/docs)
-    "docs",
-    "build",
     "fleet.egg-info",
     "zappa_settings.json",
     "*.pyc",
@@ -66,16 +62,33 @@ EXCLUDE = [
     "pip",
     # the type checker (make lint) and its compiled runtime: 60 MB the zips cannot hold
     "mypy",
+    "mypy-*",
     "mypyc",
     "*__mypyc.*",
     "librt",
+    "librt-*",
     "ast_serialize",
+    "ast_serialize-*",
+    "pathspec",
+    "pathspec-*",
+    "ruff-*",
     # imagehash's optional back ends (phash, whash), never imported: 150 MB the zips cannot hold
     "scipy",
     "scipy.libs",
     "pywt",
     # the editable install's path hook points at this checkout, not at the zip
     "__editable__*",
+]
+
+
+#: Left out of both zips by their path from the project's root (Zappa's `exclude_glob`), where
+#: a bare name would also drop a library's folder of that name (botocore has a `docs`).
+EXCLUDE_PATHS = [
+    # the host (the `fleet` command, the local runtime, the edge, provisioning) never runs on Lambda
+    HOST_PACKAGE,
+    # the docs' sources and every build's output (`make docs` writes build/docs)
+    "docs",
+    "build",
 ]
 
 
@@ -90,6 +103,7 @@ def render(stage: str = DEFAULT_STAGE, topology: Topology = TOPOLOGY, region: st
         # Our venv holds manylinux wheels already; Zappa would otherwise fetch them again.
         "use_precompiled_packages": False,
         "exclude": EXCLUDE,
+        "exclude_glob": EXCLUDE_PATHS,
         "environment_variables": {"FLEET_STAGE": stage},
         "callbacks": {
             # Each zip gets its modules' bytecode: Zappa leaves __pycache__ out, and /var/task
