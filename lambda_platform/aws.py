@@ -82,6 +82,12 @@ def on_every_call(hook: Callable[..., Any]) -> None:
     reset()
 
 
+def off_every_call(hook: Callable[..., Any]) -> None:
+    """Stop calling a hook that `on_every_call` added, for every client created from now on."""
+    _call_hooks.remove(hook)
+    reset()
+
+
 @functools.cache
 def _resource(service: str, region: str, endpoint_url: str | None) -> Any:
     with _lock:

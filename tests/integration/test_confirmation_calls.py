@@ -6,7 +6,6 @@ gives codes, a code is one Query of the pool and one TransactWriteItems."""
 
 from __future__ import annotations
 
-import collections
 import copy
 from datetime import UTC, datetime, timedelta
 
@@ -14,7 +13,7 @@ import pytest
 
 from events.sample_payloads import load_sample
 from fleet.runtime.invoke import LocalContext
-from lambda_platform import aws
+from tests.calls import counting_calls
 
 pytestmark = pytest.mark.integration
 
@@ -27,12 +26,8 @@ def calls(provisioned, monkeypatch):
     monkeypatch.setenv("FLEET_CAMPAIGN_CACHE_SECONDS", "60")
     settings.reset()
     idempotency.reset()
-    counted: collections.Counter = collections.Counter()
-    hook = lambda **kwargs: counted.update([kwargs["model"].name])  # noqa: E731
-    aws.on_every_call(hook)
-    yield counted
-    aws._call_hooks.remove(hook)
-    aws.reset()
+    with counting_calls() as counted:
+        yield counted
     idempotency.reset()
 
 

@@ -4,7 +4,6 @@ SendEmail and one write of its idempotency record, after SES accepted it."""
 
 from __future__ import annotations
 
-import collections
 import copy
 
 import pytest
@@ -12,8 +11,8 @@ import pytest
 from events.models import user_id_for
 from events.sample_payloads import load_sample
 from fleet.runtime.invoke import LocalContext
-from lambda_platform import aws
 from lambda_platform.errors import RetryLater
+from tests.calls import counting_calls
 from workers import welcome
 
 
@@ -23,12 +22,8 @@ def calls(provisioned):
     from lambda_platform import idempotency
 
     idempotency.reset()
-    counted: collections.Counter = collections.Counter()
-    hook = lambda **kwargs: counted.update([kwargs["model"].name])  # noqa: E731
-    aws.on_every_call(hook)
-    yield counted
-    aws._call_hooks.remove(hook)
-    aws.reset()
+    with counting_calls() as counted:
+        yield counted
     idempotency.reset()
 
 

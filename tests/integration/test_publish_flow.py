@@ -5,7 +5,6 @@ calls are counted by a hook on every `lambda_platform.aws` client."""
 
 from __future__ import annotations
 
-import collections
 import shutil
 from dataclasses import replace
 from pathlib import Path
@@ -18,7 +17,7 @@ from fleet.cli import main
 from fleet.publish import IMMUTABLE, REPO_ROOT, publish
 from lambda_platform import aws, resources, settings
 from lambda_platform.adapters.edge import CloudFrontEdge, distribution_comment
-from tests.conftest import free_port
+from tests.calls import counting_calls, free_port
 from tests.fakes.edge import FakeEdgeCache
 
 pytestmark = pytest.mark.integration
@@ -45,12 +44,8 @@ def tree(tmp_path: Path) -> Path:
 @pytest.fixture
 def calls(provisioned):
     """Counts of every AWS operation from now on."""
-    counted: collections.Counter = collections.Counter()
-    hook = lambda **kwargs: counted.update([kwargs["model"].name])  # noqa: E731
-    aws.on_every_call(hook)
-    yield counted
-    aws._call_hooks.remove(hook)
-    aws.reset()
+    with counting_calls() as counted:
+        yield counted
 
 
 @pytest.fixture

@@ -8,8 +8,6 @@ by the hash's bands. Every DynamoDB call is counted: Queries, never a Scan.
 
 from __future__ import annotations
 
-import collections
-
 import pytest
 import requests
 from PIL import Image
@@ -17,8 +15,8 @@ from PIL import Image
 from campaigns.receipts import BANDS
 from events.models import DUPLICATE_RECEIPT
 from fleet.status import queue_status
-from lambda_platform import aws
 from lambda_platform.adapters.entries import DynamoEntries
+from tests.calls import counting_calls
 from tests.unit import images
 from tests.unit.test_receipts import receipt_photo
 
@@ -28,12 +26,8 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 @pytest.fixture
 def calls(running_fleet):
     """Counts of every AWS operation from now on, the workers' included (they run in this process)."""
-    counted: collections.Counter = collections.Counter()
-    hook = lambda **kwargs: counted.update([kwargs["model"].name])  # noqa: E731
-    aws.on_every_call(hook)
-    yield counted
-    aws._call_hooks.remove(hook)
-    aws.reset()
+    with counting_calls() as counted:
+        yield counted
 
 
 def presign(api: str, campaign: str, data: bytes) -> dict:

@@ -4,11 +4,10 @@ SendMessage; the queue URLs are looked up when a server prepares the app, never 
 
 from __future__ import annotations
 
-import collections
-
 import pytest
 
 from lambda_platform import aws, resources, settings
+from tests.calls import counting_calls
 
 URL = "/v1/campaigns/receipts/submissions"
 BODY = {"first_name": "Ana", "last_name": "Souza", "email": "ana@example.com", "consent": True}
@@ -20,12 +19,8 @@ def calls(provisioned, make_campaign, monkeypatch):
     monkeypatch.setenv("FLEET_CAMPAIGN_CACHE_SECONDS", "60")
     settings.reset()
     make_campaign("receipts")
-    counted: collections.Counter = collections.Counter()
-    hook = lambda **kwargs: counted.update([kwargs["model"].name])  # noqa: E731
-    aws.on_every_call(hook)
-    yield counted
-    aws._call_hooks.remove(hook)
-    aws.reset()
+    with counting_calls() as counted:
+        yield counted
 
 
 def app_client(**config):

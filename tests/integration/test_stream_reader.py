@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import collections
-
 import pytest
+
+from tests.calls import counting_calls
 
 pytestmark = pytest.mark.integration
 
@@ -12,14 +12,8 @@ pytestmark = pytest.mark.integration
 @pytest.fixture
 def calls(provisioned):
     """Counts of every AWS operation made from now on."""
-    from lambda_platform import aws
-
-    counted: collections.Counter = collections.Counter()
-    hook = lambda **kwargs: counted.update([kwargs["model"].name])  # noqa: E731
-    aws.on_every_call(hook)
-    yield counted
-    aws._call_hooks.remove(hook)
-    aws.reset()
+    with counting_calls() as counted:
+        yield counted
 
 
 def _put_users(n: int, start: int = 0) -> None:

@@ -5,7 +5,6 @@ not once a batch."""
 
 from __future__ import annotations
 
-import collections
 import uuid
 from datetime import UTC, datetime
 
@@ -13,7 +12,8 @@ import pytest
 
 from events.messages.campaigns import SubmitEntry
 from events.messages.envelope import dump_message
-from lambda_platform import aws, settings
+from lambda_platform import settings
+from tests.calls import counting_calls
 
 
 @pytest.fixture
@@ -22,12 +22,8 @@ def calls(provisioned, make_campaign, monkeypatch):
     monkeypatch.setenv("FLEET_CAMPAIGN_CACHE_SECONDS", "60")
     settings.reset()
     make_campaign("receipts")
-    counted: collections.Counter = collections.Counter()
-    hook = lambda **kwargs: counted.update([kwargs["model"].name])  # noqa: E731
-    aws.on_every_call(hook)
-    yield counted
-    aws._call_hooks.remove(hook)
-    aws.reset()
+    with counting_calls() as counted:
+        yield counted
 
 
 def pipe_batch(count: int) -> list[dict]:
