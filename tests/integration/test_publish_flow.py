@@ -17,7 +17,8 @@ from fleet.cli import main
 from fleet.publish import IMMUTABLE, REPO_ROOT, publish
 from lambda_platform import aws, resources, settings
 from lambda_platform.adapters.edge import CloudFrontEdge, distribution_comment
-from tests.calls import counting_calls, free_port
+from tests.calls import counting_calls
+from tests.conftest import free_port
 from tests.fakes.edge import FakeEdgeCache
 
 pytestmark = pytest.mark.integration
