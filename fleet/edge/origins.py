@@ -8,20 +8,23 @@ Both count what they served (`OriginStats`), which `make bench-edge` reads.
 from __future__ import annotations
 
 import builtins
+import http.client
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from email.utils import formatdate
 from typing import Any
 
 #: Bytes a chunk of a body, from either origin.
 CHUNK_BYTES = 128 * 1024
-#: Headers of one connection only (RFC 9110 §7.6.1): never passed on by a proxy.
+#: Headers of one connection only (RFC 9110 §7.6.1), never passed on by a proxy; with them go
+#: the fields the `Connection` header names.
 HOP_BY_HOP = frozenset(
     (
         "connection",
         "keep-alive",
+        "proxy-connection",
         "proxy-authenticate",
         "proxy-authorization",
         "te",
@@ -31,6 +34,10 @@ HOP_BY_HOP = frozenset(
         "host",
     )
 )
+#: A request's framing (RFC 9112 §6): the edge frames what it sends itself, so the viewer's
+#: never reaches the API. A stale `Content-Length` on a pooled keep-alive connection would make
+#: the API read the start of the next request as this one's body (request smuggling).
+REQUEST_FRAMING = frozenset(("content-length", "transfer-encoding", "expect"))
 #: What S3 answers of an object, by GetObject's field.
 _OBJECT_HEADERS = {
     "ContentType": "content-type",
@@ -49,6 +56,28 @@ class OriginAnswer:
     status: int
     headers: dict[str, str]
     body: Iterator[bytes] = field(default_factory=lambda: iter(()))
+
+
+class OriginUnavailable(Exception):
+    """The origin could not be reached or did not answer in time (`timed_out`): no answer at all."""
+
+    def __init__(self, message: str, timed_out: bool = False) -> None:
+        super().__init__(message)
+        self.timed_out = timed_out
+
+
+def end_to_end(fields: Iterable[tuple[str, str]], also_dropped: frozenset[str] = frozenset()) -> dict[str, str]:
+    """The fields a proxy passes on (lower-case names, repeated ones joined): none of one hop,
+    none that `Connection` names (RFC 9110 §7.6.1), none of `also_dropped`."""
+    fields = list(fields)
+    named = {token.strip().lower() for name, value in fields if name.lower() == "connection" for token in value.split(",")}
+    dropped = HOP_BY_HOP | also_dropped | named
+    kept: dict[str, str] = {}
+    for name, value in fields:
+        name = name.lower()
+        if name not in dropped:
+            kept[name] = f"{kept[name]}, {value}" if name in kept else value
+    return kept
 
 
 @dataclass
@@ -145,37 +174,93 @@ def _chunks(body: Any) -> Iterator[bytes]:
         body.close()
 
 
+class _FinalResponse(http.client.HTTPResponse):
+    """http.client's response, reading past interim answers (a `103 Early Hints`) to the final one.
+
+    http.client skips `100 Continue` only, and would take a 103 for the answer: its fields
+    for the response's, and the real answer for the start of the next one on the connection.
+    A proxy passes no interim answer on here (WSGI has no way to), so each is dropped.
+    """
+
+    def _read_status(self) -> tuple[str, int, str]:
+        while True:
+            # http.client's private reader of one status line (typeshed does not list it).
+            version, status, reason = super()._read_status()  # type: ignore[misc]
+            if not 100 <= status < 200 or status == 101:
+                return version, status, reason
+            http.client.parse_headers(self.fp)  # the interim answer's fields, dropped with it
+
+
+def _connection_pool(url: str, timeout: float) -> Any:
+    """A pool of keep-alive connections to `url` whose answers are read as `_FinalResponse`."""
+    import urllib3
+    from urllib3.connection import HTTPConnection
+    from urllib3.util import parse_url
+
+    class Connection(HTTPConnection):
+        response_class = _FinalResponse
+
+    class Pool(urllib3.HTTPConnectionPool):
+        ConnectionCls = Connection
+
+    where = parse_url(url)
+    return Pool(
+        where.host or "127.0.0.1",
+        where.port,
+        maxsize=16,
+        block=False,
+        retries=False,
+        timeout=urllib3.Timeout(connect=5.0, read=timeout),
+    )
+
+
 class ApiOrigin:
-    """The API as a custom origin: the request passed on over a pool of keep-alive connections."""
+    """The API as a custom origin: the request passed on over a pool of keep-alive connections.
+
+    Only end-to-end fields go (`end_to_end`), never the viewer's framing: the pool frames
+    the body it is given (a `Content-Length` of its own), so no request can leave a pooled
+    connection expecting bytes that belong to the next one."""
 
     def __init__(self, url: str, stats: OriginStats, timeout: float = 30.0) -> None:
-        import urllib3
-
         self.url = url.rstrip("/")
         self.stats = stats
-        self._pool = urllib3.PoolManager(
-            maxsize=16, block=False, retries=False, timeout=urllib3.Timeout(connect=5.0, read=timeout)
-        )
+        self._pool = _connection_pool(self.url, timeout)
 
     def fetch(self, method: str, target: str, headers: Mapping[str, str], body: bytes | None = None) -> OriginAnswer:
-        """Ask the API for `target` (path and query) with the viewer's headers, less those of one hop."""
-        sent = {name: value for name, value in headers.items() if name.lower() not in HOP_BY_HOP and name.lower() != "via"}
+        """Ask the API for `target` (path and query) with the viewer's end-to-end headers; OriginUnavailable when it cannot answer."""
+        import urllib3
+
+        sent = end_to_end(headers.items(), REQUEST_FRAMING | {"via"})
         # As CloudFront does: the origin learns that an edge will store what it answers.
         earlier = next((v for k, v in headers.items() if k.lower() == "via"), None)
         sent["via"] = f"{earlier}, 1.1 fleet-edge" if earlier else "1.1 fleet-edge"
-        answer = self._pool.request(
-            method, self.url + target, body=body, headers=sent, preload_content=False, redirect=False, decode_content=False
-        )
-        received: dict[str, str] = {}
-        for name, value in answer.headers.items():
-            name = name.lower()
-            if name not in HOP_BY_HOP:
-                received[name] = f"{received[name]}, {value}" if name in received else value
+        try:
+            answer = self._pool.urlopen(
+                method,
+                target,
+                body=body,
+                headers=sent,
+                preload_content=False,
+                redirect=False,
+                decode_content=False,
+                assert_same_host=False,
+            )
+        except urllib3.exceptions.TimeoutError as exc:
+            raise OriginUnavailable(f"the API did not answer in time: {exc}", timed_out=True) from exc
+        except (urllib3.exceptions.HTTPError, OSError) as exc:
+            raise OriginUnavailable(f"the API could not be reached: {exc}") from exc
+        received = end_to_end(answer.headers.items())
         return OriginAnswer(answer.status, received, self.stats.counted("api", _released(answer)))
 
 
 def _released(answer: Any) -> Iterator[bytes]:
+    import urllib3
+
     try:
         yield from answer.stream(CHUNK_BYTES, decode_content=False)
+    except urllib3.exceptions.TimeoutError as exc:
+        raise OriginUnavailable(f"the API stopped sending: {exc}", timed_out=True) from exc
+    except (urllib3.exceptions.HTTPError, OSError) as exc:
+        raise OriginUnavailable(f"the API's answer was cut: {exc}") from exc
     finally:
         answer.release_conn()

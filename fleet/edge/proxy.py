@@ -57,7 +57,14 @@ class Edge:
     def __call__(self, environ: dict[str, Any], start_response: Callable) -> Iterable[bytes]:
         """Serve one viewer request."""
         request = Request(environ)
-        if request.path.startswith("/_edge/"):
+        status: int
+        headers: dict[str, str]
+        body: Iterable[bytes]
+        if request.method.upper() in policy.CACHED_METHODS and _carries_a_body(environ):
+            # Never passed on (its length would be stale on the API's pooled connection), as
+            # CloudFront refuses a GET with a body.
+            status, headers, body = _error(400, "body_not_allowed", "A GET or HEAD request carries no body.")
+        elif request.path.startswith("/_edge/"):
             status, headers, body = self._local(request)
         else:
             status, headers, body = self.answer(request)
@@ -161,6 +168,12 @@ class Edge:
         except ValueError as exc:  # a JSONDecodeError is one
             return _error(422, "invalid_fields", "The purge is not valid.", {"paths": [str(exc)]})
         return _json(200, {"paths": paths, "purged": self.purge(paths)})
+
+
+def _carries_a_body(environ: dict[str, Any]) -> bool:
+    """True when the request announces a body: a `Content-Length` above 0, or any `Transfer-Encoding`."""
+    length = (environ.get("CONTENT_LENGTH") or "").strip()
+    return bool(length and length != "0") or bool(environ.get("HTTP_TRANSFER_ENCODING"))
 
 
 def _conditional_or_range(request: Request, headers: dict[str, str], body: Iterable[bytes]):

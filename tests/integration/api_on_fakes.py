@@ -8,10 +8,28 @@ from ingest_api import create_app
 from lambda_platform.composition import Ports
 from tests.fakes import fake_ports
 
+#: Two stored articles of `create_blog_app`, First and Second (the edge's smuggling tests read them).
+FIRST_ARTICLE = "11111111-1111-4111-8111-111111111111"
+SECOND_ARTICLE = "22222222-2222-4222-8222-222222222222"
+
 
 def create_fake_app() -> Flask:
     """The app with every port a fake: no AWS needed."""
     return create_app({"SERVICES": Ports(**fake_ports()), "LOCAL": True})
+
+
+def create_blog_app() -> Flask:
+    """The app on the fakes with two published articles, `FIRST_ARTICLE` and `SECOND_ARTICLE`."""
+    from datetime import UTC, datetime
+
+    from events.messages.blog import PublishArticle
+    from workers.blog import store_article
+
+    ports = fake_ports()
+    received = datetime.now(UTC).isoformat()
+    for article_id, title in ((FIRST_ARTICLE, "First"), (SECOND_ARTICLE, "Second")):
+        store_article(PublishArticle(article_id, title, f"Text of {title}.", "Ada", True, received), ports["articles"])
+    return create_app({"SERVICES": Ports(**ports), "LOCAL": True})
 
 
 class GunicornApi:
