@@ -14,6 +14,8 @@ from operator import attrgetter
 from typing import Literal, TypeVar
 
 from events.edge import ApiEdge, CacheBehaviour, Distribution, MethodCache, Site, StaticFiles
+from events.permissions import Grant, any_queue, listing, objects, queue, sender, table, topic, unscoped
+from events.permissions import distribution as cdn
 
 PROJECT = "fleet"
 
@@ -177,6 +179,8 @@ class Function:
     triggers: tuple[Trigger, ...]
     timeout_seconds: int = 30
     memory_mb: int = 512
+    #: What its code does to the declared resources (what its triggers need is derived from them).
+    grants: tuple[Grant, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -194,6 +198,8 @@ class DeployUnit:
     #: None: the largest that any Function of the topology declares (the workers unit runs them all).
     memory_mb: int | None = None
     timeout_seconds: int | None = None
+    #: What its code does to the declared resources; the workers unit's are its Functions'.
+    grants: tuple[Grant, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -421,6 +427,13 @@ TOPOLOGY = Topology(
         Function(
             "submissions",
             handler="workers.submissions.handler",
+            grants=(
+                table("campaigns", "dynamodb:GetItem"),
+                # Which of a batch's entries are stored already; all of a batch's new ones at once.
+                table("submissions", "dynamodb:BatchGetItem", "dynamodb:BatchWriteItem"),
+                # One slot per entry an email may take in a campaign, claimed with a conditional put.
+                table("entry_claims", "dynamodb:BatchGetItem", "dynamodb:PutItem"),
+            ),
             triggers=(PipeTrigger(pipe="submissions", queue="submissions", batch_size=10),),
             timeout_seconds=30,
         ),
@@ -429,6 +442,14 @@ TOPOLOGY = Topology(
         Function(
             "thumbnails",
             handler="workers.thumbnails.handler",
+            grants=(
+                # Read what was uploaded (HeadObject is GetObject to IAM); a move is a copy, then a delete.
+                objects("media", ("uploads/",), "s3:GetObject", "s3:DeleteObject"),
+                objects("media", ("thumbnails/", "quarantine/"), "s3:PutObject"),
+                table("uploads", "dynamodb:GetItem", "dynamodb:UpdateItem"),
+                # The entries that sent a photo, touched when it is ready.
+                table("submissions", "dynamodb:Query", "dynamodb:UpdateItem", indexes=("by_upload",)),
+            ),
             triggers=(SqsTrigger(queue="uploads", batch_size=5),),
             timeout_seconds=60,
             memory_mb=1024,
@@ -436,6 +457,7 @@ TOPOLOGY = Topology(
         Function(
             "users",
             handler="workers.users.handler",
+            grants=(table("users", "dynamodb:PutItem", "dynamodb:GetItem"),),
             triggers=(SqsTrigger(queue="users", batch_size=10),),
             timeout_seconds=30,
         ),
@@ -443,6 +465,18 @@ TOPOLOGY = Topology(
         Function(
             "welcome",
             handler="workers.welcome.handler",
+            grants=(
+                # Powertools' idempotency records, read for a whole batch at once.
+                table(
+                    "idempotency",
+                    "dynamodb:GetItem",
+                    "dynamodb:PutItem",
+                    "dynamodb:UpdateItem",
+                    "dynamodb:DeleteItem",
+                    "dynamodb:BatchGetItem",
+                ),
+                sender("ses:SendEmail"),
+            ),
             triggers=(
                 StreamTrigger(
                     table="users",
@@ -455,6 +489,25 @@ TOPOLOGY = Topology(
         Function(
             "confirmations",
             handler="workers.confirmations.handler",
+            grants=(
+                table("campaigns", "dynamodb:GetItem"),
+                table("uploads", "dynamodb:BatchGetItem"),
+                # A code leaves the pool and reaches its entry in one transaction (two UpdateItems);
+                # the waitlist and a duplicate receipt's flag are updates of the entry too.
+                table("codes", "dynamodb:Query", "dynamodb:UpdateItem", indexes=("available",)),
+                table("submissions", "dynamodb:UpdateItem"),
+                table("receipt_bands", "dynamodb:BatchWriteItem", "dynamodb:Query"),
+                # Powertools' idempotency records, read for a whole batch at once.
+                table(
+                    "idempotency",
+                    "dynamodb:GetItem",
+                    "dynamodb:PutItem",
+                    "dynamodb:UpdateItem",
+                    "dynamodb:DeleteItem",
+                    "dynamodb:BatchGetItem",
+                ),
+                sender("ses:SendEmail"),
+            ),
             triggers=(
                 StreamTrigger(
                     table="submissions",
@@ -467,6 +520,15 @@ TOPOLOGY = Topology(
         Function(
             "blog",
             handler="workers.blog.handler",
+            grants=(
+                table("articles", "dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:UpdateItem"),
+                table("comments", "dynamodb:PutItem"),
+                cdn("cloudfront:CreateInvalidation"),
+                unscoped(
+                    "cloudfront:ListDistributions",
+                    why="finds the stage's distribution by its comment; CloudFront scopes no List action to a resource",
+                ),
+            ),
             triggers=(SqsTrigger(queue="blog", batch_size=10),),
             timeout_seconds=30,
         ),
@@ -474,6 +536,18 @@ TOPOLOGY = Topology(
         Function(
             "comment_notifications",
             handler="workers.comment_notifications.handler",
+            grants=(
+                # Powertools' idempotency records, read for a whole batch at once.
+                table(
+                    "idempotency",
+                    "dynamodb:GetItem",
+                    "dynamodb:PutItem",
+                    "dynamodb:UpdateItem",
+                    "dynamodb:DeleteItem",
+                    "dynamodb:BatchGetItem",
+                ),
+                topic("comments", "sns:Publish"),
+            ),
             triggers=(
                 StreamTrigger(
                     table="comments",
@@ -486,19 +560,65 @@ TOPOLOGY = Topology(
         Function(
             "todos",
             handler="workers.todos.handler",
+            grants=(table("todos", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"),),
             triggers=(SqsTrigger(queue="todos", batch_size=10),),
             timeout_seconds=30,
         ),
         Function(
             "campaign_admin",
             handler="workers.campaign_admin.handler",
+            grants=(
+                table("campaigns", "dynamodb:PutItem", "dynamodb:GetItem"),
+                # An entry's review: one conditional update.
+                table("submissions", "dynamodb:UpdateItem"),
+            ),
             triggers=(SqsTrigger(queue="campaign-admin", batch_size=10),),
             timeout_seconds=30,
         ),
     ),
     # What Zappa deploys, one Zappa stage each (zappa_settings.json is rendered from these).
     # API Gateway gives up on a request at about 29 s.
-    api=DeployUnit("api", app_function="ingest_api.wsgi.app", memory_mb=512, timeout_seconds=29),
+    api=DeployUnit(
+        "api",
+        app_function="ingest_api.wsgi.app",
+        memory_mb=512,
+        timeout_seconds=29,
+        # It validates and queues: it writes nothing but the queues, the Idempotency-Key
+        # records, the rate counters and the upload records.
+        grants=(
+            queue("submissions", "sqs:SendMessage", "sqs:GetQueueUrl"),
+            queue("users", "sqs:SendMessage", "sqs:GetQueueUrl"),
+            queue("blog", "sqs:SendMessage", "sqs:GetQueueUrl"),
+            queue("todos", "sqs:SendMessage", "sqs:GetQueueUrl"),
+            queue("campaign-admin", "sqs:SendMessage", "sqs:GetQueueUrl"),
+            table("campaigns", "dynamodb:GetItem"),
+            # An entry's status, and a campaign's entries for its operators.
+            table("submissions", "dynamodb:GetItem", "dynamodb:Query", indexes=("by_campaign",)),
+            # A key's first request is a conditional put, with the rate counters in one transaction.
+            table("request_keys", "dynamodb:GetItem", "dynamodb:PutItem"),
+            table("rate_limits", "dynamodb:UpdateItem"),
+            table("uploads", "dynamodb:PutItem", "dynamodb:GetItem"),
+            table("articles", "dynamodb:GetItem", "dynamodb:Query", indexes=("feed",)),
+            table("comments", "dynamodb:GetItem", "dynamodb:Query", indexes=("by_article",)),
+            table("todos", "dynamodb:GetItem", "dynamodb:Query"),
+            table("api_keys", "dynamodb:GetItem"),
+            # Presigned POSTs are signed with this role: S3 takes an upload only where it may put.
+            objects("media", ("uploads/", "users/"), "s3:PutObject"),
+            # Presigned GETs of the thumbnails (operators) and of a user's own files (HeadObject too).
+            objects("media", ("thumbnails/", "users/"), "s3:GetObject"),
+            listing("media", ("users/",)),
+            topic("comments", "sns:Subscribe"),
+            unscoped(
+                "sns:Unsubscribe",
+                "sns:GetSubscriptionAttributes",
+                why="SNS scopes actions on a subscription to no resource; the API checks it is its article's",
+            ),
+            any_queue(
+                "sqs:GetQueueUrl",
+                why="a subscriber's own queue, named by its ARN, is checked to exist before subscribing it",
+            ),
+        ),
+    ),
     workers=DeployUnit("workers", lambda_handler="lambda_platform.entry.lambda_handler"),
     pipes_role="pipes",
     deploy_bucket="deploy",

@@ -16,7 +16,16 @@ from collections.abc import Callable
 from typing import Any
 
 from events.topology import TOPOLOGY, Function, SqsTrigger, StreamTrigger, Topology
-from fleet.provision import Change, Changes, ensure_api_plan, ensure_bucket_notification, ensure_edge, ensure_pipe
+from fleet.provision import (
+    Change,
+    Changes,
+    ensure_api_plan,
+    ensure_bucket_notification,
+    ensure_edge,
+    ensure_pipe,
+    role_arn,
+    stage_principals,
+)
 from fleet.provision.api_cache import ensure_api_cache
 from fleet.provision.api_plan import find_rest_api
 from lambda_platform import aws, resources, settings
@@ -98,8 +107,11 @@ def wire(topology: Topology = TOPOLOGY, report: Callable[[Change], None] | None 
             for trigger in function.triggers:
                 if isinstance(trigger, (SqsTrigger, StreamTrigger)):
                     changes.note(ensure_mapping(function, trigger))
+        pipes_role = role_arn(stage_principals(topology)[topology.pipes_role]) if topology.pipes() else ""
         for _function, trigger in topology.pipes():
-            changes.note(ensure_pipe(trigger.pipe, trigger.queue, trigger.batch_size, trigger.batching_window_seconds))
+            changes.note(
+                ensure_pipe(trigger.pipe, trigger.queue, trigger.batch_size, trigger.batching_window_seconds, pipes_role)
+            )
     else:
         changes.note(Change("lambda", workers_function_name(), "deferred"))
     for bucket in topology.buckets:

@@ -72,6 +72,13 @@ EXCLUDE = [
     "pathspec",
     "pathspec-*",
     "ruff-*",
+    # the IAM policy linter of the tests
+    "parliament",
+    "parliament-*",
+    "jsoncfg",
+    "json_cfg-*",
+    "kwonly_args",
+    "kwonly_args-*",
     # imagehash's optional back ends (phash, whash), never imported: 150 MB the zips cannot hold
     "scipy",
     "scipy.libs",
@@ -114,9 +121,20 @@ def render(stage: str = DEFAULT_STAGE, topology: Topology = TOPOLOGY, region: st
         },
     }
     return {
-        topology.api.name: {**common, **_unit(topology.api, topology), **_api_edge(topology)},
-        topology.workers.name: {**common, "apigateway_enabled": False, **_unit(topology.workers, topology)},
+        topology.api.name: {**common, **_unit(topology.api, topology), **_role(stage, topology.api), **_api_edge(topology)},
+        topology.workers.name: {
+            **common,
+            "apigateway_enabled": False,
+            **_unit(topology.workers, topology),
+            **_role(stage, topology.workers),
+        },
     }
+
+
+def _role(stage: str, unit: DeployUnit) -> dict[str, Any]:
+    # Zappa's own role grants s3:*, sqs:*, dynamodb:* on every resource and no SES: each
+    # function runs as the role `fleet provision` renders from the topology (`fleet iam`).
+    return {"manage_roles": False, "role_name": physical_name(stage, unit.name)}
 
 
 def _unit(unit: DeployUnit, topology: Topology) -> dict[str, Any]:

@@ -127,11 +127,6 @@ def function_arn(unit: str | DeployUnit) -> str:
     return aws.arn("lambda", f"function:{function_name(unit)}")
 
 
-def pipes_role_name() -> str:
-    """The IAM role that the pipes assume, in the current stage."""
-    return _physical(TOPOLOGY.pipes_role)
-
-
 def usage_plan_name(plan: str | ApiPlan) -> str:
     """The physical name of the API's usage plan (and of its API key)."""
     if _name(plan) != TOPOLOGY.api_plan.name:
@@ -142,11 +137,6 @@ def usage_plan_name(plan: str | ApiPlan) -> str:
 def dashboard_name() -> str:
     """The stage's CloudWatch dashboard, named as Zappa names the stage's project."""
     return project_name(settings.current().stage)
-
-
-def stage_queue_arns() -> str:
-    """An ARN pattern of every queue of the current stage (what the pipes' role may read)."""
-    return aws.arn("sqs", _physical("*"))
 
 
 # --- The edge ----------------------------------------------------------------------------

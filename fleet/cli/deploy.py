@@ -1,4 +1,4 @@
-"""Commands that put a stage on AWS: `provision`, `wire`, `publish`, `zappa-settings`."""
+"""Commands that put a stage on AWS: `provision`, `wire`, `publish`, `zappa-settings`, `iam`."""
 
 from __future__ import annotations
 
@@ -8,6 +8,9 @@ import click
 
 from fleet.cli.context import command_ports
 from lambda_platform import settings
+
+#: The stage a command works on; FLEET_STAGE (else `local`) when not given.
+stage_option = click.option("--stage", default=None, help="The Fleet stage (default: FLEET_STAGE, else local).")
 
 
 def _use_stage(stage: str | None) -> None:
@@ -20,7 +23,7 @@ def _use_stage(stage: str | None) -> None:
 
 
 @click.command("provision")
-@click.option("--stage", default=None, help="The Fleet stage (default: FLEET_STAGE, else local).")
+@stage_option
 def provision_command(stage: str | None) -> None:
     """Create or correct every resource in the topology (idempotent)."""
     from fleet.provision import provision
@@ -32,7 +35,7 @@ def provision_command(stage: str | None) -> None:
 
 
 @click.command("wire")
-@click.option("--stage", default=None, help="The Fleet stage (default: FLEET_STAGE, else local).")
+@stage_option
 def wire_command(stage: str | None) -> None:
     """After a deploy: event source mappings, pipes, the S3 notification and the usage plan (idempotent)."""
     from fleet.wire import wire
@@ -44,7 +47,7 @@ def wire_command(stage: str | None) -> None:
 
 
 @click.command("publish")
-@click.option("--stage", default=None, help="The Fleet stage (default: FLEET_STAGE, else local).")
+@stage_option
 def publish_command(stage: str | None) -> None:
     """Upload the site's changed static files and invalidate exactly what changed (idempotent)."""
     from fleet.publish import publish
@@ -82,4 +85,39 @@ def zappa_settings_command(stage: str | None, check: bool, output: str) -> None:
     click.echo(f"wrote {path}")
 
 
-COMMANDS = [provision_command, wire_command, publish_command, zappa_settings_command]
+@click.command("iam")
+@stage_option
+@click.option("--json", "as_json", is_flag=True, help="One JSON document: each principal's role and policy.")
+@click.option(
+    "--account",
+    default=None,
+    help="Render for this account id without calling AWS (default: the account of the credentials in use).",
+)
+def iam_command(stage: str | None, as_json: bool, account: str | None) -> None:
+    """Every principal's least-privilege policy, rendered from the topology, for a reviewer.
+
+    The API's and the workers' execution roles, the pipes' role, and the operator's policy
+    (who provisions, deploys and operates the stage). `fleet provision` puts the roles in
+    place; attach the operator's policy to whoever deploys.
+    """
+    import json
+
+    from fleet.iam import principals, review_document, stage_facts
+    from fleet.provision import stage_principals
+
+    _use_stage(stage)
+    found = principals(stage_facts(account=account)) if account else stage_principals()
+    if as_json:
+        click.echo(json.dumps(review_document(found), indent=2))
+        return
+    for principal in found.values():
+        who = f"assumed by {principal.service}" if principal.service else "attach it to whoever deploys the stage"
+        kind = "role" if principal.service else "policy"
+        click.echo(f"{principal.key}: {kind} {principal.name} ({who})")
+        click.echo(json.dumps(principal.policy, indent=2))
+        for sid, why in principal.unscoped.items():
+            click.echo(f"  {sid}: Resource * because {why}")
+        click.echo("")
+
+
+COMMANDS = [provision_command, wire_command, publish_command, zappa_settings_command, iam_command]

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from events.topology import TOPOLOGY, Topology
+from fleet.iam import Principal, principals, stage_facts
 from fleet.provision.alarms import ensure_alarm_email, ensure_alarms
 from fleet.provision.api_plan import ensure_api_plan, find_rest_api
 from fleet.provision.base import Change, Changes
@@ -22,13 +23,14 @@ from fleet.provision.buckets import (
     notification_queue_policy,
 )
 from fleet.provision.dashboard import ensure_dashboard
-from fleet.provision.edge import ensure_edge
-from fleet.provision.pipes import ensure_pipe, ensure_pipe_role
+from fleet.provision.edge import ensure_edge, find_distribution
+from fleet.provision.pipes import ensure_pipe
 from fleet.provision.queues import ensure_queue, queue_attributes
+from fleet.provision.roles import ensure_roles, role_arn
 from fleet.provision.sender import ensure_sender_identity
 from fleet.provision.tables import ensure_replicas, ensure_table, table_definition
 from fleet.provision.topics import ensure_topic
-from lambda_platform import aws  # noqa: F401  (tests replace lambda_platform.aws.client through it)
+from lambda_platform import aws, resources, settings
 
 __all__ = [
     "Change",
@@ -43,9 +45,9 @@ __all__ = [
     "ensure_dashboard",
     "ensure_edge",
     "ensure_pipe",
-    "ensure_pipe_role",
     "ensure_queue",
     "ensure_replicas",
+    "ensure_roles",
     "ensure_sender_identity",
     "ensure_table",
     "ensure_topic",
@@ -53,6 +55,8 @@ __all__ = [
     "notification_queue_policy",
     "provision",
     "queue_attributes",
+    "role_arn",
+    "stage_principals",
     "table_definition",
 ]
 
@@ -83,11 +87,39 @@ def provision(topology: Topology = TOPOLOGY, report: Callable[[Change], None] | 
     for change in ensure_alarms(topology):
         changes.note(change)
     changes.note(ensure_dashboard(topology))
+    # The execution roles before what assumes them (the pipes; Zappa's functions, on deploy).
+    found = stage_principals(topology)
+    for change in ensure_roles(found, local_operators()):
+        changes.note(change)
+    pipes_role = role_arn(found[topology.pipes_role])
     for _function, trigger in topology.pipes():
-        changes.note(ensure_pipe(trigger.pipe, trigger.queue, trigger.batch_size, trigger.batching_window_seconds))
+        changes.note(ensure_pipe(trigger.pipe, trigger.queue, trigger.batch_size, trigger.batching_window_seconds, pipes_role))
     changes.note(ensure_sender_identity())
     changes.note(ensure_api_plan(topology.api_plan))
     # After the buckets (the site's) and knowing whether the API exists yet.
     for change in ensure_edge(topology.site):
         changes.note(change)
+    workers = topology.workers.name
+    if topology.site is not None and found[workers].policy != (now := stage_principals(topology))[workers].policy:
+        # The distribution was made just now: the workers may invalidate it from here on.
+        for change in ensure_roles(now, local_operators()):
+            if change.changed:
+                changes.note(change)
     return changes
+
+
+def stage_principals(topology: Topology = TOPOLOGY) -> dict[str, Principal]:
+    """The current stage's principals, their ARNs naming its distribution when it exists."""
+    found = find_distribution(resources.distribution_name()) if topology.site is not None else None
+    return principals(stage_facts(distribution_id=found["Id"] if found else None), topology)
+
+
+def local_operators() -> list[str]:
+    """Who may assume the execution roles besides their services: locally, the local operator."""
+    from fleet.iam import OPERATOR, role_name
+
+    current = settings.current()
+    if not current.local:
+        return []
+    facts = stage_facts(account=aws.account_id())
+    return [f"arn:{facts.partition}:iam::{facts.account}:user/{role_name(facts, OPERATOR)}"]

@@ -41,7 +41,6 @@ def test_each_kind_is_named_for_the_current_stage(stage):
     assert resources.pipe_name("submissions") == "fleet-prod-submissions"
     assert resources.function_name("workers") == "fleet-prod-workers"
     assert resources.function_name(TOPOLOGY.api) == "fleet-prod-api"
-    assert resources.pipes_role_name() == "fleet-prod-pipes"
     assert resources.usage_plan_name(TOPOLOGY.api_plan) == "fleet-prod-api"
     stage("local")
     assert resources.table_name("campaigns") == "fleet-local-campaigns"
@@ -53,7 +52,6 @@ def test_arns_are_built_in_the_current_region_and_account(stage):
     assert resources.function_arn("workers") == f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:fleet-prod-workers"
     assert resources.queue_arn("welcome-failures") == f"arn:aws:sqs:us-east-1:{ACCOUNT}:fleet-prod-welcome-failures"
     assert resources.topic_arn("comments") == f"arn:aws:sns:us-east-1:{ACCOUNT}:fleet-prod-comments"
-    assert resources.stage_queue_arns() == f"arn:aws:sqs:us-east-1:{ACCOUNT}:fleet-prod-*"
 
 
 UNDECLARED = [

@@ -26,6 +26,7 @@ from events.topology import (
     StreamTrigger,
     UnknownResource,
 )
+from fleet.iam import StageFacts, principals
 from fleet.provision import ensure_pipe, queue_attributes, table_definition
 from fleet.wire import ensure_mapping, mapping_settings
 from lambda_platform import resources, settings
@@ -224,18 +225,25 @@ def clients(monkeypatch) -> dict[str, Recorder]:
 @pytest.mark.parametrize("pair", TOPOLOGY.pipes(), ids=lambda p: p[1].pipe)
 def test_a_pipe_reads_its_declared_queue_into_the_workers_unit_with_the_declared_role(pair, clients):
     _function, trigger = pair
-    ensure_pipe(trigger.pipe, trigger.queue, trigger.batch_size, trigger.batching_window_seconds)
+    role = f"arn:aws:iam::{ACCOUNT}:role/fleet-prod-{TOPOLOGY.pipes_role}"
+    ensure_pipe(trigger.pipe, trigger.queue, trigger.batch_size, trigger.batching_window_seconds, role)
     [created] = clients["pipes"].called("create_pipe")
     workers = f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:fleet-prod-{TOPOLOGY.workers.name}"
     assert created["Name"] == f"fleet-prod-{trigger.pipe}"
     assert created["Source"] == f"arn:aws:sqs:us-east-1:{ACCOUNT}:fleet-prod-{trigger.queue}"
     assert created["Target"] == workers
-    [role] = clients["iam"].called("create_role")
-    assert role["RoleName"] == f"fleet-prod-{TOPOLOGY.pipes_role}"
-    assert created["RoleArn"] == f"arn:role/fleet-prod-{TOPOLOGY.pipes_role}"
-    [policy] = clients["iam"].called("put_role_policy")
-    invoke = next(s for s in json.loads(policy["PolicyDocument"])["Statement"] if s["Action"] == "lambda:InvokeFunction")
-    assert invoke["Resource"] == workers
+    assert created["RoleArn"] == role
+    # The role may read exactly this pipe's queue and invoke the workers function, nothing else.
+    policy = principals(StageFacts("prod", "us-east-1", ACCOUNT, "no-reply@example.com"))[TOPOLOGY.pipes_role].policy
+    allowed = {(a, s["Resource"]) for s in policy["Statement"] for a in s["Action"]}
+    assert ("lambda:InvokeFunction", workers) in allowed
+    assert ("sqs:ReceiveMessage", created["Source"]) in allowed
+    assert {a for a, _r in allowed} == {
+        "lambda:InvokeFunction",
+        "sqs:ReceiveMessage",
+        "sqs:DeleteMessage",
+        "sqs:GetQueueAttributes",
+    }
 
 
 @pytest.mark.parametrize(
