@@ -15,6 +15,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+from fleet.runtime.credentials import as_operator
 from lambda_platform import aws, settings
 from lambda_platform.ports import QueueDepths, ReplayItem, ReplayOutcome
 
@@ -28,13 +29,18 @@ SUMMARY_CHARS = 160
 
 
 class LocalMonitor:
-    """The live view's reads and replays against the fleet's AWS (moto's server, locally)."""
+    """The live view's reads and replays against the fleet's AWS (moto's server, locally).
+
+    It acts for the operator, as `fleet status` and `fleet replay` do: under IAM
+    enforcement it signs as the operator, not as the API whose process it serves in.
+    """
 
     def queues(self) -> Sequence[QueueDepths]:
         """Every topology queue's depths; never a peek (a peek counts towards maxReceiveCount)."""
         from fleet.status import queue_status
 
-        return queue_status()
+        with as_operator():
+            return queue_status()
 
     def live_view(self, now: float) -> dict[str, Any]:
         """Every trigger's counts up to `now`, from the snapshot the workers wrote into this run's directory."""
@@ -47,10 +53,15 @@ class LocalMonitor:
 
         moto counts recipients; each of our emails has one, so it is the outbox's count.
         """
-        return int(float(aws.client("ses").get_send_quota().get("SentLast24Hours", 0)))
+        with as_operator():
+            return int(float(aws.client("ses").get_send_quota().get("SentLast24Hours", 0)))
 
     def replay(self, queue: str, dry_run: bool) -> ReplayOutcome:
         """As `fleet replay QUEUE [--dry-run]`: by `fleet.replay`, at most REPLAY_LIMIT messages."""
+        with as_operator():
+            return self._replay(queue, dry_run)
+
+    def _replay(self, queue: str, dry_run: bool) -> ReplayOutcome:
         from fleet import replay as replaying
 
         function = replaying.on_failure_function(queue)

@@ -5,9 +5,11 @@ No client is created at import time, so importing a handler costs nothing on a c
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextvars import ContextVar
 from typing import Any
 
 from lambda_platform import settings
@@ -19,20 +21,38 @@ _known_account: str | None = None
 _call_hooks: list[Callable[..., Any]] = []
 
 
+#: A named profile that calls in this context sign with instead of the settings' (see `signing_as`).
+_signing_profile: ContextVar[str] = ContextVar("fleet_signing_profile", default="")
+
+
 def client(service: str) -> Any:
     """The cached boto3 client for `service` under the current settings."""
     current = settings.current()
-    return _client(service, current.region, current.endpoint_url)
+    return _client(service, current.region, current.endpoint_url, _signing_profile.get() or current.aws_profile)
 
 
 def resource(service: str) -> Any:
     """The cached boto3 resource for `service` under the current settings."""
     current = settings.current()
-    return _resource(service, current.region, current.endpoint_url)
+    return _resource(service, current.region, current.endpoint_url, _signing_profile.get() or current.aws_profile)
+
+
+@contextlib.contextmanager
+def signing_as(profile: str) -> Iterator[None]:
+    """Sign the calls this thread makes inside the block with a named profile's credentials.
+
+    For the local fleet under IAM enforcement, where one process stands in for more than one
+    principal (the workers' process also reads the pipes' queues as the pipes' role).
+    """
+    token = _signing_profile.set(profile)
+    try:
+        yield
+    finally:
+        _signing_profile.reset(token)
 
 
 @functools.cache
-def _session(region: str) -> Any:
+def _session(region: str, profile: str = "") -> Any:
     import boto3  # deferred: boto3 costs ~100 ms to import on a cold start
     import botocore.session
 
@@ -40,6 +60,10 @@ def _session(region: str) -> Any:
 
     core = botocore.session.Session()
     botocore_data.install(core)  # before boto3 adds its own data path to the loader
+    if profile:
+        # A role assumed through its profile (`role_arn`, `source_profile`): botocore renews
+        # the credentials before they expire.
+        return boto3.session.Session(botocore_session=core, region_name=region, profile_name=profile)
     if settings.current().local:
         # The local stage never reads the developer's real credentials: any key will do.
         return boto3.session.Session(
@@ -52,7 +76,7 @@ def _session(region: str) -> Any:
 
 
 @functools.cache
-def _client(service: str, region: str, endpoint_url: str | None) -> Any:
+def _client(service: str, region: str, endpoint_url: str | None, profile: str = "") -> Any:
     from botocore.config import Config
 
     config = Config(retries={"mode": "standard", "max_attempts": 3}, max_pool_connections=32)
@@ -61,7 +85,7 @@ def _client(service: str, region: str, endpoint_url: str | None) -> Any:
         # botocore still defaults to SigV2 for presigned posts.
         config = config.merge(Config(signature_version="s3v4"))
     with _lock:  # boto3 sessions are not safe to share while creating clients
-        made = _session(region).client(service, endpoint_url=endpoint_url, config=config)
+        made = _session(region, profile).client(service, endpoint_url=endpoint_url, config=config)
     if settings.current().local:
         from lambda_platform import faults  # FLEET_FAULTS: injected throttling, local stage only
 
@@ -89,9 +113,9 @@ def off_every_call(hook: Callable[..., Any]) -> None:
 
 
 @functools.cache
-def _resource(service: str, region: str, endpoint_url: str | None) -> Any:
+def _resource(service: str, region: str, endpoint_url: str | None, profile: str = "") -> Any:
     with _lock:
-        made = _session(region).resource(service, endpoint_url=endpoint_url)
+        made = _session(region, profile).resource(service, endpoint_url=endpoint_url)
     for hook in _call_hooks:
         made.meta.client.meta.events.register("after-call.*.*", hook)
     return made
@@ -99,7 +123,7 @@ def _resource(service: str, region: str, endpoint_url: str | None) -> Any:
 
 @functools.cache
 def _account_id(region: str, endpoint_url: str | None) -> str:
-    account: str = _client("sts", region, endpoint_url).get_caller_identity()["Account"]
+    account: str = client("sts").get_caller_identity()["Account"]
     return account
 
 

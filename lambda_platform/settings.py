@@ -59,6 +59,10 @@ class Settings:
     edge_url: str = ""
     #: Where CloudWatch alarms are mailed (an email subscription to the alarms topic); empty: none.
     alarm_email: str = ""
+    #: The local stage under IAM enforcement: the named profile (of `AWS_CONFIG_FILE`) this
+    #: process signs with, its function's role or the local operator (`fleet up --enforce-iam`
+    #: sets it); empty: the local stage's dummy keys, or the usual credentials off it.
+    aws_profile: str = ""
 
     def name(self, logical: str) -> str:
         """The physical name of a logical resource in this stage, unchecked (`lambda_platform.resources` checks it)."""
@@ -106,6 +110,7 @@ def current() -> Settings:
         request_timeout=float(os.environ.get("FLEET_REQUEST_TIMEOUT") or 5),
         edge_url=(os.environ.get("FLEET_EDGE_URL") or (LOCAL_EDGE_URL if local else "")).rstrip("/"),
         alarm_email=_alarm_email(os.environ.get("FLEET_ALARM_EMAIL")),
+        aws_profile=os.environ.get("FLEET_AWS_PROFILE", "") if local else "",
     )
 
 

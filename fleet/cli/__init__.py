@@ -53,9 +53,32 @@ class FleetGroup(click.Group):
 
 @click.group(cls=FleetGroup)
 @click.option("-v", "--verbose", is_flag=True, help="Log debug messages.")
-def main(verbose: bool) -> None:
+@click.pass_context
+def main(ctx: click.Context, verbose: bool) -> None:
     """Fleet: an event-driven worker fleet behind a thin ingestion API."""
     _configure_logging(verbose)
+    if ctx.invoked_subcommand != "up":
+        _sign_as_local_operator()
+
+
+def _sign_as_local_operator() -> None:
+    """On the local stage, beside a fleet that enforces IAM, sign as its operator (its profiles' file says so)."""
+    import os
+
+    from fleet.runtime import credentials
+
+    if not settings.current().local or os.environ.get(credentials.PROFILE_VARIABLE):
+        return
+    path = credentials.config_path()
+    if path.exists():
+        from events.topology import physical_name
+        from fleet.iam import OPERATOR
+        from lambda_platform import aws
+
+        os.environ[credentials.CONFIG_VARIABLE] = str(path.resolve())
+        os.environ[credentials.PROFILE_VARIABLE] = physical_name(settings.current().stage, OPERATOR)
+        settings.reset()
+        aws.reset()
 
 
 for _audience in (local, deploy, operations, admin):

@@ -9,6 +9,8 @@ import threading
 
 import click
 
+from events.topology import TOPOLOGY
+from fleet.runtime import credentials
 from fleet.runtime.processes import API_THREADS, API_WORKERS
 from lambda_platform import settings
 from lambda_platform.access import MAX_TOKEN_SECONDS
@@ -27,6 +29,12 @@ from lambda_platform.access import MAX_TOKEN_SECONDS
     help="Use the AWS at AWS_ENDPOINT_URL (LocalStack, say) instead of starting the embedded one.",
 )
 @click.option("--no-demo", is_flag=True, help="Do not store the demo campaign (id `demo`, open for 30 days).")
+@click.option(
+    "--enforce-iam/--no-enforce-iam",
+    default=lambda: os.environ.get("FLEET_ENFORCE_IAM", "") == "1",
+    show_default="FLEET_ENFORCE_IAM=1",
+    help="Check every call against the signer's IAM policy, each process signing as its own role (`fleet iam`).",
+)
 @click.option(
     "--reload/--no-reload",
     default=True,
@@ -50,6 +58,7 @@ def up(
     edge_port: int,
     external: bool,
     no_demo: bool,
+    enforce_iam: bool,
     reload: bool,
     api_workers: int,
     api_threads: int,
@@ -62,12 +71,18 @@ def up(
     if external:
         if not os.environ.get("AWS_ENDPOINT_URL"):
             raise click.UsageError("--external needs AWS_ENDPOINT_URL")
+        if enforce_iam:
+            raise click.UsageError("--enforce-iam needs the embedded AWS (moto's enforcement), not --external")
     else:
         os.environ["AWS_ENDPOINT_URL"] = f"http://{host}:{aws_port}"
     # What the workers and `fleet publish` purge: this fleet's edge, wherever it serves.
     os.environ["FLEET_EDGE_URL"] = f"http://{host}:{edge_port}"
+    # A fleet of this state directory signed with the profiles of its last enforcing run: not this one.
+    os.environ.pop(credentials.PROFILE_VARIABLE, None)
+    os.environ.pop(credentials.CONFIG_VARIABLE, None)
     settings.reset()
     aws.reset()
+    credentials.config_path().unlink(missing_ok=True)
     if settings.current().stage != "local":
         raise click.UsageError("fleet up runs the local stage only; unset FLEET_STAGE")
     for port in ([] if external else [aws_port]) + [api_port, edge_port]:
@@ -86,6 +101,8 @@ def up(
             fleet.start("aws")
         output.line(f"AWS       {settings.current().endpoint_url}" + ("" if external else " (embedded moto)"))
         _prepare(output, no_demo, api_url=f"http://{host}:{api_port}")
+        if enforce_iam:
+            _enforce_iam(fleet, output)
         fleet.start("api", "workers", "edge")
         api_url, edge_url = f"http://{host}:{api_port}", f"http://{host}:{edge_port}"
         output.line(f"API       {api_url}")
@@ -158,6 +175,23 @@ def _prepare(output, no_demo: bool, api_url: str) -> None:
     current = settings.current()
     if not current.cognito_issuer:
         access.signing_key(current.state_dir)  # made once here, not raced by the API's workers
+
+
+def _enforce_iam(fleet, output) -> None:
+    """Make the local operator and every principal's profile, give each process its own, switch enforcement on."""
+    from fleet.iam import OPERATOR
+    from fleet.provision import stage_principals
+
+    endpoint = settings.current().endpoint_url or ""
+    found = stage_principals()
+    made = credentials.prepare(found, endpoint)
+    fleet.roles["api"].env.update(made.env(TOPOLOGY.api.name))
+    fleet.roles["workers"].env.update(made.env(TOPOLOGY.workers.name))
+    # The edge stands in for CloudFront, which reads the site bucket by its own grant on AWS.
+    fleet.roles["edge"].env.update(made.env(OPERATOR))
+    credentials.enforce(endpoint)
+    credentials.sign_as(made, OPERATOR)  # this supervisor's own calls from now on (a reload's publish)
+    output.line(f"IAM       enforced: each process signs as its role (fleet iam); profiles in {made.config_file}")
 
 
 def _publish(output) -> None:

@@ -14,11 +14,12 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from events.topology import TOPOLOGY, StreamTrigger
+from events.topology import TOPOLOGY, Function, StreamTrigger
 from fleet.replay.dead_letters import peek, release
+from fleet.runtime.credentials import signing_as
 from fleet.runtime.invoke import invoke, reported_failures
 from fleet.runtime.shards import lambda_record, sequence_number
-from lambda_platform import aws
+from lambda_platform import aws, settings
 from lambda_platform.resources import function_arn, queue_url
 
 log = logging.getLogger("fleet.replay")
@@ -84,7 +85,7 @@ def replay_queue(logical: str, maximum: int = 100, progress: Callable[[int], Non
                 failed += 1
                 continue
             try:
-                response = invoke(function, {"Records": records}, workers_arn)
+                response = hand_to_function(function, {"Records": records}, workers_arn)
                 succeeded = reported_failures(response, [sequence_number(r) for r in records]) == []
             except Exception:
                 log.exception("replay of %s failed", message["MessageId"])
@@ -96,6 +97,22 @@ def replay_queue(logical: str, maximum: int = 100, progress: Callable[[int], Non
                 failed += 1
             progress(1)
     return replayed, failed
+
+
+def hand_to_function(function: Function, event: dict[str, Any], workers_arn: str) -> Any:
+    """Give a batch to the function as its stream mapping would, with the function's own role.
+
+    On AWS, the deployed workers function is invoked (synchronously: its answer says which
+    records failed); locally, its handler runs here, signing as the workers' role when the
+    fleet enforces IAM.
+    """
+    if not settings.current().local:
+        answer = aws.client("lambda").invoke(FunctionName=workers_arn, Payload=json.dumps(event).encode())
+        if answer.get("FunctionError"):
+            raise RuntimeError(f"{function.name} failed on the replayed batch: {answer['Payload'].read()[:500]!r}")
+        return json.loads(answer["Payload"].read() or b"null")
+    with signing_as(TOPOLOGY.workers.name):
+        return invoke(function, event, workers_arn)
 
 
 def replay_failures(function_name: str, maximum: int = 100, progress: Callable[[int], None] = lambda n: None) -> tuple[int, int]:

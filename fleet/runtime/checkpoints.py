@@ -3,11 +3,12 @@
 A checkpoint is written after each batch that moved a shard on: a runtime killed and
 started again (the AWS still up) resumes where it stopped; what it had done after its
 last write is delivered again, which the idempotent handlers absorb. Lambda keeps its own
-on AWS.
+on AWS, so under IAM enforcement the runtime writes them as the operator, not the function.
 """
 
 from __future__ import annotations
 
+from fleet.runtime.credentials import as_operator
 from lambda_platform.adapters.dynamo import call
 from lambda_platform.resources import table_name
 
@@ -20,15 +21,20 @@ class CheckpointStore:
 
     def load(self, shard_id: str) -> str | None:
         """The last sequence number done on a shard, or None when it never moved."""
-        item = call(
-            "get_item", TableName=table_name("checkpoints"), Key={"shard_key": {"S": self.prefix + shard_id}}, ConsistentRead=True
-        ).get("Item")
+        with as_operator():
+            item = call(
+                "get_item",
+                TableName=table_name("checkpoints"),
+                Key={"shard_key": {"S": self.prefix + shard_id}},
+                ConsistentRead=True,
+            ).get("Item")
         return item["sequence_number"]["S"] if item else None
 
     def save(self, shard_id: str, sequence_number: str) -> None:
         """Record that a shard is done up to `sequence_number`."""
-        call(
-            "put_item",
-            TableName=table_name("checkpoints"),
-            Item={"shard_key": {"S": self.prefix + shard_id}, "sequence_number": {"S": sequence_number}},
-        )
+        with as_operator():
+            call(
+                "put_item",
+                TableName=table_name("checkpoints"),
+                Item={"shard_key": {"S": self.prefix + shard_id}, "sequence_number": {"S": sequence_number}},
+            )

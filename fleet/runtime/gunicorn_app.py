@@ -165,9 +165,13 @@ class ApiApplication(BaseApplication):
 
     def load(self) -> Callable:
         """Build the app in each worker: `module:factory`, called with no arguments."""
+        from events.topology import TOPOLOGY
+        from fleet.runtime.credentials import learn_account
         from fleet.runtime.local import serve_local_issuer
         from ingest_api.services import prepare
+        from lambda_platform.resources import function_arn
 
+        learn_account(lambda: function_arn(TOPOLOGY.api))  # as Zappa's context gives it on Lambda
         module, _, name = self.app_spec.partition(":")
         app = getattr(importlib.import_module(module), name)()
         prepare(app)  # the queue URLs, looked up once here rather than on a request

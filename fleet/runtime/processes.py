@@ -101,6 +101,10 @@ def run_workers() -> None:
     say(IMPORTED)
     if not _wait_for_go(stop):
         return
+    from fleet.runtime.credentials import learn_account
+    from lambda_platform.resources import function_arn
+
+    learn_account(lambda: function_arn(TOPOLOGY.workers))  # as Lambda's context gives it
     runtime = LocalRuntime()
     runtime.start()
     for poller in [*runtime.pollers, *runtime.stream_pollers]:

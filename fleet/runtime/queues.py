@@ -18,10 +18,12 @@ import logging
 import threading
 import time
 import weakref
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any
 
-from events.topology import Function, PipeTrigger, SqsTrigger
+from events.topology import TOPOLOGY, Function, PipeTrigger, SqsTrigger
+from fleet.runtime.credentials import signing_as
 from fleet.runtime.invoke import invoke, reported_failures
 from fleet.runtime.stats import capturing, runtime_stats, trigger_name
 from fleet.runtime.streams import wake_stream_pollers
@@ -138,6 +140,14 @@ class QueuePoller(threading.Thread):
         return len(messages)
 
     def _gather(self, wait_seconds: int) -> list[dict[str, Any]]:
+        with self._reading():
+            return self._receive(wait_seconds)
+
+    def _reading(self) -> AbstractContextManager[None]:
+        """A pipe reads its queue as the pipes' role; an SQS mapping as the function's (the process's) role."""
+        return signing_as(TOPOLOGY.pipes_role if isinstance(self.trigger, PipeTrigger) else TOPOLOGY.workers.name)
+
+    def _receive(self, wait_seconds: int) -> list[dict[str, Any]]:
         sqs = aws.client("sqs")
         url = queue_url(self.trigger.queue)
         size = self.trigger.batch_size
@@ -199,6 +209,10 @@ class QueuePoller(threading.Thread):
         wake_stream_pollers(self.stop_event)  # the worker may have written a streamed table
 
     def _delete_processed(self, messages: list[dict[str, Any]]) -> None:
+        with self._reading():
+            self._delete_in_batches(messages)
+
+    def _delete_in_batches(self, messages: list[dict[str, Any]]) -> None:
         sqs = aws.client("sqs")
         url = queue_url(self.trigger.queue)
         for start in range(0, len(messages), MAX_RECEIVE):

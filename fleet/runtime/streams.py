@@ -28,6 +28,7 @@ from botocore.exceptions import ClientError
 
 from events.topology import Function, StreamTrigger
 from fleet.runtime.checkpoints import CheckpointStore
+from fleet.runtime.credentials import as_operator
 from fleet.runtime.invoke import invoke, reported_failures
 from fleet.runtime.shards import CAUGHT_UP, FAILED, Read, SendFailure, ShardWorker, lambda_record, sequence_number
 from fleet.runtime.stats import capturing, describe_error, runtime_stats, trigger_name
@@ -237,8 +238,9 @@ class StreamPoller(threading.Thread):
     def _discover(self) -> None:
         if self.shards:
             return  # moto's single shard never closes; on AWS, Lambda itself does this
-        arn = stream_arn(self.trigger.table)
-        workers_arn = function_arn("workers")
+        with as_operator():  # the mapping knows its stream's ARN; the function's role reads only the stream
+            arn = stream_arn(self.trigger.table)
+            workers_arn = function_arn("workers")
         self.checkpoints = CheckpointStore(self.function.name, arn)
         for shard_id in shard_ids(arn):
             worker = ShardWorker(
