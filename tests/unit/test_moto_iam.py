@@ -6,16 +6,18 @@ account of its own so that nothing here meets what a moto server of this process
 
 from __future__ import annotations
 
+import io
 import math
 from types import SimpleNamespace
 
 import pytest
 from moto.core.authorization import ActionAuthenticatorMixin
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+from moto.s3.exceptions import S3ClientError
 from werkzeug.test import Client
 
 from fleet.runtime import moto_iam
-from fleet.runtime.moto_iam import actions, resources, statements, trust
+from fleet.runtime.moto_iam import actions, resources, s3_signed, statements, trust
 
 ACCOUNT = "000000000045"
 SCOPE = "20260101/us-east-1/{service}/aws4_request"
@@ -41,9 +43,11 @@ def signed_as(service: str) -> dict[str, str]:
 
 def test_install_twice_changes_nothing(moto):
     from moto.iam.access_control import IAMPolicyStatement, IAMRequestBase
+    from moto.s3.responses import S3Response
 
     installed = [
         ActionAuthenticatorMixin._authenticate_and_authorize_normal_action,
+        S3Response._authenticate_and_authorize_s3_action,
         IAMRequestBase.__init__,
         IAMRequestBase._create_aws_request,
         IAMPolicyStatement.is_action_permitted,
@@ -52,6 +56,7 @@ def test_install_twice_changes_nothing(moto):
     moto_iam.install()
     assert [
         ActionAuthenticatorMixin._authenticate_and_authorize_normal_action,
+        S3Response._authenticate_and_authorize_s3_action,
         IAMRequestBase.__init__,
         IAMRequestBase._create_aws_request,
         IAMPolicyStatement.is_action_permitted,
@@ -77,6 +82,17 @@ def test_with_enforcement_off_moto_counts_and_serves_a_call_it_never_checks(moto
     answer = moto.post("/", data="{}", headers={**headers, "Content-Type": "application/x-amz-json-1.0"})
     assert answer.status_code == 200
     assert ActionAuthenticatorMixin.request_count == before + 1
+
+
+def test_with_enforcement_off_an_unsigned_form_upload_is_stored_as_moto_stores_it(moto):
+    assert moto.put("/unit-forms", headers={"x-moto-account-id": ACCOUNT}).status_code == 200
+    form = {"key": "uploads/a.txt", "policy": "forged", "x-amz-signature": "0", "file": (io.BytesIO(b"any size at all"), "a.txt")}
+    answer = moto.post("/unit-forms", data=form, headers={"x-moto-account-id": ACCOUNT})
+    assert answer.status_code == 204
+    query = "X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=nobody%2F20000101%2Fus-east-1%2Fs3%2Faws4_request"
+    query += "&X-Amz-Date=20000101T000000Z&X-Amz-Expires=1&X-Amz-SignedHeaders=host&X-Amz-Signature=00"
+    answer = moto.get(f"/unit-forms/uploads/a.txt?{query}", headers={"x-moto-account-id": ACCOUNT})
+    assert (answer.status_code, answer.data) == (200, b"any size at all")
 
 
 def test_with_enforcement_off_assume_role_takes_any_role_and_duration(moto):
@@ -163,3 +179,17 @@ def test_dynamodb_calls_are_checked_on_their_tables_and_indexes():
 def test_an_unsigned_call_is_missing_its_token():
     with pytest.raises(resources.MissingAuthenticationToken):
         resources.authorize(SimpleNamespace(headers={}))
+
+
+def test_a_form_field_must_meet_its_condition_and_none_may_go_uncovered():
+    conditions = [{"bucket": "media"}, ["starts-with", "$key", "uploads/"], ["content-length-range", 1, 10]]
+    s3_signed.check_conditions(conditions, {"bucket": "media", "key": "uploads/a.jpg", "policy": "p"}, 10)
+    for fields, size, error in [
+        ({"bucket": "media", "key": "other/a.jpg"}, 1, "AccessDenied"),
+        ({"bucket": "media", "key": "uploads/a.jpg", "acl": "public-read"}, 1, "AccessDenied"),
+        ({"bucket": "media", "key": "uploads/a.jpg"}, 11, "EntityTooLarge"),
+        ({"bucket": "media", "key": "uploads/a.jpg"}, 0, "EntityTooSmall"),
+    ]:
+        with pytest.raises(S3ClientError) as caught:
+            s3_signed.check_conditions(conditions, fields, size)
+        assert caught.value.code == error

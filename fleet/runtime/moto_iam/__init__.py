@@ -3,8 +3,8 @@
 moto 5.2.5 enforces IAM once `INITIAL_NO_AUTH_ACTION_COUNT` calls have gone through
 unchecked, but a least-privilege policy does not behave there as on AWS: every call outside
 SQS, IAM, STS and S3 is checked against "*", actions go by moto's names, trust policies
-naming a service are 500s, JSON services' errors carry no code, bodyless REST calls fail
-their signatures, and sessions never expire. Each module
+naming a service are 500s, JSON services' errors carry no code, presigned S3 requests are
+500s, bodyless REST calls fail their signatures, and sessions never expire. Each module
 here corrects one of those in moto's own process (the fleet's `aws` process), says what
 moto does, what AWS does, and what it keeps of moto; together, a call the policy does not
 allow fails locally as on AWS, with AWS's error code.
@@ -25,7 +25,7 @@ __all__ = ["enforce", "enforcing", "install"]
 
 def install() -> None:
     """Install every correction into this process's moto (idempotent; inert until enforcement)."""
-    from fleet.runtime.moto_iam import actions, errors, resources, sessions, signatures, statements, trust
+    from fleet.runtime.moto_iam import actions, errors, resources, s3_signed, sessions, signatures, statements, trust
 
     signatures.install()  # a bodyless request is signed over an empty payload
     sessions.install()  # sessions found by key, refused once expired; DurationSeconds bounded
@@ -34,3 +34,4 @@ def install() -> None:
     actions.install()  # IAM's action names
     resources.install()  # each call checked on the resources AWS checks (before `errors`: it wraps this)
     errors.install()  # auth errors in the request's protocol
+    s3_signed.install()  # presigned POST forms and URLs
