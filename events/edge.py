@@ -16,6 +16,14 @@ from typing import Literal
 #: Headers whose presence means "never from a shared cache": CloudFront forwards them to
 #: the origin and a behaviour that caches must not key or store an answer to them.
 PRIVATE_REQUEST_HEADERS = ("Authorization", "x-api-key")
+#: What an API behaviour forwards to the API and keys on: the credentials, and `Origin`,
+#: which the API's CORS answers read, so one page's origin never gets another's answer.
+API_KEY_HEADERS = (*PRIVATE_REQUEST_HEADERS, "Origin")
+#: Error statuses CloudFront caches whatever the origin says, unless its `Cache-Control`
+#: forbids it ("How CloudFront processes and caches HTTP 4xx and 5xx status codes from
+#: your origin"), and those it caches only when the origin gives a `max-age` or `s-maxage`.
+ERRORS_CACHED = (404, 414, 500, 501, 502, 503, 504)
+ERRORS_CACHED_WITH_MAX_AGE = (400, 403, 405, 412, 415)
 
 
 @dataclass(frozen=True)
@@ -57,6 +65,11 @@ class CacheBehaviour:
         """True when answers of this behaviour may be stored at all."""
         return self.max_ttl > 0
 
+    @property
+    def key_headers(self) -> tuple[str, ...]:
+        """The request headers forwarded to the origin and held in the cache key (the site's S3 reads none)."""
+        return API_KEY_HEADERS if self.origin == "api" else ()
+
 
 @dataclass(frozen=True)
 class Distribution:
@@ -67,6 +80,10 @@ class Distribution:
     site_bucket: str
     behaviours: tuple[CacheBehaviour, ...]
     price_class: str = "PriceClass_100"
+    #: Seconds an error is cached at least (CloudFront's error caching minimum TTL, 10 by
+    #: default: set here for every status CloudFront caches, so an API error is not stored
+    #: unless its `Cache-Control` asks for it, locally and on AWS alike).
+    error_caching_min_ttl: int = 0
 
     def behaviour_for(self, path: str) -> CacheBehaviour | None:
         """The first behaviour whose pattern matches `path`, as CloudFront picks it."""

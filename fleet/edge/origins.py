@@ -46,6 +46,7 @@ _OBJECT_HEADERS = {
     "CacheControl": "cache-control",
     "ContentEncoding": "content-encoding",
     "Expires": "expires",
+    "ContentRange": "content-range",
 }
 
 
@@ -141,13 +142,17 @@ class SiteOrigin:
             self._client = aws.client("s3")
         return self._client
 
-    def fetch(self, key: str, if_none_match: str | None = None) -> OriginAnswer:
-        """The object at `key` (200), unchanged (304), or missing (404: the OAC may not list the bucket)."""
-        from botocore.exceptions import ClientError
+    def fetch(self, key: str, if_none_match: str | None = None, byte_range: str | None = None) -> OriginAnswer:
+        """The object at `key` (200, or 206 for a `byte_range`), unchanged (304), or missing (404: the OAC may not list the bucket)."""
+        from botocore.exceptions import ClientError, EndpointConnectionError, ReadTimeoutError
 
         asked = {"IfNoneMatch": if_none_match} if if_none_match else {}
+        if byte_range:
+            asked["Range"] = byte_range
         try:
             got = self.client.get_object(Bucket=self.bucket, Key=key, **asked)
+        except (EndpointConnectionError, ReadTimeoutError) as exc:
+            raise OriginUnavailable(f"the site bucket could not be read: {exc}", isinstance(exc, ReadTimeoutError)) from exc
         except ClientError as exc:
             status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
             code = exc.response.get("Error", {}).get("Code")
@@ -159,12 +164,17 @@ class SiteOrigin:
             if code in ("NoSuchKey", "404", "NotFound", "AccessDenied", "403"):
                 self.stats.counted("site")
                 return OriginAnswer(404, {"date": formatdate(usegmt=True)})
+            if code == "InvalidRange":
+                self.stats.counted("site")
+                size = exc.response.get("Error", {}).get("ActualObjectSize", "*")
+                return OriginAnswer(416, {"content-range": f"bytes */{size}", "date": formatdate(usegmt=True)})
             raise
         headers = {name: str(got[field]) for field, name in _OBJECT_HEADERS.items() if got.get(field) is not None}
         if got.get("LastModified") is not None:
             headers["last-modified"] = formatdate(got["LastModified"].timestamp(), usegmt=True)
         headers["date"] = formatdate(usegmt=True)
-        return OriginAnswer(200, headers, self.stats.counted("site", _chunks(got["Body"])))
+        status = 206 if "content-range" in headers else 200
+        return OriginAnswer(status, headers, self.stats.counted("site", _chunks(got["Body"])))
 
 
 def _chunks(body: Any) -> Iterator[bytes]:

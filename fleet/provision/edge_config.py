@@ -5,11 +5,14 @@ the calls.
 What the rendering holds to:
 - the site origin is the bucket's regional domain, read through the Origin Access Control
   (an empty OriginAccessIdentity: OAC replaces it);
-- a behaviour of the API origin forwards, and keys on, `PRIVATE_REQUEST_HEADERS` and
-  `Origin`, so an answer to one credential (or one page's origin) is never served to
-  another; its minimum TTL must be 0, or CloudFront would store the API's `private` and
-  `no-store` answers for that long;
+- a behaviour forwards, and keys on, its declared `key_headers` (the API's: the
+  credentials and `Origin`, so an answer to one credential, or one page's origin, is never
+  served to another; the local edge keys on the same); an API behaviour's minimum TTL must
+  be 0, or CloudFront would store the API's `private` and `no-store` answers for that long;
 - only the declared query strings are in a behaviour's key;
+- every error status CloudFront caches gets the declared error caching minimum TTL (a
+  custom error response with no page: CloudFront's default is 10 s), so an error is stored
+  only for the max-age its origin gives, as the local edge stores it;
 - one CloudFront Function per distribution: on viewer-request it rewrites the URI of the
   behaviours that declare `rewrite`, on viewer-response it turns the site origin's 403 into
   a 404. A custom error response cannot do the latter: it is the distribution's, so it
@@ -23,13 +26,11 @@ import re
 import typing
 from typing import Any
 
-from events.edge import PRIVATE_REQUEST_HEADERS, CacheBehaviour, Distribution
+from events.edge import ERRORS_CACHED, ERRORS_CACHED_WITH_MAX_AGE, CacheBehaviour, Distribution
 
 #: The origins a behaviour may name, as `events.edge` declares them; each is its origin's Id.
 SITE_ORIGIN, API_ORIGIN = typing.get_args(typing.get_type_hints(CacheBehaviour)["origin"])
 FUNCTION_RUNTIME = "cloudfront-js-2.0"
-#: The API's CORS answers and its origin allowlist read `Origin`: forwarded and keyed.
-API_KEY_HEADERS = (*PRIVATE_REQUEST_HEADERS, "Origin")
 
 
 def _items(values: list[Any] | tuple[Any, ...]) -> dict[str, Any]:
@@ -88,7 +89,7 @@ def cache_behaviour(behaviour: CacheBehaviour, function_arn: str | None) -> dict
         # The API sees every query string (a POST's may matter); the key holds the declared ones.
         "QueryString": api or bool(behaviour.query_strings),
         "Cookies": {"Forward": "none"},
-        "Headers": _items(API_KEY_HEADERS if api else ()),
+        "Headers": _items(behaviour.key_headers),
         "QueryStringCacheKeys": _items(behaviour.query_strings),
     }
     associations = []
@@ -140,8 +141,17 @@ def distribution_config(
         "Origins": _items(origins),
         "DefaultCacheBehavior": rendered[-1],
         "CacheBehaviors": _items(rendered[:-1]),
-        "CustomErrorResponses": {"Quantity": 0},
+        "CustomErrorResponses": _items(error_caching(distribution)),
     }
+
+
+def error_caching(distribution: Distribution) -> list[dict[str, Any]]:
+    """A custom error response for each status CloudFront caches: its error caching minimum TTL
+    only (no page, no status of its own: the origin's answer is passed on as it is)."""
+    return [
+        {"ErrorCode": status, "ErrorCachingMinTTL": distribution.error_caching_min_ttl}
+        for status in sorted((*ERRORS_CACHED, *ERRORS_CACHED_WITH_MAX_AGE))
+    ]
 
 
 def _js_regex(pattern: str) -> str:

@@ -76,7 +76,9 @@ def test_the_distribution_reads_back_as_declared(provisioned):
         assert sorted(rendered["AllowedMethods"]["Items"]) == sorted(declared.allowed_methods)
         assert rendered["ForwardedValues"]["QueryString"] is False
         assert rendered["ForwardedValues"]["Headers"]["Quantity"] == 0
-    assert config["CustomErrorResponses"]["Quantity"] == 0
+    # Only the error caching minimum TTL of each status CloudFront caches: never a page.
+    assert config["CustomErrorResponses"]["Quantity"] == 12
+    assert all("ResponsePagePath" not in r for r in config["CustomErrorResponses"]["Items"])
 
 
 def test_a_second_run_changes_nothing_and_moto_gaps_are_unsupported(provisioned):

@@ -93,8 +93,24 @@ def test_the_function_is_on_site_behaviours_only_and_rewrites_where_declared():
     assert all(b["FunctionAssociations"] == {"Quantity": 0} for b in _behaviours(_render(function_arn=None)))
 
 
-def test_no_custom_error_response_turns_the_apis_403s_into_pages():
-    assert _render()["CustomErrorResponses"] == {"Quantity": 0}
+def test_no_custom_error_response_turns_the_apis_403s_into_pages_and_errors_are_cached_as_locally():
+    responses = _render()["CustomErrorResponses"]["Items"]
+    assert {r["ErrorCode"] for r in responses} == {400, 403, 404, 405, 412, 414, 415, 500, 501, 502, 503, 504}
+    # No page and no status of their own: only the error caching minimum TTL, the local edge's.
+    assert all(set(r) == {"ErrorCode", "ErrorCachingMinTTL"} for r in responses)
+    assert {r["ErrorCachingMinTTL"] for r in responses} == {DISTRIBUTION.error_caching_min_ttl} == {0}
+
+
+def test_the_cache_key_of_each_behaviour_is_the_local_edges():
+    from fleet.edge import policy
+
+    viewer = {"Origin": "https://shop.example", "Authorization": "Bearer t", "x-api-key": "k", "Accept": "*/*"}
+    for declared, behaviour in zip(DISTRIBUTION.behaviours, _behaviours(_render()), strict=True):
+        rendered = behaviour["ForwardedValues"]["Headers"].get("Items", [])
+        key = policy.cache_key(declared, "/p", "", viewer)
+        # What CloudFront forwards and keys on is exactly what the local edge keys on, from one declaration.
+        assert [line.split(": ")[0] for line in key.split("\n")[1:]] == [h.lower() for h in rendered]
+        assert ("Origin" in rendered) is (declared.origin == "api")
 
 
 def test_the_bucket_policy_names_the_distribution():

@@ -91,8 +91,10 @@ def test_what_the_cache_sees_is_the_edges_ttl_and_the_viewer_gets_the_origins_he
     silent = policy.for_the_cache(PAGES, 200, {})
     assert silent["cache-control"] == "s-maxage=60"
     assert "cache-control" not in policy.for_the_viewer(silent)
-    # Errors are never stored, whatever the origin says.
-    assert policy.for_the_cache(PAGES, 404, {"cache-control": "max-age=60"})["cache-control"] == "no-store"
+    # An error is stored only as CloudFront stores it: a 404 for its max-age, never a 410.
+    assert policy.for_the_cache(PAGES, 404, {"cache-control": "max-age=60"})["cache-control"] == "s-maxage=60"
+    assert policy.for_the_cache(PAGES, 404, {})["cache-control"] == "no-store"
+    assert policy.for_the_cache(PAGES, 410, {"cache-control": "max-age=60"})["cache-control"] == "no-store"
 
 
 @pytest.mark.parametrize(
