@@ -193,3 +193,8 @@ def test_a_form_field_must_meet_its_condition_and_none_may_go_uncovered():
         with pytest.raises(S3ClientError) as caught:
             s3_signed.check_conditions(conditions, fields, size)
         assert caught.value.code == error
+
+
+def test_a_pattern_matches_the_whole_value():
+    assert not statements.glob("sqs:SendMessage").match("sqs:SendMessage\n")
+    assert not statements.glob("arn:aws:sqs:*:*:jobs").match("arn:aws:sqs:us-east-1:1:jobs-dlq")

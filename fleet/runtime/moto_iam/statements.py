@@ -88,7 +88,7 @@ def glob(pattern: str, ignore_case: bool = False) -> re.Pattern[str]:
     """An IAM pattern (`*` any run, `?` any one character, nothing else special) as a regex."""
     body = re.escape(pattern).replace(r"\*", ".*").replace(r"\?", ".")
     flags = (re.IGNORECASE | re.DOTALL) if ignore_case else re.DOTALL
-    return re.compile(f"^{body}$", flags)
+    return re.compile(rf"{body}\Z", flags)  # with match(): the whole string, a trailing newline included
 
 
 # A mark on the function itself (a second install does nothing): mypy knows no attributes on a function.
