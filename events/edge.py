@@ -10,7 +10,8 @@ the local edge, which applies the same behaviours with an RFC 9111 cache on loop
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Literal
 
 #: Headers whose presence means "never from a shared cache": CloudFront forwards them to
@@ -24,6 +25,10 @@ API_KEY_HEADERS = (*PRIVATE_REQUEST_HEADERS, "Origin")
 #: your origin"), and those it caches only when the origin gives a `max-age` or `s-maxage`.
 ERRORS_CACHED = (404, 414, 500, 501, 502, 503, 504)
 ERRORS_CACHED_WITH_MAX_AGE = (400, 403, 405, 412, 415)
+#: Stands, in a Content-Security-Policy source list, for the origins a page uploads to
+#: directly (presigned POSTs to the topology's `browser_uploads` buckets): only the stage
+#: knows them, so provisioning and the local edge put them in.
+UPLOAD_ORIGINS = "{upload-origins}"
 
 
 @dataclass(frozen=True)
@@ -70,6 +75,65 @@ class CacheBehaviour:
         """The request headers forwarded to the origin and held in the cache key (the site's S3 reads none)."""
         return API_KEY_HEADERS if self.origin == "api" else ()
 
+    @property
+    def serves_pages(self) -> bool:
+        """True when the behaviour serves the site's files, HTML among them: the response headers policy applies.
+
+        The API's answers carry the API's own security headers (JSON: nothing may run in them)."""
+        return self.origin == "site"
+
+
+@dataclass(frozen=True)
+class ResponseHeaders:
+    """The security headers every page of the site carries: a CloudFront response headers policy
+    on each behaviour that serves pages, and the same fields from the local edge and the API's
+    own pages.
+
+    `content_security_policy` is a list of directives; `UPLOAD_ORIGINS` in one stands for the
+    stage's upload origins. `Strict-Transport-Security` is sent over HTTPS only (a browser
+    ignores it over plain HTTP, RFC 6797 §8.1): by CloudFront, never by the local edge. Each
+    field overrides the origin's own (CloudFront's `Override`).
+    """
+
+    content_security_policy: tuple[str, ...] = (
+        "default-src 'none'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data:",
+        f"connect-src 'self' {UPLOAD_ORIGINS}",
+        "form-action 'self'",
+        "base-uri 'none'",
+        "frame-ancestors 'none'",
+    )
+    frame_options: Literal["DENY", "SAMEORIGIN"] = "DENY"
+    referrer_policy: str = "no-referrer"
+    #: `X-Content-Type-Options: nosniff`.
+    content_type_options: bool = True
+    hsts_max_age: int = 31536000
+    hsts_include_subdomains: bool = True
+
+    def csp(self, upload_origins: Sequence[str]) -> str:
+        """The Content-Security-Policy value, with the stage's upload origins in place."""
+        filled = (d.replace(UPLOAD_ORIGINS, " ".join(upload_origins)).strip() for d in self.content_security_policy)
+        return "; ".join(" ".join(d.split()) for d in filled)
+
+    def hsts(self) -> str:
+        """The Strict-Transport-Security value."""
+        return f"max-age={self.hsts_max_age}" + ("; includeSubDomains" if self.hsts_include_subdomains else "")
+
+    def fields(self, upload_origins: Sequence[str], secure: bool) -> dict[str, str]:
+        """The fields, by name, as a response carries them; HSTS only when `secure` (HTTPS)."""
+        fields = {
+            "Content-Security-Policy": self.csp(upload_origins),
+            "X-Frame-Options": self.frame_options,
+            "Referrer-Policy": self.referrer_policy,
+        }
+        if self.content_type_options:
+            fields["X-Content-Type-Options"] = "nosniff"
+        if secure:
+            fields["Strict-Transport-Security"] = self.hsts()
+        return fields
+
 
 @dataclass(frozen=True)
 class Distribution:
@@ -80,6 +144,8 @@ class Distribution:
     site_bucket: str
     behaviours: tuple[CacheBehaviour, ...]
     price_class: str = "PriceClass_100"
+    #: The security headers of the behaviours that serve pages.
+    response_headers: ResponseHeaders = field(default_factory=ResponseHeaders)
     #: Seconds an error is cached at least (CloudFront's error caching minimum TTL, 10 by
     #: default: set here for every status CloudFront caches, so an API error is not stored
     #: unless its `Cache-Control` asks for it, locally and on AWS alike).

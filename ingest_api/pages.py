@@ -1,31 +1,21 @@
-"""What the API's HTML pages share: the entry page's Content-Security-Policy and friends.
+"""What the API's HTML pages share: the site's response headers policy (CSP and friends).
+
+The same declaration (`events.edge.ResponseHeaders`, on the topology's distribution) that
+CloudFront's response headers policy and the local edge apply to the site's pages, so the
+entry page carries the same headers from the API as through the edge. HSTS is every API
+answer's already (`ingest_api.security`).
 
 Not a blueprint: the entry page and the local outbox both import it.
 """
 
 from __future__ import annotations
 
+from events.edge import ResponseHeaders
+from events.topology import TOPOLOGY
 from ingest_api.services import services
 
 
 def page_security_headers() -> dict[str, str]:
     """CSP (scripts, styles and fetches from this origin; uploads to the bucket's), and friends."""
-    upload_origins = services().upload_signer.origins()
-    policy = "; ".join(
-        [
-            "default-src 'none'",
-            "script-src 'self'",
-            "style-src 'self'",
-            "img-src 'self' data:",
-            "connect-src 'self' " + " ".join(upload_origins),
-            "form-action 'self'",
-            "base-uri 'none'",
-            "frame-ancestors 'none'",
-        ]
-    )
-    return {
-        "Content-Security-Policy": policy,
-        "X-Content-Type-Options": "nosniff",
-        "Referrer-Policy": "no-referrer",
-        "X-Frame-Options": "DENY",
-    }
+    declared = TOPOLOGY.site.distribution.response_headers if TOPOLOGY.site is not None else ResponseHeaders()
+    return declared.fields(services().upload_signer.origins(), secure=False)

@@ -50,6 +50,19 @@ _OBJECT_HEADERS = {
 }
 
 
+def page_upload_origins() -> tuple[str, ...]:
+    """The origins this stage's pages upload to directly (the topology's `browser_uploads`
+    buckets), which the pages' Content-Security-Policy lets them reach."""
+    from events.topology import TOPOLOGY
+    from lambda_platform.adapters.objects import upload_origins
+
+    found: dict[str, None] = {}
+    for bucket in TOPOLOGY.buckets:
+        if bucket.browser_uploads:
+            found.update(dict.fromkeys(upload_origins(bucket.name)))
+    return tuple(found)
+
+
 @dataclass
 class OriginAnswer:
     """An origin's answer: the status, its headers (lower-case names) and the body's chunks."""

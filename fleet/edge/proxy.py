@@ -8,12 +8,15 @@ a viewer's `If-None-Match` with the stored 200, so the edge turns a match into t
 Anything else goes to its origin and back as it comes (a credentialed Range request as a
 Range request). The edge frames what it sends, both ways: a GET or HEAD that announces a
 body is refused, and no viewer framing reaches the API (`origins.ApiOrigin`).
+
+The behaviours that serve pages get the distribution's response headers policy (CSP,
+`X-Frame-Options`, ...), as CloudFront's is attached to them; over plain HTTP, no HSTS.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from email.utils import formatdate
 from typing import Any
 
@@ -50,6 +53,7 @@ class Edge:
         site: SiteOrigin,
         api: ApiOrigin,
         stats: OriginStats,
+        upload_origins: Sequence[str] = (),
         max_store_bytes: int = MAX_STORE_BYTES,
         max_stored_entries: int = MAX_STORED_ENTRIES,
         max_object_bytes: int = MAX_OBJECT_BYTES,
@@ -60,6 +64,9 @@ class Edge:
         self.stats = stats
         store = MemoryStore(max_store_bytes, max_stored_entries, max_object_bytes)
         self.cache = EdgeCache(store, distribution.error_caching_min_ttl)
+        # Plain HTTP on loopback: a browser ignores HSTS there, so it is not sent.
+        page_fields = distribution.response_headers.fields(upload_origins, secure=False)
+        self.page_headers = {name.lower(): value for name, value in page_fields.items()}
 
     def __call__(self, environ: dict[str, Any], start_response: Callable) -> Iterable[bytes]:
         """Serve one viewer request."""
@@ -85,7 +92,10 @@ class Edge:
         behaviour = self.distribution.behaviour_for(request.path)
         if behaviour is None:
             return _error(404, "not_found", "No behaviour of the distribution serves this path.")
-        return self._answer(behaviour, request)
+        status, headers, body = self._answer(behaviour, request)
+        if behaviour.serves_pages:
+            headers.update(self.page_headers)
+        return status, headers, body
 
     def _answer(self, behaviour: CacheBehaviour, request: Request) -> Answer:
         method = request.method.upper()

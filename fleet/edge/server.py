@@ -20,7 +20,7 @@ from typing import Any
 from werkzeug.serving import WSGIRequestHandler
 
 from events.topology import TOPOLOGY
-from fleet.edge.origins import ApiOrigin, OriginStats, SiteOrigin
+from fleet.edge.origins import ApiOrigin, OriginStats, SiteOrigin, page_upload_origins
 from fleet.edge.proxy import Edge
 
 #: Threads of the edge's one worker: a download holds one for as long as it streams.
@@ -36,7 +36,7 @@ def make_edge(api_url: str) -> Edge:
     distribution = TOPOLOGY.site.distribution
     stats = OriginStats()
     site = SiteOrigin(bucket_name(distribution.site_bucket), stats)
-    return Edge(distribution, site, ApiOrigin(api_url, stats), stats)
+    return Edge(distribution, site, ApiOrigin(api_url, stats), stats, upload_origins=page_upload_origins())
 
 
 class _KeepTheAppsDate(WSGIRequestHandler):

@@ -1,12 +1,14 @@
-"""CloudFront: the Origin Access Control, the distribution's function, the distribution
-(the site bucket and, once Zappa has made it, the API) and the site bucket's policy.
+"""CloudFront: the Origin Access Control, the distribution's function, its response headers
+policy, the distribution (the site bucket and, once Zappa has made it, the API) and the site
+bucket's policy.
 
 Each step reads first and changes only what differs, so a second run changes nothing.
 The API origin and its behaviours wait for the REST API: `fleet provision` before the
 first deploy makes the distribution with the site alone and reports the API `deferred`;
 `fleet wire` (after each deploy) adds them. An endpoint that lacks a call reports the
 step `unsupported` and never claims it: moto has no PublishFunction, so the function is
-never live there, and the distribution is made without its function associations.
+never live there, and the distribution is made without its function associations; moto
+has no response headers policies either, so no behaviour names one there.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Any
 
 from events.edge import Distribution, Site
 from events.topology import TOPOLOGY
+from fleet.edge.origins import page_upload_origins
 from fleet.provision.api_plan import find_rest_api
 from fleet.provision.base import Change
 from fleet.provision.edge_config import (
@@ -23,6 +26,7 @@ from fleet.provision.edge_config import (
     FUNCTION_RUNTIME,
     distribution_config,
     function_code,
+    response_headers_policy,
     site_bucket_policy,
 )
 from lambda_platform import aws, resources, settings
@@ -114,6 +118,31 @@ def _live_code(name: str) -> bytes | None:
     return aws.client("cloudfront").get_function(Name=name, Stage="LIVE")["FunctionCode"].read()
 
 
+def ensure_response_headers_policy(distribution: Distribution) -> tuple[Change, str | None]:
+    """The response headers policy of the site's pages, created or corrected; its change and id
+    (None where the endpoint has no such policies: then no behaviour may name one)."""
+    cloudfront = aws.client("cloudfront")
+    name = f"{resources.distribution_name()}-headers"
+    wanted = response_headers_policy(name, distribution.response_headers, page_upload_origins())
+    try:
+        listed = cloudfront.list_response_headers_policies(Type="custom")
+    except Exception as exc:
+        if not _unsupported(exc):
+            raise
+        return Change("headers", name, "unsupported"), None
+    items = (listed.get("ResponseHeadersPolicyList") or {}).get("Items") or []
+    policies = [item["ResponseHeadersPolicy"] for item in items]
+    have = next((p for p in policies if p["ResponseHeadersPolicyConfig"].get("Name") == name), None)
+    if have is None:
+        created = cloudfront.create_response_headers_policy(ResponseHeadersPolicyConfig=wanted)
+        return Change("headers", name, "created"), created["ResponseHeadersPolicy"]["Id"]
+    if not _differs(wanted, have["ResponseHeadersPolicyConfig"]):
+        return Change("headers", name, "unchanged"), have["Id"]
+    etag = cloudfront.get_response_headers_policy_config(Id=have["Id"])["ETag"]
+    cloudfront.update_response_headers_policy(Id=have["Id"], IfMatch=etag, ResponseHeadersPolicyConfig=wanted)
+    return Change("headers", name, "updated"), have["Id"]
+
+
 def api_origin_target() -> tuple[str, str] | None:
     """The API's stage domain and stage name once Zappa has made the REST API, else None."""
     api = find_rest_api(resources.function_name(TOPOLOGY.api))
@@ -132,14 +161,16 @@ def find_distribution(name: str) -> dict[str, Any] | None:
     return None
 
 
-def ensure_distribution(site: Site, oac_id: str, function_arn: str | None) -> tuple[list[Change], str]:
+def ensure_distribution(
+    site: Site, oac_id: str, function_arn: str | None, headers_policy_id: str | None = None
+) -> tuple[list[Change], str]:
     """The distribution of the declaration, created or corrected; its changes and ARN."""
     cloudfront = aws.client("cloudfront")
     name = resources.distribution_name()
     bucket = resources.bucket_name(site.distribution.site_bucket)
     bucket_domain = f"{bucket}.s3.{settings.current().region}.amazonaws.com"
     api = api_origin_target()
-    wanted = distribution_config(site.distribution, name, bucket_domain, oac_id, function_arn, api)
+    wanted = distribution_config(site.distribution, name, bucket_domain, oac_id, function_arn, api, headers_policy_id)
     changes: list[Change] = []
     if api is None:
         changes.append(Change("origin", f"{name} {API_ORIGIN}", "deferred"))
@@ -226,5 +257,6 @@ def ensure_edge(site: Site | None) -> list[Change]:
         return []
     oac_change, oac_id = ensure_origin_access_control()
     function_changes, function_arn = ensure_edge_function(site.distribution)
-    distribution_changes, arn = ensure_distribution(site, oac_id, function_arn)
-    return [oac_change, *function_changes, *distribution_changes, ensure_site_bucket_policy(site, arn)]
+    headers_change, headers_policy_id = ensure_response_headers_policy(site.distribution)
+    distribution_changes, arn = ensure_distribution(site, oac_id, function_arn, headers_policy_id)
+    return [oac_change, *function_changes, headers_change, *distribution_changes, ensure_site_bucket_policy(site, arn)]

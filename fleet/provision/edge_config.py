@@ -10,6 +10,9 @@ What the rendering holds to:
   served to another; the local edge keys on the same); an API behaviour's minimum TTL must
   be 0, or CloudFront would store the API's `private` and `no-store` answers for that long;
 - only the declared query strings are in a behaviour's key;
+- one response headers policy, the declared `ResponseHeaders` (CSP, nosniff, referrer
+  policy, HSTS, frame options, each overriding the origin's), attached to every behaviour
+  that serves pages (the site's); the local edge applies the same declaration;
 - every error status CloudFront caches gets the declared error caching minimum TTL (a
   custom error response with no page: CloudFront's default is 10 s), so an error is stored
   only for the max-age its origin gives, as the local edge stores it;
@@ -24,9 +27,10 @@ from __future__ import annotations
 import json
 import re
 import typing
+from collections.abc import Sequence
 from typing import Any
 
-from events.edge import ERRORS_CACHED, ERRORS_CACHED_WITH_MAX_AGE, CacheBehaviour, Distribution
+from events.edge import ERRORS_CACHED, ERRORS_CACHED_WITH_MAX_AGE, CacheBehaviour, Distribution, ResponseHeaders
 
 #: The origins a behaviour may name, as `events.edge` declares them; each is its origin's Id.
 SITE_ORIGIN, API_ORIGIN = typing.get_args(typing.get_type_hints(CacheBehaviour)["origin"])
@@ -79,11 +83,30 @@ def api_origin(api_domain: str, stage: str) -> dict[str, Any]:
     }
 
 
-def cache_behaviour(behaviour: CacheBehaviour, function_arn: str | None) -> dict[str, Any]:
+def response_headers_policy(name: str, headers: ResponseHeaders, upload_origins: Sequence[str]) -> dict[str, Any]:
+    """The ResponseHeadersPolicyConfig of the declared security headers, each overriding the origin's."""
+    security: dict[str, Any] = {
+        "ContentSecurityPolicy": {"Override": True, "ContentSecurityPolicy": headers.csp(upload_origins)},
+        "FrameOptions": {"Override": True, "FrameOption": headers.frame_options},
+        "ReferrerPolicy": {"Override": True, "ReferrerPolicy": headers.referrer_policy},
+        "StrictTransportSecurity": {
+            "Override": True,
+            "AccessControlMaxAgeSec": headers.hsts_max_age,
+            "IncludeSubdomains": headers.hsts_include_subdomains,
+            "Preload": False,
+        },
+    }
+    if headers.content_type_options:
+        security["ContentTypeOptions"] = {"Override": True}
+    return {"Name": name, "Comment": "The security headers of the site's pages", "SecurityHeadersConfig": security}
+
+
+def cache_behaviour(behaviour: CacheBehaviour, function_arn: str | None, headers_policy_id: str | None = None) -> dict[str, Any]:
     """One behaviour in CloudFront's legacy cache settings (ForwardedValues and TTLs).
 
     Legacy settings rather than a cache policy: they say the same (headers and query strings
-    in the key, TTL bounds) in the distribution itself, which every endpoint keeps."""
+    in the key, TTL bounds) in the distribution itself, which every endpoint keeps. A
+    behaviour that serves pages names the response headers policy, when there is one."""
     api = behaviour.origin == API_ORIGIN
     forwarded: dict[str, Any] = {
         # The API sees every query string (a POST's may matter); the key holds the declared ones.
@@ -108,6 +131,8 @@ def cache_behaviour(behaviour: CacheBehaviour, function_arn: str | None) -> dict
         "MaxTTL": behaviour.max_ttl,
         "FunctionAssociations": _items(associations),
     }
+    if headers_policy_id and behaviour.serves_pages:
+        rendered["ResponseHeadersPolicyId"] = headers_policy_id
     if behaviour.path_pattern != "*":
         rendered = {"PathPattern": behaviour.path_pattern, **rendered}
     return rendered
@@ -120,15 +145,17 @@ def distribution_config(
     oac_id: str,
     function_arn: str | None,
     api: tuple[str, str] | None,
+    headers_policy_id: str | None = None,
 ) -> dict[str, Any]:
     """The DistributionConfig of the declaration; without `api` (domain, stage) the API's
-    behaviours are left out until the API exists."""
+    behaviours are left out until the API exists; without `headers_policy_id` (an endpoint
+    without response headers policies) no behaviour names one."""
     check(distribution)
     origins = [site_origin(bucket_domain, oac_id)]
     if api is not None:
         origins.append(api_origin(*api))
     behaviours = [b for b in distribution.behaviours if api is not None or b.origin != API_ORIGIN]
-    rendered = [cache_behaviour(b, function_arn) for b in behaviours]
+    rendered = [cache_behaviour(b, function_arn, headers_policy_id) for b in behaviours]
     return {
         "CallerReference": name,
         "Comment": name,

@@ -9,6 +9,7 @@ import pytest
 import requests
 
 from events.edge import CacheBehaviour, Distribution
+from events.topology import TOPOLOGY
 from lambda_platform import aws
 
 pytestmark = pytest.mark.integration
@@ -180,3 +181,14 @@ def test_a_purge_removes_exact_paths_and_prefixes_and_answers_loopback_only(edge
     bad = requests.post(purge, json={"paths": ["no-slash"]}, timeout=10)
     assert bad.status_code == 422 and bad.json()["error"]["fields"]["paths"]
     assert requests.get(purge, timeout=10).status_code == 405
+
+
+def test_pages_through_the_edge_carry_the_response_headers_policy_and_cannot_be_framed(edge):
+    from fleet.edge.origins import page_upload_origins
+
+    declared = TOPOLOGY.site.distribution.response_headers
+    for path in ("/c/demo", "/c/demo", "/blog/", "/blog/a/x"):
+        page = get(f"{edge.url}{path}")
+        assert page.headers["Content-Security-Policy"] == declared.csp(page_upload_origins()), path
+        assert page.headers["X-Frame-Options"] == "DENY" and page.headers["X-Content-Type-Options"] == "nosniff"
+        assert page.headers["Referrer-Policy"] == "no-referrer"

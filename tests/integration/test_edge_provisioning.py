@@ -93,6 +93,8 @@ def test_a_second_run_changes_nothing_and_moto_gaps_are_unsupported(provisioned)
     assert ("publish", "", "unsupported") in edge
     assert ("assoc", "function", "unsupported") in edge
     assert ("cdn", "OriginAccessControlId", "unsupported") in edge
+    # moto has no response headers policies: reported, never claimed, and no behaviour names one.
+    assert ("headers", "", "unsupported") in edge
     assert ("origin", "api", "deferred") in edge
     # Replicas are for AWS stages: the local stage asks for none.
     assert not [c for c in again if c.kind == "replica"]

@@ -157,3 +157,27 @@ def test_an_earlier_behaviour_without_rewrite_wins_as_cloudfront_picks_it():
         [{"context": {"eventType": "viewer-request"}, "request": {"uri": u}} for u in ("/c/static/a.css", "/c/x.y")],
     )
     assert [r["uri"] for r in out] == ["/c/static/a.css", "/web/entry.html"]
+
+
+def test_one_response_headers_policy_is_rendered_from_the_declaration_and_named_by_every_page_behaviour():
+    from fleet.provision.edge_config import response_headers_policy
+
+    declared = DISTRIBUTION.response_headers
+    policy = response_headers_policy("fleet-prod-site-headers", declared, ("https://media.s3.amazonaws.com",))
+    security = policy["SecurityHeadersConfig"]
+    csp = security["ContentSecurityPolicy"]["ContentSecurityPolicy"]
+    assert "frame-ancestors 'none'" in csp and "unsafe-inline" not in csp
+    assert "connect-src 'self' https://media.s3.amazonaws.com" in csp
+    assert security["FrameOptions"]["FrameOption"] == "DENY" and security["ContentTypeOptions"] == {"Override": True}
+    assert security["ReferrerPolicy"]["ReferrerPolicy"] == "no-referrer"
+    assert security["StrictTransportSecurity"]["AccessControlMaxAgeSec"] == declared.hsts_max_age
+    assert all(field["Override"] is True for field in security.values())
+
+    config = distribution_config(
+        DISTRIBUTION, "fleet-prod-site", "b.s3.amazonaws.com", "OAC1", ARN, ("a.execute-api", "api"), "RHP1"
+    )
+    for declared_behaviour, behaviour in zip(DISTRIBUTION.behaviours, _behaviours(config), strict=True):
+        # Every behaviour of the site (the pages, and any .html under `*`); the API's answers carry the API's own.
+        assert behaviour.get("ResponseHeadersPolicyId") == ("RHP1" if declared_behaviour.origin == "site" else None)
+    # Where the endpoint has no such policies, no behaviour names one.
+    assert all("ResponseHeadersPolicyId" not in b for b in _behaviours(_render()))

@@ -248,3 +248,19 @@ def test_stale_if_error_bounds_how_stale_an_answer_may_be_served_while_the_origi
     edge.get("/v1/within")
     assert edge.get("/v1/never").status_code == 502
     assert edge.get("/v1/within").data == b"w"
+
+
+def test_every_answer_of_a_behaviour_that_serves_pages_carries_the_response_headers_policy():
+    site = ScriptedOrigin({"/web/entry.html": [(200, {"content-type": "text/html", "cache-control": "max-age=60"}, b"<p>")]})
+    api = ScriptedOrigin({"/v1/a": [(200, {"content-type": "application/json"}, b"{}")]})
+    edge = Client(Edge(DISTRIBUTION, ScriptedSite(site), api, OriginStats(), upload_origins=("http://127.0.0.1:4566",)))
+    declared = DISTRIBUTION.response_headers
+    for path in ("/c/demo", "/c/demo", "/missing.html"):  # a miss, a hit, the edge's own 404
+        page = edge.get(path)
+        assert page.headers["Content-Security-Policy"] == declared.csp(("http://127.0.0.1:4566",)), path
+        assert "frame-ancestors 'none'" in page.headers["Content-Security-Policy"]
+        assert page.headers["X-Frame-Options"] == "DENY" and page.headers["X-Content-Type-Options"] == "nosniff"
+        assert page.headers["Referrer-Policy"] == "no-referrer"
+        # Plain HTTP: a browser ignores HSTS there; CloudFront sends it over HTTPS.
+        assert "Strict-Transport-Security" not in page.headers
+    assert "Content-Security-Policy" not in edge.get("/v1/a").headers  # the API's answers carry its own
