@@ -5,6 +5,10 @@ CORS: an allowed Origin (`FLEET_WEB_ORIGINS`, patterns as in `http://127.0.0.1:*
 other, and any value that is not a serialized origin, gets no CORS header at all, so the
 browser keeps the answer from the page. Preflights (Flask answers OPTIONS for every route) list the
 methods and the headers a page may send.
+
+The local stage's own pages (`/_local/...`: the outbox's emails and addresses, the live view's
+counts and failures, the replay) never get a CORS header, whatever the allowlist says: their
+only reader is a page of the same origin, and the allowlist admits every `127.0.0.1:*` page.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from typing import Any
 from flask import Flask
 
 from ingest_api.auth import rules_of
+from ingest_api.local_only import LOCAL_PREFIX
 
 ALLOWED_HEADERS = "Content-Type, Idempotency-Key, Authorization, x-api-key, If-None-Match"
 EXPOSED_HEADERS = "ETag, Location, Retry-After"
@@ -72,7 +77,9 @@ class ResponseHeaders:
         if "content-security-policy" not in present and _mimetype(present.get("content-type")) == "application/json":
             out.append(("Content-Security-Policy", API_CSP))
         origin = environ.get("HTTP_ORIGIN")
-        if origin and rules_of(self.app).origin_allowed(origin):
+        path = environ.get("PATH_INFO") or ""
+        local = path == LOCAL_PREFIX.rstrip("/") or path.startswith(LOCAL_PREFIX)
+        if origin and not local and rules_of(self.app).origin_allowed(origin):
             cors = [("Access-Control-Allow-Origin", origin), ("Access-Control-Expose-Headers", EXPOSED_HEADERS)]
             if environ.get("REQUEST_METHOD") == "OPTIONS":
                 cors += [

@@ -118,6 +118,7 @@ def test_a_body_that_is_not_a_replay_request_is_refused(local, monitor, body):
         {"Host": "127.0.0.1:8080", "Origin": "http://localhost:8080"},
         {"Host": "127.0.0.1:8080", "Origin": "null"},
         {"Host": "127.0.0.1:8080", "Origin": PAGE_ORIGIN, "Sec-Fetch-Site": "same-site"},
+        {"Host": "127.0.0.1:8080", "Origin": PAGE_ORIGIN, "Sec-Fetch-Site": "cross-site"},
     ],
 )
 def test_a_replay_from_anywhere_but_the_page_itself_is_refused(local, monitor, headers):

@@ -264,3 +264,32 @@ def test_every_answer_of_a_behaviour_that_serves_pages_carries_the_response_head
         # Plain HTTP: a browser ignores HSTS there; CloudFront sends it over HTTPS.
         assert "Strict-Transport-Security" not in page.headers
     assert "Content-Security-Policy" not in edge.get("/v1/a").headers  # the API's answers carry its own
+
+
+@pytest.mark.parametrize(
+    ("headers", "status", "code"),
+    [
+        # A `no-cors` POST from any web page: text/plain, with the page's Origin and Sec-Fetch-Site.
+        ({"Content-Type": "text/plain", "Origin": "http://127.0.0.1:3000", "Sec-Fetch-Site": "same-site"}, 403, "cross_origin"),
+        ({"Content-Type": "text/plain"}, 415, "unsupported_media_type"),
+        ({"Content-Type": "application/x-www-form-urlencoded"}, 415, "unsupported_media_type"),
+        ({"Content-Type": "application/json", "Origin": "https://attacker.example"}, 403, "cross_origin"),
+        ({"Content-Type": "application/json", "Origin": "null"}, 403, "cross_origin"),
+        ({"Content-Type": "application/json", "Sec-Fetch-Site": "cross-site"}, 403, "cross_origin"),
+        ({"Content-Type": "application/json", "Sec-Fetch-Site": "same-site"}, 403, "cross_origin"),
+        # The command line and the workers (no Origin), or a page of the edge itself.
+        ({"Content-Type": "application/json"}, 200, None),
+        ({"Content-Type": "application/json", "Origin": "http://127.0.0.1:8081", "Sec-Fetch-Site": "same-origin"}, 200, None),
+    ],
+)
+def test_a_purge_is_json_from_no_other_page(headers, status, code):
+    api = ScriptedOrigin({"/v1/a": [(200, {"cache-control": "max-age=60"}, b"a")]})
+    edge = edge_over(api)
+    edge.get("/v1/a")
+    answer = edge.post("/_edge/purge", data=b'{"paths": ["/*"]}', headers={"Host": "127.0.0.1:8081", **headers})
+    assert answer.status_code == status
+    if code:
+        assert answer.json["error"]["code"] == code
+        assert edge.get("/v1/a").headers["X-Cache"] == "Hit from fleet-edge"  # nothing was purged
+    else:
+        assert answer.json["purged"] == 1

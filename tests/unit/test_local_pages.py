@@ -83,3 +83,19 @@ def test_the_outbox_page_has_the_entry_pages_content_security_policy(local):
     assert "<style" not in page.text and "style=" not in page.text
     style = client.get("/_local/outbox.css")
     assert style.status_code == 200 and style.mimetype == "text/css" and "font:" in style.text
+
+
+@pytest.mark.parametrize("origin", ["http://127.0.0.1:3000", "http://localhost:5173", "http://127.0.0.1:8080"])
+def test_a_local_page_never_carries_a_cors_header_whatever_the_allowlist_admits(local, origin):
+    from ingest_api.auth import rules_of
+
+    client = local.test_client()
+    assert rules_of(local).origin_allowed(origin)  # the local stage admits every loopback page
+    for path in ["/_local/outbox", "/_local/dashboard.json", "/_local/dashboard/replay", "/_local"]:
+        for method in ("GET", "OPTIONS"):
+            answer = client.open(path, method=method, headers={"Host": "127.0.0.1:8080", "Origin": origin})
+            cors = [name for name, _ in answer.headers.items() if name.lower().startswith("access-control-")]
+            assert cors == [], (path, method, cors)
+    # The API's own routes still answer the allowlist's pages.
+    api = client.get("/health", headers={"Host": "127.0.0.1:8080", "Origin": origin})
+    assert api.headers.get("Access-Control-Allow-Origin") == origin
