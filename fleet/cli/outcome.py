@@ -6,10 +6,14 @@ ports are the command's (`fleet.cli.context.command_ports`).
 
 from __future__ import annotations
 
+import contextlib
 import io
+import os
+import stat
 import sys
+import tempfile
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -43,17 +47,29 @@ def _stderr_is_terminal() -> bool:
 )
 @click.option("--status", type=click.Choice([ACCEPTED, DUPLICATE, WAITLISTED]), help="Only entries with this status.")
 @click.option("--excel", is_flag=True, help="Start the CSV with a byte order mark, so Excel reads it as UTF-8.")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write to this file instead of stdout.")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, allow_dash=True, path_type=Path),
+    help="Write to this file instead of stdout (-: stdout). It is replaced only once the export is whole.",
+)
 def campaigns_export(campaign_id: str, fmt: str, status: str | None, excel: bool, output: Path | None) -> None:
     """Every entry of a campaign, oldest first, streamed in constant memory.
 
     Cells that a spreadsheet would run as a formula are written as text; answers are one
     JSON column. A progress bar goes to stderr when it is a terminal, a summary otherwise.
+    With -o FILE the export goes to a new file beside FILE, renamed over it once whole: a
+    failure or Ctrl-C leaves FILE as it was. An existing FILE that is not a regular file (a
+    link, a device) is refused.
     """
     from campaigns.export import ExportOptions
 
     if excel and fmt != "csv":
         raise click.BadParameter("--excel applies to --format csv only", param_hint="--excel")
+    if output is not None and str(output) == "-":
+        output = None
+    if output is not None:
+        _refuse_unless_regular(output)
     ports = command_ports()
     _campaign(ports, campaign_id)
     options = ExportOptions(format=fmt, excel=excel)
@@ -67,16 +83,52 @@ def campaigns_export(campaign_id: str, fmt: str, status: str | None, excel: bool
         finally:
             out.detach()  # stdout stays open for click
     else:
-        try:
-            with open(output, "w", encoding="utf-8", newline="") as out:
-                written = _export(ports, campaign_id, status, out, options)
-        except BaseException:
-            output.unlink(missing_ok=True)  # half an export must not pass for a whole one
-            raise
+        written = _replace_whole(output, lambda out: _export(ports, campaign_id, status, out, options))
     elapsed = time.monotonic() - started
     where = f" to {output}" if output else ""
     only = f" {status}" if status else ""
     click.echo(f"exported {written}{only} entries of {campaign_id} as {fmt}{where} in {elapsed:.1f} s", err=True)
+
+
+def _refuse_unless_regular(target: Path) -> None:
+    """Refuse a target that exists and is not a regular file: a link (its target would be
+    written), a device, a pipe. A missing one is fine."""
+    try:
+        mode = os.lstat(target).st_mode
+    except FileNotFoundError:
+        return
+    if not stat.S_ISREG(mode):
+        raise click.BadParameter(f"{target} exists and is not a regular file (a link, a device, a pipe)", param_hint="-o")
+
+
+def _replace_whole(target: Path, write: Callable[[TextIO], int]) -> int:
+    """Write to a new file beside `target`, then rename it over `target`: a half export never
+    passes for a whole one, and whatever stops it (an error, Ctrl-C) leaves `target` as it was.
+
+    The new file gets the old one's permissions, or what `open` would give a new one."""
+    fd, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
+    try:
+        os.fchmod(fd, _mode_for(target))
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as out:
+            written = write(out)
+            out.flush()
+            os.fsync(out.fileno())
+        _refuse_unless_regular(target)  # what stood there may have changed while the export ran
+        os.replace(temporary, target)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temporary)
+        raise
+    return written
+
+
+def _mode_for(target: Path) -> int:
+    try:
+        return stat.S_IMODE(os.stat(target).st_mode)
+    except FileNotFoundError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
 
 
 def _export(ports: Ports, campaign_id: str, status: str | None, out: TextIO, options: Any) -> int:

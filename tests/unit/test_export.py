@@ -241,3 +241,59 @@ def test_a_failed_export_leaves_no_half_file(tmp_path):
     result = ports.invoke("summer", "-o", str(target))
     assert result.exit_code == 1 and isinstance(result.exception, RuntimeError)
     assert not target.exists()
+
+
+def _failing(ports: CliPorts, error: BaseException) -> None:
+    def stops(upload_ids):
+        raise error
+
+    ports.uploads.get_many = stops
+
+
+@pytest.mark.parametrize("error", [RuntimeError("throttled"), KeyboardInterrupt()], ids=["error", "ctrl-c"])
+def test_a_failed_or_interrupted_export_leaves_the_target_exactly_as_it_was(tmp_path, error):
+    ports = CliPorts(entry(1, upload_key=UPLOAD_KEY))
+    _failing(ports, error)
+    target = tmp_path / "out.csv"
+    target.write_bytes(b"last week's export\n")
+    target.chmod(0o640)
+    result = ports.invoke("summer", "-o", str(target))
+    assert result.exit_code == 1
+    assert target.read_bytes() == b"last week's export\n" and (target.stat().st_mode & 0o777) == 0o640
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.csv"]  # no half file left beside it
+
+
+def test_an_export_replaces_the_target_once_whole_and_keeps_its_permissions(tmp_path):
+    target = tmp_path / "out.csv"
+    target.write_bytes(b"old\n")
+    target.chmod(0o600)
+    result = CliPorts(entry(1)).invoke("summer", "-o", str(target))
+    assert result.exit_code == 0, result.output
+    assert rows(target.read_text(encoding="utf-8"))[0] == list(COLUMNS)
+    assert (target.stat().st_mode & 0o777) == 0o600
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.csv"]
+
+
+def test_a_target_that_is_not_a_regular_file_is_refused_and_left_alone(tmp_path):
+    import os
+
+    kept = tmp_path / "kept.csv"
+    kept.write_bytes(b"not yours\n")
+    link = tmp_path / "link.csv"
+    link.symlink_to(kept)
+    pipe = tmp_path / "pipe"
+    os.mkfifo(pipe)
+    for target in (link, pipe, "/dev/null", tmp_path / "dangling.csv"):
+        if target == tmp_path / "dangling.csv":
+            target.symlink_to(tmp_path / "nowhere.csv")
+        ports = CliPorts(entry(1))
+        result = ports.invoke("summer", "-o", str(target))
+        assert result.exit_code == 2 and "not a regular file" in result.output, (target, result.output)
+    assert kept.read_bytes() == b"not yours\n" and link.is_symlink() and not (tmp_path / "nowhere.csv").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["dangling.csv", "kept.csv", "link.csv", "pipe"]
+
+
+def test_a_dash_is_stdout():
+    result = CliPorts(entry(1)).invoke("summer", "-o", "-")
+    assert result.exit_code == 0, result.output
+    assert rows(result.stdout_bytes.decode("utf-8"))[0] == list(COLUMNS)
