@@ -40,11 +40,12 @@ docs: $(STAMP) $(DOCS_STAMP)
 run: $(STAMP)
 	$(BIN)/fleet up --reload
 
-# Lint and types, the docs build, then two processes, each file's tests in one of them:
-# most tests wait on a fleet, not a CPU. It prints its own wall time at the end.
+# Lint and types, the docs build, the edge's conformance tier, then two processes, each
+# file's tests in one of them: most tests wait on a fleet, not a CPU. It prints its own wall
+# time at the end.
 test: $(STAMP) chromium
 	@start=$$(date +%s); \
-	$(MAKE) --no-print-directory lint docs && \
+	$(MAKE) --no-print-directory lint docs conformance-edge && \
 	$(BIN)/python -m pytest -n 2 --dist loadfile --durations=15; \
 	status=$$?; echo "make test: $$(( $$(date +%s) - start )) s of wall time"; exit $$status
 
@@ -71,6 +72,28 @@ chromium:
 	    echo "make test needs Debian's Chromium at $(CHROMIUM) for the browser tests: sudo apt-get install chromium" >&2; \
 	    exit 1; \
 	  fi; }
+
+# The HTTP working group's caching tests (http-cache-tests, pinned by the lockfile in
+# tests/conformance) against the local edge, one catch-all behaviour in front of the suite's
+# origin, under gunicorn as `fleet up` runs it (~30 s): prints the score of the required
+# tests and every failure with why; fails on a score below the baseline or a failing test
+# tests/conformance/expected.py does not list. Node and npm as found; as root, Debian's are
+# installed when missing (otherwise it says what to install).
+CONFORMANCE := tests/conformance
+.PHONY: conformance-edge
+conformance-edge: $(STAMP) $(CONFORMANCE)/node_modules/.package-lock.json
+	$(BIN)/python -m tests.conformance.check
+
+$(CONFORMANCE)/node_modules/.package-lock.json: $(CONFORMANCE)/package-lock.json
+	@{ command -v node && command -v npm; } >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null; \
+	  else \
+	    echo "make conformance-edge needs Node.js and npm: sudo apt-get install nodejs npm" >&2; \
+	    exit 1; \
+	  fi; }
+	cd $(CONFORMANCE) && npm ci --no-audit --no-fund --silent
 
 # A benchmark, not a test: prints times and memory, asserts nothing. pyvips is bench-only.
 bench-thumbnails: $(STAMP)

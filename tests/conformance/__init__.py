@@ -1,0 +1,1 @@
+"""The local edge measured by an outside suite: the HTTP working group's caching tests (`make conformance-edge`)."""
