@@ -14,6 +14,7 @@ import json
 import os
 import socket
 import threading
+import time
 
 import pytest
 
@@ -240,3 +241,74 @@ def test_an_interim_answer_from_the_origin_is_not_taken_for_the_answer(recorder)
             assert "link" not in served[1]
     finally:
         edge.stop()
+
+
+@pytest.fixture
+def gunicorn_edge(api):
+    """The edge as `fleet up` runs it (gunicorn, keep-alive to viewers too), in front of the API."""
+    import subprocess
+    import sys
+
+    from tests.conftest import free_port
+
+    port = free_port()
+    argv = [sys.executable, "-m", "fleet.edge.server", "--port", str(port), "--api-url", api.url]
+    process = subprocess.Popen(argv, env=dict(os.environ), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            break
+        except OSError:
+            assert time.monotonic() < deadline and process.poll() is None, "the edge did not start"
+            time.sleep(0.1)
+    yield port
+    process.terminate()
+    process.wait(timeout=30)
+
+
+def read_answer(sock: socket.socket, buffered: bytes) -> tuple[int, dict[str, str], bytes, bytes]:
+    """One answer from a keep-alive connection (Content-Length or chunked); and what follows it."""
+
+    def more() -> bytes:
+        chunk = sock.recv(65536)
+        assert chunk, buffered
+        return chunk
+
+    while b"\r\n\r\n" not in buffered:
+        buffered += more()
+    head, _, rest = buffered.partition(b"\r\n\r\n")
+    status_line, *lines = head.decode("latin-1").split("\r\n")
+    headers = {k.strip().lower(): v.strip() for k, _, v in (line.partition(":") for line in lines)}
+    if headers.get("transfer-encoding") == "chunked":
+        body = b""
+        while True:
+            while b"\r\n" not in rest:
+                rest += more()
+            size_line, _, rest = rest.partition(b"\r\n")
+            size = int(size_line, 16)
+            while len(rest) < size + 2:
+                rest += more()
+            body, rest = body + rest[:size], rest[size + 2 :]
+            if size == 0:
+                return int(status_line.split()[1]), headers, body, rest
+    length = int(headers.get("content-length", "0"))
+    while len(rest) < length:
+        rest += more()
+    return int(status_line.split()[1]), headers, rest[:length], rest[length:]
+
+
+def test_the_poisoning_sequence_on_one_keep_alive_connection_to_the_edge_as_fleet_up_runs_it(gunicorn_edge, api, recorder):
+    length = smuggled_offset(recorder, api.url)
+    poisoner = request("GET", "/v1/articles?limit=1", "Authorization: Bearer x", f"Content-Length: {length}", body=b"x" * length)
+    reader = request("GET", f"/v1/articles/{FIRST_ARTICLE}")
+    with socket.create_connection(("127.0.0.1", gunicorn_edge), timeout=15) as sock:
+        sock.sendall(poisoner + CARRIER + reader + reader)
+        answers = []
+        rest = b""
+        for _ in range(4):
+            status, headers, body, rest = read_answer(sock, rest)
+            answers.append((status, headers, body))
+    assert answers[0][0] == 400 and json.loads(answers[0][2])["error"]["code"] == "body_not_allowed"
+    assert [title(a) for a in answers[1:]] == ["First", "First", "First"]
+    assert answers[-1][1]["x-cache"] == "Hit from fleet-edge"
