@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pytest
 import requests
+from botocore.exceptions import ClientError
 
 from tests.integration.moto_iam_lab import allow, enforcing_lab
 
@@ -121,3 +122,13 @@ def test_a_presigned_get_is_checked_by_its_signature_expiry_and_the_signers_poli
     answer = requests.get(elsewhere, timeout=10)
     assert (answer.status_code, code(answer)) == (403, "AccessDenied")
     assert requests.get(f"{s3.meta.endpoint_url}/{BUCKET}/uploads/a.txt", timeout=10).status_code == 403  # anonymous
+
+
+def test_head_bucket_is_authorized_as_list_bucket(lab):
+    # moto checks `s3:HeadBucket`, which is no IAM action: AWS authorizes HeadBucket as s3:ListBucket.
+    s3 = lab.client("s3", lab.role("lister", allow("s3:ListBucket", f"arn:aws:s3:::{BUCKET}")))
+    s3.head_bucket(Bucket=BUCKET)
+    moto_named = lab.client("s3", lab.role("header", allow("s3:HeadBucket", f"arn:aws:s3:::{BUCKET}")))
+    with pytest.raises(ClientError) as caught:
+        moto_named.head_bucket(Bucket=BUCKET)
+    assert caught.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403

@@ -9,20 +9,22 @@ where IAM says `cloudwatch:PutMetricData`; `lambda:Invoke` for `lambda:InvokeFun
 `dynamodb:TransactGetItems`, which are no IAM actions at all: IAM authorizes each item by
 its own action on its own table (`TRANSACTION_ITEMS`; `resources` makes those checks);
 `apigateway:GetRestApis` where API Gateway's management API is authorized by HTTP verb,
-`apigateway:GET`, on the resource path (`resources` gives the path). So a policy written
-with AWS's names is refused by moto, and one written with moto's passes locally and fails
-on AWS.
+`apigateway:GET`, on the resource path (`resources` gives the path). moto's S3 has names of
+its own for a few calls (`moto/s3/responses.py` ACTION_MAP, :102-178): `s3:HeadBucket`, which
+IAM authorizes as `s3:ListBucket`; `s3:Get/Put/DeletePublicAccessBlock`, IAM's
+`s3:GetBucketPublicAccessBlock` and `s3:PutBucketPublicAccessBlock`; `s3:SelectObject`, IAM's
+`s3:GetObject`. So a policy written with AWS's names is refused by moto, and one written with
+moto's passes locally and fails on AWS.
 
-`install` makes moto check the names IAM uses, for every request it authorizes (S3's own
-names, which moto computes apart, are IAM's already). What is checked against them, and
-every answer, is moto's own; only enforcement names actions.
+`install` makes moto check the names IAM uses, for every request it authorizes. What is
+checked against them, and every answer, is moto's own; only enforcement names actions.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from moto.iam.access_control import IAMRequestBase
+from moto.iam.access_control import IAMRequestBase, S3IAMRequest
 
 #: A signing name that is not the IAM service prefix.
 PREFIXES = {"monitoring": "cloudwatch"}
@@ -35,6 +37,15 @@ RENAMED = {
     "sqs:DeleteMessageBatch": "sqs:DeleteMessage",
     "sqs:ChangeMessageVisibilityBatch": "sqs:ChangeMessageVisibility",
     "sns:PublishBatch": "sns:Publish",
+}
+
+#: moto's S3 names (`moto/s3/responses.py` ACTION_MAP) that IAM does not have -> IAM's, for S3's own API.
+S3_RENAMED = {
+    "s3:HeadBucket": "s3:ListBucket",
+    "s3:GetPublicAccessBlock": "s3:GetBucketPublicAccessBlock",
+    "s3:PutPublicAccessBlock": "s3:PutBucketPublicAccessBlock",
+    "s3:DeletePublicAccessBlock": "s3:PutBucketPublicAccessBlock",
+    "s3:SelectObject": "s3:GetObject",
 }
 
 #: A DynamoDB transaction's item kind -> the action IAM authorizes it by, on the item's table.
@@ -58,7 +69,10 @@ def install() -> None:
 
     def init(self: Any, *args: Any, **kwargs: Any) -> None:
         moto_init(self, *args, **kwargs)
-        self._action = aws_action(self._action, self._method)
+        if isinstance(self, S3IAMRequest):  # S3's API, its names computed by moto's S3
+            self._action = S3_RENAMED.get(self._action, self._action)
+        else:
+            self._action = aws_action(self._action, self._method)
 
     # Replacing moto's constructor is the point: mypy refuses an assignment to a method, and
     # knows no attribute on a function (the mark that makes a second install do nothing).
