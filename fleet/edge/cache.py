@@ -142,11 +142,11 @@ class EdgeCache:
             stored = before.get(updated.id, updated)
             status = stored.response.status_code
             merged = policy.refreshed(stored.response.headers, validation)
-            fields = hishel.Headers(
+            shaped = hishel.Headers(
                 policy.for_the_cache(behaviour, status, merged, exchange.sent_at, exchange.received_at, self.error_min_ttl)
             )
-            self.store.update_headers(updated.id, fields)
-            served = self.store.entry(updated.id) or hishel.Entry(updated.id, stored.request, hishel.Response(status, fields))
+            self.store.update_headers(updated.id, shaped)
+            served = self.store.entry(updated.id) or hishel.Entry(updated.id, stored.request, hishel.Response(status, shaped))
         assert served is not None  # hishel names at least one entry to update
         return self._stored(served, "RefreshHit")
 

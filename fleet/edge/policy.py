@@ -35,8 +35,6 @@ from events.edge import (
 )
 from fleet.edge.fields import age_seconds, delta_seconds, directives, http_date
 
-__all__ = ["directives"]
-
 #: How the edge names itself in `X-Cache` and `Via`, as CloudFront says `cloudfront`.
 EDGE_NAME = "fleet-edge"
 #: The methods whose answers may be stored and answered from the store.

@@ -128,7 +128,9 @@ class Edge:
             headers["content-length"] = str(body.length)
         return status, headers, _closed(body) if method == "HEAD" else body
 
-    def _through_cache(self, behaviour: CacheBehaviour, request: Request, path: str, viewer: dict[str, str]):
+    def _through_cache(
+        self, behaviour: CacheBehaviour, request: Request, path: str, viewer: dict[str, str]
+    ) -> tuple[int, dict[str, str], Iterable[bytes], str]:
         key = policy.cache_key(behaviour, path, request.query_string.decode("latin-1"), viewer)
         asked = {name: value for name, value in viewer.items() if name not in _VIEWER_ONLY}
 
