@@ -191,6 +191,21 @@ def test_cloudfront_invalidation_is_checked_on_the_distribution(lab):
     assert error.response["ResponseMetadata"]["HTTPStatusCode"] == 403
 
 
+def test_cloudfront_checks_functions_by_name_and_a_new_distribution_on_the_wildcard(lab):
+    prefix = f"arn:aws:cloudfront::{ACCOUNT}"
+    cloudfront = lab.client(
+        "cloudfront",
+        lab.role(
+            "edge-deployer",
+            allow("cloudfront:DescribeFunction", f"{prefix}:function/edge"),
+            allow("cloudfront:CreateDistribution", f"{prefix}:distribution/*"),
+        ),
+    )
+    assert code_of(refused(cloudfront.describe_function, Name="edge")) == "NoSuchFunctionExists"  # allowed: moto's answer
+    assert code_of(refused(cloudfront.describe_function, Name="other")) == "AccessDenied"
+    assert distribution(cloudfront, "new")
+
+
 def test_cloudwatch_checks_alarms_and_dashboards_and_its_own_action_names(lab):
     alarms = f"arn:aws:cloudwatch:{REGION}:{ACCOUNT}:alarm:fleet-*"
     dashboard = f"arn:aws:cloudwatch::{ACCOUNT}:dashboard/fleet"

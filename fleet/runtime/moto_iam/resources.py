@@ -24,7 +24,9 @@ against "*" where it has none:
   a dashboard's (PutDashboard, GetDashboard, DeleteDashboards), a `ResourceARN`.
 - CloudFront: the distribution (`arn:aws:cloudfront::ACCOUNT:distribution/ID`) of
   CreateInvalidation, GetInvalidation, ListInvalidations, Get/Update/DeleteDistribution
-  and GetDistributionConfig; a tagged `Resource`.
+  and GetDistributionConfig; a function (`function/NAME`); an origin access control, a cache,
+  origin request or response headers policy (`origin-access-control/ID`...); for a call that
+  makes one, the type's wildcard (`distribution/*`); a tagged `Resource`.
 - Lambda: the function (`function:NAME`, with `:QUALIFIER` when one is given), an event
   source mapping (`event-source-mapping:UUID`), a tagged resource.
 - Pipes: the pipe (`pipe/NAME`), a tagged resource.
@@ -273,22 +275,40 @@ def _cloudwatch(call: Call) -> list[Check]:
     return [(call.action, arn)] if arn else []
 
 
-#: CloudFront calls on one distribution, by the parameter that names it.
-DISTRIBUTION_BY = {
-    "CreateInvalidation": "DistributionId",
-    "GetInvalidation": "DistributionId",
-    "ListInvalidations": "DistributionId",
-    "GetDistribution": "Id",
-    "GetDistributionConfig": "Id",
-    "UpdateDistribution": "Id",
-    "DeleteDistribution": "Id",
+#: CloudFront calls on one resource: its type in the ARN, and the parameter that names it (None:
+#: the call makes it, and its id is given then, so IAM checks the type's wildcard, `distribution/*`).
+CLOUDFRONT: dict[str, tuple[str, str | None]] = {
+    "CreateInvalidation": ("distribution", "DistributionId"),
+    "GetInvalidation": ("distribution", "DistributionId"),
+    "ListInvalidations": ("distribution", "DistributionId"),
+    "CreateDistribution": ("distribution", None),
+    "CreateDistributionWithTags": ("distribution", None),
+    "GetDistribution": ("distribution", "Id"),
+    "GetDistributionConfig": ("distribution", "Id"),
+    "UpdateDistribution": ("distribution", "Id"),
+    "DeleteDistribution": ("distribution", "Id"),
+    **{f"{verb}Function": ("function", "Name") for verb in ("Create", "Describe", "Get", "Update", "Publish", "Delete", "Test")},
+    **{
+        f"{verb}{kind}{suffix}": (arn_type, "Id")
+        for kind, arn_type in (
+            ("OriginAccessControl", "origin-access-control"),
+            ("CachePolicy", "cache-policy"),
+            ("OriginRequestPolicy", "origin-request-policy"),
+            ("ResponseHeadersPolicy", "response-headers-policy"),
+        )
+        for verb, suffix in (("Get", ""), ("Get", "Config"), ("Update", ""), ("Delete", ""))
+    },
+    "CreateCachePolicy": ("cache-policy", None),
+    "CreateOriginRequestPolicy": ("origin-request-policy", None),
+    "CreateResponseHeadersPolicy": ("response-headers-policy", None),
 }
 
 
 def _cloudfront(call: Call) -> list[Check]:
-    by = DISTRIBUTION_BY.get(call.operation)
-    if by:
-        return [(call.action, call.arn("cloudfront", f"distribution/{call.param(by)}", region=False))]
+    if call.operation in CLOUDFRONT:
+        kind, by = CLOUDFRONT[call.operation]
+        name = call.param(by) if by else "*"
+        return [(call.action, call.arn("cloudfront", f"{kind}/{name}", region=False))]
     if call.operation in ("TagResource", "UntagResource", "ListTagsForResource"):
         return [(call.action, call.param("Resource"))]
     return []
