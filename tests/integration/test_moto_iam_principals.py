@@ -5,7 +5,12 @@ One moto server of its own (`moto_iam_lab`), enforcing for the whole module.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
+import boto3
+import botocore.session
 import pytest
+from botocore.credentials import RefreshableCredentials
 from botocore.exceptions import ClientError
 from moto.sts.models import sts_backends
 
@@ -127,6 +132,32 @@ def test_an_expired_session_is_refused_and_a_fresh_one_works(lab):
     assert code_of(refused(lab.client("s3", credentials).list_buckets)) == "ExpiredToken"
     fresh = lab.assume("expiring", DurationSeconds=900)
     lab.client("sqs", fresh).get_queue_url(QueueName="jobs")
+
+
+def test_a_client_that_renews_expired_credentials_keeps_working(lab):
+    lab.role("renewed", allow("sqs:GetQueueUrl", f"{SQS}:jobs"))
+
+    def fetch() -> dict[str, str]:
+        fresh = lab.assume("renewed", DurationSeconds=900)
+        expiration = next(
+            s.expiration for s in sts_backends[ACCOUNT]["aws"].assumed_roles if s.access_key_id == fresh["AccessKeyId"]
+        )
+        return {
+            "access_key": fresh["AccessKeyId"],
+            "secret_key": fresh["SecretAccessKey"],
+            "token": fresh["SessionToken"],
+            "expiry_time": expiration.replace(tzinfo=UTC).isoformat(),
+        }
+
+    stale = lab.assume("renewed", DurationSeconds=900)
+    expire(stale)
+    metadata = {"access_key": stale["AccessKeyId"], "secret_key": stale["SecretAccessKey"], "token": stale["SessionToken"]}
+    metadata["expiry_time"] = datetime(2000, 1, 1, tzinfo=UTC).isoformat()
+    assert code_of(refused(lab.client("sqs", stale).get_queue_url, QueueName="jobs")) == "ExpiredToken"  # never renewed
+    session = botocore.session.get_session()
+    session._credentials = RefreshableCredentials.create_from_metadata(metadata, fetch, "assume-role")  # as a profile's role
+    renewing = boto3.Session(botocore_session=session).client("sqs", endpoint_url=lab.url, region_name=REGION)
+    renewing.get_queue_url(QueueName="jobs")
 
 
 def test_duration_seconds_is_bounded_as_aws_bounds_it(lab):
