@@ -45,10 +45,14 @@ class Grant:
             raise ValueError(f"a {self.kind} grant on bucket {self.name} names its key prefixes")
 
 
-def table(name: str, *actions: str, indexes: tuple[str, ...] = ()) -> Grant:
+#: In a table grant's parts: the table itself, for the reads that reach indexes (a Query, a Scan).
+BASE_TABLE = ""
+
+
+def table(name: str, *actions: str, indexes: tuple[str, ...] = (), and_table: bool = False) -> Grant:
     """Actions on a table (`dynamodb:GetItem`, `dynamodb:Query`...); with `indexes`, its Query
-    and Scan reach those indexes only, not the table itself."""
-    return Grant("table", name, actions, indexes)
+    and Scan reach those indexes only, and the table itself too when `and_table`."""
+    return Grant("table", name, actions, ((BASE_TABLE,) if and_table and indexes else ()) + indexes)
 
 
 def queue(name: str, *actions: str) -> Grant:

@@ -457,7 +457,7 @@ TOPOLOGY = Topology(
         Function(
             "users",
             handler="workers.users.handler",
-            grants=(table("users", "dynamodb:PutItem", "dynamodb:GetItem"),),
+            grants=(table("users", "dynamodb:PutItem"),),
             triggers=(SqsTrigger(queue="users", batch_size=10),),
             timeout_seconds=30,
         ),
@@ -522,7 +522,8 @@ TOPOLOGY = Topology(
             handler="workers.blog.handler",
             grants=(
                 table("articles", "dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:UpdateItem"),
-                table("comments", "dynamodb:PutItem"),
+                # A comment is looked up first: a redelivered one is known, and keeps its status.
+                table("comments", "dynamodb:PutItem", "dynamodb:GetItem"),
                 cdn("cloudfront:CreateInvalidation"),
                 unscoped(
                     "cloudfront:ListDistributions",
@@ -560,7 +561,7 @@ TOPOLOGY = Topology(
         Function(
             "todos",
             handler="workers.todos.handler",
-            grants=(table("todos", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"),),
+            grants=(table("todos", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"),),
             triggers=(SqsTrigger(queue="todos", batch_size=10),),
             timeout_seconds=30,
         ),

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from email.utils import parseaddr
 from typing import Any
 
-from events.permissions import Grant, table, unscoped
+from events.permissions import BASE_TABLE, Grant, table, unscoped
 from events.topology import (
     TOPOLOGY,
     PipeTrigger,
@@ -250,7 +250,10 @@ def _add_grant(policy: _Policy, grant: Grant, arns: Arns) -> None:
         if on_table:
             policy.allow("Table" + _sid_part(grant.name), on_table, [arns.table(grant.name)])
         for index in grant.parts:
-            policy.allow("Index" + _sid_part(grant.name) + _sid_part(index), on_index, [arns.index(grant.name, index)])
+            if index == BASE_TABLE:
+                policy.allow("Table" + _sid_part(grant.name), on_index, [arns.table(grant.name)])
+            else:
+                policy.allow("Index" + _sid_part(grant.name) + _sid_part(index), on_index, [arns.index(grant.name, index)])
     elif grant.kind == "queue":
         assert grant.name is not None
         policy.allow("Queue" + _sid_part(grant.name), grant.actions, [arns.queue(grant.name)])
@@ -355,6 +358,7 @@ OPERATOR_TABLE = (
 OPERATOR_DATA = (
     table("campaigns", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Scan"),
     table("submissions", "dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem", indexes=("by_campaign", "waitlist")),
+    # A campaign's codes by the table's own key, and those still in the pool by the index.
     table("uploads", "dynamodb:BatchGetItem"),
     table(
         "codes",
@@ -363,6 +367,7 @@ OPERATOR_DATA = (
         "dynamodb:Query",
         "dynamodb:UpdateItem",
         indexes=("available",),
+        and_table=True,
     ),
     table("draws", "dynamodb:GetItem", "dynamodb:PutItem"),
     table("api_keys", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Scan", "dynamodb:UpdateItem"),
@@ -395,6 +400,8 @@ OPERATOR_ROLE = (
     "iam:PutRolePolicy",
     "iam:ListRolePolicies",
     "iam:DeleteRolePolicy",
+    "iam:ListAttachedRolePolicies",
+    "iam:DetachRolePolicy",
     "iam:TagRole",
     # Zappa gives the functions their roles; provisioning gives the pipes theirs.
     "iam:PassRole",

@@ -67,7 +67,9 @@ def config_path(state_dir: str | None = None) -> Path:
 def prepare(found: dict[str, Principal], endpoint_url: str) -> LocalCredentials:
     """Make the local operator (and a new access key), and write every principal's profile."""
     operator = found[OPERATOR]
-    key = _local_operator(operator)
+    account = aws.account_id()
+    roles = [f"arn:aws:iam::{account}:role/{p.name}" for p in found.values() if p.service is not None]
+    key = _local_operator(operator, roles)
     current = settings.current()
     path = config_path()
     config = configparser.ConfigParser()
@@ -77,7 +79,6 @@ def prepare(found: dict[str, Principal], endpoint_url: str) -> LocalCredentials:
         "region": current.region,
         "endpoint_url": endpoint_url,
     }
-    account = aws.account_id()
     for principal in found.values():
         if principal.service is None:
             continue
@@ -97,8 +98,12 @@ def prepare(found: dict[str, Principal], endpoint_url: str) -> LocalCredentials:
     return LocalCredentials(path, {key_: p.name for key_, p in found.items()})
 
 
-def _local_operator(operator: Principal) -> dict[str, str]:
-    """The local operator, an IAM user with the operator's policy alone, and a new access key."""
+def _local_operator(operator: Principal, roles: list[str]) -> dict[str, str]:
+    """The local operator, an IAM user with the operator's policy, and a new access key.
+
+    Locally it also stands in for the services that assume the execution roles (Lambda,
+    EventBridge Pipes): it may assume those roles, and nothing else is added to its policy.
+    """
     iam = aws.client("iam")
     try:
         iam.get_user(UserName=operator.name)
@@ -109,7 +114,9 @@ def _local_operator(operator: Principal) -> dict[str, str]:
     for name in iam.list_user_policies(UserName=operator.name).get("PolicyNames", []):
         if name != "fleet":
             iam.delete_user_policy(UserName=operator.name, PolicyName=name)
-    iam.put_user_policy(UserName=operator.name, PolicyName="fleet", PolicyDocument=json.dumps(operator.policy))
+    stand_in = {"Sid": "StandInForTheServices", "Effect": "Allow", "Action": ["sts:AssumeRole"], "Resource": roles}
+    policy = {**operator.policy, "Statement": [*operator.policy["Statement"], stand_in]}
+    iam.put_user_policy(UserName=operator.name, PolicyName="fleet", PolicyDocument=json.dumps(policy))
     for old in iam.list_access_keys(UserName=operator.name).get("AccessKeyMetadata", []):
         iam.delete_access_key(UserName=operator.name, AccessKeyId=old["AccessKeyId"])
     made: dict[str, str] = iam.create_access_key(UserName=operator.name)["AccessKey"]
@@ -118,8 +125,12 @@ def _local_operator(operator: Principal) -> dict[str, str]:
 
 def enforce(endpoint_url: str, on: bool = True) -> None:
     """Switch moto's IAM enforcement on (every call checked from now on) or off."""
+    # Plain text: moto reads the raw body, which werkzeug empties when it parses a form.
     request = urllib.request.Request(
-        f"{endpoint_url.rstrip('/')}/moto-api/reset-auth", data=b"0" if on else b"inf", method="POST"
+        f"{endpoint_url.rstrip('/')}/moto-api/reset-auth",
+        data=b"0" if on else b"inf",
+        method="POST",
+        headers={"Content-Type": "text/plain"},
     )
     with urllib.request.urlopen(request, timeout=10) as answer:
         answer.read()

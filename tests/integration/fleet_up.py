@@ -7,6 +7,7 @@ import re
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -25,6 +26,10 @@ class FleetUp:
         if env is None:
             env = {k: v for k, v in os.environ.items() if k not in ("AWS_ENDPOINT_URL", "FLEET_VISIBILITY_TIMEOUT")}
             env["FLEET_STAGE"] = "local"
+        # Its own state (the issuer's key, the profiles of --enforce-iam), never the work tree's.
+        env.setdefault("FLEET_STATE_DIR", tempfile.mkdtemp(prefix="fleet-state-"))
+        #: The environment it runs in: a `fleet` command beside it takes the same.
+        self.env = env
         if "--edge-port" not in args:  # never the default 8081, which a developer's fleet may hold
             args = (*args, "--edge-port", str(free_port()))
         self.process = subprocess.Popen(
