@@ -140,8 +140,10 @@ class FleetProcesses:
     and the pollers (`fleet.runtime.processes workers`).
     """
 
-    def __init__(self, echo: bool = False) -> None:
+    def __init__(self, echo: bool = False, enforce_iam: bool = False) -> None:
         self.echo = echo
+        #: `fleet up --enforce-iam`: each process signs as its role, moto checks every call.
+        self.enforce_iam = enforce_iam
         self.state_dir = tempfile.TemporaryDirectory(prefix="fleet-bench-")
         self.aws_port, self.api_port = free_port(), free_port()
         self.env = bench_env(self.aws_port, self.state_dir.name)
@@ -179,8 +181,12 @@ class FleetProcesses:
         try:
             if supervised_fleet_up():
                 self._fleet_up()
+            elif self.enforce_iam:
+                raise SystemExit("--enforce-iam needs fleet up's processes")
             else:
                 self._roles()
+            if self.enforce_iam:
+                self._sign_as_operator()
             self._campaign()
         except BaseException:
             self.__exit__()
@@ -190,8 +196,20 @@ class FleetProcesses:
     def _fleet_up(self) -> None:
         self.how = "fleet up --no-reload (its processes)"
         self._stop_signal = signal.SIGINT  # Ctrl-C, as a developer stops it
+        enforce = ["--enforce-iam"] if self.enforce_iam else []
         lines = self._spawn(
-            "fleet", "fleet", "up", "--no-reload", "--no-demo", "--aws-port", str(self.aws_port), "--api-port", str(self.api_port)
+            "fleet",
+            "fleet",
+            "up",
+            "--no-reload",
+            "--no-demo",
+            *enforce,
+            "--aws-port",
+            str(self.aws_port),
+            "--api-port",
+            str(self.api_port),
+            "--edge-port",
+            str(free_port()),
         )
         lines.wait_for(r"fleet: ready", timeout=180)
         for line in lines.seen:
@@ -219,6 +237,18 @@ class FleetProcesses:
         workers.process.stdin.flush()
         workers.wait_for(r"^ready")
         self.pids["workers"] = workers.process.pid
+
+    def _sign_as_operator(self) -> None:
+        """This process's own calls (the campaign, the queue's depth, the email count) as the local operator."""
+        from events.topology import physical_name
+        from fleet.iam import OPERATOR
+        from fleet.runtime import credentials
+        from lambda_platform import aws, settings
+
+        os.environ[credentials.CONFIG_VARIABLE] = str(credentials.config_path(self.state_dir.name).resolve())
+        os.environ[credentials.PROFILE_VARIABLE] = physical_name("local", OPERATOR)
+        settings.reset()
+        aws.reset()
 
     def _campaign(self) -> None:
         from events.models import Campaign

@@ -180,6 +180,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--connections", type=int, default=8, help="keep-alive connections that POST")
     parser.add_argument("--echo", action="store_true", help="print the fleet's own output")
     parser.add_argument("--round-limit", type=float, default=1200, help="seconds after which a round stops")
+    parser.add_argument("--no-iam", action="store_true", help="skip the round under IAM enforcement")
     args = parser.parse_args(argv)
     small, large = (300, 3000) if args.quick else (args.small, args.large)
     print(describe_machine())
@@ -192,6 +193,13 @@ def main(argv: list[str] | None = None) -> int:
         second = fleet_round(fleet, large, args.connections, "large", args.round_limit)
         print(f"  floor, {small} entries of bare calls...", flush=True)
         floor = floor_round(small, fleet.moto_cpu)
+    enforced = None
+    if not args.no_iam:
+        # The same small burst on a fresh fleet under IAM enforcement: what policy evaluation costs moto.
+        with FleetProcesses(echo=args.echo, enforce_iam=True) as iam_fleet:
+            print(f"  burst of {small} under IAM enforcement ({iam_fleet.how} --enforce-iam)...", flush=True)
+            fleet_round(iam_fleet, 20, args.connections, "warm-iam")
+            enforced = fleet_round(iam_fleet, small, args.connections, "iam", args.round_limit)
     ratio = (1 / second["rate"]) / (1 / first["rate"])
     print(f"\nPOST to confirmation email, {args.connections} connections posting:")
     print(_line(f"burst of {small}", first))
@@ -207,6 +215,12 @@ def main(argv: list[str] | None = None) -> int:
         f"{second['rate'] / floor['rate']:.2f} ({large}) (target >= 0.3)"
     )
     print(f"  moto busy during the drain: {first['busy']:.2f} ({small}), {second['busy']:.2f} ({large}) (target >= 0.85)")
+    if enforced is not None:
+        print(_line(f"{small}, IAM enforced", enforced))
+        print(
+            f"  ratio enforced/plain stored/s: {enforced['rate'] / first['rate']:.2f} ({small}; "
+            f"moto CPU {enforced['moto_ms']:.1f} against {first['moto_ms']:.1f} ms a submission) (target >= 0.85)"
+        )
     return 0
 
 
