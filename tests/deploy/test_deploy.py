@@ -25,16 +25,6 @@ import pytest
 
 from tests.deploy.conftest import ROOT, STAGE, dummy_aws_env
 
-CREATE_ROLES = """
-import sys
-from zappa.cli import ZappaCLI
-for zappa_stage in ("api", "workers"):
-    cli = ZappaCLI()
-    cli.api_stage = zappa_stage
-    cli.load_settings(sys.argv[1])
-    cli.zappa.create_iam_roles()
-"""
-
 
 def _zappa(env: dict[str, str], *args: str) -> str:
     done = subprocess.run(
@@ -72,7 +62,6 @@ def deployed(packages, prod_stage, tmp_path):
         stage["s3_bucket"] = "fleet-test-deploy"
     settings_file.write_text(json.dumps(stages))
     env = dummy_aws_env(prod_stage.endpoint_url)
-    subprocess.run([sys.executable, "-c", CREATE_ROLES, str(settings_file)], cwd=ROOT, env=env, check=True, timeout=60)
     logs = {}
     for zappa_stage in ("workers", "api"):
         zip_path, _folder = packages[zappa_stage]
@@ -106,6 +95,10 @@ def test_zappa_deploys_both_stages_and_fleet_wire_leaves_every_trigger_reporting
     assert workers["Handler"] == "lambda_platform.entry.lambda_handler"
     api = lam.get_function(FunctionName="fleet-prod-api")["Configuration"]
     assert api["Handler"] == "handler.lambda_handler"  # Zappa's WSGI handler; FLEET_STAGE is in the zip's settings
+    # Each runs as the role `fleet provision` rendered from the topology, never Zappa's own.
+    assert workers["Role"].endswith(":role/fleet-prod-workers") and api["Role"].endswith(":role/fleet-prod-api")
+    roles = {r["RoleName"] for r in aws.client("iam").list_roles()["Roles"]}
+    assert not {r for r in roles if "ZappaLambdaExecutionRole" in r}, roles
 
     # Break one mapping the way Zappa's own event sources leave it: fleet wire corrects it.
     broken = next(m for m in _mappings("fleet-prod-workers") if ":sqs:" in m["EventSourceArn"])
