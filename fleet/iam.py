@@ -211,8 +211,13 @@ class _Policy:
         found.actions.update(actions)
 
     def unscoped(self, grant: Grant) -> None:
-        """Allow a grant's actions on `*`, keeping why."""
-        sid = "Unscoped" + _sid_part("".join(a.split(":")[1] for a in sorted(grant.actions)))
+        """Allow a grant's actions on `*`, keeping why (one statement per service and reason)."""
+        service = _sid_part(sorted(grant.actions)[0].split(":")[0])
+        sid = f"Unscoped{service}"
+        number = 1
+        while sid in self._statements and self._statements[sid].why != grant.why:
+            number += 1
+            sid = f"Unscoped{service}{number}"
         self.allow(sid, grant.actions, ["*"], why=grant.why)
 
     def document(self) -> dict[str, Any]:
@@ -442,6 +447,7 @@ OPERATOR_UNSCOPED = (
         "cloudfront:ListDistributions",
         "cloudfront:ListOriginAccessControls",
         "cloudfront:CreateOriginAccessControl",
+        "cloudfront:ListResponseHeadersPolicies",
         why="CloudFront scopes no List action, and no creation of an origin access control, to a resource",
     ),
     unscoped(
@@ -541,6 +547,16 @@ def operator_policy(topology: Topology, arns: Arns) -> _Policy:
             [f"{global_}:origin-access-control/*"],
             why="an origin access control's id is given when it is made",
         )
+        policy.allow(
+            "ResponseHeadersPolicy",
+            (
+                "cloudfront:CreateResponseHeadersPolicy",
+                "cloudfront:GetResponseHeadersPolicyConfig",
+                "cloudfront:UpdateResponseHeadersPolicy",
+            ),
+            [f"{global_}:response-headers-policy/*"],
+            why="the pages' response headers policy gets its id when it is made",
+        )
     # The alarms are named after the stage (`fleet provision` makes them), the dashboard after its project.
     policy.allow(
         "Alarms",
@@ -578,6 +594,23 @@ def principals(facts: StageFacts, topology: Topology = TOPOLOGY) -> dict[str, Pr
         key: Principal(key, role_name(facts, key), service, policy.document(), policy.reasons())
         for key, (policy, service) in rendered.items()
     }
+
+
+#: What IAM takes in one managed policy, whitespace aside, and how many an identity may hold.
+MANAGED_POLICY_LIMIT = 6_144
+MANAGED_POLICIES_PER_IDENTITY = 10
+
+
+def managed_policies(policy: dict[str, Any]) -> list[dict[str, Any]]:
+    """A policy split, statement by statement, into documents that each fit a managed policy
+    (the operator's is too large for one: attach them all to whoever deploys)."""
+    parts: list[list[dict[str, Any]]] = [[]]
+    for statement in policy["Statement"]:
+        trial = {"Version": policy["Version"], "Statement": [*parts[-1], statement]}
+        if parts[-1] and len(policy_json(trial)) > MANAGED_POLICY_LIMIT:
+            parts.append([])
+        parts[-1].append(statement)
+    return [{"Version": policy["Version"], "Statement": part} for part in parts]
 
 
 def review_document(found: dict[str, Principal]) -> dict[str, Any]:

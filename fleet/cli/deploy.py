@@ -102,7 +102,7 @@ def iam_command(stage: str | None, as_json: bool, account: str | None) -> None:
     """
     import json
 
-    from fleet.iam import principals, review_document, stage_facts
+    from fleet.iam import managed_policies, principals, review_document, stage_facts
     from fleet.provision import stage_principals
 
     _use_stage(stage)
@@ -117,6 +117,9 @@ def iam_command(stage: str | None, as_json: bool, account: str | None) -> None:
         click.echo(json.dumps(principal.policy, indent=2))
         for sid, why in principal.unscoped.items():
             click.echo(f"  {sid}: Resource * because {why}")
+        if principal.service is None:
+            parts = len(managed_policies(principal.policy))
+            click.echo(f"  as managed policies: {parts} of at most 6,144 characters each (--json: managed_policies)")
         click.echo("")
 
 

@@ -16,7 +16,17 @@ from parliament import analyze_policy_string
 
 from events.permissions import Grant, table, unscoped
 from events.topology import TOPOLOGY
-from fleet.iam import OPERATOR, Principal, StageFacts, principals, review_document
+from fleet.iam import (
+    MANAGED_POLICIES_PER_IDENTITY,
+    MANAGED_POLICY_LIMIT,
+    OPERATOR,
+    Principal,
+    StageFacts,
+    managed_policies,
+    policy_json,
+    principals,
+    review_document,
+)
 
 ACCOUNT = "123456789012"
 FACTS = StageFacts("prod", "us-east-1", ACCOUNT, "Fleet <no-reply@example.com>", "E2QWRUHAPOMQZL")
@@ -103,10 +113,15 @@ def test_parliament_finds_nothing_but_what_is_accepted(rendered):
         assert issues <= ACCEPTED.get(principal.key, set()), (principal.key, [(f.issue, f.detail) for f in found])
 
 
-def test_each_role_policy_fits_in_iam(rendered):
+def test_each_role_policy_fits_in_iam_and_the_operators_in_a_few_managed_policies(rendered):
     for principal in rendered.values():
-        compact = json.dumps(principal.policy, separators=(",", ":"))
-        assert len(re.sub(r"\s", "", compact)) <= ROLE_POLICY_LIMIT, principal.key
+        if principal.service is not None:  # a role's inline policy
+            assert len(policy_json(principal.policy)) <= ROLE_POLICY_LIMIT, principal.key
+    operator = rendered[OPERATOR].policy
+    parts = managed_policies(operator)
+    assert 1 <= len(parts) <= MANAGED_POLICIES_PER_IDENTITY
+    assert all(len(policy_json(part)) <= MANAGED_POLICY_LIMIT for part in parts)
+    assert [s for part in parts for s in part["Statement"]] == operator["Statement"]  # every statement, once, in order
 
 
 # --- what each principal may reach, read from the topology ----------------------------------
