@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import csv
 import json
+import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import islice
 from typing import Any, TextIO
 
+from events.text import is_invisible
 from events.uploads import parse_upload_key
 
 #: The columns, in order; JSON lines use the same names as keys.
@@ -67,8 +69,29 @@ class ExportOptions:
 
 
 def defuse(cell: str) -> str:
-    """A cell a spreadsheet shows as text: one starting as a formula gets a leading quote."""
-    return "'" + cell if cell.startswith(FORMULA_STARTS) else cell
+    """A cell a spreadsheet shows as text: one starting as a formula gets a leading quote.
+
+    The start is tested as written (a tab, a carriage return), and again on what a
+    spreadsheet may make of it: leading spaces and invisible characters (zero-width,
+    bidi marks, the BOM: `events.text.is_invisible`) dropped, and NFKC applied, which
+    folds full-width and small forms (U+FF1D, U+FF0B, U+FE6B) onto the ASCII ones."""
+    if cell.startswith(FORMULA_STARTS) or _visible_start(cell).startswith(FORMULA_STARTS):
+        return "'" + cell
+    return cell
+
+
+def _visible_start(cell: str) -> str:
+    """The cell from its first visible character, NFKC-normalised (only its start matters)."""
+    start = _strip_invisible(cell)[:8]
+    # NFKC may itself yield a space (U+3000, U+00A0 fold to " "): strip again after it.
+    return _strip_invisible(unicodedata.normalize("NFKC", start))
+
+
+def _strip_invisible(text: str) -> str:
+    for index, character in enumerate(text):
+        if not is_invisible(character):
+            return text[index:]
+    return ""
 
 
 def upload_status(entry: Mapping[str, Any], uploads: Mapping[str, Mapping[str, Any]]) -> str | None:

@@ -103,6 +103,45 @@ def test_plain_cells_are_left_alone():
     assert defuse("Ada") == "Ada"
     assert defuse("a=b") == "a=b"
     assert defuse("") == ""
+    assert defuse("Ｍａｒｉｅ") == "Ｍａｒｉｅ"  # full-width letters: no formula, and written as they came
+    assert defuse("\u200bAda") == "\u200bAda"
+    assert defuse("\u200b") == "\u200b"
+
+
+#: Cells that start a formula once a spreadsheet drops what it does not show, or folds
+#: full-width and small forms onto ASCII (NFKC): each is written with the leading quote.
+DISGUISED = {
+    "full-width equals": '＝HYPERLINK("http://x")',
+    "full-width plus": "＋1+2",
+    "full-width at": "＠SUM(A1)",
+    "full-width hyphen-minus": "－3",
+    "small equals": "\ufe66cmd",
+    "zero-width space": "\u200b=1+1",
+    "word joiner": "\u2060=1+1",
+    "byte order mark": "\ufeff=1+1",
+    "right-to-left override": "\u202e=1+1",
+    "left-to-right mark": "\u200e+1",
+    "no-break space": "\u00a0=1",
+    "ideographic space": "\u3000@A1",
+    "space": " =1",
+    "zero-width then full-width": "\u200b\u200d＝1",
+    "Hangul filler": "\u3164=1",
+}
+
+
+@pytest.mark.parametrize("cell", DISGUISED.values(), ids=DISGUISED.keys())
+def test_a_formula_behind_invisible_or_full_width_characters_is_defused(cell):
+    assert defuse(cell) == "'" + cell
+
+
+def test_disguised_formulas_come_out_as_text_in_the_export():
+    ports = CliPorts(entry(1, first_name="＝1+1", last_name="\u200b=2+2", phone="＋44 20", email="\u2060@SUM(A1)"))
+    result = ports.invoke("summer")
+    assert result.exit_code == 0, result.output
+    header, row = rows(result.stdout_bytes.decode("utf-8"))
+    cells = dict(zip(header, row, strict=True))
+    assert cells["first_name"] == "'＝1+1" and cells["last_name"] == "'\u200b=2+2"
+    assert cells["phone"] == "'＋44 20" and cells["email"] == "'\u2060@SUM(A1)"
 
 
 def test_the_bom_is_there_only_with_excel():
