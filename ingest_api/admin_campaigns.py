@@ -9,7 +9,6 @@ cached: what a key reads is private, and the edge never stores a request with a 
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from flask import Blueprint, g, request
@@ -99,8 +98,8 @@ def save_campaign(campaign_id: str):
     loaded = shared(CampaignRequestSchema).load(document)
     campaign = shared(CampaignSchema).dump({**loaded, "campaign_id": campaign_id})
 
-    def send(change_id: str) -> None:
-        services().campaign_admin_queue.send(SaveCampaign(change_id=change_id, received_at=_now(), **campaign))
+    def send(change_id: str, received_at: str) -> None:
+        services().campaign_admin_queue.send(SaveCampaign(change_id=change_id, received_at=received_at, **campaign))
 
     change_id = queue_once(f"campaigns:{campaign_id}:save", key, document, send)
     return queued(campaign=campaign, change_id=change_id, status_url=f"/v1/campaigns/{campaign_id}")
@@ -152,7 +151,7 @@ def review_entry(campaign_id: str, submission_id: str):
     review = shared(ReviewRequestSchema).load(document)
     entry = _stored_entry(campaign_id, submission_id)
 
-    def send(change_id: str) -> None:
+    def send(change_id: str, received_at: str) -> None:
         message = ReviewEntry(
             change_id=change_id,
             campaign_id=entry["campaign_id"],
@@ -161,7 +160,7 @@ def review_entry(campaign_id: str, submission_id: str):
             reason=review.get("reason") or None,
             key_id=g.api_key_id or "",
             key_name=g.api_key_name or "",
-            received_at=_now(),
+            received_at=received_at,
         )
         services().campaign_admin_queue.send(message)
 
@@ -189,7 +188,3 @@ def _entry(entry: dict[str, Any]) -> dict[str, Any]:
 def _entry_key(key: str) -> dict[str, str]:
     received_at, submission_id = split_comment_key(key)
     return {"received_at": received_at, "submission_id": submission_id}
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat()

@@ -10,7 +10,6 @@ is found to be neither one of the fleet's own queues nor a way back into the mac
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from flask import Blueprint, request
@@ -82,8 +81,8 @@ def create_article():
     key = idempotency_key()
     fields = shared(ArticleRequestSchema).load(document)
 
-    def send(article_id: str) -> None:
-        command = PublishArticle(article_id=article_id, received_at=datetime.now(UTC).isoformat(), **fields)
+    def send(article_id: str, received_at: str) -> None:
+        command = PublishArticle(article_id=article_id, received_at=received_at, **fields)
         services().blog_queue.send(command)
 
     article_id = queue_once("articles", key, document, send)
@@ -146,8 +145,8 @@ def edit_article(article_id: str):
     changes = shared(ArticlePatchSchema).load(document)
     stored_article(article_id)
 
-    def send(change_id: str) -> None:
-        services().blog_queue.send(EditArticle(change_id, article_id, changes, _now()))
+    def send(change_id: str, received_at: str) -> None:
+        services().blog_queue.send(EditArticle(change_id, article_id, changes, received_at))
 
     change_id = queue_once(f"articles:{article_id}:edit", key, document, send)
     return queued(article_id=article_id, change_id=change_id, status_url=f"/v1/articles/{article_id}")
@@ -161,15 +160,11 @@ def unpublish_article(article_id: str):
     key = idempotency_key()
     stored_article(article_id)
 
-    def send(change_id: str) -> None:
-        services().blog_queue.send(UnpublishArticle(change_id, article_id, _now()))
+    def send(change_id: str, received_at: str) -> None:
+        services().blog_queue.send(UnpublishArticle(change_id, article_id, received_at))
 
     change_id = queue_once(f"articles:{article_id}:unpublish", key, {}, send)
     return queued(article_id=article_id, change_id=change_id, status_url=f"/v1/articles/{article_id}")
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat()
 
 
 @bp.get("/v1/articles/<article_id>/comments")
@@ -207,11 +202,11 @@ def create_comment(article_id: str):
         raise ApiError(404, "article_not_found", "No article with this id.")
     fields = shared(CommentRequestSchema).load(document)
 
-    def send(comment_id: str) -> None:
+    def send(comment_id: str, received_at: str) -> None:
         command = PostComment(
             comment_id=comment_id,
             article_id=article_id,
-            received_at=datetime.now(UTC).isoformat(),
+            received_at=received_at,
             **fields,
         )
         services().blog_queue.send(command)

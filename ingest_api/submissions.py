@@ -40,16 +40,16 @@ def create_submission(campaign_id: str):
             {"upload_key": [f"Must be an upload of this campaign ({campaign.uploads_prefix}...)."]},
         )
 
-    def send(submission_id: str) -> None:
+    def send(submission_id: str, received_at: str) -> None:
         entry = SubmitEntry(
             submission_id=submission_id,
             campaign_id=campaign.campaign_id,
-            received_at=now.isoformat(),
+            received_at=received_at,
             **fields,
         )
         services().submissions_queue.send(entry)
 
-    submission_id = queue_once(campaign.campaign_id, key, document, send)
+    submission_id = queue_once(campaign.campaign_id, key, document, send, now.isoformat())
     return queued(submission_id=submission_id, status_url=f"/v1/submissions/{submission_id}")
 
 

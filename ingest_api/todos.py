@@ -54,10 +54,11 @@ def create_todo():
     key = idempotency_key()
     fields = shared(TodoRequestSchema).load(document)
 
-    def send(todo_id: str) -> None:
-        services().todos_queue.send(CreateTodo(todo_id=todo_id, owner=g.user_sub, received_at=_now(), **fields))
+    def send(todo_id: str, received_at: str) -> None:
+        services().todos_queue.send(CreateTodo(todo_id=todo_id, owner=g.user_sub, received_at=received_at, **fields))
 
-    todo_id = queue_once(f"todos:{g.user_sub}", key, document, send)
+    # queue_once scopes the key to the caller (the user's sub).
+    todo_id = queue_once("todos", key, document, send)
     return queued(todo_id=todo_id, status_url=f"/v1/todos/{todo_id}")
 
 

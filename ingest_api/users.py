@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from flask import Blueprint
 
 from events.messages.users import RegisterUser
@@ -29,11 +27,11 @@ def create_user():
     fields = shared(UserSignupSchema).load(document)
     user_id = user_id_for(fields["email"])
 
-    def send(signup_id: str) -> None:
+    def send(signup_id: str, received_at: str) -> None:
         command = RegisterUser(
             signup_id=signup_id,
             user_id=user_id,
-            received_at=datetime.now(UTC).isoformat(),
+            received_at=received_at,
             **fields,
         )
         services().users_queue.send(command)

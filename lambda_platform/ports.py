@@ -89,7 +89,7 @@ class KeyClaim:
 
     #: The first counter already at its limit: neither the key nor any count was written.
     full: str | None = None
-    #: The known key's record (`fingerprint`, `message_id`): nothing was written or counted.
+    #: The known key's record (`fingerprint`, `message_id`, `received_at`): nothing was written or counted.
     known: dict[str, Any] | None = None
 
 
@@ -101,13 +101,15 @@ class RequestKeys(Protocol):
         key: str,
         fingerprint: str,
         message_id: str,
+        received_at: str,
         limits: Sequence[tuple[str, int]] = (),
         window_seconds: int = 60,
         now: float = 0.0,
     ) -> KeyClaim:
-        """Record a new key with the id its message goes out under and count one request in
-        each `(counter, limit)`'s window of `now` (as `RateLimiter.hit`), all in one write,
-        all or none; say instead which counter is full, or the known key's record."""
+        """Record a new key with the id its message goes out under and the change's version
+        (`received_at`, the time the API first took it), and count one request in each
+        `(counter, limit)`'s window of `now` (as `RateLimiter.hit`), all in one write, all
+        or none; say instead which counter is full, or the known key's record."""
 
 
 @dataclass(frozen=True)

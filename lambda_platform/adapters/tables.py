@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from events.models import Campaign
@@ -148,9 +148,11 @@ class DynamoSubmissions:
 class DynamoRequestKeys:
     """Idempotency-Key records, kept for a day.
 
-    A new key is written once, with the id its message goes out under, and never again:
-    a retry sends again under that id, and the workers store an id once. When the request
-    is rate-limited, its counters and the key's conditional put are one transaction.
+    A new key is written once, with the id its message goes out under and the change's
+    version (`received_at`), and never again: a retry sends again under that id and that
+    version, so the workers store an id once and a retry never overtakes a newer change.
+    When the request is rate-limited, its counters and the key's conditional put are one
+    transaction.
     """
 
     ttl_seconds = 24 * 3600
@@ -160,6 +162,7 @@ class DynamoRequestKeys:
         key: str,
         fingerprint: str,
         message_id: str,
+        received_at: str,
         limits: Sequence[tuple[str, int]] = (),
         window_seconds: int = 60,
         now: float = 0.0,
@@ -173,6 +176,7 @@ class DynamoRequestKeys:
                     "request_key": key,
                     "fingerprint": fingerprint,
                     "message_id": message_id,
+                    "received_at": received_at,
                     "expires_at": int(time.time()) + self.ttl_seconds,
                 }
             ),
@@ -210,4 +214,9 @@ class DynamoRequestKeys:
                 Key={"request_key": {"S": key}},
                 ConsistentRead=True,
             )["Item"]
-        return from_item(item)
+        record = from_item(item)
+        if "received_at" not in record:
+            # A key claimed before versions were stored: it was claimed a TTL before it expires.
+            claimed = int(record["expires_at"]) - self.ttl_seconds
+            record["received_at"] = datetime.fromtimestamp(claimed, UTC).isoformat()
+        return record

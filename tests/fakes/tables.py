@@ -134,7 +134,9 @@ class FakeRequestKeys:
         self.records: dict[str, dict[str, Any]] = {}
         self.limiter = limiter
 
-    def claim(self, key: str, fingerprint: str, message_id: str, limits=(), window_seconds: int = 60, now: float = 0.0):
+    def claim(
+        self, key: str, fingerprint: str, message_id: str, received_at: str, limits=(), window_seconds: int = 60, now: float = 0.0
+    ):
         """Record a new key and count the request; the full counter or the known record instead."""
         if limits and (full := self.limiter.full(limits, window_seconds, now)) is not None:
             return KeyClaim(full=full)
@@ -142,5 +144,5 @@ class FakeRequestKeys:
             return KeyClaim(known=dict(self.records[key]))
         if limits:
             self.limiter.count(limits, window_seconds, now)
-        self.records[key] = {"fingerprint": fingerprint, "message_id": message_id}
+        self.records[key] = {"fingerprint": fingerprint, "message_id": message_id, "received_at": received_at}
         return KeyClaim()
