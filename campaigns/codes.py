@@ -2,21 +2,37 @@
 
 A code in the pool carries `pool` (its campaign id); giving it is one transaction that
 removes `pool` from the code and sets `code` on the entry, each update conditional (the
-code still in the pool, the entry holding no code), so no code is ever given twice and no
-entry gets two, whatever runs at once. A cancelled give says which condition failed: the
-entry had a code already (a retry, a redelivery, a replay: that code is the answer), or
-another entry took the code (the next one is tried). When the pool is empty the entry is
-waitlisted; importing codes gives them to the waitlist, oldest entry first.
+code still in the pool; the entry holding no code, accepted or waitlisted, not flagged as a
+duplicate receipt and not rejected in review), so no code is ever given twice, no entry
+gets two, and none goes to an entry that may hold none, whatever runs at once. A cancelled
+give says which condition failed: the entry had a code already (a retry, a redelivery, a
+replay: that code is the answer), the entry may hold none (it leaves the waitlist, the code
+stays in the pool), or another entry took the code (the next one is tried). When the pool
+is empty the entry is waitlisted; importing codes gives them to the waitlist, oldest entry
+first.
+
+A code is text a person reads and types: each line of an import is NFKC-normalised (full-width
+letters are the ASCII ones) and trimmed of spaces and invisible characters, and what is
+left must be ASCII letters, digits and `- _ .`; codes that differ only by case are one code
+(`events.models.code_key`). An import streams: it reads, checks and writes a batch of
+lines at a time, and keeps nothing of earlier batches, so its memory does not grow with
+the file (a duplicate of an earlier batch's line is found by the conditional put itself).
 """
 
 from __future__ import annotations
 
+import codecs
 import hashlib
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+import re
+import unicodedata
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from itertools import islice
+from typing import TYPE_CHECKING, BinaryIO
 
+from events.models import code_key
+from events.text import is_invisible
 from lambda_platform.ports import CodeGrant, CodeStore
 
 if TYPE_CHECKING:
@@ -28,6 +44,13 @@ CANDIDATES = 10
 WAITLIST_PAGE = 25
 #: A longer code is refused on import (DynamoDB's sort key holds 1 KiB; nobody types more).
 MAX_CODE_LENGTH = 200
+#: A longer line is refused without being held: no code is that long.
+MAX_LINE_BYTES = 4096
+#: Lines of an import checked and written at a time: what an import holds in memory.
+IMPORT_BATCH = 1000
+#: What a code may hold, once normalised: nothing a person cannot see, read aloud and type.
+CODE_CHARACTERS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.")
+_CODE = re.compile(r"[A-Za-z0-9_.-]+")
 
 
 @dataclass(frozen=True)
@@ -40,19 +63,22 @@ class Problem:
 
 @dataclass(frozen=True)
 class ImportReport:
-    """What an import did: codes added, lines skipped and why, codes then given to the waitlist."""
+    """What an import did: codes added, lines skipped (reported one by one as they were found),
+    codes then given to the waitlist, entries taken off it."""
 
     added: int
-    #: Codes the campaign held already, in the pool or given, by line.
-    already: list[Problem] = field(default_factory=list)
-    #: Blank lines, duplicates within the file and unusable codes, by line.
-    problems: list[Problem] = field(default_factory=list)
+    #: Lines whose code the campaign held already (in the pool or given, in any case).
+    already: int = 0
+    #: Blank lines, duplicates within the file, refused codes.
+    problems: int = 0
     given_to_waitlist: int = 0
+    #: Waitlisted entries flagged or rejected since: off the waitlist, without a code.
+    left_waitlist: int = 0
 
     @property
     def skipped(self) -> int:
         """Lines that added no code."""
-        return len(self.already) + len(self.problems)
+        return self.already + self.problems
 
 
 @dataclass(frozen=True)
@@ -70,35 +96,155 @@ class PoolStatus:
         return self.available == 0
 
 
+@dataclass(frozen=True)
+class EntryCode:
+    """What giving an entry its code came to: its code, or the waitlist, or neither (the entry
+    may hold no code: flagged as a duplicate receipt, rejected in review, not accepted)."""
+
+    code: str | None
+    waitlisted: bool = False
+
+
+@dataclass(frozen=True)
+class WaitlistFill:
+    """What giving codes to the waitlist did."""
+
+    given: int = 0
+    #: Entries found flagged or rejected: taken off the waitlist, their code left in the pool.
+    left: int = 0
+
+
+class NotUtf8(ValueError):
+    """A line of a code file is not UTF-8."""
+
+    def __init__(self, line: int, byte: int) -> None:
+        super().__init__(f"line {line} is not UTF-8 (byte {byte} of the line)")
+        self.line = line
+        self.byte = byte
+
+
 def _stamp() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def import_codes(campaign_id: str, lines: Iterable[str], store: CodeStore) -> ImportReport:
-    """Add one code per line (stripped) to the campaign's pool, then give the new codes to its waitlist."""
-    seen: dict[str, int] = {}
-    problems: list[Problem] = []
-    for number, line in enumerate(lines, start=1):
-        code = line.strip()
-        if number == 1:
-            code = code.lstrip("\ufeff").strip()  # a spreadsheet's byte-order mark
-        if not code:
-            problems.append(Problem(number, "blank line"))
-        elif len(code) > MAX_CODE_LENGTH:
-            problems.append(Problem(number, f"code longer than {MAX_CODE_LENGTH} characters"))
-        elif any(ord(ch) < 32 or ord(ch) == 127 for ch in code):
-            problems.append(Problem(number, "code holds a control character"))
-        elif code in seen:
-            problems.append(Problem(number, f"duplicate of line {seen[code]}"))
-        else:
-            seen[code] = number
+def read_lines(stream: BinaryIO) -> Iterator[str | None]:
+    """The lines of a binary stream, each decoded as UTF-8 as it is read (NotUtf8 names the
+    first that is not); a line longer than MAX_LINE_BYTES is read through in pieces and
+    comes out as None, so that no line is ever held whole."""
+    number = 0
+    while raw := stream.readline(MAX_LINE_BYTES):
+        number += 1
+        if raw.endswith(b"\n") or len(raw) < MAX_LINE_BYTES:
+            try:
+                yield raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise NotUtf8(number, exc.start + 1) from None
+            continue
+        decoder = codecs.getincrementaldecoder("utf-8")()
+        read = 0
+        while raw:
+            try:
+                decoder.decode(raw, final=raw.endswith(b"\n"))
+            except UnicodeDecodeError as exc:
+                raise NotUtf8(number, read + exc.start + 1) from None
+            read += len(raw)
+            if raw.endswith(b"\n"):
+                break
+            raw = stream.readline(MAX_LINE_BYTES)
+        try:
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError as exc:
+            raise NotUtf8(number, read + exc.start + 1) from None
+        yield None
+
+
+def _trimmed(text: str) -> str:
+    start, end = 0, len(text)
+    while start < end and is_invisible(text[start]):
+        start += 1
+    while end > start and is_invisible(text[end - 1]):
+        end -= 1
+    return text[start:end]
+
+
+def _named(character: str) -> str:
+    return f"U+{ord(character):04X} {unicodedata.name(character, 'without a name')}"
+
+
+def normalise(line: str | None) -> tuple[str | None, str | None]:
+    """A line as a code (NFKC, trimmed of spaces and invisible characters), or why it is none:
+    `(code, None)` or `(None, problem)`. A refused character is named, never echoed."""
+    if line is None:
+        return None, f"line longer than {MAX_LINE_BYTES} bytes"
+    # ASCII is its own NFKC, and its only invisible characters are whitespace: the usual line
+    # costs a strip and a match.
+    code = line.strip() if line.isascii() else _trimmed(unicodedata.normalize("NFKC", line))
+    if not code:
+        return None, "blank line"
+    if len(code) > MAX_CODE_LENGTH:
+        return None, f"code longer than {MAX_CODE_LENGTH} characters"
+    if _CODE.fullmatch(code) is None:
+        refused = next(c for c in code if c not in CODE_CHARACTERS)
+        return None, f"code holds {_named(refused)}: a code is ASCII letters, digits and - _ ."
+    return code, None
+
+
+def import_codes(
+    campaign_id: str, lines: Iterable[str | None], store: CodeStore, on_problem: Callable[[Problem], None]
+) -> ImportReport:
+    """Add one code per line to the campaign's pool, IMPORT_BATCH lines at a time, then give
+    the new codes to its waitlist. Each line that adds nothing goes to `on_problem`, in order
+    of lines, as soon as its batch is written."""
     stamp = _stamp()
-    # The pool order: this import's time, then the line, so that older imports go out first.
-    added = store.add(campaign_id, [(code, f"{stamp}#{number:09d}") for code, number in seen.items()], stamp)
-    already = [Problem(number, "already in the campaign's codes") for code, number in seen.items() if code not in added]
+    added = already = problems = 0
+    numbered = enumerate(lines, start=1)
+    while batch := list(islice(numbered, IMPORT_BATCH)):
+        found: list[Problem] = []
+        fresh: dict[str, tuple[str, int]] = {}
+        for number, line in batch:
+            code, problem = normalise(line)
+            if code is None:
+                found.append(Problem(number, problem or "no code"))
+            elif (first := fresh.get(key := code_key(code))) is not None:
+                found.append(Problem(number, f"duplicate of line {first[1]}"))
+            else:
+                fresh[key] = (code, number)
+        # The pool order: this import's time, then the line, so that older imports go out first.
+        held = store.add(campaign_id, [(code, _order(stamp, number)) for code, number in fresh.values()], stamp)
+        added += len(fresh) - len(held)
+        for code, number in fresh.values():
+            if code not in held:
+                continue
+            earlier = _line_of(held[code], stamp)
+            if earlier is None:
+                already += 1
+                found.append(Problem(number, ALREADY))
+            else:
+                found.append(Problem(number, f"duplicate of line {earlier}"))
+        problems += len(found) - already_in(found)
+        for reported in sorted(found, key=lambda p: p.line):
+            on_problem(reported)
     # Even when nothing was added: an import run again finishes the fill of one interrupted.
-    given = fill_waitlist(campaign_id, store)
-    return ImportReport(added=len(added), already=already, problems=problems, given_to_waitlist=given)
+    fill = fill_waitlist(campaign_id, store)
+    return ImportReport(added=added, already=already, problems=problems, given_to_waitlist=fill.given, left_waitlist=fill.left)
+
+
+ALREADY = "already in the campaign's codes"
+
+
+def already_in(problems: Iterable[Problem]) -> int:
+    """How many of `problems` are codes the campaign held before this import."""
+    return sum(1 for p in problems if p.message == ALREADY)
+
+
+def _order(stamp: str, line: int) -> str:
+    return f"{stamp}#{line:09d}"
+
+
+def _line_of(order: str, stamp: str) -> int | None:
+    """The line of this import (`stamp`) that a held code's pool order names, or None for another import's."""
+    prefix = f"{stamp}#"
+    return int(order[len(prefix) :]) if order.startswith(prefix) and order[len(prefix) :].isdigit() else None
 
 
 def _rotated(codes: list[str], submission_id: str) -> list[str]:
@@ -108,7 +254,8 @@ def _rotated(codes: list[str], submission_id: str) -> list[str]:
 
 
 def _take(campaign_id: str, submission_id: str, store: CodeStore, at: str) -> CodeGrant | None:
-    """Give the entry a code from the pool (or find the one it holds); None when the pool is empty."""
+    """Give the entry a code from the pool (or find the one it holds, or that it may hold
+    none: `eligible` False, and no code is tried after); None when the pool is empty."""
     tried: set[str] = set()
     after = None
     while True:
@@ -122,39 +269,46 @@ def _take(campaign_id: str, submission_id: str, store: CodeStore, at: str) -> Co
         for code in _rotated(fresh, submission_id):
             tried.add(code)
             grant = store.give(campaign_id, code, submission_id, at)
-            if grant.code is not None:
+            if grant.code is not None or not grant.eligible:
                 return grant
         after = None  # every one went to others meanwhile: read the pool again from its start
 
 
-def give_code(campaign_id: str, submission_id: str, store: CodeStore) -> str | None:
-    """The entry's code, given now or before (the same on every retry); None: the pool is empty and the entry is waitlisted."""
+def give_code(campaign_id: str, submission_id: str, store: CodeStore) -> EntryCode:
+    """The entry's code, given now or before (the same on every retry); or the waitlist when the
+    pool is empty; or neither when the entry may hold no code (nothing written)."""
     at = _stamp()
     grant = _take(campaign_id, submission_id, store, at)
     if grant is not None:
-        return grant.code
-    held = store.waitlist(campaign_id, submission_id, at)
-    if held is not None:
-        return held
+        return EntryCode(grant.code)
+    instead = store.waitlist(campaign_id, submission_id, at)
+    if instead is not None:
+        return EntryCode(instead.code)
     # An import whose fill read the waitlist before this entry joined it left its codes in
     # the pool: look once more, now that any later fill will see the entry.
     grant = _take(campaign_id, submission_id, store, at)
-    return grant.code if grant is not None else None
+    if grant is None:
+        return EntryCode(None, waitlisted=True)
+    return EntryCode(grant.code, waitlisted=grant.eligible and grant.code is None)
 
 
-def fill_waitlist(campaign_id: str, store: CodeStore) -> int:
-    """Give codes to the campaign's waitlisted entries, oldest first, until the pool or the list runs out; how many got one."""
-    given = 0
+def fill_waitlist(campaign_id: str, store: CodeStore) -> WaitlistFill:
+    """Give codes to the campaign's waitlisted entries, oldest first, until the pool or the list
+    runs out. An entry flagged or rejected since it joined is refused by the give's own
+    condition (its code stays in the pool) and taken off the waitlist."""
+    given = left = 0
     after = None
     while True:
         waiting, after = store.waitlisted(campaign_id, WAITLIST_PAGE, after)
         for submission_id in waiting:
             grant = _take(campaign_id, submission_id, store, _stamp())
             if grant is None:
-                return given
+                return WaitlistFill(given, left)
+            if not grant.eligible:
+                left += store.leave_waitlist(campaign_id, submission_id)
             given += grant.given
         if after is None:
-            return given
+            return WaitlistFill(given, left)
 
 
 def pool_status(campaigns: Iterable[Campaign], store: CodeStore) -> list[PoolStatus]:

@@ -48,6 +48,14 @@ APPROVED = "approved"
 REJECTED = "rejected"
 REVIEW_DECISIONS = (APPROVED, REJECTED)
 
+
+def code_key(code: str) -> str:
+    """The key a discount code is stored and compared under: codes that differ only by case
+    are one code (a checkout rarely tells `abc` from `ABC`). Codes are ASCII (see
+    `campaigns.codes`), so upper case is a full case fold."""
+    return code.upper()
+
+
 #: Flags on an entry, information for the reviewer and the draw (never a rejection):
 #: its photo is within a small distance of an earlier entry's in the same campaign.
 DUPLICATE_RECEIPT = "duplicate_receipt"

@@ -61,7 +61,8 @@ class EntryStore(Protocol):
     def record_review(self, submission_id: str, campaign_id: str, review: Mapping[str, Any]) -> bool:
         """Set an entry's `review` unless the entry is not this campaign's (or not stored) or a
         review received after `review["reviewed_at"]` was recorded; True when recorded (also
-        when this very review, `review["change_id"]`, was before)."""
+        when this very review, `review["change_id"]`, was before). A rejection recorded takes
+        the entry off the campaign's waitlist (`CodeStore.leave_waitlist`)."""
 
 
 class SubmissionStore(Protocol):
@@ -388,30 +389,43 @@ class CodeGrant:
     """What one conditional give of a code found."""
 
     #: The entry's code now: the one given, or the one it held already; None when the code
-    #: had left the pool (another entry took it) and nothing was written.
+    #: had left the pool (another entry took it), or the entry may hold none, and nothing
+    #: was written.
     code: str | None
     #: True when this give wrote the code to the entry.
     given: bool = False
+    #: False when the entry may hold no code (not accepted, flagged as a duplicate receipt,
+    #: rejected in review, or another campaign's): nothing was written, the code stays.
+    eligible: bool = True
 
 
 class CodeStore(Protocol):
     """A campaign's discount codes (the codes table) and its entries' side of them (the submissions table)."""
 
-    def add(self, campaign_id: str, codes: Sequence[tuple[str, str]], added_at: str) -> set[str]:
-        """Put each `(code, pool order)` in the pool unless the campaign holds that code already
-        (in the pool or given), each with a conditional write; return the codes added."""
+    def add(self, campaign_id: str, codes: Sequence[tuple[str, str]], added_at: str) -> dict[str, str]:
+        """Put each `(code, pool order)` in the pool unless the campaign holds that code already,
+        in any case (`events.models.code_key`), in the pool or given, each with a conditional
+        write; return the codes not added, each with the pool order of the one held."""
 
     def available(self, campaign_id: str, limit: int, after: Any = None) -> tuple[list[str], Any]:
-        """Codes still in the pool, in pool order, after the cursor `after`; and the cursor to
-        resume from, None on the last page."""
+        """Codes still in the pool, as imported, in pool order, after the cursor `after`; and
+        the cursor to resume from, None on the last page."""
 
     def give(self, campaign_id: str, code: str, submission_id: str, given_at: str) -> CodeGrant:
-        """In one transaction the code leaves the pool and the entry (which has no code) gets it,
-        accepted and off the waitlist, or neither; NotFound when the entry is not stored."""
+        """In one transaction the code leaves the pool and the entry gets it, accepted and off
+        the waitlist, or neither. The entry's condition: it holds no code, is this campaign's,
+        accepted or waitlisted, not flagged as a duplicate receipt and not rejected in review
+        (else `eligible` is False). NotFound when the entry is not stored."""
 
-    def waitlist(self, campaign_id: str, submission_id: str, at: str) -> str | None:
-        """Mark an entry with no code waitlisted (its first `waitlisted_at` kept); None when done,
-        or the code the entry holds already (nothing written)."""
+    def waitlist(self, campaign_id: str, submission_id: str, at: str) -> CodeGrant | None:
+        """Waitlist an entry that holds no code and may hold one (the condition of `give`), its
+        first `waitlisted_at` kept; None when done, else what the entry is instead (nothing
+        written): the code it holds, or not `eligible`."""
+
+    def leave_waitlist(self, campaign_id: str, submission_id: str) -> bool:
+        """Take a waitlisted entry that may no longer hold a code (flagged as a duplicate
+        receipt, or rejected in review) off the waitlist, `accepted` again without a code, in
+        one conditional write; False (nothing written) when it is not so."""
 
     def waitlisted(self, campaign_id: str, limit: int, after: Any = None) -> tuple[list[str], Any]:
         """The ids of the campaign's waitlisted entries, oldest entry first, after the cursor

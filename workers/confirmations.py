@@ -4,8 +4,9 @@ INSERT and MODIFY records, by their new image. An entry not confirmed yet is set
 its receipt photo, once the thumbnail worker has made it ready, is checked against the
 campaign's other photos (a photo still pending sends nothing yet: the worker touches the
 entry when it is done, which comes back here as a MODIFY); a campaign that gives codes
-gives one to an entry that is no copy, or waitlists it; then one confirmation email goes
-out, with the code or the waitlist line. An entry that later got its code from the
+gives one to an entry that is no copy and was not rejected in review, or waitlists it (the
+give's own conditional write checks that again, against a flag or a review written
+meanwhile); then one confirmation email goes out, with the code or the waitlist line. An entry that later got its code from the
 waitlist gets one "your code" email. Entries stored as `duplicate` get nothing.
 
 The idempotency table, keyed by submission id and read for the whole batch at once,
@@ -20,8 +21,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from campaigns.codes import give_code
-from events.models import ACCEPTED, DUPLICATE, DUPLICATE_RECEIPT
+from campaigns.codes import EntryCode, give_code
+from events.models import ACCEPTED, DUPLICATE, DUPLICATE_RECEIPT, REJECTED
 from events.uploads import PENDING, READY, parse_upload_key
 from lambda_platform.batch import process_changes
 from lambda_platform.ports import CampaignStore, CodeStore, Mailer, Once
@@ -98,11 +99,16 @@ def settle_and_confirm(entry: Mapping[str, Any], ports: SettlePorts) -> dict[str
     name = campaign.name if campaign is not None else entry["campaign_id"]
     copies = receipt_copies(entry, ports)
     flagged = bool(copies or entry.get(DUPLICATE_RECEIPT))
+    rejected = (entry.get("review") or {}).get("decision") == REJECTED
     code: str | None = None
     waitlisted = False
-    if campaign is not None and campaign.gives_codes and not flagged:
-        code = entry.get("code") or give_code(campaign.campaign_id, entry["submission_id"], ports.codes)
-        waitlisted = code is None
+    if campaign is not None and campaign.gives_codes and not flagged and not rejected:
+        given = (
+            EntryCode(entry["code"])
+            if entry.get("code")
+            else give_code(campaign.campaign_id, entry["submission_id"], ports.codes)
+        )
+        code, waitlisted = given.code, given.waitlisted
     message_id = ports.mailer.send(*_parts(confirmation_email(entry, name, code, waitlisted)))
     count(EMAILS_SENT)
     logger.info(

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import shutil
+import tempfile
+from collections.abc import Iterator
 from typing import BinaryIO
 
 import click
@@ -14,20 +18,30 @@ def codes() -> None:
     """Import a campaign's discount codes and see what is left of its pool."""
 
 
-def decode_lines(data: bytes) -> list[str]:
-    """The file's lines, each decoded as UTF-8; a line that is not is refused by number."""
-    lines = data.split(b"\n")
-    if lines and lines[-1] == b"":
-        lines.pop()  # the newline that ends the last line starts no line of its own
-    decoded: list[str] = []
-    for number, raw in enumerate(lines, start=1):
-        try:
-            decoded.append(raw.decode("utf-8"))
-        except UnicodeDecodeError as exc:
-            raise click.ClickException(
-                f"line {number} is not UTF-8 (byte {exc.start + 1} of the line): save the file as UTF-8; nothing was imported"
-            ) from None
-    return decoded
+@contextlib.contextmanager
+def rereadable(file: BinaryIO) -> Iterator[BinaryIO]:
+    """The file itself when it can be read twice (a file, or one redirected to stdin); else
+    (a pipe) a temporary file that the stream is copied into first, on disk, a block at a time."""
+    if file.seekable():
+        yield file
+        return
+    with tempfile.TemporaryFile(prefix="fleet-codes-") as spool:
+        shutil.copyfileobj(file, spool)
+        spool.seek(0)
+        yield spool
+
+
+def check_utf8(file: BinaryIO) -> None:
+    """Read the whole file once, a line at a time, and refuse it by the first line that is not UTF-8."""
+    from campaigns.codes import NotUtf8, read_lines
+
+    start = file.tell()
+    try:
+        for _ in read_lines(file):
+            pass
+    except NotUtf8 as exc:
+        raise click.ClickException(f"{exc}: save the file as UTF-8; nothing was imported") from None
+    file.seek(start)
 
 
 def _code_campaign(campaign_id: str) -> None:
@@ -43,18 +57,28 @@ def _code_campaign(campaign_id: str) -> None:
 @click.argument("campaign_id")
 @click.argument("file", type=click.File("rb"))
 def codes_import(campaign_id: str, file: BinaryIO) -> None:
-    """Add one code a line of FILE ('-' for stdin) to the pool; then give them to the waitlist in order."""
-    from campaigns.codes import import_codes
+    """Add one code a line of FILE ('-' for stdin) to the pool; then give them to the waitlist in order.
 
-    lines = decode_lines(file.read())  # the whole file checked before anything is written
+    Each line is NFKC-normalised and trimmed; a code is ASCII letters, digits and - _ . and
+    codes that differ only by case are one. The file is read twice, a line at a time: once
+    to refuse it whole if a line is not UTF-8, then to import it (stdin from a pipe is
+    copied to a temporary file first). Lines that add nothing are reported on stderr.
+    """
+    from campaigns.codes import Problem, import_codes, read_lines
+
     _code_campaign(campaign_id)
-    report = import_codes(campaign_id, lines, command_ports().codes)
-    for problem in sorted(report.problems + report.already, key=lambda p: p.line):
+
+    def report_problem(problem: Problem) -> None:
         click.echo(f"line {problem.line}: {problem.message}", err=True)
+
+    with rereadable(file) as source:
+        check_utf8(source)  # nothing is written unless every line is UTF-8
+        report = import_codes(campaign_id, read_lines(source), command_ports().codes, report_problem)
+    left = f"; {report.left_waitlist} flagged or rejected entries taken off the waitlist" if report.left_waitlist else ""
     click.echo(
         f"{campaign_id}: {report.added} added, {report.skipped} skipped "
-        f"({len(report.problems)} blank or duplicate lines, {len(report.already)} already in the campaign's codes); "
-        f"{report.given_to_waitlist} given to waitlisted entries"
+        f"({report.problems} blank, duplicate or refused lines, {report.already} already in the campaign's codes); "
+        f"{report.given_to_waitlist} given to waitlisted entries{left}"
     )
 
 

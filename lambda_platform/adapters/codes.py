@@ -1,4 +1,9 @@
-"""The DynamoDB adapter of the CodeStore port: the codes table, its `available` index, and the entries' side."""
+"""The DynamoDB adapter of the CodeStore port: the codes table, its `available` index, and the entries' side.
+
+A code is stored under its key (`events.models.code_key`: codes that differ only by case
+are one code) with its `text` as imported, which is what an entry gets. An entry gets a
+code only under the condition `ELIGIBLE`, checked in the same conditional write that gives it.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from events.models import ACCEPTED, WAITLISTED
+from events.models import ACCEPTED, DUPLICATE_RECEIPT, REJECTED, WAITLISTED, code_key
 from events.topology import TOPOLOGY
 from lambda_platform.adapters.dynamo import call, cancellation_reasons, from_item, query_count, to_item
 from lambda_platform.errors import ConditionFailed, NotFound, RetryLater, error_code
@@ -21,30 +26,92 @@ WAITLIST = SUBMISSIONS.index("waitlist")
 #: Conditional puts of an import in flight at once (each its own call: a batch write has no condition).
 IMPORT_THREADS = 8
 
+#: The entry's side of every give and waitlisting: an entry of this campaign (`:campaign`),
+#: accepted or waitlisted, not flagged as a duplicate receipt, not rejected in review.
+#: (`review.decision <> :rejected` alone would not hold for an entry never reviewed.)
+ELIGIBLE = (
+    "campaign_id = :campaign AND #status IN (:accepted, :waitlisted) AND attribute_not_exists(duplicate_receipt)"
+    " AND (attribute_not_exists(review.decision) OR review.decision <> :rejected)"
+)
+ELIGIBLE_NAMES = {"#status": "status"}
+
+
+def eligible_values(campaign_id: str) -> dict[str, Any]:
+    """The values `ELIGIBLE` refers to."""
+    return {
+        ":campaign": {"S": campaign_id},
+        ":accepted": {"S": ACCEPTED},
+        ":waitlisted": {"S": WAITLISTED},
+        ":rejected": {"S": REJECTED},
+    }
+
+
+def may_hold_code(entry: Mapping[str, Any], campaign_id: str) -> bool:
+    """`ELIGIBLE` read on a stored entry: whether it may be given a code of this campaign."""
+    return (
+        entry.get("campaign_id") == campaign_id
+        and entry.get("status") in (ACCEPTED, WAITLISTED)
+        and not entry.get(DUPLICATE_RECEIPT)
+        and (entry.get("review") or {}).get("decision") != REJECTED
+    )
+
+
+def leave_waitlist(campaign_id: str, submission_id: str) -> bool:
+    """Take a waitlisted entry that is flagged or rejected off the campaign's waitlist: one
+    conditional UpdateItem (`accepted` again, no code, its `waitlisted_at` kept); False when
+    it is not on the waitlist, holds a code, or may hold one."""
+    try:
+        call(
+            "update_item",
+            TableName=table_name(SUBMISSIONS),
+            Key={"submission_id": {"S": submission_id}},
+            UpdateExpression="SET #status = :accepted REMOVE waitlisted_in",
+            ConditionExpression=(
+                "waitlisted_in = :campaign AND #status = :waitlisted AND attribute_not_exists(#code)"
+                " AND (attribute_exists(duplicate_receipt) OR review.decision = :rejected)"
+            ),
+            ExpressionAttributeNames={"#status": "status", "#code": "code"},
+            ExpressionAttributeValues=eligible_values(campaign_id),
+        )
+    except ConditionFailed:
+        return False
+    return True
+
 
 class DynamoCodes:
     """Codes keyed by (campaign_id, code); an entry's code and waitlist place on its submission item."""
 
-    def add(self, campaign_id: str, codes: Sequence[tuple[str, str]], added_at: str) -> set[str]:
-        """Put each new code in the pool; a code the campaign holds already (even given) is left as it is."""
+    def add(self, campaign_id: str, codes: Sequence[tuple[str, str]], added_at: str) -> dict[str, str]:
+        """Put each new code in the pool under its key; a code the campaign holds already in any
+        case (even given) is left as it is, and its pool order returned (the refusal's ALL_OLD)."""
 
-        def put(pair: tuple[str, str]) -> str | None:
+        def put(pair: tuple[str, str]) -> tuple[str, str] | None:
             code, order = pair
+            item = {
+                "campaign_id": campaign_id,
+                "code": code_key(code),
+                "text": code,
+                "pool": campaign_id,
+                "pool_order": order,
+                "added_at": added_at,
+            }
             try:
                 call(
                     "put_item",
                     TableName=table_name(CODES),
-                    Item=to_item(
-                        {"campaign_id": campaign_id, "code": code, "pool": campaign_id, "pool_order": order, "added_at": added_at}
-                    ),
+                    Item=to_item(item),
                     ConditionExpression="attribute_not_exists(code)",
+                    ReturnValuesOnConditionCheckFailure="ALL_OLD",
                 )
-            except ConditionFailed:
-                return None
-            return code
+            except ConditionFailed as exc:
+                held = getattr(exc.__cause__, "response", {}).get("Item") or {}
+                return code, str(from_item(held).get("pool_order", "")) if held else ""
+            return None
 
-        with ThreadPoolExecutor(max_workers=IMPORT_THREADS) as pool:
-            return {code for code in pool.map(put, codes) if code is not None}
+        if not codes:
+            return {}
+        with ThreadPoolExecutor(max_workers=min(IMPORT_THREADS, len(codes))) as pool:
+            return dict(found for found in pool.map(put, codes) if found is not None)
 
     def available(self, campaign_id: str, limit: int, after: Any = None) -> tuple[list[str], Any]:
         """A page of the `available` index, in pool order (eventually consistent on AWS: a give re-checks)."""
@@ -52,22 +119,23 @@ class DynamoCodes:
             "TableName": table_name(CODES),
             "IndexName": index_name(CODES, AVAILABLE),
             "KeyConditionExpression": "#pool = :c",
-            "ExpressionAttributeNames": {"#pool": "pool", "#code": "code"},
+            "ExpressionAttributeNames": {"#pool": "pool", "#code": "code", "#text": "text"},
             "ExpressionAttributeValues": {":c": {"S": campaign_id}},
-            "ProjectionExpression": "#code",
+            "ProjectionExpression": "#code, #text",
             "Limit": limit,
         }
         if after:
             request["ExclusiveStartKey"] = after
         page = call("query", **request)
-        return [from_item(i)["code"] for i in page.get("Items", [])], page.get("LastEvaluatedKey")
+        codes = [from_item(i) for i in page.get("Items", [])]
+        return [str(c.get("text", c["code"])) for c in codes], page.get("LastEvaluatedKey")
 
     def give(self, campaign_id: str, code: str, submission_id: str, given_at: str) -> CodeGrant:
         """The code's and the entry's conditional updates in one TransactWriteItems."""
         take = {
             "Update": {
                 "TableName": table_name(CODES),
-                "Key": {"campaign_id": {"S": campaign_id}, "code": {"S": code}},
+                "Key": {"campaign_id": {"S": campaign_id}, "code": {"S": code_key(code)}},
                 "UpdateExpression": "REMOVE #pool SET given_to = :s, given_at = :t",
                 "ConditionExpression": "#pool = :c",
                 "ExpressionAttributeNames": {"#pool": "pool"},
@@ -81,9 +149,9 @@ class DynamoCodes:
                 # Accepted again and off the waitlist, whichever way it came: a waitlisted
                 # entry given a code is an accepted one with a code.
                 "UpdateExpression": "SET #code = :code, code_given_at = :t, #status = :accepted REMOVE waitlisted_in",
-                "ConditionExpression": "attribute_exists(submission_id) AND attribute_not_exists(#code)",
-                "ExpressionAttributeNames": {"#code": "code", "#status": "status"},
-                "ExpressionAttributeValues": {":code": {"S": code}, ":t": {"S": given_at}, ":accepted": {"S": ACCEPTED}},
+                "ConditionExpression": f"attribute_exists(submission_id) AND attribute_not_exists(#code) AND {ELIGIBLE}",
+                "ExpressionAttributeNames": {"#code": "code", **ELIGIBLE_NAMES},
+                "ExpressionAttributeValues": {":code": {"S": code}, ":t": {"S": given_at}, **eligible_values(campaign_id)},
                 "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
             }
         }
@@ -92,22 +160,26 @@ class DynamoCodes:
         except Exception as exc:
             if error_code(exc) != "TransactionCanceledException":
                 raise
-            return self._refused(submission_id, cancellation_reasons(exc), exc)
+            return self._refused(campaign_id, submission_id, cancellation_reasons(exc), exc)
         return CodeGrant(code, given=True)
 
-    def _refused(self, submission_id: str, reasons: Sequence[Mapping[str, Any]], exc: BaseException) -> CodeGrant:
-        """What a cancelled give means: the entry's own code, or the code gone to someone else."""
+    def _refused(
+        self, campaign_id: str, submission_id: str, reasons: Sequence[Mapping[str, Any]], exc: BaseException
+    ) -> CodeGrant:
+        """What a cancelled give means: the entry's own code, an entry that may hold none, or
+        the code gone to someone else."""
         code_reason, entry_reason = [*reasons, {}, {}][:2]
         if entry_reason.get("Code") == "ConditionalCheckFailed":
-            return CodeGrant(self._held(submission_id, entry_reason.get("Item")))
+            return self._instead(campaign_id, submission_id, entry_reason.get("Item"))
         if entry_reason.get("Code") == "TransactionConflict":
             raise RetryLater(f"entry {submission_id} changed during its code's transaction") from exc
         if code_reason.get("Code") in ("ConditionalCheckFailed", "TransactionConflict"):
             return CodeGrant(None)  # taken, or being taken: the next code is tried
         raise exc
 
-    def _held(self, submission_id: str, item: Mapping[str, Any] | None) -> str:
-        """The code of an entry that refused one: as the refusal returned it, or read."""
+    def _instead(self, campaign_id: str, submission_id: str, item: Mapping[str, Any] | None) -> CodeGrant:
+        """What an entry that refused a code is: as the refusal returned it, or read. The code
+        it holds; or not eligible (nothing written, the code stays in the pool)."""
         if not item:
             found = call(
                 "get_item",
@@ -119,26 +191,32 @@ class DynamoCodes:
         entry = from_item(item) if item else None
         if entry is None:
             raise NotFound(f"entry {submission_id} is not stored")
-        if not entry.get("code"):
-            raise RetryLater(f"entry {submission_id} refused a code but holds none")  # changed meanwhile: look again
-        return str(entry["code"])
+        if entry.get("code"):
+            return CodeGrant(str(entry["code"]))
+        if not may_hold_code(entry, campaign_id):
+            return CodeGrant(None, eligible=False)
+        raise RetryLater(f"entry {submission_id} refused a code but holds none")  # changed meanwhile: look again
 
-    def waitlist(self, campaign_id: str, submission_id: str, at: str) -> str | None:
-        """Waitlist an entry holding no code; the code it holds instead."""
+    def waitlist(self, campaign_id: str, submission_id: str, at: str) -> CodeGrant | None:
+        """Waitlist an entry holding no code, under the condition of `give`; what it is instead."""
         try:
             call(
                 "update_item",
                 TableName=table_name(SUBMISSIONS),
                 Key={"submission_id": {"S": submission_id}},
-                UpdateExpression="SET #status = :w, waitlisted_in = :c, waitlisted_at = if_not_exists(waitlisted_at, :t)",
-                ConditionExpression="attribute_exists(submission_id) AND attribute_not_exists(#code)",
-                ExpressionAttributeNames={"#status": "status", "#code": "code"},
-                ExpressionAttributeValues={":w": {"S": WAITLISTED}, ":c": {"S": campaign_id}, ":t": {"S": at}},
+                UpdateExpression="SET #status = :waitlisted, waitlisted_in = :campaign, waitlisted_at = if_not_exists(waitlisted_at, :t)",
+                ConditionExpression=f"attribute_exists(submission_id) AND attribute_not_exists(#code) AND {ELIGIBLE}",
+                ExpressionAttributeNames={"#code": "code", **ELIGIBLE_NAMES},
+                ExpressionAttributeValues={":t": {"S": at}, **eligible_values(campaign_id)},
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
         except ConditionFailed as exc:
-            return self._held(submission_id, getattr(exc.__cause__, "response", {}).get("Item"))
+            return self._instead(campaign_id, submission_id, getattr(exc.__cause__, "response", {}).get("Item"))
         return None
+
+    def leave_waitlist(self, campaign_id: str, submission_id: str) -> bool:
+        """`leave_waitlist`: one conditional UpdateItem."""
+        return leave_waitlist(campaign_id, submission_id)
 
     def waitlisted(self, campaign_id: str, limit: int, after: Any = None) -> tuple[list[str], Any]:
         """A page of the sparse `waitlist` index, oldest entry first."""

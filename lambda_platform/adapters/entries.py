@@ -9,7 +9,9 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from events.models import REJECTED
 from events.topology import TOPOLOGY
+from lambda_platform.adapters.codes import leave_waitlist
 from lambda_platform.adapters.dynamo import call, from_item, get_one, query_count, to_item
 from lambda_platform.errors import ConditionFailed
 from lambda_platform.resources import index_name, table_name
@@ -68,7 +70,9 @@ class DynamoEntries:
 
     def record_review(self, submission_id: str, campaign_id: str, review: Mapping[str, Any]) -> bool:
         """One conditional UpdateItem: the entry is stored and this campaign's, and no review
-        received later is recorded (this same review again is recorded again)."""
+        received later is recorded (this same review again is recorded again). A rejection
+        then takes the entry off the campaign's waitlist (a second conditional write, which a
+        retry of the review repeats; the next import's give refuses it in any case)."""
         try:
             call(
                 "update_item",
@@ -88,6 +92,8 @@ class DynamoEntries:
             )
         except ConditionFailed:
             return False
+        if review.get("decision") == REJECTED:
+            leave_waitlist(campaign_id, submission_id)
         return True
 
     @staticmethod

@@ -6,6 +6,7 @@ import copy
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from events.models import ACCEPTED, REJECTED, WAITLISTED
 from lambda_platform.adapters.entries import entry_key
 
 
@@ -65,6 +66,9 @@ class FakeEntries:
         if known and not (known["reviewed_at"] < review["reviewed_at"] or known["change_id"] == review["change_id"]):
             return False
         entry["review"] = {k: v for k, v in review.items() if v is not None}
+        if review.get("decision") == REJECTED and entry.get("waitlisted_in") == campaign_id and entry.get("status") == WAITLISTED:
+            entry["status"] = ACCEPTED  # off the waitlist, as the adapter's second write does
+            entry.pop("waitlisted_in")
         return True
 
     def _ordered(self, campaign_id: str, *, newest_first: bool) -> list[tuple[tuple[str, str], dict[str, Any]]]:

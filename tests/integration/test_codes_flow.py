@@ -109,3 +109,81 @@ def test_a_code_file_that_is_not_utf8_is_refused_with_its_line(provisioned, tmp_
     good.write_bytes(b"OK-1\n")
     unknown = fleet_cli(provisioned.endpoint_url, "campaigns", "codes", "import", "nope", str(good))
     assert unknown.returncode != 0 and "no campaign 'nope'" in unknown.stderr
+
+
+@pytest.mark.slow
+def test_waitlisted_entries_flagged_or_rejected_later_get_no_code_and_no_email(running_fleet, tmp_path):
+    from events.models import Campaign
+    from lambda_platform.adapters.entries import DynamoEntries
+    from lambda_platform.adapters.receipts import DynamoReceiptFlags
+    from lambda_platform.adapters.tables import DynamoCampaigns
+
+    endpoint = os.environ["AWS_ENDPOINT_URL"]
+    now = datetime.now(UTC)
+    DynamoCampaigns().put(Campaign("promo", "Promo", now - timedelta(days=1), now + timedelta(days=7), gives_codes=True))
+    addresses = ["clean@example.com", "copy@example.com", "refused@example.com"]
+    for address in addresses:
+        body = {"first_name": "Ada", "last_name": "Lovelace", "email": address, "consent": True}
+        response = requests.post(f"{running_fleet.api_url}/v1/campaigns/promo/submissions", json=body, timeout=10)
+        assert response.status_code == 202, response.text
+    running_fleet.drain()
+    assert all(len(emails_to(a)) == 1 for a in addresses)
+    stored = {e["email"]: e for e in scan("submissions")}
+    assert all(stored[a]["status"] == "waitlisted" for a in addresses)
+
+    # A later receipt check flags one; a reviewer rejects another (what workers.campaign_admin records).
+    assert DynamoReceiptFlags().flag(stored["copy@example.com"]["submission_id"], ["an-earlier-entry"])
+    review = {"decision": "rejected", "reason": "blurry", "reviewed_at": now.isoformat(), "change_id": "c1"}
+    assert DynamoEntries().record_review(stored["refused@example.com"]["submission_id"], "promo", review)
+
+    codes = tmp_path / "codes.csv"
+    codes.write_bytes(b"LATE-1\nLATE-2\nLATE-3\n")
+    imported = fleet_cli(endpoint, "campaigns", "codes", "import", "promo", str(codes))
+    assert imported.returncode == 0, imported.stderr
+    assert "3 added" in imported.stdout and "1 given to waitlisted entries" in imported.stdout
+    assert "1 flagged or rejected entries taken off the waitlist" in imported.stdout
+    running_fleet.drain()
+
+    assert [e.subject for e in emails_to("clean@example.com")][1] == "Your discount code for Promo"
+    assert len(emails_to("copy@example.com")) == 1 and len(emails_to("refused@example.com")) == 1
+    stored = {e["email"]: e for e in scan("submissions")}
+    assert "code" in stored["clean@example.com"]
+    for address in ("copy@example.com", "refused@example.com"):
+        assert "code" not in stored[address] and "waitlisted_in" not in stored[address], address
+        assert stored[address]["status"] == "accepted"
+    status = fleet_cli(endpoint, "campaigns", "codes", "status", "promo")
+    assert status.stdout.strip() == "promo  2 available  1 given  0 waitlisted"
+
+
+def test_codes_are_normalised_and_read_from_a_pipe(provisioned):
+    from events.models import Campaign
+    from lambda_platform.adapters.tables import DynamoCampaigns
+
+    now = datetime.now(UTC)
+    DynamoCampaigns().put(Campaign("promo", "Promo", now - timedelta(days=1), now + timedelta(days=7), gives_codes=True))
+    env = {**os.environ, "AWS_ENDPOINT_URL": provisioned.endpoint_url, "FLEET_STAGE": "local"}
+
+    def pipe(data: bytes) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [FLEET, "campaigns", "codes", "import", "promo", "-"], env=env, input=data, capture_output=True, timeout=120
+        )
+
+    first = pipe("ABC\nabc\nＡＢＣ\nABC\u200b\nA\u0412C\n\u200b\nOK\u202e-1\n".encode())
+    assert first.returncode == 0, first.stderr
+    assert first.stdout.decode().startswith("promo: 1 added, 6 skipped")
+    assert first.stderr.decode().splitlines() == [
+        "line 2: duplicate of line 1",
+        "line 3: duplicate of line 1",
+        "line 4: duplicate of line 1",
+        "line 5: code holds U+0412 CYRILLIC CAPITAL LETTER VE: a code is ASCII letters, digits and - _ .",
+        "line 6: blank line",
+        "line 7: code holds U+202E RIGHT-TO-LEFT OVERRIDE: a code is ASCII letters, digits and - _ .",
+    ]
+    again = pipe(b"abc\nNEW-1\n")
+    assert again.returncode == 0 and "1 added" in again.stdout.decode()
+    assert again.stderr.decode().splitlines() == ["line 1: already in the campaign's codes"]
+    assert sorted((c["code"], c["text"]) for c in scan("codes")) == [("ABC", "ABC"), ("NEW-1", "NEW-1")]
+
+    bad = pipe(b"".join(b"GOOD-%d\n" % n for n in range(3000)) + "CAFÉ\n".encode("cp1252"))
+    assert bad.returncode != 0 and "line 3001 is not UTF-8" in bad.stderr.decode()
+    assert len(scan("codes")) == 2  # nothing of it written

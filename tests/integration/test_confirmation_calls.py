@@ -91,7 +91,7 @@ def test_a_code_costs_one_query_and_one_transaction(calls):
     from workers import confirmations
 
     campaign("promo", gives_codes=True)
-    import_codes("promo", [f"P-{n}" for n in range(5)], DynamoCodes())
+    import_codes("promo", [f"P-{n}" for n in range(5)], DynamoCodes(), print)
     event = stored("promo", 5)
     calls.clear()
     assert confirmations.handler(event, context()) == {"batchItemFailures": []}

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from campaigns.codes import import_codes
+from campaigns.codes import Problem, import_codes
 from events.uploads import upload_key
 from tests.unit.settling import Settling, entry, stream_event
 from workers import confirmations
@@ -26,6 +26,10 @@ def photo(settling: Settling, n: int, status: str = "pending", campaign_id: str 
     return key
 
 
+def no_problem(problem: Problem) -> None:
+    raise AssertionError(f"the codes imported here are all good: {problem}")
+
+
 def text(email: dict) -> str:
     return email["text"] + email["html"]
 
@@ -43,7 +47,7 @@ def test_an_entry_without_photo_or_codes_gets_one_plain_confirmation(settling, l
 
 
 def test_a_pool_of_three_gives_three_codes_and_waitlists_the_rest(settling, lambda_context):
-    import_codes("promo", ["A1", "B2", "C3"], settling.codes)
+    import_codes("promo", ["A1", "B2", "C3"], settling.codes, no_problem)
     stored = [settling.store(entry(n, "promo")) for n in range(5)]
     event = stream_event(*(("INSERT", dict(e)) for e in stored))
     assert confirmations.handler(event, lambda_context) == {"batchItemFailures": []}
@@ -61,7 +65,7 @@ def test_a_pool_of_three_gives_three_codes_and_waitlists_the_rest(settling, lamb
 
 
 def test_a_throttled_confirmation_is_retried_with_the_code_it_was_given(settling, lambda_context):
-    import_codes("promo", ["A1", "B2"], settling.codes)
+    import_codes("promo", ["A1", "B2"], settling.codes, no_problem)
     first, second = settling.store(entry(1, "promo")), settling.store(entry(2, "promo"))
     settling.mailer.throttle_first = {first["email"]}
     event = stream_event(("INSERT", dict(first)), ("INSERT", dict(second)))
@@ -74,7 +78,7 @@ def test_a_throttled_confirmation_is_retried_with_the_code_it_was_given(settling
 
 
 def test_a_pending_photo_sends_nothing_until_the_thumbnail_worker_touches_the_entry(settling, lambda_context):
-    import_codes("promo", ["A1"], settling.codes)
+    import_codes("promo", ["A1"], settling.codes, no_problem)
     key = photo(settling, 7)
     stored = settling.store(entry(1, "promo", upload_key=key))
     assert confirmations.handler(stream_event(("INSERT", dict(stored))), lambda_context) == {"batchItemFailures": []}
@@ -90,7 +94,7 @@ def test_a_pending_photo_sends_nothing_until_the_thumbnail_worker_touches_the_en
 
 
 def test_an_entry_whose_photo_copies_an_earlier_one_gets_no_code(settling, lambda_context):
-    import_codes("promo", ["A1", "B2"], settling.codes)
+    import_codes("promo", ["A1", "B2"], settling.codes, no_problem)
     key = photo(settling, 8, status="ready", phash="ffff0000ffff0000")
     settling.receipts.copies = {"ffff0000ffff0000": ["entry-000"]}
     copy = settling.store(entry(1, "promo", upload_key=key))
@@ -116,7 +120,7 @@ def test_an_entry_given_its_code_from_the_waitlist_gets_one_code_email(settling,
     assert "on the waitlist" in waitlisted["text"]
     assert settling.codes.entries["entry-001"]["status"] == "waitlisted"
 
-    assert import_codes("promo", ["LATE-1"], settling.codes).given_to_waitlist == 1
+    assert import_codes("promo", ["LATE-1"], settling.codes, no_problem).given_to_waitlist == 1
     filled = dict(settling.codes.entries["entry-001"])
     event = stream_event(("MODIFY", filled), ("MODIFY", filled))
     assert confirmations.handler(event, lambda_context) == {"batchItemFailures": []}
@@ -142,3 +146,47 @@ def test_a_batch_reads_its_uploads_at_once():
     lookup = confirmations.batch_uploads(confirmations.upload_ids(event), read)
     assert [lookup(f"{n:032x}")["status"] for n in (1, 2, 3)] == ["rejected"] * 3
     assert reads == [[f"{n:032x}" for n in (1, 2, 3)]]
+
+
+REJECTION = {"decision": "rejected", "reason": "receipt from 2019", "reviewed_at": "2025-06-15T00:00:00+00:00", "change_id": "r1"}
+
+
+def test_an_entry_rejected_before_it_is_settled_gets_no_code_and_no_waitlist(settling, lambda_context):
+    import_codes("promo", ["A1"], settling.codes, no_problem)
+    rejected = settling.store(entry(1, "promo", review=REJECTION))
+    assert confirmations.handler(stream_event(("INSERT", dict(rejected))), lambda_context) == {"batchItemFailures": []}
+    (email,) = settling.mailer.sent
+    assert "discount code" not in email["text"] and "waitlist" not in email["text"]
+    assert settling.codes.gives == [] and settling.codes.counts("promo") == (1, 0, 0)
+
+
+def test_a_review_written_between_the_image_and_the_give_is_seen_by_the_give(settling, lambda_context):
+    import_codes("promo", ["A1"], settling.codes, no_problem)
+    stored = settling.store(entry(1, "promo"))
+    settling.codes.entries["entry-001"]["review"] = REJECTION  # the stream's image predates it
+    assert confirmations.handler(stream_event(("INSERT", dict(stored))), lambda_context) == {"batchItemFailures": []}
+    (email,) = settling.mailer.sent
+    assert "discount code" not in email["text"] and "waitlist" not in email["text"]
+    assert settling.codes.counts("promo") == (1, 0, 0) and "code" not in settling.codes.entries["entry-001"]
+
+
+@pytest.mark.parametrize("later", ["flagged", "rejected"])
+def test_waitlisted_then_flagged_or_rejected_then_an_import_sends_no_code_email(settling, lambda_context, later):
+    from tests.fakes.entries import FakeEntries
+
+    first, second = settling.store(entry(1, "promo")), settling.store(entry(2, "promo"))
+    event = stream_event(("INSERT", dict(first)), ("INSERT", dict(second)))
+    assert confirmations.handler(event, lambda_context) == {"batchItemFailures": []}
+    assert all("on the waitlist" in m["text"] for m in settling.mailer.sent) and len(settling.mailer.sent) == 2
+    if later == "flagged":
+        settling.codes.entries["entry-001"]["duplicate_receipt"] = {"entry-000"}
+    else:
+        assert FakeEntries(settling.codes.entries).record_review("entry-001", "promo", REJECTION)
+
+    report = import_codes("promo", ["LATE-1", "LATE-2"], settling.codes, no_problem)
+    assert report.given_to_waitlist == 1
+    changed = stream_event(*(("MODIFY", dict(settling.codes.entries[s])) for s in ("entry-001", "entry-002")))
+    assert confirmations.handler(changed, lambda_context) == {"batchItemFailures": []}
+    assert [m["to"] for m in settling.mailer.sent[2:]] == [second["email"]]  # one "your code" email, to the clean one
+    assert "code" not in settling.codes.entries["entry-001"]
+    assert settling.codes.counts("promo") == (1, 1, 0)
