@@ -40,6 +40,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     if _is_local(app):
         _register_blueprints(app, LOCAL_BLUEPRINTS)
     _require_route_classes(app)
+    _require_campaign_in_campaign_routes(app)
     return app
 
 
@@ -50,6 +51,20 @@ def _require_route_classes(app: Flask) -> None:
     unclassed = sorted(e for e, view in app.view_functions.items() if e != "static" and route_class(view) is None)
     if unclassed:
         raise RuntimeError(f"routes without a class (public, api_key or user): {', '.join(unclassed)}")
+
+
+def _require_campaign_in_campaign_routes(app: Flask) -> None:
+    """Refuse to start with a `campaigns:*` route whose path names no campaign: a key's
+    binding to its campaigns could not be checked there (see ingest_api.auth.api_key)."""
+    from lambda_platform.access import CAMPAIGN_SCOPES
+
+    unbound = sorted(
+        rule.rule
+        for rule in app.url_map.iter_rules()
+        if getattr(app.view_functions[rule.endpoint], "scope", None) in CAMPAIGN_SCOPES and "campaign_id" not in rule.arguments
+    )
+    if unbound:
+        raise RuntimeError(f"campaigns:* routes without a <campaign_id>: {', '.join(unbound)}")
 
 
 def _register_blueprints(app: Flask, modules: Iterable[str]) -> None:

@@ -5,7 +5,9 @@
   names one, per campaign, in fixed one-minute windows in DynamoDB shared by every API
   process (429 with Retry-After).
 - api_key: `x-api-key`, looked up by its sha256; 401 when missing, unknown or revoked,
-  403 without the scope.
+  403 without the scope. A `campaigns:*` route answers a key not bound to its campaign
+  with the 404 of an unknown campaign, so a key learns nothing of campaigns it does not
+  reach.
 - user: `Authorization: Bearer <JWT>` from the Cognito user pool (locally, the
   development issuer), verified against the pool's JWKS for signature, issuer, client id,
   `token_use` and expiry; `g.user_sub` is the caller.
@@ -25,6 +27,7 @@ from typing import Any
 from flask import Flask, Request, current_app, g, request
 
 from ingest_api.errors import ApiError
+from ingest_api.lookups import campaign_not_found
 from ingest_api.rate_counts import WINDOW_SECONDS, Counts, count, count_deferred, defer
 from ingest_api.services import services
 
@@ -73,16 +76,23 @@ def public(limited: bool = False, per_campaign: bool = False, keyed: bool = Fals
 
 
 def api_key(scope: str) -> Callable:
-    """A route for integrations and admins holding a key with `scope`."""
+    """A route for integrations and admins holding a key with `scope`; a `campaigns:*` route
+    (its path names the `campaign_id`) only for the campaigns the key is bound to."""
+    from lambda_platform.access import CAMPAIGN_SCOPES, reaches_campaign
 
     def decorate(view: Callable) -> Callable:
         @functools.wraps(view)
         def wrapper(*args, **kwargs):
             record = _key_record()
-            if scope not in (record.get("scopes") or []):
+            scopes = tuple(record.get("scopes") or ())
+            if scope not in scopes:
                 raise ApiError(403, "insufficient_scope", f"This key lacks the scope {scope}.")
+            if scope in CAMPAIGN_SCOPES and not reaches_campaign(record, kwargs["campaign_id"]):
+                # Exactly the unknown campaign's answer: no oracle of which campaigns exist.
+                raise campaign_not_found(kwargs["campaign_id"])
             g.api_key_id = record.get("key_id")
             g.api_key_name = record.get("name")
+            g.api_key_scopes = scopes
             return view(*args, **kwargs)
 
         # The route's class rides on the view function for the access check and the OpenAPI

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, request
+from flask import Blueprint, g, request
 
 from events.blog import (
     ARTICLE_ID,
@@ -38,7 +38,7 @@ from ingest_api.bodies import idempotency_key, json_body
 from ingest_api.cache import cacheable, read_cache
 from ingest_api.errors import ApiError
 from ingest_api.idempotency import queue_once
-from ingest_api.lookups import page_after, page_limit, stored_article, upload_of_key
+from ingest_api.lookups import page_after, page_limit, stored_article, upload_of_key, writable_article
 from ingest_api.queued import queued
 from ingest_api.services import services
 from ingest_api.spec import documented
@@ -82,7 +82,7 @@ def create_article():
     fields = shared(ArticleRequestSchema).load(document)
 
     def send(article_id: str, received_at: str) -> None:
-        command = PublishArticle(article_id=article_id, received_at=received_at, **fields)
+        command = PublishArticle(article_id=article_id, received_at=received_at, created_by=g.api_key_id, **fields)
         services().blog_queue.send(command)
 
     article_id = queue_once("articles", key, document, send)
@@ -139,11 +139,11 @@ def get_article(article_id: str):
 @api_key("articles:write")
 @documented(body=ArticlePatchSchema, status=202)
 def edit_article(article_id: str):
-    """Queue a change of a stored article (any of its fields, at least one); 202."""
+    """Queue a change of a stored article the key created (any of its fields, at least one); 202."""
     document = json_body()
     key = idempotency_key()
     changes = shared(ArticlePatchSchema).load(document)
-    stored_article(article_id)
+    writable_article(article_id)
 
     def send(change_id: str, received_at: str) -> None:
         services().blog_queue.send(EditArticle(change_id, article_id, changes, received_at))
@@ -156,9 +156,9 @@ def edit_article(article_id: str):
 @api_key("articles:write")
 @documented(status=202)
 def unpublish_article(article_id: str):
-    """Queue the unpublishing of a stored article: it leaves the list and its reads answer 404; 202."""
+    """Queue the unpublishing of a stored article the key created: it leaves the list and its reads answer 404; 202."""
     key = idempotency_key()
-    stored_article(article_id)
+    writable_article(article_id)
 
     def send(change_id: str, received_at: str) -> None:
         services().blog_queue.send(UnpublishArticle(change_id, article_id, received_at))

@@ -1,5 +1,5 @@
-"""What several views look up the same way: a campaign, a stored article, an upload, the upload limit,
-a page's `limit` and `cursor`.
+"""What several views look up the same way: a campaign, a stored article (and whether the caller's
+key may change it), an upload, the upload limit, a page's `limit` and `cursor`.
 
 Not a blueprint: views import it and it imports no view, so no blueprint needs another.
 """
@@ -11,7 +11,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any, TypeVar
 
-from flask import current_app, request
+from flask import current_app, g, request
 
 from events.blog import ARTICLE_ID
 from events.ids import CAMPAIGN_ID
@@ -58,7 +58,26 @@ def stored_article(article_id: str) -> dict[str, Any]:
     if ARTICLE_ID.match(article_id):
         article = read_cache().get_or_load(f"article:{article_id}", lambda: services().articles.get(article_id))
     if article is None:
-        raise ApiError(404, "article_not_found", "No stored article with this id (yet).")
+        raise article_not_found()
+    return article
+
+
+def article_not_found() -> ApiError:
+    """The 404 of an article id that names no stored article."""
+    return ApiError(404, "article_not_found", "No stored article with this id (yet).")
+
+
+def writable_article(article_id: str) -> dict[str, Any]:
+    """The stored article, when the caller's key created it or holds `articles:admin`; else
+    the 404 of an article not stored, so that a key learns nothing of others' articles.
+    An article stored before articles recorded their key has no creator: only an
+    `articles:admin` key changes it."""
+    from lambda_platform.access import ARTICLES_ADMIN
+
+    article = stored_article(article_id)
+    creator = article.get("created_by")
+    if ARTICLES_ADMIN not in g.get("api_key_scopes", ()) and (creator is None or creator != g.get("api_key_id")):
+        raise article_not_found()
     return article
 
 

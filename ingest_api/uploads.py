@@ -19,7 +19,7 @@ from events.uploads import PENDING, UploadRequestSchema, upload_key, uploads_pre
 from ingest_api.auth import api_key, public
 from ingest_api.bodies import json_body
 from ingest_api.errors import ApiError
-from ingest_api.lookups import max_upload_bytes, open_campaign, stored_article, upload_status
+from ingest_api.lookups import max_upload_bytes, open_campaign, upload_status, writable_article
 from ingest_api.services import services
 from ingest_api.spec import documented
 
@@ -44,9 +44,9 @@ def create_upload(campaign_id: str):
 @api_key("articles:write")
 @documented(body=UploadRequestSchema, status=201)
 def create_article_upload(article_id: str):
-    """A presigned POST for one photo of a stored article, under `uploads/articles/{id}/`."""
+    """A presigned POST for one photo of a stored article the key created, under `uploads/articles/{id}/`."""
     document = json_body()
-    article = stored_article(article_id)
+    article = writable_article(article_id)
     owner = {"article_id": article["article_id"]}
     return presigned_upload(document, uploads_prefix("articles", article["article_id"]), owner, datetime.now(UTC))
 

@@ -3,6 +3,11 @@
 Keys: `fleet_` and 43 random URL-safe characters (256 bits); only their sha256 is stored,
 so a stolen table holds nothing usable, and a high-entropy key needs no slow hash.
 
+A key's `campaigns:*` scopes reach the campaigns it is bound to (`campaigns`), or every
+campaign when it says so (`all_campaigns`); a key made before keys were bound has
+neither and reaches every campaign, as it always did. `articles:write` reaches the
+articles the key created; `articles:admin` beside it, every article.
+
 The development issuer stands in for a Cognito user pool on the local stage: an RSA key
 kept in the state dir (`.fleet/`, never committed) signs tokens shaped as Cognito's access
 tokens, and the API serves its public half as a JWKS under the issuer URL, so the API
@@ -16,13 +21,21 @@ import os
 import secrets
 import time
 import uuid
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from events.ids import CAMPAIGN_ID
+from events.text import is_blank, is_one_line
+
 KEY_PREFIX = "fleet_"
 #: Scopes a key may carry.
-SCOPES = ("articles:write", "subscriptions:write", "campaigns:write", "campaigns:read")
+SCOPES = ("articles:write", "articles:admin", "subscriptions:write", "campaigns:write", "campaigns:read")
+#: The scopes that reach campaigns: a key holding one is bound to its campaigns, or to all.
+CAMPAIGN_SCOPES = ("campaigns:write", "campaigns:read")
+#: The scope that lets an `articles:write` key change articles that other keys created.
+ARTICLES_ADMIN = "articles:admin"
 KEY_FILE = "dev-issuer-key.pem"
 #: The longest a token may be good for: Cognito's own ceiling for access and id tokens,
 #: and so the local issuer's too.
@@ -36,13 +49,32 @@ def hash_key(key: str) -> str:
     return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def new_key(name: str, scopes: list[str], store: Any) -> tuple[str, dict[str, Any]]:
-    """Make a key, store its hash with its name and scopes; return the key (shown once) and the record."""
+def new_key(
+    name: str, scopes: Sequence[str], store: Any, campaigns: Sequence[str] = (), all_campaigns: bool = False
+) -> tuple[str, dict[str, Any]]:
+    """Make a key, store its hash with its name, scopes and campaigns; return the key (shown
+    once) and the record. ValueError for an unknown scope, a campaigns:* key that names no
+    campaign and is not `all_campaigns`, or a binding without a campaigns:* scope."""
     unknown = sorted(set(scopes) - set(SCOPES))
     if unknown:
         raise ValueError(f"unknown scope(s) {', '.join(unknown)}; known: {', '.join(SCOPES)}")
+    if is_blank(name) or not is_one_line(name):
+        # A name is printed in `fleet keys list` and in each review the key records.
+        raise ValueError("a key's name must show something and hold no control, line separator or bidi characters")
+    if ARTICLES_ADMIN in scopes and "articles:write" not in scopes:
+        raise ValueError(f"{ARTICLES_ADMIN} widens articles:write: give both")
+    binds = any(scope in CAMPAIGN_SCOPES for scope in scopes)
+    if (campaigns or all_campaigns) and not binds:
+        raise ValueError("--campaign and --all-campaigns bind a key's campaigns:* scopes, and this key has none")
+    if binds and not campaigns and not all_campaigns:
+        raise ValueError("a key with campaigns:* scopes names its campaigns (--campaign ID, repeatable) or says --all-campaigns")
+    if campaigns and all_campaigns:
+        raise ValueError("--campaign and --all-campaigns exclude each other")
+    bad = sorted(c for c in set(campaigns) if not CAMPAIGN_ID.match(c))
+    if bad:
+        raise ValueError(f"not a campaign id: {', '.join(repr(c) for c in bad)} (lowercase letters, digits and dashes)")
     key = KEY_PREFIX + secrets.token_urlsafe(32)
-    record = {
+    record: dict[str, Any] = {
         "key_hash": hash_key(key),
         "key_id": secrets.token_hex(4),
         "name": name,
@@ -50,8 +82,36 @@ def new_key(name: str, scopes: list[str], store: Any) -> tuple[str, dict[str, An
         "revoked": False,
         "created_at": datetime.now(UTC).isoformat(),
     }
+    if binds:
+        record["all_campaigns"] = all_campaigns
+        if not all_campaigns:
+            record["campaigns"] = sorted(set(campaigns))
     store.put(record)
     return key, record
+
+
+def campaigns_of(record: Mapping[str, Any]) -> frozenset[str] | None:
+    """The campaigns a key's campaigns:* scopes reach; None for every campaign (a key made
+    with --all-campaigns, or before keys were bound)."""
+    if record.get("all_campaigns") or "campaigns" not in record:
+        return None
+    return frozenset(record.get("campaigns") or ())
+
+
+def reaches_campaign(record: Mapping[str, Any], campaign_id: str) -> bool:
+    """True when a key's campaigns:* scopes reach this campaign."""
+    bound = campaigns_of(record)
+    return bound is None or campaign_id in bound
+
+
+def reach(record: Mapping[str, Any]) -> str:
+    """What a key's campaigns:* scopes reach, for a person: nothing to say for a key without them."""
+    if not any(scope in CAMPAIGN_SCOPES for scope in record.get("scopes") or ()):
+        return ""
+    bound = campaigns_of(record)
+    if bound is not None:
+        return f"campaigns {', '.join(sorted(bound))}" if bound else "no campaign"
+    return "all campaigns" if record.get("all_campaigns") else "all campaigns (made before binding)"
 
 
 def revoke(selector: str, store: Any) -> list[dict[str, Any]]:

@@ -54,6 +54,7 @@ def article_item(command: PublishArticle, stored_at: str) -> dict[str, Any]:
         "media": command.media,
         "received_at": command.received_at,
         "stored_at": stored_at,
+        "created_by": command.created_by,
     }
     if command.published:
         # The time the author sent it: the same on every delivery, so the order is stable.

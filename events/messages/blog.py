@@ -25,6 +25,8 @@ class PublishArticle:
     received_at: str = field(fields.String)
     #: `{"type", "upload_key"}` or `{"type", "url"}`, or None.
     media: dict[str, str] | None = field(fields.Dict, keys=fields.String(), values=fields.String(), default=None)
+    #: The id of the API key that created it: only that key (or an `articles:admin` one) changes it.
+    created_by: str | None = field(fields.String, default=None)
 
 
 @message(id_field="comment_id")

@@ -119,19 +119,33 @@ def keys() -> None:
     "scopes",
     multiple=True,
     required=True,
-    help="A scope (repeat for more): articles:write, subscriptions:write, campaigns:write, campaigns:read.",
+    help=(
+        "A scope (repeat for more): articles:write, articles:admin (with articles:write: every article, "
+        "not only the key's own), subscriptions:write, campaigns:write, campaigns:read."
+    ),
 )
-def keys_create(name: str, scopes: tuple[str, ...]) -> None:
-    """Make a key and print it once: only its hash is kept."""
-    from lambda_platform.access import new_key
+@click.option(
+    "--campaign",
+    "campaigns",
+    multiple=True,
+    metavar="ID",
+    help="A campaign the key's campaigns:* scopes reach (repeat for more).",
+)
+@click.option("--all-campaigns", is_flag=True, help="Let the key's campaigns:* scopes reach every campaign.")
+def keys_create(name: str, scopes: tuple[str, ...], campaigns: tuple[str, ...], all_campaigns: bool) -> None:
+    """Make a key and print it once: only its hash is kept. A key with a campaigns:* scope
+    names its campaigns (--campaign) or says --all-campaigns."""
+    from lambda_platform.access import new_key, reach
 
     try:
-        key, record = new_key(name, list(scopes), command_ports().api_keys)
+        key, record = new_key(name, list(scopes), command_ports().api_keys, list(campaigns), all_campaigns)
     except ValueError as exc:
-        raise click.BadParameter(str(exc), param_hint="--scope") from None
+        raise click.UsageError(str(exc)) from None
     click.echo(key)
+    reaches = reach(record)
     click.echo(
-        f"key id {record['key_id']}, name {name!r}, scopes {' '.join(record['scopes'])}: keep it now, it is not shown again",
+        f"key id {record['key_id']}, name {name!r}, scopes {' '.join(record['scopes'])}"
+        f"{f', {reaches}' if reaches else ''}: keep it now, it is not shown again",
         err=True,
     )
 
@@ -151,10 +165,17 @@ def keys_revoke(key_id_or_name: str) -> None:
 
 @keys.command("list")
 def keys_list() -> None:
-    """Every key: id, name, scopes, whether revoked (never the key)."""
+    """Every key: id, name, scopes, the campaigns it reaches, whether revoked (never the key)."""
+    from lambda_platform.access import reach
+
     for record in sorted(command_ports().api_keys.list(), key=lambda r: r.get("created_at", "")):
         state = "revoked" if record.get("revoked") else "active"
-        click.echo(f"{record['key_id']}  {state:7}  {record['name']}  {' '.join(record.get('scopes', []))}")
+        reaches = reach(record)
+        # !r: a name stored before names were checked may hold what would forge a row.
+        name = record["name"] if record["name"].isprintable() else repr(record["name"])
+        click.echo(
+            f"{record['key_id']}  {state:7}  {name}  {' '.join(record.get('scopes', []))}{f'  ({reaches})' if reaches else ''}"
+        )
 
 
 COMMANDS = [campaigns, keys]

@@ -95,7 +95,8 @@ def test_an_edited_article_shows_through_the_edge_as_soon_as_the_worker_purged_i
     assert requests.get(f"{edge.url}/v1/articles/{article_id}", timeout=10).headers["X-Cache"] == "Hit from fleet-edge"
     outlive_the_apis_read_cache(time.monotonic())
 
-    key = new_key("blog-editor", ["articles:write"], DynamoApiKeys())[0]
+    # Another key than the one that wrote it: an editor, who may change every article.
+    key = new_key("blog-editor", ["articles:write", "articles:admin"], DynamoApiKeys())[0]
     edited = requests.patch(
         f"{edge.url}/v1/articles/{article_id}", json={"title": "After the edit"}, headers={"x-api-key": key}, timeout=10
     )

@@ -6,7 +6,7 @@ import copy
 from collections.abc import Mapping
 from typing import Any
 
-from lambda_platform.access import new_key
+from lambda_platform.access import CAMPAIGN_SCOPES, new_key
 
 
 class FakeApiKeys:
@@ -25,9 +25,16 @@ class FakeApiKeys:
     def revoke(self, key_hash: str) -> None:
         self.records[key_hash]["revoked"] = True
 
-    def issue(self, *scopes: str, name: str = "test") -> str:
-        """A new key with these scopes."""
-        return new_key(name, list(scopes), self)[0]
+    def id_of(self, key: str) -> str:
+        """The key id of an issued key."""
+        from lambda_platform.access import hash_key
+
+        return self.records[hash_key(key)]["key_id"]
+
+    def issue(self, *scopes: str, name: str = "test", campaigns: tuple[str, ...] = ()) -> str:
+        """A new key with these scopes; a campaigns:* key reaches `campaigns`, or every campaign when none are named."""
+        every = not campaigns and any(scope in CAMPAIGN_SCOPES for scope in scopes)
+        return new_key(name, list(scopes), self, campaigns, all_campaigns=every)[0]
 
 
 class FakeRateLimiter:

@@ -28,8 +28,8 @@ def keys(provisioned) -> dict[str, dict[str, str]]:
 
     store = DynamoApiKeys()
     return {
-        "admin": {"x-api-key": new_key("agency-admin", ["campaigns:write", "campaigns:read"], store)[0]},
-        "reader": {"x-api-key": new_key("agency-reader", ["campaigns:read"], store)[0]},
+        "admin": {"x-api-key": new_key("agency-admin", ["campaigns:write", "campaigns:read"], store, all_campaigns=True)[0]},
+        "reader": {"x-api-key": new_key("agency-reader", ["campaigns:read"], store, all_campaigns=True)[0]},
     }
 
 

@@ -38,7 +38,7 @@ def fuzzed_fleet(aws_server, tmp_path_factory):
         api.start()
         runtime = LocalRuntime()
         runtime.start()
-        key = access.new_key("fuzz", list(access.SCOPES), DynamoApiKeys())[0]
+        key = access.new_key("fuzz", list(access.SCOPES), DynamoApiKeys(), all_campaigns=True)[0]
         signing = access.signing_key(settings.current().state_dir)
         token = access.issue_token(signing, access.local_issuer(api.url), settings.current().cognito_client_id, "fuzz", 3600)
         yield {"url": api.url, "headers": {"x-api-key": key, "Authorization": f"Bearer {token}"}}

@@ -1,5 +1,6 @@
 """A campaign nobody can rig, end to end on moto: the attacks of a dishonest staff member or
-integrator through the API, each failing. Retries repeat and never reorder."""
+integrator through the API, each failing. Retries repeat and never reorder; keys reach
+only their campaigns and their articles."""
 
 from __future__ import annotations
 
@@ -38,7 +39,7 @@ def queued(method: str, url: str, headers: dict[str, str], key: str | None = Non
 
 @pytest.fixture
 def admin(provisioned) -> dict[str, str]:
-    return make_key("agency", "campaigns:write", "campaigns:read")
+    return make_key("agency", "campaigns:write", "campaigns:read", campaigns=["prize"])
 
 
 @pytest.fixture
@@ -73,7 +74,7 @@ def test_retries_repeat_and_never_reorder(running_fleet, admin, writer, make_cam
     assert (review["decision"], review["reason"]) == ("rejected", "fraud")
 
     # A second key sending the first's Idempotency-Key makes its own request: no takeover.
-    other = make_key("intruder", "campaigns:write", "campaigns:read")
+    other = make_key("intruder", "campaigns:write", "campaigns:read", campaigns=["prize"])
     theirs = queued("PATCH", review_url, other, "B", {"decision": "rejected", "reason": "fraud"})
     running_fleet.drain()
     review = call("GET", review_url, admin).json()["review"]
@@ -119,3 +120,55 @@ def test_retries_repeat_and_never_reorder(running_fleet, admin, writer, make_cam
     running_fleet.drain()
     stored = DynamoArticles().get(article_id)
     assert stored["published"] is True and "unpublished_at" not in stored
+
+
+@pytest.mark.slow
+def test_keys_reach_only_their_campaigns_and_their_articles(running_fleet, admin, writer, make_campaign):
+    api = running_fleet.api_url
+    make_campaign("prize")
+    make_campaign("other")
+    entry = an_entry(api, running_fleet, "other")
+    operator = make_key("operator", "campaigns:write", "campaigns:read", all_campaigns=True)
+
+    # The agency's key, bound to `prize`, sees `other` exactly as a campaign that does not exist.
+    for method, path, body in [
+        ("GET", "/entries", None),
+        ("GET", f"/entries/{entry}", None),
+        ("PATCH", f"/entries/{entry}", {"decision": "approved"}),
+        ("PUT", "", {"name": "Mine now", **window()}),
+    ]:
+        reached = call(method, f"{api}/v1/campaigns/other{path}", admin, json=body)
+        if method != "PUT":  # an operator's PUT of an unknown campaign creates it
+            unknown = call(method, f"{api}/v1/campaigns/ghost{path}", operator, json=body)
+            assert reached.text == unknown.text.replace("ghost", "other")
+        assert reached.status_code == 404, reached.text
+        assert reached.json()["error"]["code"] == "campaign_not_found"
+    listed = call("GET", f"{api}/v1/campaigns/other/entries", operator).json()["entries"]
+    assert [e["submission_id"] for e in listed] == [entry]
+    assert call("GET", f"{api}/v1/campaigns/other/entries/{entry}", operator).json()["review"] is None
+    running_fleet.drain()
+    assert requests.get(f"{api}/v1/campaigns/other", timeout=10).json()["name"] == "Campaign other"
+
+    # Another writer's key cannot edit or unpublish the article; an articles:admin key can.
+    from lambda_platform.adapters.blog import DynamoArticles
+
+    body = {"title": "Sourdough", "content": "Less yeast.", "author": "Ada"}
+    article_id = queued("POST", f"{api}/v1/articles", writer, json=body)["article_id"]
+    running_fleet.drain()
+    rival = make_key("rival", "articles:write")
+    missing = f"{api}/v1/articles/{uuid.uuid4()}"
+    for method, change in [("PATCH", {"title": "Taken over"}), ("DELETE", None)]:
+        taken = call(method, f"{api}/v1/articles/{article_id}", rival, json=change)
+        assert taken.status_code == 404, taken.text
+        assert taken.json() == call(method, missing, rival, json=change).json()
+    running_fleet.drain()
+    stored = DynamoArticles().get(article_id)
+    assert (stored["title"], stored["published"]) == ("Sourdough", True)
+
+    editor = make_key("editor", "articles:write", "articles:admin")
+    queued("PATCH", f"{api}/v1/articles/{article_id}", editor, json={"title": "Edited by the editor"})
+    queued("PATCH", f"{api}/v1/articles/{article_id}", writer, json={"content": "More water."})
+    running_fleet.drain()
+    stored = DynamoArticles().get(article_id)
+    assert (stored["title"], stored["content"]) == ("Edited by the editor", "More water.")
+    assert "created_by" not in requests.get(f"{api}/v1/articles/{article_id}", timeout=10).json()

@@ -52,15 +52,16 @@ def blog_client(blog):
     )
     client = create_app({"TESTING": True, "SERVICES": services, "READ_CACHE_SECONDS": 60}).test_client()
     # The blog's writers are integrations: every request of this client carries their key.
-    client.environ_base["HTTP_X_API_KEY"] = blog["keys"].issue("articles:write", "subscriptions:write")
+    blog["writer_key"] = blog["keys"].issue("articles:write", "subscriptions:write")
+    client.environ_base["HTTP_X_API_KEY"] = blog["writer_key"]
     return client
 
 
-def publish(articles: FakeArticles, title: str, minutes: int = 0, published: bool = True) -> str:
-    """Store an article through the worker's service, received `minutes` after T0."""
+def publish(articles: FakeArticles, title: str, minutes: int = 0, published: bool = True, created_by: str | None = None) -> str:
+    """Store an article through the worker's service, received `minutes` after T0 (created by the key `created_by`)."""
     article_id = str(uuid.uuid4())
     received = (T0 + timedelta(minutes=minutes)).isoformat()
-    command = PublishArticle(article_id, title, f"Text of {title}.", "Ada", published, received)
+    command = PublishArticle(article_id, title, f"Text of {title}.", "Ada", published, received, created_by=created_by)
     assert store_article(command, articles)
     return article_id
 
@@ -234,7 +235,7 @@ def test_subscribing_to_a_missing_article_is_a_404(blog_client):
 
 
 def test_article_uploads_go_under_the_article(blog_client, blog):
-    article_id = publish(blog["articles"], "Photos")
+    article_id = publish(blog["articles"], "Photos", created_by=blog["keys"].id_of(blog["writer_key"]))
     answer = blog_client.post(f"/v1/articles/{article_id}/uploads", json={"content_type": "image/png", "content_length": 10})
     assert answer.status_code == 201
     assert answer.json["key"].startswith(f"uploads/articles/{article_id}/")

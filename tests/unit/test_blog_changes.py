@@ -26,12 +26,17 @@ T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
 @pytest.fixture
 def site():
+    keys = FakeApiKeys()
+    writer_key = keys.issue("articles:write")
     return {
         "queue": FakeQueue(),
         "articles": FakeArticles(),
         "comments": FakeComments(),
-        "keys": FakeApiKeys(),
+        "keys": keys,
         "edge": FakeEdgeCache(),
+        # The writer's key, which created the articles `publish` stores.
+        "writer_key": writer_key,
+        "writer_id": keys.id_of(writer_key),
     }
 
 
@@ -52,14 +57,15 @@ def reader(site):
 def writer(site):
     """A client with an `articles:write` key, and no read cache (so a change shows at once)."""
     client = client_of(site, read_cache_seconds=0)
-    client.environ_base["HTTP_X_API_KEY"] = site["keys"].issue("articles:write")
+    client.environ_base["HTTP_X_API_KEY"] = site["writer_key"]
     return client
 
 
 def publish(site, title: str = "Sourdough", minutes: int = 0, published: bool = True) -> str:
     article_id = str(uuid.uuid4())
     received = (T0 + timedelta(minutes=minutes)).isoformat()
-    assert store_article(PublishArticle(article_id, title, f"All about {title}.", "Ada", published, received), site["articles"])
+    command = PublishArticle(article_id, title, f"All about {title}.", "Ada", published, received, created_by=site["writer_id"])
+    assert store_article(command, site["articles"])
     return article_id
 
 
