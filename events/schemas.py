@@ -13,7 +13,7 @@ from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, validat
 
 from events.emails import Email as Email  # every email field, here with the others (re-exported)
 from events.ids import CAMPAIGN_ID
-from events.text import is_blank
+from events.text import is_blank, is_one_line
 
 # Characters that no form field may carry: C0 controls (tab and newlines aside), DEL, and
 # lone surrogates, which JSON can spell but UTF-8 (and so SQS and DynamoDB) cannot.
@@ -35,6 +35,18 @@ class Text(fields.String):
         return text
 
 
+class Line(Text):
+    """Text on one line, as a name is listed: no tab or line break, no C1 control, no line or
+    paragraph separator, no bidi mark, embedding, override or isolate (`events.text.NOT_IN_A_LINE`),
+    which would forge or reorder the rows of a listing (`fleet campaigns list`)."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any) -> str:
+        # Checked before Text strips the ends: a trailing newline is no more welcome than an inner one.
+        if isinstance(value, str) and not is_one_line(value):
+            raise ValidationError("Must be one line, without control, separator or bidi characters.")
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
 class StrictBoolean(fields.Boolean):
     """A JSON `true` or `false` and nothing else."""
 
@@ -43,6 +55,16 @@ class StrictBoolean(fields.Boolean):
         if not isinstance(value, bool):
             raise self.make_error("invalid", input=value)
         return value
+
+
+class StrictInteger(fields.Integer):
+    """A JSON integer and nothing else (not true, not 1.5, not "12")."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any) -> int:
+        # fields.Integer(strict=True) still takes True and False: a bool is an int.
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise self.make_error("invalid", input=value)
+        return super()._deserialize(value, attr, data, **kwargs)
 
 
 StrictTrue = StrictBoolean(required=True, validate=validate.Equal(True, error="Consent is required."))
@@ -125,13 +147,14 @@ class CampaignSchema(Schema):
         required=True,
         validate=validate.Regexp(CAMPAIGN_ID, error="Lowercase letters, digits and dashes."),
     )
-    name = Text(required=True, validate=validate.Length(min=1, max=200))
+    name = Line(required=True, validate=validate.Length(min=1, max=200))
     opens_at = fields.AwareDateTime(required=True, format="iso")
     closes_at = fields.AwareDateTime(required=True, format="iso")
-    max_entries_per_email = fields.Integer(load_default=1, validate=validate.Range(1, 100))
-    gives_codes = fields.Boolean(load_default=False)
-    draw_includes_unreviewed = fields.Boolean(load_default=True)
-    draw_includes_flagged = fields.Boolean(load_default=False)
+    # JSON integers and booleans only: "5" and "yes" are not what an operator meant to store.
+    max_entries_per_email = StrictInteger(load_default=1, validate=validate.Range(1, 100))
+    gives_codes = StrictBoolean(load_default=False)
+    draw_includes_unreviewed = StrictBoolean(load_default=True)
+    draw_includes_flagged = StrictBoolean(load_default=False)
 
     @validates_schema
     def _opens_before_closing(self, data: dict[str, Any], **kwargs: Any) -> None:

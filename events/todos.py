@@ -5,11 +5,11 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import RAISE, Schema, ValidationError, validate, validates_schema
 
 from events.ids import UUID_ID
 from events.messages.todos import EDITABLE_FIELDS
-from events.schemas import StrictBoolean, Text
+from events.schemas import StrictBoolean, StrictInteger, Text
 from events.uploads import EXTENSIONS
 
 #: Ids the API assigns (uuid4); anything else is a 404 without a read.
@@ -75,4 +75,4 @@ class FileRequestSchema(Schema):
 
     name = Text(required=True, validate=validate.Length(min=1, max=128))
     content_type = Text(required=True, validate=validate.OneOf(FILE_CONTENT_TYPES))
-    content_length = fields.Integer(required=True, strict=True, validate=validate.Range(1, FILE_MAX_BYTES))
+    content_length = StrictInteger(required=True, validate=validate.Range(1, FILE_MAX_BYTES))

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote_plus
@@ -22,6 +21,7 @@ from urllib.parse import unquote_plus
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates
 
 from events.ids import CAMPAIGN, UPLOAD
+from events.schemas import StrictInteger
 
 UPLOADS_PREFIX = "uploads/"
 THUMBNAILS_PREFIX = "thumbnails/"
@@ -132,15 +132,6 @@ def object_created_records(body: str | dict[str, Any]) -> list[ObjectCreated]:
     return found
 
 
-class _StrictInteger(fields.Integer):
-    """A JSON integer and nothing else (not true, not 1.5, not "12")."""
-
-    def _deserialize(self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any) -> int:
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise self.make_error("invalid", input=value)
-        return super()._deserialize(value, attr, data, **kwargs)
-
-
 class UploadRequestSchema(Schema):
     """The body of `POST /v1/{campaigns,articles}/{id}/uploads`; `max_bytes` comes in the context."""
 
@@ -151,7 +142,7 @@ class UploadRequestSchema(Schema):
         required=True,
         validate=validate.OneOf(sorted(EXTENSIONS), error="Must be one of: {choices}."),
     )
-    content_length = _StrictInteger(required=True, strict=True, validate=validate.Range(min=1))
+    content_length = StrictInteger(required=True, validate=validate.Range(min=1))
 
     def __init__(self, max_bytes: int = DEFAULT_MAX_BYTES, **kwargs: Any) -> None:
         super().__init__(**kwargs)

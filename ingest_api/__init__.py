@@ -30,6 +30,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     # Before every route: a `/_local/...` route added anywhere is held to loopback too.
     app.before_request(require_loopback_host)
+    from ingest_api.queries import refuse_repeated_parameters
+
+    # Before every route too: a repeated query parameter is read one way here and another elsewhere.
+    app.before_request(refuse_repeated_parameters)
     # `//` must reach the views (a file name's tricks are refused there), not be redirected.
     app.url_map.merge_slashes = False
 

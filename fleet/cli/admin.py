@@ -94,7 +94,15 @@ def campaigns_list(as_json: bool) -> None:
                 )
             )
         else:
-            click.echo(f"{campaign.campaign_id}  {state:<6}  {entries:>7} entries  {campaign.name}  ({_window(campaign)})")
+            click.echo(
+                f"{campaign.campaign_id}  {state:<6}  {entries:>7} entries  {_shown(campaign.name)}  ({_window(campaign)})"
+            )
+
+
+def _shown(name: str) -> str:
+    """A stored name as one row's cell: quoted and escaped when it holds what would break
+    or reorder the row (one stored before names were checked)."""
+    return name if name.isprintable() else repr(name)
 
 
 def _window(campaign) -> str:
@@ -171,8 +179,7 @@ def keys_list() -> None:
     for record in sorted(command_ports().api_keys.list(), key=lambda r: r.get("created_at", "")):
         state = "revoked" if record.get("revoked") else "active"
         reaches = reach(record)
-        # !r: a name stored before names were checked may hold what would forge a row.
-        name = record["name"] if record["name"].isprintable() else repr(record["name"])
+        name = _shown(record["name"])
         click.echo(
             f"{record['key_id']}  {state:7}  {name}  {' '.join(record.get('scopes', []))}{f'  ({reaches})' if reaches else ''}"
         )

@@ -74,10 +74,13 @@ def object_key(path: str) -> str | None:
 
 
 def forwarded_query(behaviour: CacheBehaviour, query: str) -> str:
-    """The query string the origin sees and the key holds: the behaviour's names only, sorted."""
+    """The query string the origin sees and the key holds: the behaviour's names only, in the
+    viewer's order, as CloudFront forwards and keys them. Never sorted: `limit=5&limit=100`
+    sorted is `limit=100&limit=5`, and an origin that reads the first value would read
+    another request than the viewer sent."""
     if behaviour.origin == "site":
         return ""
-    kept = sorted((k, v) for k, v in parse_qsl(query, keep_blank_values=True) if k in behaviour.query_strings)
+    kept = [(k, v) for k, v in parse_qsl(query, keep_blank_values=True) if k in behaviour.query_strings]
     return urlencode(kept, quote_via=quote)
 
 

@@ -172,3 +172,102 @@ def test_keys_reach_only_their_campaigns_and_their_articles(running_fleet, admin
     stored = DynamoArticles().get(article_id)
     assert (stored["title"], stored["content"]) == ("Edited by the editor", "More water.")
     assert "created_by" not in requests.get(f"{api}/v1/articles/{article_id}", timeout=10).json()
+
+
+class TargetRecorder:
+    """An origin that records the target (path and query) of every request and answers `{}`."""
+
+    def __init__(self) -> None:
+        import http.server
+        import threading
+
+        targets = self.targets = []
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                targets.append(self.path)
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", "2")
+                self.end_headers()
+                self.wfile.write(b"{}")
+
+            def log_message(self, *args) -> None:
+                pass
+
+        self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self._server.server_port}"
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+@pytest.fixture
+def api(provisioned):
+    from fleet.runtime.local import ApiServer
+
+    server = ApiServer(port=0)
+    server.start()
+    yield server.url
+    server.stop()
+
+
+def edge_before(origin_url: str):
+    from fleet.edge.server import EdgeServer
+
+    server = EdgeServer(origin_url)
+    server.start()
+    return server
+
+
+def test_admin_input_is_strict_and_a_repeated_query_parameter_is_refused_through_the_edge(api, admin, make_campaign):
+    make_campaign("prize")
+    campaign_url = f"{api}/v1/campaigns/prize"
+
+    for field, value in [
+        ("name", "Prize\nprize  open  0 entries  Forged"),
+        ("name", "\u202eezirP"),
+        ("gives_codes", "yes"),
+        ("max_entries_per_email", "5"),
+    ]:
+        refused = call("PUT", campaign_url, admin, json={"name": "Prize", **window(), field: value})
+        assert refused.status_code == 422, (field, refused.text)
+        assert list(refused.json()["error"]["fields"]) == [field]
+
+    edge = edge_before(api)
+    try:
+        for base in (api, edge.url):
+            repeated = call("GET", f"{campaign_url.replace(api, base)}/entries?limit=5&limit=100", admin)
+            assert repeated.status_code == 400, (base, repeated.text)
+            assert repeated.json()["error"] == {
+                "code": "repeated_parameter",
+                "message": "A query parameter is given more than once.",
+                "fields": {"limit": ["Given more than once: send each query parameter once."]},
+            }
+            public = requests.get(f"{base}/v1/articles?limit=5&limit=100", timeout=10)
+            assert (public.status_code, public.json()["error"]["code"]) == (400, "repeated_parameter")
+        assert call("GET", f"{edge.url}/v1/campaigns/prize/entries?limit=5", admin).status_code == 200
+    finally:
+        edge.stop()
+
+
+def test_the_edge_passes_query_parameters_in_the_viewers_order(provisioned):
+    origin = TargetRecorder()
+    edge = edge_before(origin.url)
+    try:
+        for query in ("limit=5&limit=100", "limit=100&limit=5", "limit=5&cursor=abc", "cursor=abc&limit=5"):
+            assert requests.get(f"{edge.url}/v1/articles?{query}", timeout=10).status_code == 200
+            assert requests.get(f"{edge.url}/v1/articles?{query}", headers={"x-api-key": "k"}, timeout=10).status_code == 200
+    finally:
+        edge.stop()
+        origin.stop()
+
+    asked = [target for target in origin.targets if target.startswith("/v1/articles")]
+    assert asked == [
+        f"/v1/articles?{query}"
+        for query in ("limit=5&limit=100", "limit=100&limit=5", "limit=5&cursor=abc", "cursor=abc&limit=5")
+        for _ in range(2)
+    ]
