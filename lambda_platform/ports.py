@@ -459,10 +459,21 @@ class ReceiptFlags(Protocol):
 
 
 class DrawStore(Protocol):
-    """The draws table: one item per campaign and seed, written once."""
+    """The draws table: a campaign's commitment (its seed's hash) and its one draw, each
+    written once, and the eligible ids the draw froze."""
 
-    def get(self, campaign_id: str, seed: str) -> dict[str, Any] | None:
-        """The stored draw, or None."""
+    def commitment(self, campaign_id: str) -> dict[str, Any] | None:
+        """The campaign's commitment, or None."""
 
-    def put_new(self, draw: Mapping[str, Any]) -> bool:
-        """Store a draw whose campaign and seed are not stored yet; False (nothing written) when they are."""
+    def commit(self, commitment: Mapping[str, Any]) -> bool:
+        """Store the campaign's commitment unless one is stored; False (nothing written) then."""
+
+    def draw(self, campaign_id: str) -> dict[str, Any] | None:
+        """The campaign's draw, or None."""
+
+    def put_draw(self, draw: Mapping[str, Any], eligible: Sequence[str]) -> bool:
+        """Store the eligible ids under the draw's digest, then the draw unless the campaign's
+        draw is stored; False (the draw not written) then."""
+
+    def eligible(self, campaign_id: str, digest: str) -> list[str] | None:
+        """The eligible ids stored under this digest, in order; None when they are not all there."""

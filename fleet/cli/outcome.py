@@ -148,84 +148,147 @@ def _export(ports: Ports, campaign_id: str, status: str | None, out: TextIO, opt
 
 @click.command("draw")
 @click.argument("campaign_id")
-@click.option("--winners", type=click.IntRange(min=1), help="How many winners to draw.")
-@click.option("--seed", help="The draw's seed (a random one when not given). The same seed and entries give the same winners.")
 @click.option(
-    "--verify", "verify_seed", metavar="SEED", help="Recompute the stored draw with this seed from today's entries and compare."
+    "--commit",
+    is_flag=True,
+    help="Before the campaign closes: draw a random seed, store only its SHA-256, and print the seed once (last line).",
 )
+@click.option("--winners", type=click.IntRange(min=1), help="After the campaign has closed: how many winners to draw.")
+@click.option("--seed", help="With --winners: the seed printed by --commit (no other is taken).")
+@click.option("--verify", is_flag=True, help="Recompute the stored draw from its stored seed, frozen ids and rule.")
 @click.option(
     "--ids-file",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Also write the sorted eligible ids, exactly the bytes the digest hashes (sha256sum FILE gives it).",
+    help="With --winners or --verify: write the frozen eligible ids, exactly the bytes the digest hashes.",
 )
 def campaigns_draw(
-    campaign_id: str, winners: int | None, seed: str | None, verify_seed: str | None, ids_file: Path | None
+    campaign_id: str, commit: bool, winners: int | None, seed: str | None, verify: bool, ids_file: Path | None
 ) -> None:
-    """Draw winners among the eligible entries, reproducibly, and store the draw once per seed.
+    """The campaign's draw: committed before it closes, run once after, verified by anyone.
 
-    Eligible: accepted or waitlisted, not rejected; not reviewed, and flagged as a
-    duplicate receipt, only as the campaign says. Winners: the N ids of lowest
-    SHA-256("{seed}:{id}"); digest: SHA-256 of the sorted ids joined by newlines.
+    \b
+    fleet campaigns draw ID --commit                      before the campaign closes
+    fleet campaigns draw ID --winners N --seed SEED       once it has closed
+    fleet campaigns draw ID --verify                      any time after
+
+    Eligible: accepted or waitlisted, not rejected; not reviewed, and flagged as a duplicate
+    receipt, only as the campaign said when the draw was committed. Commitment: SHA-256 of
+    the seed. Winners: the N ids of lowest SHA-256("{seed}:{id}"). Digest: SHA-256 of the
+    sorted eligible ids joined by newlines.
     """
-    from campaigns.draw import TooManyWinners, run_draw
-
-    if verify_seed is not None:
-        if winners is not None or seed is not None:
-            raise click.UsageError("--verify takes no --winners or --seed")
-        _verify(campaign_id, verify_seed, ids_file)
+    modes = [name for name, used in (("--commit", commit), ("--winners", winners is not None), ("--verify", verify)) if used]
+    if len(modes) != 1:
+        raise click.UsageError("Give one of --commit, --winners N --seed SEED, or --verify.")
+    if commit or verify:
+        if seed is not None:
+            raise click.UsageError(f"{modes[0]} takes no --seed: the seed is drawn by --commit and checked by the draw")
+        if commit and ids_file is not None:
+            raise click.UsageError("--commit writes no ids: nothing is frozen before the draw")
+        (_commit if commit else _verify)(campaign_id, ids_file)
         return
-    if winners is None:
-        raise click.UsageError("Missing option '--winners' (or --verify SEED).")
-    if seed is not None and not seed.strip():
-        raise click.BadParameter("a seed cannot be empty", param_hint="--seed")
+    if seed is None or not seed.strip():
+        raise click.UsageError("Missing option '--seed': the draw takes the seed printed by --commit.")
+    assert winners is not None
+    _draw(campaign_id, winners, seed.strip().lower(), ids_file)
+
+
+def _commit(campaign_id: str, ids_file: Path | None) -> None:
+    from campaigns.draw import DrawRefused, commit_draw
+
     ports = command_ports()
     campaign = _campaign(ports, campaign_id)
     try:
-        outcome = run_draw(campaign, ports.entries.iter_campaign(campaign_id), winners, ports.draws, seed=seed)
+        committed = commit_draw(campaign, ports.entries.count(campaign_id), ports.draws)
+    except DrawRefused as exc:
+        raise click.ClickException(str(exc)) from None
+    made = committed.commitment
+    click.echo(f"the draw of {campaign_id} is committed at {made['committed_at']}")
+    click.echo(f"sha256 of its seed: {made['seed_sha256']}")
+    click.echo(_timing(made))
+    click.echo(f"the campaign closes at {made['closes_at']}; then: fleet campaigns draw {campaign_id} --winners N --seed SEED")
+    click.echo("the seed, printed this once and stored nowhere (without it there is no draw; keep it from reviewers):")
+    click.echo(committed.seed)
+
+
+def _timing(record: Mapping[str, Any]) -> str:
+    """When the draw was committed, against the campaign's opening, and what was stored then."""
+    entries = int(record["entries_at_commit"])
+    if record["committed_after_opening"]:
+        return (
+            f"committed AFTER the campaign opened (at {record['opens_at']}), with {entries} entries stored then: "
+            "an auditor will judge whether anyone could have chosen entries knowing the seed"
+        )
+    return f"committed before the campaign opened (at {record['opens_at']}), with {entries} entries stored then"
+
+
+def _draw(campaign_id: str, winners: int, seed: str, ids_file: Path | None) -> None:
+    from campaigns.draw import DrawRefused, TooManyWinners, run_draw
+
+    ports = command_ports()
+    campaign = _campaign(ports, campaign_id)
+    try:
+        outcome = run_draw(campaign, ports.entries.iter_campaign(campaign_id), winners, seed, ports.draws)
+    except DrawRefused as exc:
+        raise click.ClickException(str(exc)) from None
     except TooManyWinners as exc:
         raise click.ClickException(f"{exc}: draw refused, nothing stored") from None
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--winners") from None
     draw = outcome.draw
     if outcome.created:
-        click.echo(f"draw of {campaign_id} stored")
+        click.echo(f"the draw of {campaign_id} is stored: the campaign's one draw")
     else:
-        click.echo(f"a draw of {campaign_id} with seed {draw['seed']} was stored already ({draw['drawn_at']}): nothing changed")
+        click.echo(f"the draw of {campaign_id} was stored already ({draw['drawn_at']}): nothing changed")
         if int(draw["winners_requested"]) != winners:
-            click.echo(f"it drew {draw['winners_requested']} winners, not {winners}: use another seed for another draw")
+            click.echo(f"it drew {draw['winners_requested']} winners, not {winners}: a campaign has one draw")
     _print_draw(draw)
     if not outcome.created and outcome.entries_changed:
         click.echo(
-            f"the eligible entries changed since: {outcome.eligible_now} now, digest {outcome.digest_now} "
-            "(the stored draw stands)"
+            f"the entries eligible now differ from the frozen ones: {len(outcome.ids_now)} now "
+            "(reviews or flags since the draw; the stored draw stands)"
         )
-    _write_ids(ids_file, outcome.ids_now)
+    _write_frozen(ports, draw, ids_file)
 
 
-def _verify(campaign_id: str, seed: str, ids_file: Path | None) -> None:
+def _verify(campaign_id: str, ids_file: Path | None) -> None:
     from campaigns.draw import verify_draw
 
     ports = command_ports()
     campaign = _campaign(ports, campaign_id)
-    checked = verify_draw(campaign, ports.entries.iter_campaign(campaign_id), seed, ports.draws)
+    checked = verify_draw(campaign, ports.entries.iter_campaign(campaign_id), ports.draws)
     if checked is None:
-        raise click.ClickException(f"no draw of {campaign_id} with seed {seed!r}")
+        raise click.ClickException(f"no draw of {campaign_id} is stored")
     _print_draw(checked.draw)
-    click.echo(f"eligible now: {checked.eligible_now}, digest {checked.digest_now}")
-    _write_ids(ids_file, checked.ids_now)
-    if checked.digest_matches and checked.winners_match:
-        click.echo("verified: the same eligible entries and the same winners")
+    checks = (
+        (checked.seed_matches_commitment, "the seed hashes to the committed sha256"),
+        (checked.committed_before_closing, "the commitment was made before the campaign closed"),
+        (checked.drawn_after_closing, "the draw ran after the campaign closed"),
+        (checked.frozen_match_digest, "the frozen eligible ids hash to the digest"),
+        (checked.winners_match, "the rule gives the same winners from them"),
+    )
+    for held, what in checks:
+        click.echo(f"{'ok  ' if held else 'FAIL'} {what}")
+    if checked.entries_changed:
+        click.echo(
+            f"note: {len(checked.ids_now)} entries are eligible today, not the frozen ones "
+            "(reviews or flags since the draw: the draw stands on the frozen ids)"
+        )
+    _write_frozen(ports, checked.draw, ids_file)
+    if checked.verified:
+        click.echo("verified: the committed seed, the frozen entries and the same winners")
         return
-    problems = []
-    if not checked.digest_matches:
-        problems.append("the eligible entries differ from the draw's (digest)")
-    if not checked.winners_match:
-        problems.append(f"the rule gives other winners today: {', '.join(checked.winners_now) or 'none'}")
-    raise click.ClickException("not verified: " + "; ".join(problems))
+    if checked.frozen is None:
+        raise click.ClickException("not verified: the frozen eligible ids are not stored")
+    raise click.ClickException("not verified, failed: " + "; ".join(what for held, what in checks if not held))
 
 
 def _print_draw(draw: Mapping[str, Any]) -> None:
     click.echo(f"seed: {draw['seed']}")
+    click.echo(f"sha256 of the seed, committed at {draw['committed_at']}: {draw['seed_sha256']}")
+    click.echo(_timing(draw))
+    click.echo(f"campaign closed at {draw['closes_at']}; drawn at {draw['drawn_at']}")
+    if draw.get("closes_at_commit", draw["closes_at"]) != draw["closes_at"]:
+        click.echo(f"the campaign's close was moved after the commitment: it was {draw['closes_at_commit']} then")
     click.echo(f"eligible entries: {draw['eligible']}")
     click.echo(f"digest (sha256 of the sorted ids joined by newlines): {draw['digest']}")
     click.echo(f"winners ({len(draw['winners'])}):")
@@ -233,10 +296,13 @@ def _print_draw(draw: Mapping[str, Any]) -> None:
         click.echo(f"  {place}. {winner}")
 
 
-def _write_ids(path: Path | None, ids: list[str]) -> None:
+def _write_frozen(ports: Ports, draw: Mapping[str, Any], path: Path | None) -> None:
     if path is None:
         return
     from campaigns.draw import ids_text
 
-    path.write_bytes(ids_text(ids).encode("utf-8"))
-    click.echo(f"eligible ids written to {path} (sha256sum gives the digest)")
+    frozen = ports.draws.eligible(draw["campaign_id"], draw["digest"])
+    if frozen is None:
+        raise click.ClickException("the frozen eligible ids are not stored: no ids file written")
+    path.write_bytes(ids_text(frozen).encode("utf-8"))
+    click.echo(f"the frozen eligible ids written to {path} (sha256sum gives the digest)")

@@ -195,8 +195,18 @@ def test_the_operators_commands_export_draw_replay_and_check(enforced, tmp_path)
     export = tmp_path / "entries.csv"
     enforced.run("campaigns", "export", CAMPAIGN, "-o", str(export))
     assert export.read_text().count("\n") >= 2
-    drawn = enforced.run("campaigns", "draw", CAMPAIGN, "--winners", "1", "--seed", "iam").stdout
+    # The draw, committed while its campaign is open, run once it has closed, then verified.
+    window = ("--name", "Draw", "--opens", "2026-01-01T00:00:00Z")
+    enforced.run("campaigns", "create", "iam-draw", *window, "--closes", "2030-01-01T00:00:00Z")
+    posted = requests.post(f"{enforced.api}/v1/campaigns/iam-draw/submissions", json=entry("draw@example.com"), timeout=10)
+    assert posted.status_code == 202, posted.text
+    wait_for(lambda: requests.get(enforced.api + posted.json()["status_url"], timeout=10).json().get("status") == "accepted")
+    seed = enforced.run("campaigns", "draw", "iam-draw", "--commit").stdout.splitlines()[-1]
+    closed = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 60))
+    enforced.run("campaigns", "create", "iam-draw", *window, "--closes", closed)
+    drawn = enforced.run("campaigns", "draw", "iam-draw", "--winners", "1", "--seed", seed).stdout
     assert "winners (1)" in drawn
+    assert "verified" in enforced.run("campaigns", "draw", "iam-draw", "--verify").stdout
     enforced.run("replay", "submissions", "--dry-run")
     status = json.loads(enforced.run("status", "--json").stdout)
     assert {q["name"] for q in status["queues"]} >= {"submissions", "confirmations-failures"}

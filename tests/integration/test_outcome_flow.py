@@ -1,9 +1,10 @@
 """A campaign's outcome against moto: entries stored as the worker stores them, then the real
-`fleet campaigns export` and `fleet campaigns draw`."""
+`fleet campaigns export` and `fleet campaigns draw` (commit, close, draw, verify)."""
 
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 
@@ -80,7 +81,7 @@ def fleet(*args: str):
 
 
 @pytest.mark.slow
-def test_export_and_draw_against_moto(outcome_campaign, tmp_path):
+def test_export_against_moto(outcome_campaign, tmp_path):
     target = tmp_path / "entries.csv"
     exported = fleet("campaigns", "export", "outcome", "--excel", "-o", str(target))
     assert exported.exit_code == 0, exported.output
@@ -104,26 +105,94 @@ def test_export_and_draw_against_moto(outcome_campaign, tmp_path):
     empty = fleet("campaigns", "export", "empty")
     assert empty.exit_code == 0 and empty.stdout.splitlines() == [",".join(f'"{c}"' for c in header)]
 
+    unknown = fleet("campaigns", "export", "nowhere")
+    assert unknown.exit_code == 1 and "no campaign 'nowhere'" in unknown.output
+
+
+def close(campaign_id: str) -> None:
+    """The campaign as stored, closed a minute ago."""
+    from dataclasses import replace
+    from datetime import UTC, datetime, timedelta
+
+    from lambda_platform.adapters.tables import DynamoCampaigns
+
+    stored = DynamoCampaigns().get(campaign_id)
+    assert stored is not None
+    DynamoCampaigns().put(replace(stored, closes_at=datetime.now(UTC) - timedelta(minutes=1)))
+
+
+@pytest.mark.slow
+def test_a_draw_committed_closed_run_and_verified_against_moto(outcome_campaign, tmp_path):
+    from tests.tables import scan
+
+    # Commit while the campaign is open: only the seed's hash is stored.
+    made = fleet("campaigns", "draw", "outcome", "--commit")
+    assert made.exit_code == 0, made.output
+    seed = made.output.splitlines()[-1]
+    assert len(seed) == 64 and made.output.count(seed) == 1
+    assert "committed AFTER the campaign opened" in made.output and "with 120 entries stored then" in made.output
+    (commitment,) = scan("draws")
+    assert commitment["seed"] == "commitment" and commitment["seed_sha256"] == hashlib.sha256(seed.encode()).hexdigest()
+    assert seed not in json.dumps(commitment, default=str)
+    assert fleet("campaigns", "draw", "outcome", "--commit").exit_code == 1  # never replaced
+    early = fleet("campaigns", "draw", "outcome", "--winners", "3", "--seed", seed)
+    assert early.exit_code == 1 and "once the campaign has closed" in early.output
+
+    close("outcome")
+    assert fleet("campaigns", "draw", "outcome", "--commit").exit_code == 1
+    other = fleet("campaigns", "draw", "outcome", "--winners", "3", "--seed", "0" * 64)
+    assert other.exit_code == 1 and "not the one committed" in other.output
     # Eligible: accepted, not rejected, not flagged (the campaign's defaults): 120 - 3.
-    refused = fleet("campaigns", "draw", "outcome", "--winners", "118")
+    refused = fleet("campaigns", "draw", "outcome", "--winners", "118", "--seed", seed)
     assert refused.exit_code == 1 and "only 117 eligible entries" in refused.output
-    drawn = fleet("campaigns", "draw", "outcome", "--winners", "3", "--seed", "2030-final")
+    assert [d["seed"] for d in scan("draws")] == ["commitment"]
+
+    ids_file = tmp_path / "eligible.txt"
+    drawn = fleet("campaigns", "draw", "outcome", "--winners", "3", "--seed", seed, "--ids-file", str(ids_file))
     assert drawn.exit_code == 0, drawn.output
-    assert "eligible entries: 117" in drawn.output and "draw of outcome stored" in drawn.output
-    again = fleet("campaigns", "draw", "outcome", "--winners", "3", "--seed", "2030-final")
-    assert again.exit_code == 0 and "nothing changed" in again.output
-    assert _winners(again.output) == _winners(drawn.output) and len(_winners(drawn.output)) == 3
-    for excluded in ("sub-0000", "sub-0001", "sub-0002"):
-        assert excluded not in _winners(drawn.output)
+    assert "eligible entries: 117" in drawn.output and "the campaign's one draw" in drawn.output
+    winners = _winners(drawn.output)
+    assert len(winners) == 3 and not {"sub-0000", "sub-0001", "sub-0002"} & set(winners)
+    again = fleet("campaigns", "draw", "outcome", "--winners", "3", "--seed", seed)
+    assert again.exit_code == 0 and "nothing changed" in again.output and _winners(again.output) == winners
+
+    # Re-run by hand, as an auditor would, from the ids file and the seed.
+    ids = ids_file.read_bytes().decode().split("\n")
+    assert len(ids) == 117 and ids == sorted(ids)
+    stored = {d["seed"]: d for d in scan("draws")}
+    assert stored["draw"]["digest"] == hashlib.sha256(ids_file.read_bytes()).hexdigest()
+    assert sorted(ids, key=lambda i: hashlib.sha256(f"{seed}:{i}".encode()).hexdigest())[:3] == winners
+    assert stored["draw"]["revealed_seed"] == seed and stored["draw"]["winners"] == winners
+
+    # A winner rejected after the draw changes nothing: the draw stands on the frozen ids.
+    from lambda_platform.adapters.entries import DynamoEntries
+
+    review = {"decision": "rejected", "reason": "late", "reviewed_at": "2030-02-01T00:00:00+00:00", "change_id": "c9"}
+    assert DynamoEntries().record_review(winners[0], "outcome", review)
+    verified = fleet("campaigns", "draw", "outcome", "--verify")
+    assert verified.exit_code == 0, verified.output
+    assert "verified: the committed seed, the frozen entries and the same winners" in verified.output
+    assert "note: 116 entries are eligible today" in verified.output
+
+
+@pytest.mark.slow
+def test_a_draw_committed_before_opening_says_so_and_a_large_frozen_set_is_stored_in_parts(make_campaign):
+    from datetime import timedelta
 
     from lambda_platform.adapters.draws import DynamoDraws
 
-    stored = DynamoDraws().get("outcome", "2030-final")
-    assert stored is not None and stored["winners"] == _winners(drawn.output) and stored["eligible"] == 117
-    verified = fleet("campaigns", "draw", "outcome", "--verify", "2030-final")
-    assert verified.exit_code == 0 and "verified" in verified.output
-    unknown = fleet("campaigns", "export", "nowhere")
-    assert unknown.exit_code == 1 and "no campaign 'nowhere'" in unknown.output
+    make_campaign("future", opens_in=timedelta(days=1))
+    made = fleet("campaigns", "draw", "future", "--commit")
+    assert made.exit_code == 0, made.output
+    assert "committed before the campaign opened" in made.output and "with 0 entries stored then" in made.output
+
+    ids = sorted(f"{n:08d}-aaaa-bbbb-cccc-{n:012d}" for n in range(20_000))  # 740 KB of ids: three parts
+    draws = DynamoDraws()
+    draw = {"campaign_id": "big", "seed": "f" * 64, "digest": "d" * 64, "winners": ids[:2]}
+    assert draws.put_draw(draw, ids)
+    assert not draws.put_draw({**draw, "winners": ids[2:4]}, ids)  # one draw per campaign
+    assert draws.eligible("big", "d" * 64) == ids
+    assert draws.draw("big") == draw
 
 
 def _winners(output: str) -> list[str]:
