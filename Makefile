@@ -56,9 +56,9 @@ lint: $(STAMP)
 	$(BIN)/mypy
 
 # The unit tier and one end-to-end flow per feature, in two processes: under a minute (48 s
-# here), no browser, no chaos.
+# here), no browser, no chaos, and none of the tests marked slow (make test runs them).
 test-fast: $(STAMP)
-	$(BIN)/python -m pytest -n 2 --dist loadfile -m "unit or quick" -q
+	$(BIN)/python -m pytest -n 2 --dist loadfile -m "(unit or quick) and not slow" -q
 
 # The browser tests drive Debian's Chromium: as root, install it; otherwise say what to install.
 CHROMIUM := /usr/bin/chromium
