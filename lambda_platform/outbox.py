@@ -85,7 +85,16 @@ def parse_moto_data(data: dict[str, Any]) -> list[OutboxEmail]:
 def read_outbox(
     endpoint_url: str | None = None, timeout: float = 10.0, attempts: int = 4, pause: float = 0.25
 ) -> list[OutboxEmail]:
-    """The emails the local SES has accepted, read from moto's data endpoint.
+    """The emails the local SES has accepted, read from moto's data endpoint (see `read_moto_outbox`)."""
+    current = settings.current()
+    endpoint = endpoint_url or current.endpoint_url
+    if not current.local or not endpoint:
+        raise RuntimeError("the outbox exists on the local stage only")
+    return read_moto_outbox(endpoint, timeout=timeout, attempts=attempts, pause=pause)
+
+
+def read_moto_outbox(endpoint: str, timeout: float = 10.0, attempts: int = 4, pause: float = 0.25) -> list[OutboxEmail]:
+    """The emails a moto server at `endpoint` has accepted, from its `/moto-api/data.json`.
 
     moto builds that document from every model it holds while the fleet goes on writing,
     and now and then fails with a 500 (a record changing as it is serialised): such an
@@ -96,10 +105,6 @@ def read_outbox(
     from urllib.error import HTTPError
     from urllib.request import urlopen
 
-    current = settings.current()
-    endpoint = endpoint_url or current.endpoint_url
-    if not current.local or not endpoint:
-        raise RuntimeError("the outbox exists on the local stage only")
     url = f"{endpoint.rstrip('/')}/moto-api/data.json"
 
     def read() -> list[OutboxEmail]:

@@ -23,7 +23,7 @@ import requests
 from botocore.exceptions import ClientError
 from PIL import Image
 
-from lambda_platform.outbox import parse_moto_data
+from lambda_platform.outbox import read_moto_outbox
 from tests.conftest import free_port
 from tests.integration.fleet_up import FleetUp
 
@@ -59,8 +59,8 @@ class Enforced:
 
     def outbox(self) -> list[str]:
         """Who each email the local SES accepted went to, and its text (moto's own listing, outside IAM)."""
-        data = requests.get(f"{self.aws}/moto-api/data.json", timeout=10).json()
-        return [" ".join([*email.to, email.subject, *email.text_lines()]) for email in parse_moto_data(data)]
+        emails = read_moto_outbox(self.aws, attempts=8)
+        return [" ".join([*email.to, email.subject, *email.text_lines()]) for email in emails]
 
 
 @pytest.fixture(scope="module")
