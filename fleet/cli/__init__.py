@@ -34,8 +34,8 @@ class FleetGroup(click.Group):
     """Turns an unreachable AWS endpoint into a one-line error instead of a traceback."""
 
     def invoke(self, ctx: click.Context) -> Any:
-        """Run the command; an AWS endpoint that does not answer is a ClickException."""
-        from botocore.exceptions import EndpointConnectionError
+        """Run the command; an AWS endpoint that does not answer, or no credentials, is a ClickException."""
+        from botocore.exceptions import EndpointConnectionError, NoCredentialsError
 
         from lambda_platform.errors import RetryLater
 
@@ -43,6 +43,11 @@ class FleetGroup(click.Group):
             return super().invoke(ctx)
         except settings.InvalidSetting as exc:
             raise click.ClickException(str(exc)) from None
+        except NoCredentialsError:
+            hint = " (`fleet iam --account ID` renders the policies without any)" if ctx.invoked_subcommand == "iam" else ""
+            raise click.ClickException(
+                f"no AWS credentials: set AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY{hint}"
+            ) from None
         except (RetryLater, EndpointConnectionError) as exc:
             if not isinstance(exc, EndpointConnectionError) and "EndpointConnectionError" not in str(exc):
                 raise

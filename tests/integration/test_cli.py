@@ -216,6 +216,30 @@ def get_closed_by_server(port: int, path: str) -> tuple[int, bytes]:
 
 
 @pytest.mark.slow
+def test_fleet_iam_without_credentials_says_so_in_one_line_and_how_to_render_offline(tmp_path):
+    keep = ("PATH", "HOME", "PYTHONPATH", "LANG")
+    env = {name: os.environ[name] for name in keep if name in os.environ}
+    env.update(
+        AWS_CONFIG_FILE=str(tmp_path / "config"),
+        AWS_SHARED_CREDENTIALS_FILE=str(tmp_path / "credentials"),
+        AWS_EC2_METADATA_DISABLED="true",
+        AWS_DEFAULT_REGION="us-east-1",
+    )
+    missing = subprocess.run([FLEET, "iam", "--stage", "prod"], env=env, capture_output=True, text=True, timeout=60)
+    assert missing.returncode == 1, missing.stdout + missing.stderr
+    assert "no AWS credentials" in missing.stderr and "fleet iam --account" in missing.stderr
+    assert "Traceback" not in missing.stderr
+    offline = subprocess.run(
+        [FLEET, "iam", "--stage", "prod", "--json", "--account", "123456789012"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert offline.returncode == 0, offline.stderr
+    assert json.loads(offline.stdout)["api"]["role"] == "fleet-prod-api"
+
+
 def test_fleet_up_starts_again_at_once_on_the_same_ports_after_a_stop():
     """The ports of the last run, with its served connections in TIME_WAIT, are free to take at once."""
     aws_port, api_port = free_port(), free_port()
