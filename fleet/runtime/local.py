@@ -31,17 +31,17 @@ class EmbeddedAws:
 
     def start(self) -> None:
         """Start serving; return once the port answers."""
-        from moto.server import ThreadedMotoServer
-
-        from fleet.runtime import dynamodb_expressions, dynamodb_transactions, moto_iam, sns_delivery, sqs_depth
+        from fleet.runtime import dynamodb_expressions, dynamodb_transactions, moto_dispatch, moto_iam, sns_delivery, sqs_depth
+        from fleet.runtime.moto_server import MotoServer
 
         sqs_depth.install()  # a call costs the messages it touches, not the queue's depth
         sns_delivery.install()  # each SNS subscription delivered on its own, as on AWS
         dynamodb_transactions.install()  # a transaction costs its items, not its tables
         dynamodb_expressions.install()  # an update expression is parsed once, not per call
         moto_iam.install()  # under IAM enforcement (moto_iam.enforce), AWS's refusals and error codes; inert until then
+        moto_dispatch.install()  # a request routed at its own cost, not at the cost of moto's package
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
-        self._server = ThreadedMotoServer(ip_address=self.host, port=self.port, verbose=False)
+        self._server = MotoServer(self.host, self.port)  # connections kept open, as AWS's endpoints keep them
         self._server.start()
 
     def stop(self) -> None:
