@@ -11,7 +11,7 @@ from flask import Blueprint, Response, render_template_string
 from ingest_api.auth import public
 from ingest_api.pages import page_security_headers
 from ingest_api.spec import documented
-from lambda_platform.outbox import read_outbox
+from lambda_platform.outbox import OutboxUnavailable, read_outbox
 
 bp = Blueprint("outbox", __name__)
 
@@ -26,6 +26,11 @@ _PAGE = """<!doctype html>
 </article>{% endfor %}
 </body></html>"""
 
+_UNAVAILABLE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Fleet outbox</title>
+<link rel="stylesheet" href="/_local/outbox.css"></head>
+<body><h1>Outbox</h1><p>{{ reason }}</p></body></html>"""
+
 _STYLE = """body{font:15px system-ui,sans-serif;margin:2em;max-width:60em}
 article{border-top:1px solid #ccc;padding:.5em 0}h2{font-size:1em;margin:.2em 0}
 p{margin:.1em 0;color:#333}.meta{color:#666;font-size:.9em}
@@ -36,8 +41,15 @@ p{margin:.1em 0;color:#333}.meta{color:#666;font-size:.9em}
 @public()
 @documented(content="text/html")
 def outbox():
-    """Every email the local SES accepted, newest first (Jinja escapes every field)."""
-    emails = list(reversed(read_outbox()))
+    """Every email the local SES accepted, newest first (Jinja escapes every field); 501 on an AWS that lists none."""
+    try:
+        emails = list(reversed(read_outbox()))
+    except OutboxUnavailable as unavailable:
+        page = Response(
+            render_template_string(_UNAVAILABLE, reason=str(unavailable)), 501, content_type="text/html; charset=utf-8"
+        )
+        page.headers.update(page_security_headers())
+        return page
     page = Response(render_template_string(_PAGE, emails=emails), 200, content_type="text/html; charset=utf-8")
     page.headers.update(page_security_headers())
     return page

@@ -258,11 +258,14 @@ def _require_free_port(host: str, port: int) -> None:
 @click.option("--last", "last", default=0, help="Only the last N emails (0: all).")
 def outbox(lines: int, last: int) -> None:
     """The emails the local SES accepted: to, subject and the first lines of text."""
-    from lambda_platform.outbox import read_outbox
+    from lambda_platform.outbox import OutboxUnavailable, read_outbox
 
     if not settings.current().local:
         raise click.UsageError("the outbox exists on the local stage only")
-    emails = read_outbox()
+    try:
+        emails = read_outbox()
+    except OutboxUnavailable as unavailable:
+        raise click.ClickException(str(unavailable)) from None
     shown = emails[-last:] if last else emails
     click.echo(f"{len(emails)} email{'' if len(emails) == 1 else 's'} in the local outbox")
     for email in shown:

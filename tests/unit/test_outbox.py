@@ -97,3 +97,105 @@ def test_a_moto_data_document_that_keeps_failing_is_an_error():
     finally:
         flaky.close()
     assert flaky.asked == 3
+
+
+class _Listing:
+    """A loopback server answering one path with a JSON document, every other with 404."""
+
+    def __init__(self, path: str | None, document: dict) -> None:
+        import json
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        self.asked: list[str] = []
+        owner = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):
+                owner.asked.append(self.path)
+                found = self.path == path
+                body = json.dumps(document).encode() if found else b'{"__type": "NotFound"}'
+                self.send_response(200 if found else 404)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+MINISTACK_MESSAGES = {
+    "messages": {
+        "000000000000": [
+            {
+                "MessageId": "ms-1",
+                "Source": "no-reply@example.com",
+                "To": ["ada@example.com"],
+                "CC": [],
+                "Subject": "Thanks for entering",
+                "BodyText": "Hello Ada,\n\nYour entry is in.",
+                "BodyHtml": None,
+            }
+        ]
+    }
+}
+LOCALSTACK_MESSAGES = {
+    "messages": [
+        {
+            "Id": "ls-1",
+            "Source": "no-reply@example.com",
+            "Destination": {"ToAddresses": ["bob@example.com"]},
+            "Subject": "Welcome",
+            "Body": {"text_part": None, "html_part": "<p>Hello Bob</p>"},
+        }
+    ]
+}
+
+
+@pytest.mark.parametrize(
+    ("path", "document", "expected"),
+    [
+        (
+            "/_ministack/ses/messages",
+            MINISTACK_MESSAGES,
+            ("ada@example.com", "Thanks for entering", ["Hello Ada,", "Your entry is in."]),
+        ),
+        ("/_aws/ses", LOCALSTACK_MESSAGES, ("bob@example.com", "Welcome", ["Hello Bob"])),
+    ],
+)
+def test_other_emulators_sent_mail_listings_are_read(path, document, expected, monkeypatch):
+    """MiniStack's and LocalStack's own listings of sent mail, where moto's answers 404."""
+    monkeypatch.setenv("FLEET_STAGE", "local")
+    listing = _Listing(path, document)
+    try:
+        (email,) = read_outbox(listing.url)
+    finally:
+        listing.close()
+    assert (email.to[0], email.subject, email.text_lines()) == expected
+
+
+def test_an_aws_without_a_listing_says_the_outbox_is_unavailable(services, monkeypatch):
+    """`fleet outbox` and `/_local/outbox` say so plainly: never a 500."""
+    from lambda_platform import settings
+    from lambda_platform.outbox import OutboxUnavailable
+
+    monkeypatch.setenv("FLEET_STAGE", "local")
+    listing = _Listing(None, {})
+    monkeypatch.setenv("AWS_ENDPOINT_URL", listing.url)
+    settings.reset()
+    try:
+        with pytest.raises(OutboxUnavailable, match="outbox unavailable on this AWS"):
+            read_outbox()
+        page = create_app({"TESTING": True, "SERVICES": services, "LOCAL": True}).test_client().get("/_local/outbox")
+    finally:
+        listing.close()
+        settings.reset()
+    assert page.status_code == 501 and "outbox unavailable on this AWS" in page.text
