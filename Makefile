@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-fast install docs lint clean bench-thumbnails bench-coldstart bench-ingest bench-requests bench-drain bench-edge bench-receipts bench-export
+.PHONY: run test test-fast test-external install docs lint clean bench-thumbnails bench-coldstart bench-ingest bench-requests bench-drain bench-edge bench-receipts bench-export
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -18,6 +18,10 @@ install: $(STAMP)
 # The docs' tools live in a venv of their own inside .venv (so `make clean` removes them):
 # Zappa packs .venv's site-packages into both Lambda zips, and MkDocs with Material would
 # take them past Lambda's 250 MB.
+# MiniStack (requirements-ministack.txt, pinned) in a venv of its own inside .venv, as the
+# docs' tools: the emulator bench-drain compares with and test-external runs Fleet on.
+MINISTACK_VENV := $(VENV)/ministack
+MINISTACK_STAMP := $(MINISTACK_VENV)/.installed
 DOCS_VENV := $(VENV)/docs
 DOCS_STAMP := $(DOCS_VENV)/.installed
 
@@ -41,13 +45,19 @@ run: $(STAMP)
 	$(BIN)/fleet up --reload
 
 # Lint and types, the docs build, the edge's conformance tier, then two processes, each
-# file's tests in one of them: most tests wait on a fleet, not a CPU. It prints its own wall
-# time at the end.
-test: $(STAMP) chromium
+# file's tests in one of them: most tests wait on a fleet, not a CPU (the external tier
+# runs Fleet on MiniStack, installed by the ministack target). It prints its own wall time
+# at the end.
+test: $(STAMP) $(MINISTACK_STAMP) chromium
 	@start=$$(date +%s); \
 	$(MAKE) --no-print-directory lint docs conformance-edge && \
 	$(BIN)/python -m pytest -n 2 --dist loadfile --durations=15; \
 	status=$$?; echo "make test: $$(( $$(date +%s) - start )) s of wall time"; exit $$status
+
+# The same Fleet with `fleet up --external` on MiniStack (pinned, requirements-ministack.txt),
+# started by the tests on a free port: entries, emails, the outbox, a second provision (~35 s).
+test-external: $(STAMP) $(MINISTACK_STAMP)
+	$(BIN)/python -m pytest tests/external -q
 
 # The linter (rules in pyproject.toml), the formatter's check and the type checker.
 lint: $(STAMP)
@@ -116,8 +126,17 @@ bench-ingest: $(STAMP)
 bench-requests: $(STAMP)
 	$(BIN)/python -m bench.requests
 
-bench-drain: $(STAMP)
+bench-drain: $(STAMP) $(MINISTACK_STAMP)
 	$(BIN)/python -m bench.drain $(ARGS)
+
+.PHONY: ministack
+ministack: $(MINISTACK_STAMP)
+
+$(MINISTACK_STAMP): requirements-ministack.txt
+	test -x $(MINISTACK_VENV)/bin/python || $(PYTHON) -m venv $(MINISTACK_VENV)
+	$(MINISTACK_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(MINISTACK_VENV)/bin/python -m pip install --quiet -r requirements-ministack.txt
+	touch $(MINISTACK_STAMP)
 
 # A benchmark, not a test: reads of a hot article, the list, the entry page and a 20 MB
 # download through the local edge and from each origin (origin requests per 1,000 reads,

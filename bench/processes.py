@@ -22,6 +22,8 @@ from bench.local_fleet import CAMPAIGN
 from bench.machine import free_port
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+#: The trigger whose handled records are the stored entries.
+STORED_TRIGGER = "pipe:submissions->submissions"
 #: What `fleet up` prints for each process it started, when it is ready.
 PROCESS_LINE = re.compile(r"fleet: process (\w+) pid (\d+)")
 
@@ -140,13 +142,20 @@ class FleetProcesses:
     and the pollers (`fleet.runtime.processes workers`).
     """
 
-    def __init__(self, echo: bool = False, enforce_iam: bool = False) -> None:
+    def __init__(self, echo: bool = False, enforce_iam: bool = False, external: Any = None) -> None:
         self.echo = echo
         #: `fleet up --enforce-iam`: each process signs as its role, moto checks every call.
         self.enforce_iam = enforce_iam
+        #: `fleet up --external` on another emulator (`bench.ministack.MiniStack`, started): its
+        #: process stands where moto's would.
+        self.external = external
         self.state_dir = tempfile.TemporaryDirectory(prefix="fleet-bench-")
-        self.aws_port, self.api_port = free_port(), free_port()
+        self.aws_port, self.api_port = (external.port if external else free_port()), free_port()
         self.env = bench_env(self.aws_port, self.state_dir.name)
+        #: Where the workers write their counts once a second (`stored`).
+        self.run_dir = os.path.join(self.state_dir.name, "run")
+        os.makedirs(self.run_dir)
+        self.env["FLEET_RUN_DIR"] = self.run_dir
         self.api_url = f"http://127.0.0.1:{self.api_port}"
         self.pids: dict[str, int] = {}
         self.how = ""
@@ -197,6 +206,7 @@ class FleetProcesses:
         self.how = "fleet up --no-reload (its processes)"
         self._stop_signal = signal.SIGINT  # Ctrl-C, as a developer stops it
         enforce = ["--enforce-iam"] if self.enforce_iam else []
+        external = ["--external"] if self.external else []
         lines = self._spawn(
             "fleet",
             "fleet",
@@ -204,6 +214,7 @@ class FleetProcesses:
             "--no-reload",
             "--no-demo",
             *enforce,
+            *external,
             "--aws-port",
             str(self.aws_port),
             "--api-port",
@@ -216,6 +227,8 @@ class FleetProcesses:
             match = PROCESS_LINE.search(line)
             if match:
                 self.pids[match.group(1)] = int(match.group(2))
+        if self.external:
+            self.pids["aws"] = self.external.pid
         if "aws" not in self.pids:
             raise SystemExit("fleet up named no aws process")
 
@@ -281,6 +294,16 @@ class FleetProcesses:
         used = {name: tree_cpu_seconds(pid) for name, pid in self.pids.items()}
         used["bench"] = cpu_seconds(os.getpid())
         return used
+
+    def stored(self) -> tuple[int, dict[str, Any] | None]:
+        """Entries the submissions worker has stored so far, and the workers' last snapshot (`bench.drain`)."""
+        from fleet.runtime.stats import read_snapshot
+
+        snapshot = read_snapshot(self.run_dir)
+        if not snapshot:
+            return 0, None
+        counts = snapshot.get("triggers", {}).get(STORED_TRIGGER, {})
+        return int(counts.get("handled", 0)) - int(counts.get("failed", 0)), snapshot
 
     def sent_emails(self) -> int:
         """Emails the local SES has sent so far (GetSendQuota: one cheap call)."""

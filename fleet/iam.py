@@ -435,8 +435,9 @@ OPERATOR_UNSCOPED = (
     unscoped(
         "ses:VerifyEmailIdentity",
         "ses:GetIdentityVerificationAttributes",
+        "ses:ListIdentities",
         "ses:GetSendQuota",
-        why="SES scopes identity verification and the account's quota to no resource",
+        why="SES scopes identity verification, the list of identities and the account's quota to no resource",
     ),
     unscoped(
         "lambda:CreateEventSourceMapping",

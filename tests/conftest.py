@@ -11,7 +11,7 @@ import pytest
 
 #: Each folder of tests/ is a tier, marked with its name (`pytest -m unit`); `fuzz` is the
 #: Schemathesis run, marked in its module. `make test` runs them all.
-TIERS = ("unit", "integration", "chaos", "deploy", "browser")
+TIERS = ("unit", "integration", "chaos", "deploy", "browser", "external")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

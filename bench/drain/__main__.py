@@ -1,19 +1,22 @@
-"""A burst of entries through the fleet in its own processes, end to end, against moto's own speed.
+"""Bursts of entries through the fleet in its own processes, end to end: embedded AWS against MiniStack, and against moto's own speed.
 
-    make bench-drain        (or: .venv/bin/python -m bench.drain [--quick] [--small N] [--large N] [--connections N])
+    make bench-drain        (or: .venv/bin/python -m bench.drain [--quick] [--sizes 300,2000,20000] [--connections N])
 
 The fleet runs as `fleet up` runs it, each part in a process of its own on free loopback
 ports (`bench.processes`). A round POSTs N entries over HTTP from a bounded pool of
 keep-alive connections, as fast as the API takes them, and times, from the first POST,
-until every entry is stored and its confirmation email is out. Two rounds in one run, a
-small burst (2,000) and a large one (20,000): the time per submission of the large one
-over the small one's says whether the fleet keeps its queues shallow (target 1.5 at most).
-During each round, moto's process CPU time (from /proc/<pid>/stat) over the wall time is
-the share of the drain moto was busy (target 0.85 at least: the fleet is bound by the
-emulator, not by itself), with the share its threads waited for a CPU that other work
-held (/proc/<pid>/task/*/schedstat) and the CPU of every process; the submissions
-queue's depth is sampled every second. A round unfinished after --round-limit seconds
-stops, its figures over what was confirmed.
+until every entry is stored (the submissions worker's per-second counts) and until its
+confirmation email is out (SES GetSendQuota). Rounds of 300, 2,000 and 20,000 on the
+embedded AWS, then the same rounds on the same Fleet with `fleet up --external` on
+MiniStack (pinned in requirements-ministack.txt, installed by `make ministack` in a venv of
+its own), in one run: `ratio embedded/ministack stored/s` and `... confirmed/s` for each
+size (target 1.0 at least). The 20,000 burst's time per submission over the 2,000's says
+whether the fleet keeps its queues shallow (target 1.5 at most). During each round, the
+AWS process's CPU time (from /proc/<pid>/stat) over the wall time is the share of the
+drain it was busy, with the share its threads waited for a CPU that other work held
+(/proc/<pid>/task/*/schedstat) and the CPU of every process; the submissions queue's
+depth is sampled every second. A round unfinished after --round-limit seconds stops,
+its figures over what was confirmed.
 
 The floor, in the same run against the same moto: a tight script making the calls the
 fleet cannot do without for N entries, as fast as one thread can, in batches of ten, on
@@ -36,7 +39,7 @@ from typing import Any
 
 from bench.local_fleet import CAMPAIGN, post_entries, wait_for
 from bench.machine import describe_machine
-from bench.processes import FleetProcesses
+from bench.processes import STORED_TRIGGER, FleetProcesses
 
 
 class DepthSampler(threading.Thread):
@@ -60,23 +63,30 @@ class DepthSampler(threading.Thread):
 
 
 def fleet_round(fleet: FleetProcesses, count: int, connections: int, tag: str, limit: float = 3600) -> dict[str, Any]:
-    """From the first POST until `count` more confirmations are out: seconds, moto's CPU, the depth.
+    """From the first POST until `count` more entries are stored and confirmed: seconds, moto's CPU, the depth.
 
     A round still unfinished after `limit` seconds ends there, its figures over what was confirmed.
     """
     emails = fleet.sent_emails() + count
+    stored_before = fleet.stored()[0]
     depth = DepthSampler()
     cpu, waited, by_process, started = fleet.moto_cpu(), fleet.moto_waited(), fleet.cpu_by_process(), time.monotonic()
+    started_wall = time.time()
     depth.start()
     posted = post_entries(fleet.api_url, count, connections, tag=tag)
     last_report = [time.monotonic()]
+    stored_seconds: list[float] = []
 
     def done() -> bool:
+        if not stored_seconds:
+            stored, snapshot = fleet.stored()
+            if stored - stored_before >= count and snapshot is not None:
+                stored_seconds.append(stored_at(snapshot, stored_before + count, started_wall, time.time()))
         sent = fleet.sent_emails()
         if time.monotonic() - last_report[0] > 30:
             last_report[0] = time.monotonic()
             print(f"    {sent - emails + count}/{count} confirmed, depth {depth.samples[-1:]}", flush=True)
-        return sent >= emails
+        return sent >= emails and bool(stored_seconds)
 
     finished = wait_for(done, max(1.0, limit - (time.monotonic() - started)), every=0.25)
     seconds = time.monotonic() - started
@@ -86,11 +96,14 @@ def fleet_round(fleet: FleetProcesses, count: int, connections: int, tag: str, l
     shares = {name: (used - by_process[name]) / seconds for name, used in fleet.cpu_by_process().items()}
     depth.stop.set()
     samples = depth.samples or [0]
+    stored = stored_seconds[0] if stored_seconds else seconds
     return {
         "count": confirmed,
         "finished": finished,
         "seconds": seconds,
         "rate": max(1, confirmed) / seconds,
+        "stored_seconds": stored,
+        "stored_rate": (count if stored_seconds else max(1, fleet.stored()[0] - stored_before)) / stored,
         "busy": busy,
         "post_seconds": posted["seconds"],
         "errors": posted["errors"],
@@ -100,6 +113,26 @@ def fleet_round(fleet: FleetProcesses, count: int, connections: int, tag: str, l
         "starved": starved,
         "moto_ms": busy * seconds * 1000 / max(1, confirmed),
     }
+
+
+def stored_at(snapshot: dict[str, Any], total: int, started_wall: float, now: float) -> float:
+    """Seconds from `started_wall` until the stored count reached `total`, from the workers' per-second counts.
+
+    The snapshot is written once a second; its per-second series says within which second
+    the count crossed `total` (the share of that second's records taken as evenly spread).
+    """
+    counts = snapshot["triggers"][STORED_TRIGGER]
+    series = counts.get("per_second") or {}
+    handled, failed = series.get("handled") or [], series.get("failed") or []
+    reached = int(counts.get("handled", 0)) - int(counts.get("failed", 0))
+    # Walk back from the snapshot's last second to the one in which the count passed `total`.
+    for offset in range(len(handled) - 1, -1, -1):
+        net = handled[offset] - (failed[offset] if offset < len(failed) else 0)
+        if reached - net < total <= reached and net > 0:
+            second = int(series["first"]) + offset
+            return max(0.0, second + (total - (reached - net)) / net - started_wall)
+        reached -= net
+    return now - started_wall  # no series: when it was seen
 
 
 def floor_round(count: int, moto_cpu: Any) -> dict[str, float]:
@@ -163,63 +196,90 @@ def _line(label: str, r: dict[str, Any]) -> str:
     if not r["finished"]:
         label += f" (stopped, {r['count']} confirmed)"
     return (
-        f"  {label:<16} {r['rate']:6.1f} submissions/s  {1000 / r['rate']:6.1f} ms each  "
-        f"{r['seconds']:6.1f} s  moto busy {r['busy']:.2f}  posting {r['post_seconds']:.1f} s "
+        f"  {label:<22} stored {r['stored_rate']:6.1f}/s ({r['stored_seconds']:.1f} s)  confirmed {r['rate']:6.1f}/s "
+        f"({r['seconds']:.1f} s, {1000 / r['rate']:.1f} ms each)  AWS busy {r['busy']:.2f}  posting {r['post_seconds']:.1f} s "
         f"({r['errors']} errors)  depth mean {r['depth_mean']:.0f} max {r['depth_max']}\n"
-        f"  {'':<16} moto CPU {r['moto_ms']:.1f} ms a submission; moto waited for a CPU {r['starved']:.2f} "
+        f"  {'':<22} AWS CPU {r['moto_ms']:.1f} ms a submission; AWS waited for a CPU {r['starved']:.2f} "
         f"of the time; CPU seconds a second: {shares}"
     )
+
+
+def _bursts(fleet: FleetProcesses, sizes: list[int], args: argparse.Namespace, name: str) -> dict[int, dict[str, Any]]:
+    """A warm-up, then one round of each size, on `fleet`."""
+    print(f"{name}: {fleet.how}; pids {fleet.pids}", flush=True)
+    fleet_round(fleet, 20, args.connections, f"warm-{name}")
+    found = {}
+    for size in sizes:
+        print(f"  {name}, burst of {size}...", flush=True)
+        found[size] = fleet_round(fleet, size, args.connections, f"{name}-{size}", args.round_limit)
+    return found
+
+
+def _ministack_rounds(sizes: list[int], args: argparse.Namespace) -> tuple[str, dict[int, dict[str, Any]]]:
+    """The same bursts against the same Fleet with `fleet up --external` on MiniStack."""
+    from bench.ministack import MiniStack, ministack_python
+
+    if not ministack_python():
+        print("MiniStack is not installed (make ministack): no comparison", flush=True)
+        return "", {}
+    with MiniStack() as ministack, FleetProcesses(echo=args.echo, external=ministack) as fleet:
+        return ministack.version, _bursts(fleet, sizes, args, f"MiniStack {ministack.version}")
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark and print its figures."""
     parser = argparse.ArgumentParser(prog="python -m bench.drain", description=__doc__.splitlines()[0])
-    parser.add_argument("--small", type=int, default=2000, help="entries in the small burst")
-    parser.add_argument("--large", type=int, default=20000, help="entries in the large burst")
-    parser.add_argument("--quick", action="store_true", help="bursts of 300 and 3,000 (a few minutes)")
+    parser.add_argument("--sizes", default="300,2000,20000", help="entries in each burst, comma-separated")
+    parser.add_argument("--quick", action="store_true", help="bursts of 300 and 2,000 (a few minutes)")
     parser.add_argument("--connections", type=int, default=8, help="keep-alive connections that POST")
     parser.add_argument("--echo", action="store_true", help="print the fleet's own output")
     parser.add_argument("--round-limit", type=float, default=1200, help="seconds after which a round stops")
     parser.add_argument("--no-iam", action="store_true", help="skip the round under IAM enforcement")
+    parser.add_argument("--no-ministack", action="store_true", help="skip the same bursts on MiniStack")
     args = parser.parse_args(argv)
-    small, large = (300, 3000) if args.quick else (args.small, args.large)
+    sizes = [300, 2000] if args.quick else [int(n) for n in args.sizes.split(",")]
+    small = 2000 if 2000 in sizes else sizes[0]
     print(describe_machine())
     with FleetProcesses(echo=args.echo) as fleet:
-        print(f"fleet: {fleet.how}; pids {fleet.pids}", flush=True)
-        fleet_round(fleet, 20, args.connections, "warm")
-        print(f"  burst of {small}...", flush=True)
-        first = fleet_round(fleet, small, args.connections, "small", args.round_limit)
-        print(f"  burst of {large}...", flush=True)
-        second = fleet_round(fleet, large, args.connections, "large", args.round_limit)
+        embedded = _bursts(fleet, sizes, args, "embedded")
         print(f"  floor, {small} entries of bare calls...", flush=True)
         floor = floor_round(small, fleet.moto_cpu)
+    version, ministack = ("", {}) if args.no_ministack else _ministack_rounds(sizes, args)
     enforced = None
     if not args.no_iam:
-        # The same small burst on a fresh fleet under IAM enforcement: what policy evaluation costs moto.
+        # The same burst on a fresh fleet under IAM enforcement: what policy evaluation costs moto.
         with FleetProcesses(echo=args.echo, enforce_iam=True) as iam_fleet:
             print(f"  burst of {small} under IAM enforcement ({iam_fleet.how} --enforce-iam)...", flush=True)
             fleet_round(iam_fleet, 20, args.connections, "warm-iam")
             enforced = fleet_round(iam_fleet, small, args.connections, "iam", args.round_limit)
-    ratio = (1 / second["rate"]) / (1 / first["rate"])
-    print(f"\nPOST to confirmation email, {args.connections} connections posting:")
-    print(_line(f"burst of {small}", first))
-    print(_line(f"burst of {large}", second))
-    print(f"  time per submission, {large} over {small}: {ratio:.2f} (target <= 1.5)")
+    print(f"\nPOST to stored entry and to confirmation email, {args.connections} connections posting:")
+    for size in sizes:
+        print(_line(f"embedded, {size}", embedded[size]))
+        if size in ministack:
+            print(_line(f"MiniStack, {size}", ministack[size]))
+    for size in sizes:
+        if size in ministack:
+            mine, theirs = embedded[size], ministack[size]
+            print(
+                f"  ratio embedded/ministack stored/s: {mine['stored_rate'] / theirs['stored_rate']:.2f} ({size}; MiniStack {version})"
+            )
+            print(f"  ratio embedded/ministack confirmed/s: {mine['rate'] / theirs['rate']:.2f} ({size}; target >= 1.0 each)")
+    if 2000 in embedded and 20000 in embedded:
+        ratio = embedded[2000]["rate"] / embedded[20000]["rate"]
+        print(f"  time per submission, 20000 over 2000: {ratio:.2f} (target <= 1.5)")
+    rate = floor["rate"]
     print(
-        f"  moto, the bare calls in one thread: {floor['rate']:.1f} submissions/s "
+        f"  moto, the bare calls in one thread: {rate:.1f} submissions/s "
         f"({floor['seconds']:.1f} s, moto busy {floor['busy']:.2f}, "
         f"moto CPU {floor['busy'] * floor['seconds'] * 1000 / small:.1f} ms a submission)"
     )
-    print(
-        f"  ratio fleet/floor: {first['rate'] / floor['rate']:.2f} ({small}), "
-        f"{second['rate'] / floor['rate']:.2f} ({large}) (target >= 0.3)"
-    )
-    print(f"  moto busy during the drain: {first['busy']:.2f} ({small}), {second['busy']:.2f} ({large}) (target >= 0.85)")
+    print("  ratio fleet/floor: " + ", ".join(f"{embedded[n]['rate'] / rate:.2f} ({n})" for n in sizes) + " (target >= 0.3)")
+    print("  moto busy during the drain: " + ", ".join(f"{embedded[n]['busy']:.2f} ({n})" for n in sizes) + " (target >= 0.85)")
     if enforced is not None:
         print(_line(f"{small}, IAM enforced", enforced))
         print(
-            f"  ratio enforced/plain stored/s: {enforced['rate'] / first['rate']:.2f} ({small}; "
-            f"moto CPU {enforced['moto_ms']:.1f} against {first['moto_ms']:.1f} ms a submission) (target >= 0.85)"
+            f"  ratio enforced/plain stored/s: {enforced['stored_rate'] / embedded[small]['stored_rate']:.2f} ({small}; "
+            f"moto CPU {enforced['moto_ms']:.1f} against {embedded[small]['moto_ms']:.1f} ms a submission) (target >= 0.85)"
         )
     return 0
 

@@ -28,6 +28,11 @@ from lambda_platform.access import MAX_TOKEN_SECONDS
     is_flag=True,
     help="Use the AWS at AWS_ENDPOINT_URL (LocalStack, say) instead of starting the embedded one.",
 )
+@click.option(
+    "--no-edge",
+    is_flag=True,
+    help="Neither provision the distribution nor serve the local edge (an AWS without CloudFront); the API serves on.",
+)
 @click.option("--no-demo", is_flag=True, help="Do not store the demo campaign (id `demo`, open for 30 days).")
 @click.option(
     "--enforce-iam/--no-enforce-iam",
@@ -57,6 +62,7 @@ def up(
     api_port: int,
     edge_port: int,
     external: bool,
+    no_edge: bool,
     no_demo: bool,
     enforce_iam: bool,
     reload: bool,
@@ -85,14 +91,14 @@ def up(
     credentials.config_path().unlink(missing_ok=True)
     if settings.current().stage != "local":
         raise click.UsageError("fleet up runs the local stage only; unset FLEET_STAGE")
-    for port in ([] if external else [aws_port]) + [api_port, edge_port]:
+    for port in ([] if external else [aws_port]) + [api_port] + ([] if no_edge else [edge_port]):
         _require_free_port(host, port)
 
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
     api_args = ["--workers", str(api_workers), "--threads", str(api_threads)]
-    roles = _roles(host, aws_port, api_port, external, api_args, edge_port=edge_port)
+    roles = _roles(host, aws_port, api_port, external, api_args, edge_port=None if no_edge else edge_port)
     output = Output([r.name for r in roles] + (["reload"] if reload else []))
     fleet = Supervisor(roles, output, stop)
     code = 0
@@ -100,18 +106,22 @@ def up(
         if not external:
             fleet.start("aws")
         output.line(f"AWS       {settings.current().endpoint_url}" + ("" if external else " (embedded moto)"))
-        _prepare(output, no_demo, api_url=f"http://{host}:{api_port}")
+        _prepare(output, no_demo, api_url=f"http://{host}:{api_port}", topology=_without_edge(TOPOLOGY) if no_edge else TOPOLOGY)
         if enforce_iam:
             _enforce_iam(fleet, output)
-        fleet.start("api", "workers", "edge")
+        fleet.start(*[r.name for r in roles if r.name != "aws"])
         api_url, edge_url = f"http://{host}:{api_port}", f"http://{host}:{edge_port}"
         output.line(f"API       {api_url}")
-        output.line(f"edge      {edge_url} (the distribution's behaviours over the site bucket and the API, cached)")
-        output.line(f"blog      {edge_url}/blog/")
+        output.line(_limit_line())
+        if no_edge:
+            output.line("edge      off (--no-edge): no distribution provisioned, no site or blog served; the API serves all")
+        else:
+            output.line(f"edge      {edge_url} (the distribution's behaviours over the site bucket and the API, cached)")
+            output.line(f"blog      {edge_url}/blog/")
         output.line(f"outbox    {api_url}/_local/outbox (or: fleet outbox)")
         output.line(f"dashboard {api_url}/_local/dashboard (queues, triggers, failures, replays: live)")
         output.line(f"issuer    {api_url}/_local/issuer (tokens: fleet token --user NAME)")
-        if not no_demo:
+        if not no_demo and not no_edge:
             from fleet.demo import DEMO_CAMPAIGN_ID, entry_page_url
 
             output.line(
@@ -135,8 +145,8 @@ def up(
         sys.exit(code)
 
 
-def _roles(host: str, aws_port: int, api_port: int, external: bool, api_args: list[str], edge_port: int = 8081) -> list:
-    """The fleet's processes: moto's (unless external), the API under gunicorn, the workers, the edge."""
+def _roles(host: str, aws_port: int, api_port: int, external: bool, api_args: list[str], edge_port: int | None = 8081) -> list:
+    """The fleet's processes: moto's (unless external), the API under gunicorn, the workers, the edge (unless None)."""
     from fleet.runtime.supervisor import Role
 
     env = dict(os.environ)
@@ -150,18 +160,49 @@ def _roles(host: str, aws_port: int, api_port: int, external: bool, api_args: li
     api = [python, "-m", "fleet.runtime.gunicorn_app", "--host", host, "--port", str(api_port), *api_args]
     roles.append(Role("api", api, env))
     roles.append(Role("workers", [python, "-m", "fleet.runtime.processes", "workers"], env, waits_for_go=True))
-    edge = [python, "-m", "fleet.edge.server", "--host", host, "--port", str(edge_port), "--api-url", f"http://{host}:{api_port}"]
-    roles.append(Role("edge", edge, env))
+    if edge_port is not None:
+        edge = [
+            python,
+            "-m",
+            "fleet.edge.server",
+            "--host",
+            host,
+            "--port",
+            str(edge_port),
+            "--api-url",
+            f"http://{host}:{api_port}",
+        ]
+        roles.append(Role("edge", edge, env))
     return roles
 
 
-def _prepare(output, no_demo: bool, api_url: str) -> None:
+def _without_edge(topology):
+    """The topology less its distribution (`--no-edge`): the site's bucket stays, CloudFront is never asked."""
+    from dataclasses import replace
+
+    return replace(topology, site=None)
+
+
+#: The per-client limit that `fleet up` suggests for a load test from one machine.
+LOAD_TEST_RATE = 100000
+
+
+def _limit_line() -> str:
+    """The per-client limit of the local API, and how to lift it for a load test."""
+    current = settings.current()
+    line = f"limit     {current.rate_per_client} requests a minute per client address (FLEET_RATE_PER_CLIENT)"
+    if current.rate_per_client < LOAD_TEST_RATE:
+        line += f"; a load test from this machine is one client: FLEET_RATE_PER_CLIENT={LOAD_TEST_RATE} fleet up"
+    return line
+
+
+def _prepare(output, no_demo: bool, api_url: str, topology=TOPOLOGY) -> None:
     """Once, before the API and the workers start: provision, publish the site, the demo campaign, the issuer's key."""
     from fleet.provision import provision
     from lambda_platform import access, faults
 
     with faults.suspended():  # FLEET_FAULTS tests the fleet, not its setup
-        changes = provision()
+        changes = provision(topology)
         if not no_demo:
             from fleet.demo import create_demo_campaign
 
@@ -188,7 +229,8 @@ def _enforce_iam(fleet, output) -> None:
     fleet.roles["api"].env.update(made.env(TOPOLOGY.api.name))
     fleet.roles["workers"].env.update(made.env(TOPOLOGY.workers.name))
     # The edge stands in for CloudFront, which reads the site bucket by its own grant on AWS.
-    fleet.roles["edge"].env.update(made.env(OPERATOR))
+    if "edge" in fleet.roles:
+        fleet.roles["edge"].env.update(made.env(OPERATOR))
     credentials.enforce(endpoint)
     credentials.sign_as(made, OPERATOR)  # this supervisor's own calls from now on (a reload's publish)
     output.line(f"IAM       enforced: each process signs as its role (fleet iam); profiles in {made.config_file}")
