@@ -19,6 +19,10 @@ class ConditionFailed(FleetError):
     """A conditional write found the item in another state."""
 
 
+class OutsideContract(FleetError):
+    """The AWS at the endpoint (an emulator) answered an operation as AWS never does: the message names both."""
+
+
 #: botocore error codes that mean "try again later", never "this record is bad".
 RETRYABLE_CODES = frozenset(
     {

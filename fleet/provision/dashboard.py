@@ -14,7 +14,7 @@ from typing import Any
 from events.topology import TOPOLOGY, Topology
 from fleet.provision.base import Change
 from lambda_platform import aws, resources, settings, telemetry
-from lambda_platform.errors import error_code
+from lambda_platform.errors import OutsideContract, error_code
 
 #: Our metrics, in the order the dashboard shows them.
 OUR_METRICS = (
@@ -115,6 +115,11 @@ def ensure_dashboard(topology: Topology = TOPOLOGY) -> Change:
     try:
         have = json.loads(cloudwatch.get_dashboard(DashboardName=name)["DashboardBody"])
     except Exception as exc:
+        if error_code(exc) == "InvalidParameterValue":  # LocalEmu 1.3.2, for a dashboard that does not exist
+            raise OutsideContract(
+                f"CloudWatch GetDashboard answered InvalidParameterValue for {name!r}, a valid name; AWS answers "
+                "ResourceNotFound for a missing dashboard: this AWS is outside AWS's contract for CloudWatch dashboards"
+            ) from exc
         if error_code(exc) not in ("ResourceNotFound", "ResourceNotFoundException"):
             raise
         have = None

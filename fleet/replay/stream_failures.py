@@ -18,7 +18,7 @@ from events.topology import TOPOLOGY, Function, StreamTrigger
 from fleet.replay.dead_letters import peek, release
 from fleet.runtime.credentials import signing_as
 from fleet.runtime.invoke import invoke, reported_failures
-from fleet.runtime.shards import lambda_record, sequence_number
+from fleet.runtime.shards import check_sequence_numbers, lambda_record, sequence_number
 from lambda_platform import aws, settings
 from lambda_platform.resources import function_arn, queue_url
 
@@ -50,6 +50,8 @@ def parked(logical: str, limit: int | None = None) -> list[dict[str, Any]]:
 def read_failed_records(failure: dict[str, Any]) -> list[dict[str, Any]]:
     """The stream records an on-failure record describes, read back for a replay."""
     info = failure["DDBStreamBatchInfo"]
+    start = {"dynamodb": {"SequenceNumber": info["startSequenceNumber"]}}
+    check_sequence_numbers([start], "DynamoDB Streams GetRecords (the failed batch's first record)")
     streams = aws.client("dynamodbstreams")
     iterator = streams.get_shard_iterator(
         StreamArn=info["streamArn"],

@@ -35,9 +35,32 @@ SendFailure = Callable[[dict[str, Any]], None]
 CAUGHT_UP, DONE, FAILED = "caught_up", "done", "failed"
 
 
+#: The fewest digits of a sequence number that AWS sends, and that botocore accepts back
+#: (GetShardIterator's `SequenceNumber`: min length 21).
+SEQUENCE_DIGITS = 21
+
+
 def sequence_number(record: dict[str, Any]) -> str:
     """A stream record's sequence number (a decimal digit string)."""
     return record["dynamodb"]["SequenceNumber"]
+
+
+def check_sequence_numbers(records: list[dict[str, Any]], operation: str = "DynamoDB Streams GetRecords") -> None:
+    """OutsideContract when a record's sequence number is not one AWS would send.
+
+    LocalEmu 1.3.2 numbers records "1", "2": botocore refuses such a number when a poller
+    resumes after it or `fleet replay` reads from it, far from the answer that caused it.
+    """
+    from lambda_platform.errors import OutsideContract
+
+    for record in records:
+        found = str(record.get("dynamodb", {}).get("SequenceNumber", ""))
+        if len(found) < SEQUENCE_DIGITS or not found.isdigit():
+            raise OutsideContract(
+                f"{operation} answered the sequence number {found!r}; AWS sends {SEQUENCE_DIGITS} digits or more, and "
+                "botocore refuses anything shorter when a poller resumes or a replay reads from it: this AWS "
+                "is outside AWS's contract for DynamoDB Streams"
+            )
 
 
 def lambda_record(record: dict[str, Any]) -> dict[str, Any]:

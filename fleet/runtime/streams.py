@@ -30,7 +30,16 @@ from events.topology import Function, StreamTrigger
 from fleet.runtime.checkpoints import CheckpointStore
 from fleet.runtime.credentials import as_operator
 from fleet.runtime.invoke import invoke, reported_failures
-from fleet.runtime.shards import CAUGHT_UP, FAILED, Read, SendFailure, ShardWorker, lambda_record, sequence_number
+from fleet.runtime.shards import (
+    CAUGHT_UP,
+    FAILED,
+    Read,
+    SendFailure,
+    ShardWorker,
+    check_sequence_numbers,
+    lambda_record,
+    sequence_number,
+)
 from fleet.runtime.stats import capturing, describe_error, runtime_stats, trigger_name
 from lambda_platform import aws
 from lambda_platform.resources import function_arn, queue_url, stream_arn
@@ -92,6 +101,7 @@ def shard_reader(arn: str, shard_id: str) -> Read:
                 kwargs.update(ShardIteratorType="AFTER_SEQUENCE_NUMBER", SequenceNumber=after)
             iterator = streams.get_shard_iterator(**kwargs)["ShardIterator"]
             answer = streams.get_records(ShardIterator=iterator, Limit=limit)
+        check_sequence_numbers(answer["Records"])
         records = [lambda_record(r) for r in answer["Records"]]
         following.clear()
         if answer.get("NextShardIterator"):  # none once a closed shard is read to its end
