@@ -43,6 +43,8 @@ class StaticFiles:
     prefix: str = ""
     max_age_seconds: int = 60
     hashed_pattern: str | None = None
+    #: Never stored anywhere (`Cache-Control: no-store`): pages whose calls carry a key.
+    no_store: bool = False
 
 
 @dataclass(frozen=True)
@@ -99,7 +101,8 @@ class ResponseHeaders:
         "default-src 'none'",
         "script-src 'self'",
         "style-src 'self'",
-        "img-src 'self' data:",
+        # The media bucket's thumbnails, presigned, in the review console.
+        f"img-src 'self' data: {UPLOAD_ORIGINS}",
         f"connect-src 'self' {UPLOAD_ORIGINS}",
         "form-action 'self'",
         "base-uri 'none'",

@@ -585,20 +585,25 @@ TOPOLOGY = Topology(
         memory_mb=512,
         timeout_seconds=29,
         # It validates and queues: it writes nothing but the queues, the Idempotency-Key
-        # records, the rate counters and the upload records.
+        # records, the rate counters, the upload records and a campaign's one draw.
         grants=(
             queue("submissions", "sqs:SendMessage", "sqs:GetQueueUrl"),
             queue("users", "sqs:SendMessage", "sqs:GetQueueUrl"),
             queue("blog", "sqs:SendMessage", "sqs:GetQueueUrl"),
             queue("todos", "sqs:SendMessage", "sqs:GetQueueUrl"),
             queue("campaign-admin", "sqs:SendMessage", "sqs:GetQueueUrl"),
-            table("campaigns", "dynamodb:GetItem"),
-            # An entry's status, and a campaign's entries for its operators.
-            table("submissions", "dynamodb:GetItem", "dynamodb:Query", indexes=("by_campaign",)),
+            # A campaign; every campaign for a key that reaches them all (a small table).
+            table("campaigns", "dynamodb:GetItem", "dynamodb:Scan"),
+            # An entry's status, and a campaign's entries (and its waitlist) for its operators.
+            table("submissions", "dynamodb:GetItem", "dynamodb:Query", indexes=("by_campaign", "waitlist")),
             # A key's first request is a conditional put, with the rate counters in one transaction.
             table("request_keys", "dynamodb:GetItem", "dynamodb:PutItem"),
             table("rate_limits", "dynamodb:UpdateItem"),
-            table("uploads", "dynamodb:PutItem", "dynamodb:GetItem"),
+            # A listed page's thumbnails in one BatchGetItem.
+            table("uploads", "dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:BatchGetItem"),
+            # The admin API's outcome: the code pool's counts, the waitlist's, the draw run once.
+            table("codes", "dynamodb:Query", indexes=("available",), and_table=True),
+            table("draws", "dynamodb:GetItem", "dynamodb:PutItem"),
             table("articles", "dynamodb:GetItem", "dynamodb:Query", indexes=("feed",)),
             table("comments", "dynamodb:GetItem", "dynamodb:Query", indexes=("by_article",)),
             table("todos", "dynamodb:GetItem", "dynamodb:Query"),
@@ -629,6 +634,8 @@ TOPOLOGY = Topology(
             StaticFiles("ingest_api/web", prefix="web/", max_age_seconds=60),
             # The blog's pages, which call the REST API.
             StaticFiles("site/blog", prefix="blog/", max_age_seconds=60),
+            # The review console for campaign staff: its calls carry a key, so never cached.
+            StaticFiles("site/admin", prefix="admin/", no_store=True),
             # Large downloads (the software-update case): a surge hits the cache, not S3.
             StaticFiles("site/downloads", prefix="downloads/", max_age_seconds=3600),
         ),
@@ -644,13 +651,16 @@ TOPOLOGY = Topology(
                     min_ttl=0,
                     default_ttl=0,
                     max_ttl=300,
-                    query_strings=("limit", "cursor", "status"),
+                    query_strings=("limit", "cursor", "status", "flagged", "reviewed", "format"),
                     allowed_methods=("GET", "HEAD", "OPTIONS", "PUT", "POST", "PATCH", "DELETE"),
                 ),
                 # Every campaign's entry page is one object.
                 CacheBehaviour("/c/*", origin="site", default_ttl=60, max_ttl=300, rewrite="/web/entry.html"),
                 CacheBehaviour("/blog/", origin="site", default_ttl=60, max_ttl=300, rewrite="/blog/index.html"),
                 CacheBehaviour("/blog/a/*", origin="site", default_ttl=60, max_ttl=300, rewrite="/blog/article.html"),
+                # The review console: never stored (its TTLs are all 0), at /admin/ as its index.
+                CacheBehaviour("/admin/", origin="site", rewrite="/admin/index.html"),
+                CacheBehaviour("/admin/*", origin="site"),
                 CacheBehaviour("/downloads/*", origin="site", default_ttl=3600, max_ttl=86400),
                 CacheBehaviour("*", origin="site", default_ttl=60, max_ttl=3600),
             ),

@@ -124,7 +124,10 @@ def content_type(name: str) -> str:
 def cache_control(files: StaticFiles, relative: str) -> str:
     """Cache-Control of a file of `files` (`relative` to its folder): immutable for a year when
     its name matches the folder's `hashed_pattern` (a regex searched in it), HTML excepted,
-    which is always found by a name that does not change; else `max_age_seconds`."""
+    which is always found by a name that does not change; `no-store` for a `no_store` folder;
+    else `max_age_seconds`."""
+    if files.no_store:
+        return "no-store"
     pattern = files.hashed_pattern
     if pattern and re.search(pattern, relative) and not content_type(relative).startswith("text/html"):
         return IMMUTABLE

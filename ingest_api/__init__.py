@@ -13,9 +13,21 @@ from ingest_api.limits import MAX_BODY_BYTES  # also read as ingest_api.MAX_BODY
 
 #: The blueprint modules (one per resource, each a `bp`), registered in this order on every
 #: stage. A blueprint module imports no other: what views share lives in `ingest_api.lookups`.
-BLUEPRINTS = ("blog", "health", "submissions", "uploads", "users", "campaigns", "todos", "files", "admin_campaigns", "openapi")
+BLUEPRINTS = (
+    "blog",
+    "health",
+    "submissions",
+    "uploads",
+    "users",
+    "campaigns",
+    "todos",
+    "files",
+    "admin_campaigns",
+    "admin_outcome",
+    "openapi",
+)
 #: The blueprint modules of the local stage only.
-LOCAL_BLUEPRINTS = ("outbox", "issuer", "dashboard")
+LOCAL_BLUEPRINTS = ("outbox", "issuer", "dashboard", "console")
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
@@ -59,13 +71,16 @@ def _require_route_classes(app: Flask) -> None:
 
 def _require_campaign_in_campaign_routes(app: Flask) -> None:
     """Refuse to start with a `campaigns:*` route whose path names no campaign: a key's
-    binding to its campaigns could not be checked there (see ingest_api.auth.api_key)."""
+    binding to its campaigns could not be checked there (see ingest_api.auth.api_key); a
+    route declared as listing the key's campaigns filters them itself."""
     from lambda_platform.access import CAMPAIGN_SCOPES
 
     unbound = sorted(
         rule.rule
         for rule in app.url_map.iter_rules()
-        if getattr(app.view_functions[rule.endpoint], "scope", None) in CAMPAIGN_SCOPES and "campaign_id" not in rule.arguments
+        if getattr(app.view_functions[rule.endpoint], "scope", None) in CAMPAIGN_SCOPES
+        and "campaign_id" not in rule.arguments
+        and not getattr(app.view_functions[rule.endpoint], "lists_campaigns", False)
     )
     if unbound:
         raise RuntimeError(f"campaigns:* routes without a <campaign_id>: {', '.join(unbound)}")

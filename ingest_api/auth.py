@@ -75,10 +75,11 @@ def public(limited: bool = False, per_campaign: bool = False, keyed: bool = Fals
     return decorate
 
 
-def api_key(scope: str) -> Callable:
+def api_key(scope: str, lists_campaigns: bool = False) -> Callable:
     """A route for integrations and admins holding a key with `scope`; a `campaigns:*` route
-    (its path names the `campaign_id`) only for the campaigns the key is bound to."""
-    from lambda_platform.access import CAMPAIGN_SCOPES, reaches_campaign
+    (its path names the `campaign_id`) only for the campaigns the key is bound to. A route
+    that `lists_campaigns` names none: it shows only `g.api_key_campaigns` (None: every one)."""
+    from lambda_platform.access import CAMPAIGN_SCOPES, campaigns_of, reaches_campaign
 
     def decorate(view: Callable) -> Callable:
         @functools.wraps(view)
@@ -87,18 +88,20 @@ def api_key(scope: str) -> Callable:
             scopes = tuple(record.get("scopes") or ())
             if scope not in scopes:
                 raise ApiError(403, "insufficient_scope", f"This key lacks the scope {scope}.")
-            if scope in CAMPAIGN_SCOPES and not reaches_campaign(record, kwargs["campaign_id"]):
+            if scope in CAMPAIGN_SCOPES and not lists_campaigns and not reaches_campaign(record, kwargs["campaign_id"]):
                 # Exactly the unknown campaign's answer: no oracle of which campaigns exist.
                 raise campaign_not_found(kwargs["campaign_id"])
             g.api_key_id = record.get("key_id")
             g.api_key_name = record.get("name")
             g.api_key_scopes = scopes
+            g.api_key_campaigns = campaigns_of(record)
             return view(*args, **kwargs)
 
         # The route's class rides on the view function for the access check and the OpenAPI
         # document to read: mypy knows no attributes on a function.
         wrapper.route_class = API_KEY  # type: ignore[attr-defined]
         wrapper.scope = scope  # type: ignore[attr-defined]
+        wrapper.lists_campaigns = lists_campaigns  # type: ignore[attr-defined]
         return wrapper
 
     return decorate

@@ -40,12 +40,20 @@ class EntryStore(Protocol):
     """A campaign's stored entries as an operator reads and reviews them (the submissions table)."""
 
     def page(
-        self, campaign_id: str, *, limit: int, after: Mapping[str, str] | None = None, status: str | None = None
+        self,
+        campaign_id: str,
+        *,
+        limit: int,
+        after: Mapping[str, str] | None = None,
+        status: str | None = None,
+        flagged: bool | None = None,
+        reviewed: bool | None = None,
     ) -> tuple[list[dict[str, Any]], dict[str, str] | None]:
         """Entries newest first after the entry key `after` (`received_at`, `submission_id`),
-        in one Query of the `by_campaign` index that evaluates at most `limit + 1` entries
-        (so a page filtered by `status` may be short); and the key to resume from, None on
-        the last page."""
+        filtered by `status`, by being `flagged` as a duplicate receipt (or not) and by being
+        `reviewed` (or not), reading the `by_campaign` index a bounded number of entries at a
+        time (so a filtered page may be short, even empty); and the key to resume from, None
+        on the last page."""
 
     def iter_campaign(
         self, campaign_id: str, *, status: str | None = None, newest_first: bool = True

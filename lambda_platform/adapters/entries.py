@@ -18,6 +18,10 @@ from lambda_platform.resources import index_name, table_name
 
 SUBMISSIONS = TOPOLOGY.table("submissions")
 BY_CAMPAIGN = SUBMISSIONS.index("by_campaign")
+#: Entries a filtered page's Query evaluates at a time (a rare flag is found in few Queries) ...
+FILTERED_EVALUATED = 200
+#: ... and the most Queries one filtered page makes before it answers short, with a cursor.
+FILTERED_QUERIES = 5
 
 
 def entry_key(entry: Mapping[str, Any]) -> dict[str, str]:
@@ -29,22 +33,34 @@ class DynamoEntries:
     """The submissions table as a campaign's list of entries."""
 
     def page(
-        self, campaign_id: str, *, limit: int, after: Mapping[str, str] | None = None, status: str | None = None
+        self,
+        campaign_id: str,
+        *,
+        limit: int,
+        after: Mapping[str, str] | None = None,
+        status: str | None = None,
+        flagged: bool | None = None,
+        reviewed: bool | None = None,
     ) -> tuple[list[dict[str, Any]], dict[str, str] | None]:
-        """One Query of `limit + 1` evaluated entries, newest first; the key to resume from,
-        None on the last page (the extra one tells, without a second Query)."""
-        request = self._query(campaign_id, status=status, newest_first=True)
-        request["Limit"] = limit + 1
+        """Newest first: one Query of `limit + 1` evaluated entries, or, filtered, Queries of
+        `FILTERED_EVALUATED` each until `limit + 1` pass (at most `FILTERED_QUERIES`); the key
+        to resume from, None on the last page (the extra one tells, without another Query)."""
+        request = self._query(campaign_id, status=status, newest_first=True, flagged=flagged, reviewed=reviewed)
+        filtered = "FilterExpression" in request
+        request["Limit"] = max(limit + 1, FILTERED_EVALUATED) if filtered else limit + 1
         if after is not None:
             request["ExclusiveStartKey"] = self._start_key(campaign_id, after)
-        response = call("query", **request)
-        items = [from_item(i) for i in response.get("Items", [])]
-        if len(items) > limit:
-            return items[:limit], entry_key(items[limit - 1])
-        # The filter may have dropped some of what the Limit counted: resume after the last evaluated.
-        last = response.get("LastEvaluatedKey")
-        if last is None:
-            return items, None
+        items: list[dict[str, Any]] = []
+        for _ in range(FILTERED_QUERIES if filtered else 1):
+            response = call("query", **request)
+            items.extend(from_item(i) for i in response.get("Items", []))
+            if len(items) > limit:
+                return items[:limit], entry_key(items[limit - 1])
+            if "LastEvaluatedKey" not in response:
+                return items, None
+            request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+        # The filter dropped some of what the Limits counted: resume after the last evaluated.
+        last = request["ExclusiveStartKey"]
         return items, {"received_at": last["received_at"]["S"], "submission_id": last["submission_id"]["S"]}
 
     def iter_campaign(
@@ -97,7 +113,9 @@ class DynamoEntries:
         return True
 
     @staticmethod
-    def _query(campaign_id: str, *, status: str | None, newest_first: bool) -> dict[str, Any]:
+    def _query(
+        campaign_id: str, *, status: str | None, newest_first: bool, flagged: bool | None = None, reviewed: bool | None = None
+    ) -> dict[str, Any]:
         request: dict[str, Any] = {
             "TableName": table_name(SUBMISSIONS),
             "IndexName": index_name(SUBMISSIONS, BY_CAMPAIGN),
@@ -105,10 +123,17 @@ class DynamoEntries:
             "ExpressionAttributeValues": {":campaign": {"S": campaign_id}},
             "ScanIndexForward": not newest_first,
         }
+        conditions = []
         if status is not None:
-            request["FilterExpression"] = "#status = :status"
+            conditions.append("#status = :status")
             request["ExpressionAttributeNames"] = {"#status": "status"}
             request["ExpressionAttributeValues"][":status"] = {"S": status}
+        if flagged is not None:
+            conditions.append(f"attribute_{'' if flagged else 'not_'}exists(duplicate_receipt)")
+        if reviewed is not None:
+            conditions.append(f"attribute_{'' if reviewed else 'not_'}exists(review)")
+        if conditions:
+            request["FilterExpression"] = " AND ".join(conditions)
         return request
 
     @staticmethod

@@ -7,7 +7,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from events.models import ACCEPTED, REJECTED, WAITLISTED
-from lambda_platform.adapters.entries import entry_key
+from lambda_platform.adapters.entries import FILTERED_EVALUATED, FILTERED_QUERIES, entry_key
 
 
 class FakeEntries:
@@ -20,20 +20,41 @@ class FakeEntries:
         self.queries = 0
 
     def page(
-        self, campaign_id: str, *, limit: int, after: Mapping[str, str] | None = None, status: str | None = None
+        self,
+        campaign_id: str,
+        *,
+        limit: int,
+        after: Mapping[str, str] | None = None,
+        status: str | None = None,
+        flagged: bool | None = None,
+        reviewed: bool | None = None,
     ) -> tuple[list[dict[str, Any]], dict[str, str] | None]:
-        """Newest first, `limit + 1` evaluated, the status filtered after the Limit, as the Query does."""
-        self.queries += 1
+        """Newest first, as the adapter reads: `limit + 1` evaluated, or filtered, up to
+        FILTERED_QUERIES reads of FILTERED_EVALUATED, the filter applied after each read's Limit."""
         keyed = self._ordered(campaign_id, newest_first=True)
         if after is not None:
             start = (after["received_at"], after["submission_id"])
             keyed = [(k, e) for k, e in keyed if k < start]
-        evaluated = keyed[: limit + 1]
-        shown = [e for _, e in evaluated if status is None or e.get("status") == status]
-        if len(shown) > limit:
-            return copy.deepcopy(shown[:limit]), entry_key(shown[limit - 1])
-        last = entry_key(evaluated[-1][1]) if len(evaluated) == limit + 1 else None
-        return copy.deepcopy(shown), last
+        filtered = status is not None or flagged is not None or reviewed is not None
+        evaluated_a_read = max(limit + 1, FILTERED_EVALUATED) if filtered else limit + 1
+
+        def passes(entry: Mapping[str, Any]) -> bool:
+            return (
+                (status is None or entry.get("status") == status)
+                and (flagged is None or bool(entry.get("duplicate_receipt")) == flagged)
+                and (reviewed is None or (entry.get("review") is not None) == reviewed)
+            )
+
+        shown: list[dict[str, Any]] = []
+        for read in range(FILTERED_QUERIES if filtered else 1):
+            self.queries += 1
+            evaluated = keyed[read * evaluated_a_read : (read + 1) * evaluated_a_read]
+            shown.extend(e for _, e in evaluated if passes(e))
+            if len(shown) > limit:
+                return copy.deepcopy(shown[:limit]), entry_key(shown[limit - 1])
+            if len(evaluated) < evaluated_a_read:  # a full read answers a key to resume from, as DynamoDB's Limit does
+                return copy.deepcopy(shown), None
+        return copy.deepcopy(shown), entry_key(evaluated[-1][1])
 
     def iter_campaign(
         self, campaign_id: str, *, status: str | None = None, newest_first: bool = True
