@@ -33,7 +33,7 @@ from events.schemas import shared
 from ingest_api.auth import api_key
 from ingest_api.bodies import json_body
 from ingest_api.errors import ApiError
-from ingest_api.lookups import campaign_of
+from ingest_api.lookups import campaign_not_found, campaign_of
 from ingest_api.services import services
 from ingest_api.spec import documented
 
@@ -168,7 +168,11 @@ def run_draw(campaign_id: str):
     from campaigns.draw import run_draw as run
 
     body = shared(DrawRequestSchema).load(json_body())
-    campaign = campaign_of(campaign_id)
+    campaign_of(campaign_id)
+    # The close as stored now: a cached campaign whose close was moved later would let the draw run early.
+    campaign = services().campaigns.get(campaign_id, fresh=True)
+    if campaign is None:
+        raise campaign_not_found(campaign_id)
     entries = services().entries.iter_campaign(campaign.campaign_id)
     try:
         outcome = run(campaign, entries, body["winners"], body["seed"].lower(), services().draws)

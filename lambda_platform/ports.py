@@ -22,8 +22,8 @@ class MessageQueue(Protocol):
 class CampaignStore(Protocol):
     """The campaigns table."""
 
-    def get(self, campaign_id: str) -> Campaign | None:
-        """The campaign, or None."""
+    def get(self, campaign_id: str, fresh: bool = False) -> Campaign | None:
+        """The campaign, or None; `fresh`: read now, consistently, never from a cache."""
 
     def put(self, campaign: Campaign) -> None:
         """Create or replace a campaign."""

@@ -56,12 +56,15 @@ class DynamoCampaigns:
         self._cache_seconds = cache_seconds
         self._cache: dict[str, tuple[float, Campaign]] = {}
 
-    def get(self, campaign_id: str) -> Campaign | None:
-        """The campaign, or None (misses are not cached: a new campaign shows at once)."""
+    def get(self, campaign_id: str, fresh: bool = False) -> Campaign | None:
+        """The campaign, or None (misses are not cached: a new campaign shows at once); `fresh`
+        reads it consistently, past the cache (the draw's close must be the stored one)."""
         hit = self._cache.get(campaign_id)
-        if hit and time.monotonic() - hit[0] < self._cache_seconds:
+        if hit and not fresh and time.monotonic() - hit[0] < self._cache_seconds:
             return hit[1]
-        response = call("get_item", TableName=table_name(CAMPAIGNS), Key={"campaign_id": {"S": campaign_id}})
+        response = call(
+            "get_item", TableName=table_name(CAMPAIGNS), Key={"campaign_id": {"S": campaign_id}}, ConsistentRead=fresh
+        )
         if "Item" not in response:
             return None
         campaign = campaign_from_item(from_item(response["Item"]))

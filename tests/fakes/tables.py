@@ -52,8 +52,8 @@ class FakeCampaigns:
         #: campaign id -> (changed_at, change_id) of the change `save` stored last.
         self.changes: dict[str, tuple[str, str]] = {}
 
-    def get(self, campaign_id: str) -> Campaign | None:
-        """The campaign, or None."""
+    def get(self, campaign_id: str, fresh: bool = False) -> Campaign | None:
+        """The campaign, or None (a dict is always fresh)."""
         self.gets.append(campaign_id)
         return self.items.get(campaign_id)
 

@@ -212,6 +212,67 @@ def test_the_operators_commands_export_draw_replay_and_check(enforced, tmp_path)
     assert {q["name"] for q in status["queues"]} >= {"submissions", "confirmations-failures"}
 
 
+def test_the_review_consoles_calls_are_granted_to_the_apis_role(enforced):
+    """What /admin/ asks the admin API for, each answered by the API signing as its own role."""
+    window = ("--name", "Console", "--opens", "2026-01-01T00:00:00Z")
+    enforced.run("campaigns", "create", "iam-console", *window, "--closes", "2030-01-01T00:00:00Z", "--gives-codes")
+    made = enforced.run(
+        "keys",
+        "create",
+        "--name",
+        "console",
+        "--scope",
+        "campaigns:read",
+        "--scope",
+        "campaigns:write",
+        "--campaign",
+        "iam-console",
+    )
+    key = {"x-api-key": next(line for line in made.stdout.splitlines() if line.startswith("fleet_"))}
+    image = io.BytesIO()
+    Image.new("RGB", (640, 480), (90, 160, 40)).save(image, "JPEG")
+    data = image.getvalue()
+    grant = requests.post(
+        f"{enforced.api}/v1/campaigns/iam-console/uploads",
+        json={"content_type": "image/jpeg", "content_length": len(data)},
+        timeout=10,
+    ).json()
+    sent = requests.post(grant["url"], data=grant["fields"], files={"file": ("r.jpg", data, "image/jpeg")}, timeout=30)
+    assert sent.status_code in (200, 201, 204), sent.text
+    posted = requests.post(
+        f"{enforced.api}/v1/campaigns/iam-console/submissions",
+        json={**entry("console@example.com"), "upload_key": grant["fields"]["key"]},
+        timeout=10,
+    )
+    assert posted.status_code == 202, posted.text
+    # Stored, then waitlisted as the pool is empty: either is stored.
+    stored = ("accepted", "waitlisted")
+    wait_for(lambda: requests.get(enforced.api + posted.json()["status_url"], timeout=10).json().get("status") in stored)
+
+    def listed():
+        """the entry listed with its thumbnail (the uploads' BatchGetItem)"""
+        page = requests.get(f"{enforced.api}/v1/campaigns/iam-console/entries?reviewed=false", headers=key, timeout=10)
+        assert page.status_code == 200, page.text
+        return [e for e in page.json()["entries"] if e.get("thumbnail")]
+
+    wait_for(listed)
+    campaigns = requests.get(f"{enforced.api}/v1/campaigns", headers=key, timeout=10)
+    assert [c["campaign_id"] for c in campaigns.json()["campaigns"]] == ["iam-console"], campaigns.text
+    codes = requests.get(f"{enforced.api}/v1/campaigns/iam-console/codes", headers=key, timeout=10)
+    assert codes.status_code == 200 and codes.json()["available"] == 0, codes.text  # three COUNT Queries
+    exported = requests.get(f"{enforced.api}/v1/campaigns/iam-console/export", headers=key, timeout=10)
+    assert exported.status_code == 200 and "console@example.com" in exported.text
+    seed = enforced.run("campaigns", "draw", "iam-console", "--commit").stdout.splitlines()[-1]
+    closed = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 60))
+    enforced.run("campaigns", "create", "iam-console", *window, "--closes", closed, "--gives-codes")
+    drawn = requests.post(
+        f"{enforced.api}/v1/campaigns/iam-console/draw", json={"winners": 1, "seed": seed}, headers=key, timeout=10
+    )
+    assert drawn.status_code == 201, drawn.text
+    checked = requests.get(f"{enforced.api}/v1/campaigns/iam-console/draw/verification", headers=key, timeout=10)
+    assert checked.status_code == 200 and checked.json()["verified"] is True, checked.text
+
+
 def test_the_dashboard_reads_and_dry_runs_a_replay_as_the_operator(enforced):
     state = requests.get(f"{enforced.api}/_local/dashboard.json", timeout=10)
     assert state.status_code == 200, state.text

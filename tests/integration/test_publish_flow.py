@@ -28,8 +28,9 @@ SITE = TOPOLOGY.site
 
 @pytest.fixture
 def tree(tmp_path: Path) -> Path:
-    """A copy of the site's folders: the real entry page, two blog pages, one download."""
+    """A copy of the site's folders: the real entry page and review console, two blog pages, one download."""
     shutil.copytree(REPO_ROOT / "ingest_api" / "web", tmp_path / "ingest_api" / "web")
+    shutil.copytree(REPO_ROOT / "site" / "admin", tmp_path / "site" / "admin")
     blog = tmp_path / "site" / "blog"
     blog.mkdir(parents=True)
     (blog / "index.html").write_text("<!doctype html><h1>Articles</h1>")
@@ -91,6 +92,11 @@ def test_publish_then_publish_again_then_change_one_file(tree, calls, distributi
     first = publish(edge=edge, root=tree)
 
     assert stored_keys() == [
+        "admin/api.js",
+        "admin/console.css",
+        "admin/console.js",
+        "admin/dom.js",
+        "admin/index.html",
         "blog/article.html",
         "blog/blog.3f9a0c1d.js",
         "blog/index.html",
@@ -118,7 +124,7 @@ def test_publish_then_publish_again_then_change_one_file(tree, calls, distributi
 
     assert dict(calls) == {"ListObjectsV2": 1}
     assert (again.uploaded, again.deleted, again.invalidation) == ([], [], None)
-    assert again.unchanged == 7
+    assert again.unchanged == 12
 
     calls.clear()
     (tree / "site" / "blog" / "article.html").write_text("<!doctype html><h1>An edited one</h1>")
@@ -160,6 +166,8 @@ def test_hashed_assets_are_immutable(tree, provisioned):
 
     assert stored("blog/blog.3f9a0c1d.js")["CacheControl"] == IMMUTABLE
     assert stored("blog/index.html")["CacheControl"] == "public, max-age=60"
+    assert stored("admin/index.html")["CacheControl"] == "no-store"  # the console: its calls carry a key
+    assert stored("admin/console.js")["CacheControl"] == "no-store"
 
 
 def test_fleet_publish_without_a_distribution_nor_a_local_edge_says_nothing_was_invalidated(tree, provisioned, monkeypatch):
@@ -172,11 +180,11 @@ def test_fleet_publish_without_a_distribution_nor_a_local_edge_says_nothing_was_
     assert first.exit_code == 0, first.output
     assert "uploaded web/entry.html (text/html; charset=utf-8; public, max-age=60)" in first.output
     assert "no distribution: nothing invalidated" in first.output
-    assert first.output.strip().endswith("7 files, 7 uploaded, 0 deleted")
+    assert first.output.strip().endswith("12 files, 12 uploaded, 0 deleted")
 
     second = CliRunner().invoke(main, ["publish"])
     assert second.exit_code == 0, second.output
-    assert second.output.strip() == "7 files, 0 uploaded, 0 deleted"
+    assert second.output.strip() == "12 files, 0 uploaded, 0 deleted"
 
 
 def test_fleet_publish_of_a_missing_folder_is_an_error_that_deletes_nothing(tree, provisioned, monkeypatch):
