@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-fast test-external install docs lint clean bench-thumbnails bench-coldstart bench-ingest bench-requests bench-drain bench-edge bench-receipts bench-export
+.PHONY: run test test-fast test-external install docs lint clean bench-thumbnails bench-coldstart bench-ingest bench-requests bench-drain bench-edge bench-receipts bench-export bench-console
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -153,6 +153,12 @@ bench-export: $(STAMP)
 # A benchmark, not a test: recall of the receipt hash per kind of copy (re-encoded, resized,
 # EXIF-rotated, cropped, brightened, darkened), false pairs among 1,000 distinct receipt-like
 # photos, the hash's cost beside the thumbnails', the band Queries' sizes; ARGS=--quick: 200.
+# A benchmark, not a test: the review console on a campaign of 1,000 entries in Chromium through
+# the local edge (`fleet up`'s processes): ms to the first photo and to all 25, opening the
+# campaign and for each further page.
+bench-console: $(STAMP)
+	$(BIN)/python -m bench.console $(ARGS)
+
 bench-receipts: $(STAMP)
 	$(BIN)/python -m bench.receipts $(ARGS)
 
