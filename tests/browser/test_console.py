@@ -321,3 +321,51 @@ def test_at_phone_width_every_control_is_reachable(browser, world, request):
         assert page.problems == []
     finally:
         context.close()
+
+
+def test_a_copy_sent_through_the_api_is_flagged_by_the_workers_and_shown_beside_its_original(console, world):
+    """The real path: two photos uploaded to the media bucket, thumbnailed and hashed by the
+    workers, the later entry flagged; the console shows both photos side by side."""
+    from events.models import Campaign
+    from lambda_platform.access import new_key
+    from lambda_platform.adapters.access import DynamoApiKeys
+    from lambda_platform.adapters.tables import DynamoCampaigns
+    from tests.integration.test_receipts_flow import presign, send_file, submit
+    from tests.unit import images
+    from tests.unit.test_receipts import receipt_photo
+
+    now = datetime.now(UTC)
+    DynamoCampaigns().put(Campaign("dupes", "Campaign dupes", now - timedelta(days=1), now + timedelta(days=7), 1))
+    key = new_key("dupes staff", ["campaigns:read", "campaigns:write"], DynamoApiKeys(), campaigns=["dupes"])[0]
+    photo = receipt_photo(11)
+    sent = {}
+    for email, quality in (("first@example.com", 92), ("second@example.com", 70)):
+        data = images.encode(photo, "JPEG", quality=quality)  # the same receipt, sent again re-encoded
+        upload = presign(world["api"], "dupes", data)
+        send_file(upload, data)
+        world["runtime"].drain(60)
+        sent[email] = submit(world["api"], "dupes", email, upload["key"])
+        world["runtime"].drain(60)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        flagged = api(world, "GET", "/v1/campaigns/dupes/entries?flagged=true", key).json()["entries"]
+        if flagged:
+            break
+        time.sleep(0.3)
+    assert [e["submission_id"] for e in flagged] == [sent["second@example.com"]]
+    assert flagged[0]["duplicate_receipt"] == [sent["first@example.com"]]
+
+    page = console
+    sign_in(page, world, key)
+    page.get_by_label("Campaign").select_option("dupes")
+    page.get_by_label("Flagged only").check()
+    page.wait_for_function("() => document.querySelectorAll('#entries li.entry').length === 1")
+    page.keyboard.press("j")
+    page.keyboard.press("o")
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('#entry-view .side img')].filter(i => i.complete && i.naturalWidth > 0).length === 2"
+    )
+    captions = page.locator("#entry-view figcaption").all_inner_texts()
+    assert "second@example.com" in captions[0] and "first@example.com" in captions[1]
+    page.shots.take(page, "flagged-by-the-workers")
+    assert page.problems == []
