@@ -207,11 +207,12 @@ def _line(label: str, r: dict[str, Any]) -> str:
 def _bursts(fleet: FleetProcesses, sizes: list[int], args: argparse.Namespace, name: str) -> dict[int, dict[str, Any]]:
     """A warm-up, then one round of each size, on `fleet`."""
     print(f"{name}: {fleet.how}; pids {fleet.pids}", flush=True)
-    fleet_round(fleet, 20, args.connections, f"warm-{name}")
+    tag = uuid.uuid4().hex[:6]  # a part of each entry's email address
+    fleet_round(fleet, 20, args.connections, f"warm-{tag}")
     found = {}
     for size in sizes:
         print(f"  {name}, burst of {size}...", flush=True)
-        found[size] = fleet_round(fleet, size, args.connections, f"{name}-{size}", args.round_limit)
+        found[size] = fleet_round(fleet, size, args.connections, f"{tag}-{size}", args.round_limit)
     return found
 
 
