@@ -282,8 +282,8 @@ class FleetProcesses:
         self.state_dir.cleanup()
 
     def moto_cpu(self) -> float:
-        """CPU seconds moto's process has used so far."""
-        return cpu_seconds(self.pids["aws"])
+        """CPU seconds moto's processes (DynamoDB's is a child of the other) have used so far."""
+        return tree_cpu_seconds(self.pids["aws"])
 
     def moto_waited(self) -> float:
         """Seconds moto's threads have waited for a CPU so far (see `runqueue_seconds`)."""

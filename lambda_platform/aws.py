@@ -28,13 +28,28 @@ _signing_profile: ContextVar[str] = ContextVar("fleet_signing_profile", default=
 def client(service: str) -> Any:
     """The cached boto3 client for `service` under the current settings."""
     current = settings.current()
-    return _client(service, current.region, current.endpoint_url, _signing_profile.get() or current.aws_profile)
+    return _client(service, current.region, _endpoint(service, current), _signing_profile.get() or current.aws_profile)
 
 
 def resource(service: str) -> Any:
     """The cached boto3 resource for `service` under the current settings."""
     current = settings.current()
-    return _resource(service, current.region, current.endpoint_url, _signing_profile.get() or current.aws_profile)
+    return _resource(service, current.region, _endpoint(service, current), _signing_profile.get() or current.aws_profile)
+
+
+def _endpoint(service: str, current: settings.Settings) -> str | None:
+    """The service's own endpoint when one is set (`AWS_ENDPOINT_URL_DYNAMODB`), else the settings' one."""
+    if not current.service_endpoints:  # the usual case, and Lambda's: no model to read
+        return current.endpoint_url
+    return current.endpoint_for(_service_id(service))
+
+
+@functools.cache
+def _service_id(service: str) -> str:
+    """botocore's service id of a client name (`dynamodbstreams`: `DynamoDB Streams`)."""
+    import botocore.session
+
+    return str(botocore.session.get_session().get_service_model(service).service_id)
 
 
 @contextlib.contextmanager

@@ -63,6 +63,14 @@ class Settings:
     #: process signs with, its function's role or the local operator (`fleet up --enforce-iam`
     #: sets it); empty: the local stage's dummy keys, or the usual credentials off it.
     aws_profile: str = ""
+    #: botocore's per-service endpoints (`AWS_ENDPOINT_URL_DYNAMODB=...`): (the service id's
+    #: variable suffix, URL) pairs, ahead of `endpoint_url` for their service.
+    service_endpoints: tuple[tuple[str, str], ...] = ()
+
+    def endpoint_for(self, service_id: str) -> str | None:
+        """The endpoint of a service by its botocore service id (`DynamoDB Streams`): its own, else `endpoint_url`."""
+        suffix = service_id.upper().replace(" ", "_").replace("-", "_")
+        return next((url for name, url in self.service_endpoints if name == suffix), self.endpoint_url)
 
     def name(self, logical: str) -> str:
         """The physical name of a logical resource in this stage, unchecked (`lambda_platform.resources` checks it)."""
@@ -79,6 +87,10 @@ LOCAL_AWS_ENDPOINT = "http://127.0.0.1:4566"
 LOCAL_EDGE_URL = "http://127.0.0.1:8081"
 #: The local stage's queue visibility timeout, so that a failed message comes back soon.
 LOCAL_VISIBILITY_TIMEOUT = 20
+
+
+#: botocore's per-service endpoint variables: AWS_ENDPOINT_URL_<service id, upper case, `_` for spaces>.
+SERVICE_ENDPOINT_PREFIX = "AWS_ENDPOINT_URL_"
 
 
 @functools.lru_cache(maxsize=1)
@@ -111,6 +123,13 @@ def current() -> Settings:
         edge_url=(os.environ.get("FLEET_EDGE_URL") or (LOCAL_EDGE_URL if local else "")).rstrip("/"),
         alarm_email=_alarm_email(os.environ.get("FLEET_ALARM_EMAIL")),
         aws_profile=os.environ.get("FLEET_AWS_PROFILE", "") if local else "",
+        service_endpoints=tuple(
+            sorted(
+                (name.removeprefix(SERVICE_ENDPOINT_PREFIX), url)
+                for name, url in os.environ.items()
+                if name.startswith(SERVICE_ENDPOINT_PREFIX) and url
+            )
+        ),
     )
 
 

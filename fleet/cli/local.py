@@ -41,6 +41,12 @@ from lambda_platform.access import MAX_TOKEN_SECONDS
     help="Check every call against the signer's IAM policy, each process signing as its own role (`fleet iam`).",
 )
 @click.option(
+    "--aws-split/--no-aws-split",
+    default=True,
+    show_default=True,
+    help="The embedded AWS as two processes, DynamoDB in its own (both cores); one under --enforce-iam.",
+)
+@click.option(
     "--reload/--no-reload",
     default=True,
     show_default=True,
@@ -65,6 +71,7 @@ def up(
     no_edge: bool,
     no_demo: bool,
     enforce_iam: bool,
+    aws_split: bool,
     reload: bool,
     api_workers: int,
     api_threads: int,
@@ -81,6 +88,15 @@ def up(
             raise click.UsageError("--enforce-iam needs the embedded AWS (moto's enforcement), not --external")
     else:
         os.environ["AWS_ENDPOINT_URL"] = f"http://{host}:{aws_port}"
+    from fleet.runtime import moto_split
+
+    dynamodb_port = None
+    if not external:
+        for name in moto_split.VARIABLES:  # the embedded AWS decides where DynamoDB is
+            os.environ.pop(name, None)
+        if aws_split and not enforce_iam:  # moto checks a call against the IAM state of its own process
+            dynamodb_port = _free_port(host)
+            os.environ.update(moto_split.endpoint_variables(f"http://{host}:{dynamodb_port}"))
     # What the workers and `fleet publish` purge: this fleet's edge, wherever it serves.
     os.environ["FLEET_EDGE_URL"] = f"http://{host}:{edge_port}"
     # A fleet of this state directory signed with the profiles of its last enforcing run: not this one.
@@ -98,14 +114,17 @@ def up(
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
     api_args = ["--workers", str(api_workers), "--threads", str(api_threads)]
-    roles = _roles(host, aws_port, api_port, external, api_args, edge_port=None if no_edge else edge_port)
+    roles = _roles(
+        host, aws_port, api_port, external, api_args, edge_port=None if no_edge else edge_port, dynamodb_port=dynamodb_port
+    )
     output = Output([r.name for r in roles] + (["reload"] if reload else []))
     fleet = Supervisor(roles, output, stop)
     code = 0
     try:
         if not external:
             fleet.start("aws")
-        output.line(f"AWS       {settings.current().endpoint_url}" + ("" if external else " (embedded moto)"))
+        where = f", DynamoDB in its own process at http://{host}:{dynamodb_port}" if dynamodb_port else ""
+        output.line(f"AWS       {settings.current().endpoint_url}" + ("" if external else f" (embedded moto{where})"))
         _prepare(output, no_demo, api_url=f"http://{host}:{api_port}", topology=_without_edge(TOPOLOGY) if no_edge else TOPOLOGY)
         if enforce_iam:
             _enforce_iam(fleet, output)
@@ -145,7 +164,15 @@ def up(
         sys.exit(code)
 
 
-def _roles(host: str, aws_port: int, api_port: int, external: bool, api_args: list[str], edge_port: int | None = 8081) -> list:
+def _roles(
+    host: str,
+    aws_port: int,
+    api_port: int,
+    external: bool,
+    api_args: list[str],
+    edge_port: int | None = 8081,
+    dynamodb_port: int | None = None,
+) -> list:
     """The fleet's processes: moto's (unless external), the API under gunicorn, the workers, the edge (unless None)."""
     from fleet.runtime.supervisor import Role
 
@@ -156,6 +183,8 @@ def _roles(host: str, aws_port: int, api_port: int, external: bool, api_args: li
         # Faults hook botocore in the callers; moto's process calls nothing.
         aws_env = {k: v for k, v in env.items() if k not in ("FLEET_FAULTS", "FLEET_FAULTS_SEED")}
         argv = [python, "-m", "fleet.runtime.processes", "aws", "--host", host, "--port", str(aws_port)]
+        if dynamodb_port is not None:
+            argv += ["--dynamodb-port", str(dynamodb_port)]
         roles.append(Role("aws", argv, aws_env, essential=True))
     api = [python, "-m", "fleet.runtime.gunicorn_app", "--host", host, "--port", str(api_port), *api_args]
     roles.append(Role("api", api, env))
@@ -281,6 +310,16 @@ def _supervise(fleet, stop: threading.Event, changes, output) -> int:
             except Exception as exc:  # noqa: BLE001 - the fleet serves on; the developer sees why the site did not follow
                 output.line(f"not published: {exc}", err=True)
     return 0
+
+
+def _free_port(host: str) -> int:
+    """A port nothing listens on now, for DynamoDB's moto."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        port: int = sock.getsockname()[1]
+        return port
 
 
 def _require_free_port(host: str, port: int) -> None:

@@ -17,11 +17,13 @@ log = logging.getLogger("fleet.runtime")
 
 
 class EmbeddedAws:
-    """moto's server in this process, on loopback."""
+    """moto's server in this process, on loopback (DynamoDB's requests forwarded to `dynamodb_url` when given)."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 4566) -> None:
+    def __init__(self, host: str = "127.0.0.1", port: int = 4566, dynamodb_url: str | None = None) -> None:
         self.host = host
         self.port = port
+        #: The moto that serves DynamoDB and its streams (`fleet.runtime.moto_split`), or None: this one.
+        self.dynamodb_url = dynamodb_url
         self._server: Any = None
 
     @property
@@ -41,7 +43,13 @@ class EmbeddedAws:
         moto_iam.install()  # under IAM enforcement (moto_iam.enforce), AWS's refusals and error codes; inert until then
         moto_dispatch.install()  # a request routed at its own cost, not at the cost of moto's package
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
-        self._server = MotoServer(self.host, self.port)  # connections kept open, as AWS's endpoints keep them
+        wrap = None
+        if self.dynamodb_url:
+            from fleet.runtime.moto_split import ForwardDynamoDb
+
+            url = self.dynamodb_url
+            wrap = lambda app: ForwardDynamoDb(app, url)  # noqa: E731
+        self._server = MotoServer(self.host, self.port, wrap)  # connections kept open, as AWS's endpoints keep them
         self._server.start()
 
     def stop(self) -> None:

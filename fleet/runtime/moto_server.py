@@ -97,14 +97,18 @@ class KeepAliveHandler(MotoRequestHandler):
 class MotoServer:
     """moto's server (every service, one state) on a thread of this process, connections kept alive."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 5000) -> None:
+    def __init__(self, host: str = "127.0.0.1", port: int = 5000, wrap: Any = None) -> None:
         self.host, self.port = host, port
+        #: Middleware around moto's application (`fleet.runtime.moto_split.ForwardDynamoDb`), or None.
+        self.wrap = wrap
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
         """Listen, and serve on a thread; return once the port takes connections."""
-        app = DomainDispatcherApplication(create_backend_app)
+        app: Any = DomainDispatcherApplication(create_backend_app)
+        if self.wrap is not None:
+            app = self.wrap(app)
         self._server = make_server(self.host, self.port, app, threaded=True, request_handler=KeepAliveHandler)
         self._thread = threading.Thread(target=self._server.serve_forever, name="moto", daemon=True)
         self._thread.start()

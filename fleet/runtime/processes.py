@@ -18,6 +18,7 @@ import contextlib
 import logging
 import os
 import signal
+import subprocess
 import sys
 import threading
 import time
@@ -77,16 +78,59 @@ def _configure_logging() -> None:
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
-def run_aws(host: str, port: int) -> None:
-    """moto's server until SIGTERM; everything it holds goes with it."""
+def run_aws(host: str, port: int, dynamodb_port: int | None = None) -> None:
+    """moto's server until SIGTERM; everything it holds goes with it.
+
+    With `dynamodb_port`, DynamoDB's moto runs in a child process on that port
+    (`fleet.runtime.moto_split`); its death ends this one (exit status 1), as moto's would.
+    """
     from fleet.runtime.local import EmbeddedAws
 
     stop = _stop_on_signals()
-    server = EmbeddedAws(host, port)
+    child = None
+    dynamodb_url = None
+    if dynamodb_port is not None:
+        child = _start_dynamodb(host, dynamodb_port)
+        dynamodb_url = f"http://{host}:{dynamodb_port}"
+    server = EmbeddedAws(host, port, dynamodb_url=dynamodb_url)
     server.start()
-    say(f"{READY}: {server.endpoint_url}")
-    stop.wait()
+    say(f"{READY}: {server.endpoint_url}" + (f" (DynamoDB at {dynamodb_url})" if dynamodb_url else ""))
+    lost = False
+    while not stop.wait(0.5):
+        if child is not None and child.poll() is not None:
+            log.error("DynamoDB's moto (pid %s) ended with status %s: the embedded AWS ends", child.pid, child.returncode)
+            lost = True
+            break
     server.stop()
+    if child is not None and child.poll() is None:
+        child.terminate()
+        try:
+            child.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            child.kill()
+    if lost:
+        sys.exit(1)
+
+
+def _start_dynamodb(host: str, port: int) -> subprocess.Popen[str]:
+    """DynamoDB's moto (`aws` without a split) in a child process, once it serves."""
+    child = subprocess.Popen(
+        [sys.executable, "-m", "fleet.runtime.processes", "aws", "--host", host, "--port", str(port)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert child.stdout is not None
+    line = child.stdout.readline()
+    if not line.startswith(READY):
+        child.kill()
+        raise SystemExit(f"DynamoDB's moto did not start: {line!r}")
+
+    def echo() -> None:  # its later lines, so that its pipe never fills
+        for later in child.stdout or ():
+            say(f"dynamodb: {later.rstrip()}")
+
+    threading.Thread(target=echo, name="dynamodb-output", daemon=True).start()
+    return child
 
 
 def run_workers() -> None:
@@ -144,12 +188,13 @@ def main(argv: list[str] | None = None) -> None:
     aws = roles.add_parser("aws", help="moto's server")
     aws.add_argument("--host", default="127.0.0.1")
     aws.add_argument("--port", type=int, default=4566)
+    aws.add_argument("--dynamodb-port", type=int, help="serve DynamoDB from a child process on this port")
     roles.add_parser("workers", help="every poller with the worker code")
     args = parser.parse_args(argv)
     exit_with_parent()
     _configure_logging()
     if args.role == "aws":
-        run_aws(args.host, args.port)
+        run_aws(args.host, args.port, args.dynamodb_port)
     else:
         run_workers()
 
