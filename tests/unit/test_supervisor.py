@@ -72,3 +72,21 @@ def test_fleet_up_runs_the_edge_as_a_process_that_proxies_to_the_api_and_reloads
     assert edge[edge.index("--port") + 1] == "8081" and edge[edge.index("--api-url") + 1] == "http://127.0.0.1:8080"
     assert not roles["edge"].essential and not roles["edge"].waits_for_go
     assert "edge" in RELOADED and "edge" in STOP_GRACE
+
+
+def test_fleet_up_without_the_edge_runs_no_edge_and_provisions_no_distribution():
+    """`--no-edge`: no edge process, and a topology without the site's distribution (its bucket stays)."""
+    from events.topology import TOPOLOGY
+    from fleet.cli.local import _roles, _without_edge
+
+    roles = [r.name for r in _roles("127.0.0.1", 4566, 8080, True, [], edge_port=None)]
+    assert roles == ["api", "workers"]
+    assert _without_edge(TOPOLOGY).site is None and _without_edge(TOPOLOGY).buckets == TOPOLOGY.buckets
+
+
+def test_fleet_up_gives_dynamodb_its_own_moto_when_asked():
+    """The aws process starts DynamoDB's moto on the port it is given (`fleet.runtime.moto_split`)."""
+    from fleet.cli.local import _roles
+
+    argv = next(r.argv for r in _roles("127.0.0.1", 4566, 8080, False, [], dynamodb_port=4567) if r.name == "aws")
+    assert argv[argv.index("--dynamodb-port") + 1] == "4567"
