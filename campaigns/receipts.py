@@ -17,7 +17,7 @@ import functools
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from lambda_platform.ports import ReceiptFlags, ReceiptIndex
+from lambda_platform.ports import CodeStore, ReceiptFlags, ReceiptIndex
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -88,14 +88,17 @@ def band_keys(campaign_id: str, phash: str) -> list[str]:
     return [f"{campaign_id}#{n}#{value}" for n, value in enumerate(band_values(phash))]
 
 
-def check_receipt(entry: Mapping[str, Any], phash: str, index: ReceiptIndex, flags: ReceiptFlags) -> list[str]:
+def check_receipt(entry: Mapping[str, Any], phash: str, index: ReceiptIndex, flags: ReceiptFlags, codes: CodeStore) -> list[str]:
     """Record an entry's photo and flag its copies; the ids of the EARLIER entries whose photo it copies.
 
     Earlier means by `received_at`, then by id. This entry is flagged with those earlier
-    entries' ids, and each LATER entry found is flagged with this one's. The bands are
-    written before they are read, so of two entries checked at once at least one finds
-    the other. Safe to repeat: the same items are written, the same copies found, the
-    flags are set additions; an entry never matches itself.
+    entries' ids, and each LATER entry found is flagged with this one's. Every entry
+    flagged then leaves the campaign's code waitlist (`CodeStore.leave_waitlist`, a
+    conditional write that does nothing to an entry not waiting), so it never gets a code
+    at the next import. The bands are written before they are read, so of two entries
+    checked at once at least one finds the other. Safe to repeat: the same items are
+    written, the same copies found, the flags are set additions; an entry never matches
+    itself.
     """
     submission_id = entry["submission_id"]
     mine = (str(entry["received_at"]), submission_id)
@@ -110,6 +113,8 @@ def check_receipt(entry: Mapping[str, Any], phash: str, index: ReceiptIndex, fla
     earlier = sorted(other for other, order in found.items() if order < mine)
     if earlier:
         flags.flag(submission_id, earlier)
+        codes.leave_waitlist(entry["campaign_id"], submission_id)
     for other in sorted(set(found) - set(earlier)):
         flags.flag(other, [submission_id])
+        codes.leave_waitlist(entry["campaign_id"], other)
     return sorted(earlier, key=lambda other: found[other])

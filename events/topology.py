@@ -493,7 +493,7 @@ TOPOLOGY = Topology(
                 table("campaigns", "dynamodb:GetItem"),
                 table("uploads", "dynamodb:BatchGetItem"),
                 # A code leaves the pool and reaches its entry in one transaction (two UpdateItems);
-                # the waitlist and a duplicate receipt's flag are updates of the entry too.
+                # the waitlist, a duplicate receipt's flag and leaving the waitlist when flagged are updates of the entry too.
                 table("codes", "dynamodb:Query", "dynamodb:UpdateItem", indexes=("available",)),
                 table("submissions", "dynamodb:UpdateItem"),
                 table("receipt_bands", "dynamodb:BatchWriteItem", "dynamodb:Query"),

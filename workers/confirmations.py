@@ -193,7 +193,7 @@ def _ports(context: Any, event: Any) -> SettlePorts:
     def check_receipt(entry: Mapping[str, Any], phash: str) -> list[str]:
         from campaigns.receipts import check_receipt as check
 
-        return check(entry, phash, built.receipt_index, built.receipt_flags)
+        return check(entry, phash, built.receipt_index, built.receipt_flags, built.codes)
 
     return SettlePorts(
         campaigns=built.campaigns,

@@ -39,6 +39,7 @@ from PIL import Image
 from bench.machine import describe_machine
 from bench.receipts.photos import COPY_KINDS, copies, draw_receipt, encode, make_shops, photograph
 from campaigns.receipts import BANDS, DISTANCE, HASH_BITS, band_values, check_receipt, distance, receipt_hash
+from tests.fakes.codes import FakeCodes
 from tests.fakes.receipts import FakeReceiptFlags, FakeReceiptIndex
 from workers.imaging import make_thumbnails
 
@@ -89,7 +90,7 @@ def first_import_seconds() -> float:
 def check_all(hashes: list[dict[str, str]]) -> tuple[dict[str, list[str]], list[int]]:
     """check_receipt for every original, then every copy, each a later entry; what each returned, and the Query sizes."""
     entries: dict[str, dict] = {}
-    index, flags = FakeReceiptIndex(), FakeReceiptFlags(entries)
+    index, flags, codes = FakeReceiptIndex(), FakeReceiptFlags(entries), FakeCodes(entries)
     start = datetime(2025, 6, 1, tzinfo=UTC)
     order = [(n, "original") for n in range(len(hashes))] + [(n, kind) for kind in COPY_KINDS for n in range(len(hashes))]
     found: dict[str, list[str]] = {}
@@ -110,7 +111,7 @@ def check_all(hashes: list[dict[str, str]]) -> tuple[dict[str, list[str]], list[
             "campaign_id": "bench",
             "received_at": (start + timedelta(seconds=step)).isoformat(),
         }
-        found[submission_id] = check_receipt(entries[submission_id], hashes[n][kind], index, flags)
+        found[submission_id] = check_receipt(entries[submission_id], hashes[n][kind], index, flags, codes)
     return found, sizes
 
 

@@ -96,3 +96,38 @@ def test_the_later_of_two_entries_with_copied_photos_is_flagged_with_the_earlier
     assert calls["Scan"] == 0
     assert calls["Query"] >= 3 * BANDS  # each checked photo: one Query per band
     assert all(q.dead_lettered == 0 for q in queue_status())
+
+
+def test_a_waitlisted_entry_found_later_to_copy_an_earlier_photo_leaves_the_waitlist(running_fleet):
+    from datetime import UTC, datetime, timedelta
+
+    from events.models import Campaign
+    from lambda_platform.adapters.codes import DynamoCodes
+    from lambda_platform.adapters.tables import DynamoCampaigns
+
+    now = datetime.now(UTC)
+    # A campaign giving codes, its pool empty: every clean entry waits for a code.
+    DynamoCampaigns().put(Campaign("dupcodes", "Dup codes", now - timedelta(days=1), now + timedelta(days=7), gives_codes=True))
+    api = running_fleet.api_url
+    photo = receipt_photo(13)
+    original = images.encode(photo, "JPEG", quality=92)
+    copy = images.encode(photo.resize((600, 800)), "JPEG", quality=75)
+
+    # The earlier entry's photo is still pending when the later one, a copy, is checked and waitlisted.
+    first_upload = presign(api, "dupcodes", original)
+    first = submit(api, "dupcodes", "first@example.com", first_upload["key"])
+    later_upload = presign(api, "dupcodes", copy)
+    send_file(later_upload, copy)
+    running_fleet.drain()
+    later = submit(api, "dupcodes", "later@example.com", later_upload["key"])
+    running_fleet.drain()
+    entries = DynamoEntries()
+    assert entries.get(later)["status"] == "waitlisted"
+
+    send_file(first_upload, original)  # the earlier photo lands: its check finds and flags the later copy
+    running_fleet.drain()
+    stored = {sid: entries.get(sid) for sid in (first, later)}
+    assert set(stored[later].get(DUPLICATE_RECEIPT) or ()) == {first}
+    assert stored[later]["status"] == "accepted" and "waitlisted_in" not in stored[later]
+    assert stored[first]["status"] == "waitlisted"
+    assert DynamoCodes().waitlisted("dupcodes", 10) == ([first], None)

@@ -7,6 +7,7 @@ import random
 import pytest
 from PIL import Image, ImageDraw, ImageEnhance, ImageFont
 
+from campaigns.codes import WaitlistFill, fill_waitlist
 from campaigns.receipts import (
     BANDS,
     DISTANCE,
@@ -18,6 +19,7 @@ from campaigns.receipts import (
     distance,
     receipt_hash,
 )
+from tests.fakes.codes import FakeCodes
 from tests.fakes.receipts import FakeReceiptFlags, FakeReceiptIndex
 from workers.imaging import make_thumbnails
 
@@ -142,7 +144,7 @@ OTHER = flipped(PHOTO, list(range(0, 256, 3)))  # 86 bits away
 @pytest.fixture
 def world():
     entries = {
-        sid: {"submission_id": sid, "campaign_id": campaign, "received_at": at}
+        sid: {"submission_id": sid, "campaign_id": campaign, "received_at": at, "status": "accepted"}
         for sid, campaign, at in (
             ("first", "summer", "2025-06-01T10:00:00+00:00"),
             ("second", "summer", "2025-06-01T11:00:00+00:00"),
@@ -151,16 +153,16 @@ def world():
             ("elsewhere", "winter", "2025-06-01T09:00:00+00:00"),
         )
     }
-    return entries, FakeReceiptIndex(), FakeReceiptFlags(entries)
+    return entries, FakeReceiptIndex(), FakeReceiptFlags(entries), FakeCodes(entries)
 
 
 def check(world, submission_id: str, phash: str) -> list[str]:
-    entries, index, flags = world
-    return check_receipt(entries[submission_id], phash, index, flags)
+    entries, index, flags, codes = world
+    return check_receipt(entries[submission_id], phash, index, flags, codes)
 
 
 def test_the_later_entry_is_flagged_with_the_earlier_one_and_the_earlier_stays_clean(world):
-    entries, index, _ = world
+    entries, index, _, _ = world
     assert check(world, "first", PHOTO) == []
     index.queries.clear()
     assert check(world, "second", COPY) == ["first"]
@@ -170,7 +172,7 @@ def test_the_later_entry_is_flagged_with_the_earlier_one_and_the_earlier_stays_c
 
 
 def test_a_later_entry_checked_first_is_flagged_when_the_earlier_one_comes(world):
-    entries, _, _ = world
+    entries, _, _, _ = world
     assert check(world, "third", COPY) == []
     assert check(world, "first", PHOTO) == []  # the earlier one: nothing it copies
     assert entries["third"]["duplicate_receipt"] == {"first"}
@@ -185,13 +187,13 @@ def test_earlier_is_by_time_then_by_id(world):
     assert check(world, "third", PHOTO) == ["tie-b"]
     # "second" has tie-b's time and sorts before it by id: tie-b is the later one.
     assert check(world, "second", PHOTO) == []
-    entries, _, _ = world
+    entries, _, _, _ = world
     assert entries["tie-b"]["duplicate_receipt"] == {"second"} and "duplicate_receipt" not in entries["second"]
     assert entries["third"]["duplicate_receipt"] == {"tie-b", "second"}
 
 
 def test_a_repeat_writes_the_same_items_and_finds_the_same_copies(world):
-    entries, index, _ = world
+    entries, index, _, _ = world
     check(world, "first", PHOTO)
     assert check(world, "second", COPY) == ["first"]
     bands = {k: dict(v) for k, v in index.bands.items()}
@@ -204,15 +206,31 @@ def test_a_repeat_writes_the_same_items_and_finds_the_same_copies(world):
 
 
 def test_an_entry_never_matches_itself_nor_another_campaign_nor_a_distinct_photo(world):
-    entries, _, _ = world
+    entries, _, _, _ = world
     assert check(world, "first", PHOTO) == [] and check(world, "first", PHOTO) == []
     assert check(world, "elsewhere", PHOTO) == []
     assert check(world, "second", OTHER) == []
     assert all("duplicate_receipt" not in e for e in entries.values())
 
 
+def test_a_flagged_entry_leaves_the_waitlist_and_gets_no_code_at_the_next_import(world):
+    entries, _, _, codes = world
+    for sid in ("first", "second", "third"):  # all three waited for a code
+        assert codes.waitlist("summer", sid, entries[sid]["received_at"]) is None
+    assert check(world, "third", COPY) == []  # checked before the entry it copies: not flagged yet
+    assert entries["third"]["status"] == "waitlisted"
+    assert check(world, "first", PHOTO) == []  # finds "third", the later copy: it is flagged and leaves
+    assert check(world, "second", COPY) == ["first"]  # a copy of "first" checked after it: flagged and leaves
+    for sid in ("second", "third"):
+        assert entries[sid]["status"] == "accepted" and "waitlisted_in" not in entries[sid], sid
+    assert entries["first"]["waitlisted_in"] == "summer"  # the earliest is no copy: it still waits
+    codes.add("summer", [("CODE-1", "1"), ("CODE-2", "2"), ("CODE-3", "3")], "2025-06-02T00:00:00+00:00")
+    assert fill_waitlist("summer", codes) == WaitlistFill(1, 0)  # only "first": nothing left to take off
+    assert codes.given("summer") == {"CODE-1": "first"}
+
+
 def test_a_throttled_write_raises_before_anything_is_read(world):
-    _, index, flags = world
+    _, index, flags, _ = world
     index.throttle = True
     from lambda_platform.errors import RetryLater
 
