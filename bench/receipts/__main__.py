@@ -1,16 +1,20 @@
 """`make bench-receipts`: how well the receipt hash finds copies of a photo, and what it costs.
 
-    make bench-receipts [ARGS="--quick"]   (or: .venv/bin/python -m bench.receipts [--photos N])
+    make bench-receipts [ARGS="--quick"]   (or: .venv/bin/python -m bench.receipts [--photos N] [--distinct M])
 
 It builds receipt-like photos with Pillow (bench/receipts/photos.py: distinct receipts of
-a few dozen shops, so many share a logo, a layout and a paper) and six copies of each:
-re-encoded, resized, cropped by 1-4 % a side, rotated through EXIF orientation,
-brightened, darkened. Every photo goes through the thumbnail worker's path
+a few dozen shops, so many share a logo, a layout and a paper) and copies of the first
+`--photos` of them: re-encoded, resized, rotated through EXIF orientation; brightness and
+contrast changed by +-10 % and +-25 % (then resized and re-saved); cropped by 2, 5 and
+10 % a side; a phone's screenshot of the photo; the same paper photographed again on
+another table. Every photo goes through the thumbnail worker's path
 (`make_thumbnails(..., hashed=True)`), and every entry through `campaigns.receipts.
-check_receipt` over the in-memory fakes, originals first, then the copies, as later
-entries. It prints:
-- recall per kind of copy: the copies whose check returned their original;
-- false pairs: distinct photos that a check matched with each other, and copies matched
+check_receipt` over the in-memory fakes, the `--distinct` originals first, then the
+copies, as later entries. It prints:
+- recall per kind of copy: the copies whose check returned their original, beside the
+  recall at 14 bits, the distance checks allowed before;
+- false pairs: distinct photos that a check matched with each other (among `--distinct`
+  photos: 1,000 give 499,500 pairs), what that sample can support, and copies matched
   with another receipt's original; the distances between distinct photos, and the
   copies', beside the threshold;
 - the hash's cost per photo next to the thumbnails' (same run, same photos), and the
@@ -18,7 +22,7 @@ entries. It prints:
 - the band Queries: items each returned in this run, and what a Query would return in
   a campaign of 100,000 photos, from how often the distinct photos' band values collide.
 Targets are printed beside the figures. A benchmark, not a test: it asserts nothing and
-exits 0. `--quick`: 200 photos.
+exits 0. `--quick`: 60 photos with copies, 300 distinct.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from __future__ import annotations
 import argparse
 import io
 import itertools
+import multiprocessing
 import random
 import statistics
 import subprocess
@@ -43,29 +48,37 @@ from tests.fakes.codes import FakeCodes
 from tests.fakes.receipts import FakeReceiptFlags, FakeReceiptIndex
 from workers.imaging import make_thumbnails
 
-TARGET_KINDS = ("reencoded", "resized", "exif_rotated")
+#: Copies with a recall target: every edit up to +-25 % and crops up to 5 % (issue 26).
+TARGET_KINDS = tuple(k for k in COPY_KINDS if k not in ("crop10", "screenshot", "another_table"))
 TARGET_RECALL = 0.95
-#: At most one false pair among 1,000 distinct photos (499,500 pairs).
-TARGET_FALSE_PAIRS_PER_1000 = 1
+#: At most one false pair per 100,000 pairs of distinct receipts.
+TARGET_FALSE_PAIR_RATE = 1e-5
+#: The distance checks allowed before this bench chose 18: its recall is printed beside.
+BEFORE = 14
 CAMPAIGN_SIZE = 100_000
 
 
-def build(count: int, shops: int) -> list[dict[str, bytes]]:
-    """`count` receipts: each its original's bytes and its copies', reproducibly."""
-    shop_list = make_shops(shops)
-    photos = []
-    for n in range(count):
-        rng = random.Random(1000 + n)
-        original = encode(photograph(draw_receipt(shop_list[n % shops], rng), rng))
-        photos.append({"original": original, **copies(original, rng)})
-    return photos
+def build(count: int, distinct: int, shops: int) -> list[dict[str, bytes]]:
+    """`distinct` receipts, the first `count` with their copies: each its original's bytes and its copies', reproducibly.
+
+    Drawn in one process per CPU: each receipt comes from its own seed, so the photos are the same.
+    """
+    with multiprocessing.Pool() as pool:
+        return pool.starmap(_receipt, [(n, n < count, shops) for n in range(max(count, distinct))], chunksize=4)
+
+
+def _receipt(n: int, with_copies: bool, shops: int) -> dict[str, bytes]:
+    rng = random.Random(1000 + n)
+    receipt = draw_receipt(make_shops(shops)[n % shops], rng)
+    original = encode(photograph(receipt, rng))
+    return {"original": original, **(copies(original, receipt, rng) if with_copies else {})}
 
 
 def hash_all(photos: list[dict[str, bytes]]) -> tuple[list[dict[str, str]], list[float], list[float]]:
     """Every photo's hash as the worker takes it; the thumbnails' and the hash's seconds per original."""
     hashes, thumbnail_times, hash_times = [], [], []
     for photo in photos:
-        hashes.append({kind: make_thumbnails(data, "image/jpeg", hashed=True).phash or "" for kind, data in photo.items()})
+        hashes.append({kind: make_thumbnails(data, None, hashed=True).phash or "" for kind, data in photo.items()})
         started = time.perf_counter()
         report = make_thumbnails(photo["original"], "image/jpeg")
         thumbnail_times.append(time.perf_counter() - started)
@@ -92,7 +105,8 @@ def check_all(hashes: list[dict[str, str]]) -> tuple[dict[str, list[str]], list[
     entries: dict[str, dict] = {}
     index, flags, codes = FakeReceiptIndex(), FakeReceiptFlags(entries), FakeCodes(entries)
     start = datetime(2025, 6, 1, tzinfo=UTC)
-    order = [(n, "original") for n in range(len(hashes))] + [(n, kind) for kind in COPY_KINDS for n in range(len(hashes))]
+    order = [(n, "original") for n in range(len(hashes))]
+    order += [(n, kind) for kind in COPY_KINDS for n in range(len(hashes)) if kind in hashes[n]]
     found: dict[str, list[str]] = {}
     sizes: list[int] = []
     band = index.band
@@ -136,32 +150,41 @@ def spread(values: list[int]) -> str:
 def main() -> None:
     """Build the photos, hash them, check them, print the figures."""
     parser = argparse.ArgumentParser(prog="python -m bench.receipts", description=__doc__.split("\n")[0])
-    parser.add_argument("--photos", type=int, default=1000, help="distinct receipts (default 1,000)")
+    parser.add_argument("--photos", type=int, default=200, help="receipts with copies (default 200)")
+    parser.add_argument("--distinct", type=int, default=1000, help="distinct receipts, for false pairs (default 1,000)")
     parser.add_argument("--shops", type=int, default=60, help="shops they come from (default 60)")
-    parser.add_argument("--quick", action="store_true", help="200 photos")
+    parser.add_argument("--quick", action="store_true", help="60 receipts with copies, 300 distinct")
     args = parser.parse_args()
-    count = 200 if args.quick else args.photos
+    count, total = (60, 300) if args.quick else (args.photos, max(args.photos, args.distinct))
     print(describe_machine())
     print(
         f"hash: phash {HASH_BITS} bits; copies within {DISTANCE} bits; {BANDS} bands of {HASH_BITS // BANDS}-{-(-HASH_BITS // BANDS)} bits"
     )
-    print(f"photos: {count} distinct receipts from {args.shops} shops, {len(COPY_KINDS)} copies each; building...", flush=True)
+    print(
+        f"photos: {total} distinct receipts from {args.shops} shops, the first {count} with {len(COPY_KINDS)} copies each; building...",
+        flush=True,
+    )
     started = time.perf_counter()
-    photos = build(count, args.shops)
+    photos = build(count, total, args.shops)
     print(f"  built in {time.perf_counter() - started:.0f} s; hashing...", flush=True)
     hashes, thumbnail_times, hash_times = hash_all(photos)
     found, sizes = check_all(hashes)
 
-    print("\nrecall (copies whose check found their original):")
+    print(
+        f"\nrecall (copies whose check found their original; before: within {BEFORE} bits, the distance checks allowed before):"
+    )
     for kind in COPY_KINDS:
         hits = sum(f"{n:05d}-original" in found[f"{n:05d}-{kind}"] for n in range(count))
-        target = f"target >= {TARGET_RECALL}" if kind in TARGET_KINDS else "no target"
-        distances = [distance(h["original"], h[kind]) for h in hashes]
-        print(f"  {kind:13} {hits / count:5.3f} ({hits}/{count})  {target:16} distance to original: {spread(distances)}")
+        target = f"target >= {TARGET_RECALL}" if kind in TARGET_KINDS else "reported"
+        distances = [distance(h["original"], h[kind]) for h in hashes[:count]]
+        before = sum(d <= BEFORE for d in distances)
+        print(
+            f"  {kind:13} {hits / count:5.3f} ({hits}/{count})  before {before / count:5.3f}  {target:16} "
+            f"distance to original: {spread(distances)}"
+        )
 
-    false_pairs = sum(len(found[f"{n:05d}-original"]) for n in range(count))
-    pairs = count * (count - 1) // 2
-    allowed = TARGET_FALSE_PAIRS_PER_1000 * pairs / (1000 * 999 / 2)
+    false_pairs = sum(len(found[f"{n:05d}-original"]) for n in range(total))
+    pairs = total * (total - 1) // 2
     wrong = sum(
         1
         for n in range(count)
@@ -171,15 +194,23 @@ def main() -> None:
     )
     distinct = [distance(a["original"], b["original"]) for a, b in itertools.combinations(hashes, 2)]
     print(
-        f"\nfalse pairs among {count} distinct photos ({pairs:,} pairs): {false_pairs}  "
-        f"(target <= {allowed:.2f} at this count, 1 per 1,000 photos)"
+        f"\nfalse pairs among {total} distinct photos ({pairs:,} pairs): {false_pairs}  "
+        f"(target <= {TARGET_FALSE_PAIR_RATE * pairs:.2f} at this count, 1 per 100,000 pairs)"
     )
+    if false_pairs == 0:
+        # The rule of three: none in n trials puts the rate under 3/n at 95 % confidence, were the
+        # pairs independent; they are not (pairs share a receipt, and receipts a shop).
+        print(f"  none in {pairs:,}: the rate is below {3 / pairs:.1e} a pair at 95 % if pairs were independent")
     print(f"  copies matched with another receipt's original: {wrong}")
-    print(f"  distance between distinct photos: {spread(distinct)}; threshold {DISTANCE}")
+    closest = sorted(distinct)
+    print(
+        f"  distance between distinct photos: {spread(distinct)}; closest ten {closest[:10]}; threshold {DISTANCE}; "
+        f"pairs within {DISTANCE + 8} bits: {sum(d <= DISTANCE + 8 for d in distinct)}"
+    )
 
     thumbs, cost = statistics.median(thumbnail_times), statistics.median(hash_times)
     size = statistics.median(len(p["original"]) for p in photos) / 1024
-    print(f"\ncost per photo (medians over {count} originals, JPEGs of 960x1280, {size:.0f} KB):")
+    print(f"\ncost per photo (medians over {total} originals, JPEGs of 960x1280, {size:.0f} KB):")
     print(
         f"  thumbnails (256 and 1024 px): {thumbs * 1000:.1f} ms   hash of the 256 px upright pixels: {cost * 1000:.2f} ms  "
         f"({cost / thumbs:.1%} of the thumbnails)"
@@ -188,7 +219,7 @@ def main() -> None:
 
     estimate = band_estimate(hashes)
     print(f"\nband Queries ({BANDS} per check):")
-    print(f"  this run ({count * (1 + len(COPY_KINDS)):,} photos indexed by the end): items per Query {spread(sizes)}")
+    print(f"  this run ({sum(len(h) for h in hashes):,} photos indexed by the end): items per Query {spread(sizes)}")
     print(
         f"  at {CAMPAIGN_SIZE:,} photos in a campaign (estimated from the distinct photos' band values): "
         f"mean {statistics.mean(estimate):.1f} items per Query, largest band {max(estimate):.1f} (band {estimate.index(max(estimate))}), "

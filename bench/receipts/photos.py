@@ -8,8 +8,12 @@ chains), so many distinct photos share a logo, a layout and a paper: only the it
 totals, the framing and the light differ, as with real entries.
 
 Copies of a photo are what an entrant would send again: re-encoded at another quality,
-resized, cropped by a few percent, rotated through EXIF orientation (the pixels turned
-and the tag saying so), brightened, darkened.
+resized, rotated through EXIF orientation (the pixels turned and the tag saying so);
+brightness and contrast changed by +-10 % and +-25 % (then resized and re-saved, as an
+editing app does); cropped by 2, 5 and 10 % a side; a screenshot of the photo shown on a
+phone (smaller, between bars, a status bar above); and the same paper receipt
+photographed again on another table (another angle, framing, light, a slight tilt of the
+phone).
 """
 
 from __future__ import annotations
@@ -34,7 +38,26 @@ _WORDS = (  # noqa: SIM905 - a paragraph of words reads better than 60 quoted st
 _TABLES = ((122, 84, 52), (160, 120, 80), (70, 70, 75), (200, 200, 195), (40, 45, 60), (150, 150, 150), (95, 60, 40))
 _PAPERS = ((250, 250, 246), (245, 240, 225), (236, 238, 240), (252, 248, 236))
 #: The kinds of copy, in the order they are reported.
-COPY_KINDS = ("reencoded", "resized", "exif_rotated", "cropped", "brightened", "darkened")
+COPY_KINDS = (
+    "reencoded",
+    "resized",
+    "exif_rotated",
+    "bright+10",
+    "bright-10",
+    "bright+25",
+    "bright-25",
+    "contrast+10",
+    "contrast-10",
+    "contrast+25",
+    "contrast-25",
+    "crop2",
+    "crop5",
+    "crop10",
+    "screenshot",
+    "another_table",
+)
+#: A phone's screen in pixels, portrait: where the screenshot copies are shown.
+SCREEN = (1080, 2340)
 
 
 def _fonts() -> list[Path]:
@@ -141,8 +164,11 @@ def draw_receipt(shop: Shop, rng: random.Random) -> Image.Image:
     return paper
 
 
-def photograph(receipt: Image.Image, rng: random.Random, size: tuple[int, int] = PHOTO_SIZE) -> Image.Image:
-    """The receipt laid on a table and photographed: angle, framing, light, noise, blur."""
+def photograph(receipt: Image.Image, rng: random.Random, size: tuple[int, int] = PHOTO_SIZE, tilt: float = 0.0) -> Image.Image:
+    """The receipt laid on a table and photographed: angle, framing, light, noise, blur.
+
+    `tilt`: the phone held off square, each corner of the view moved by up to this share of the side.
+    """
     width, height = size
     table = Image.new("RGB", size, rng.choice(_TABLES))
     grain = Image.effect_noise(size, rng.uniform(10, 40)).filter(ImageFilter.GaussianBlur(rng.uniform(0.5, 3)))
@@ -167,6 +193,14 @@ def photograph(receipt: Image.Image, rng: random.Random, size: tuple[int, int] =
     low = rng.randint(140, 230)
     light = light.point(lambda v, lo=low: lo + (255 - lo) * v // 255)
     photo = ImageChops.multiply(table, Image.merge("RGB", [light] * 3))
+    if tilt:
+        # The view's corners, each moved inwards: what a phone held at a slight angle frames.
+        corners = [(0, 0), (0, height), (width, height), (width, 0)]
+        quad = [
+            (x + (1 if x == 0 else -1) * rng.uniform(0, tilt) * width, y + (1 if y == 0 else -1) * rng.uniform(0, tilt) * height)
+            for x, y in corners
+        ]
+        photo = photo.transform(size, Image.Transform.QUAD, [v for corner in quad for v in corner], Image.Resampling.BICUBIC)
     noise = Image.merge("RGB", [Image.effect_noise(size, rng.uniform(6, 16)) for _ in range(3)])
     photo = Image.blend(photo, noise, rng.uniform(0.03, 0.08))
     return photo.filter(ImageFilter.GaussianBlur(rng.uniform(0.3, 1.1)))
@@ -179,23 +213,53 @@ def encode(image: Image.Image, quality: int = ORIGINAL_QUALITY, exif: bytes | No
     return out.getvalue()
 
 
-def copies(original: bytes, rng: random.Random) -> dict[str, bytes]:
-    """Each kind of copy of an original photo's bytes."""
+def copies(original: bytes, receipt: Image.Image, rng: random.Random) -> dict[str, bytes]:
+    """Each kind of copy of an original photo's bytes; `receipt` is the paper it shows, for another photo of it."""
     image = Image.open(io.BytesIO(original)).convert("RGB")
     width, height = image.size
-    scale = rng.uniform(0.4, 0.7)
-    sides = [rng.uniform(0.01, 0.04) for _ in range(4)]  # left, top, right, bottom
-    box = (round(width * sides[0]), round(height * sides[1]), round(width * (1 - sides[2])), round(height * (1 - sides[3])))
     orientation = rng.choice((6, 8))
     exif = Image.Exif()
     exif[0x0112] = orientation
     # Orientation 6 tells a viewer to turn the pixels 90° clockwise, so they are stored turned anticlockwise.
     stored = image.transpose(Image.Transpose.ROTATE_90 if orientation == 6 else Image.Transpose.ROTATE_270)
-    return {
+    made = {
         "reencoded": encode(image, quality=rng.choice((55, 65, 75))),
-        "resized": encode(image.resize((round(width * scale), round(height * scale)), Image.Resampling.LANCZOS)),
+        "resized": encode(_scaled(image, rng.uniform(0.4, 0.7))),
         "exif_rotated": encode(stored, exif=exif.tobytes()),
-        "cropped": encode(image.crop(box)),
-        "brightened": encode(ImageEnhance.Brightness(image).enhance(rng.uniform(1.2, 1.35))),
-        "darkened": encode(ImageEnhance.Brightness(image).enhance(rng.uniform(0.65, 0.8))),
     }
+    for name, enhancer in (("bright", ImageEnhance.Brightness), ("contrast", ImageEnhance.Contrast)):
+        for change in (10, -10, 25, -25):
+            edited = enhancer(image).enhance(1 + change / 100)
+            made[f"{name}{change:+d}"] = encode(_scaled(edited, rng.uniform(0.5, 0.9)), quality=rng.choice((75, 85, 90)))
+    for share in (2, 5, 10):
+        side_x, side_y = round(width * share / 100), round(height * share / 100)
+        made[f"crop{share}"] = encode(image.crop((side_x, side_y, width - side_x, height - side_y)))
+    made["screenshot"] = screenshot(image, rng)
+    made["another_table"] = encode(photograph(receipt, rng, tilt=0.04))
+    assert tuple(made) == COPY_KINDS
+    return made
+
+
+def screenshot(image: Image.Image, rng: random.Random) -> bytes:
+    """The photo as a phone's gallery shows it, screenshotted: fitted to the screen's width between bars, as PNG."""
+    screen_width, screen_height = SCREEN
+    bars = rng.choice(((0, 0, 0), (0, 0, 0), (255, 255, 255)))
+    ink = (255, 255, 255) if bars == (0, 0, 0) else (0, 0, 0)
+    screen = Image.new("RGB", SCREEN, bars)
+    shown = _scaled(image, screen_width / image.width)
+    screen.paste(shown, (0, (screen_height - shown.height) // 2 + rng.randint(-60, 60)))
+    pen = ImageDraw.Draw(screen)
+    font = _font(next(iter(_fonts()), None), 40)
+    pen.text((60, 30), f"{rng.randint(7, 22)}:{rng.randint(0, 59):02d}", font=font, fill=ink)
+    pen.rectangle((screen_width - 140, 38, screen_width - 70, 70), outline=ink, width=4)  # the battery
+    pen.rectangle((screen_width - 136, 42, screen_width - 136 + rng.randint(10, 62), 66), fill=ink)
+    for k in range(4):  # the gallery's buttons
+        x = screen_width * (2 * k + 1) // 8
+        pen.ellipse((x - 30, screen_height - 160, x + 30, screen_height - 100), outline=ink, width=5)
+    out = io.BytesIO()
+    screen.save(out, "PNG")
+    return out.getvalue()
+
+
+def _scaled(image: Image.Image, scale: float) -> Image.Image:
+    return image.resize((round(image.width * scale), round(image.height * scale)), Image.Resampling.LANCZOS)
