@@ -75,9 +75,10 @@ def topic(name: str, *actions: str) -> Grant:
     return Grant("topic", name, actions)
 
 
-def sender(*actions: str) -> Grant:
-    """Sending as the stage's sender (`ses:SendEmail`): on its SES identity, address and domain."""
-    return Grant("sender", None, actions)
+def sender(*actions: str, configuration_set: str | None = None) -> Grant:
+    """Sending as the stage's sender (`ses:SendEmail`): on its SES identity, address and domain,
+    and on the configuration set every email goes out with (SES checks both)."""
+    return Grant("sender", None, actions, (configuration_set,) if configuration_set else ())
 
 
 def distribution(*actions: str) -> Grant:

@@ -107,6 +107,21 @@ class Topic:
 
 
 @dataclass(frozen=True)
+class EmailFeedback:
+    """The stage's SES configuration set, which every email goes out with, and where its events go.
+
+    SES publishes each email's `event_types` (bounces, complaints, deliveries, rejects) to
+    `topic`; `queue` is subscribed to the topic (raw delivery) and feeds the worker that
+    suppresses and marks addresses (`workers.email_feedback`).
+    """
+
+    configuration_set: str
+    topic: str
+    queue: str
+    event_types: tuple[str, ...] = ("BOUNCE", "COMPLAINT", "DELIVERY", "REJECT")
+
+
+@dataclass(frozen=True)
 class RetryPolicy:
     """How a stream trigger retries a failing batch before giving it up."""
 
@@ -224,6 +239,8 @@ class Topology:
     site: Site | None = None
     #: API Gateway's endpoint type and stage cache.
     api_edge: ApiEdge = field(default_factory=ApiEdge)
+    #: The SES configuration set of every email, and the path its sending events take back.
+    email_feedback: EmailFeedback | None = None
 
     def queue(self, name: str) -> Queue:
         """Return the queue declared as `name`."""
@@ -311,6 +328,9 @@ class Topology:
         for bucket in self.buckets:
             if bucket.notify_queue:
                 self.queue(bucket.notify_queue)
+        if self.email_feedback is not None:
+            self.topic(self.email_feedback.topic)
+            self.queue(self.email_feedback.queue)
 
 
 def _by_name(items: Sequence[_Item], name: str, kind: str, key: Callable[[_Item], str] = attrgetter("name")) -> _Item:
@@ -340,6 +360,9 @@ TOPOLOGY = Topology(
         # Operators' campaign writes (create or update a campaign, review an entry):
         # admin API -> this queue -> workers.campaign_admin.
         Queue("campaign-admin", visibility_timeout=360, max_receive_count=5),
+        # SES's sending events (bounces, complaints, deliveries): the email-feedback topic ->
+        # this queue -> workers.email_feedback.
+        Queue("email-feedback", visibility_timeout=360, max_receive_count=5),
     ),
     tables=(
         # Read on every entry and rarely written: replicated, so a region's API reads locally.
@@ -354,6 +377,8 @@ TOPOLOGY = Topology(
                 # Sparse: only waitlisted entries carry `waitlisted_in` (their campaign id),
                 # so a campaign's waitlist is one Query, oldest first.
                 Index("waitlist", partition_key="waitlisted_in", sort_key="received_at"),
+                # The entries of an address, marked when SES reports a bounce or a complaint.
+                Index("by_email", partition_key="email_lower"),
             ),
             stream="NEW_IMAGE",
         ),
@@ -406,6 +431,12 @@ TOPOLOGY = Topology(
         Table("todos", partition_key="owner", sort_key="todo_id"),
         # API keys by the sha256 of the key (the key itself is never stored).
         Table("api_keys", partition_key="key_hash"),
+        # The suppression list, by lower-cased address: why and when, and who lifted it.
+        Table("suppressions", partition_key="address"),
+        # SES's sending events as applied, one item per (email, event, recipient), so a
+        # redelivered one changes nothing; and the hourly counts behind the bounce and
+        # complaint rates (message_id "hour#{YYYY-MM-DDTHH}", event "counts").
+        Table("email_events", partition_key="message_id", sort_key="event", ttl_attribute="expires_at"),
         # Fixed-window request counters of the public routes ("{scope}#{window}"), shared by
         # every API process; TTL removes old windows on AWS (moto keeps them: harmless).
         Table("rate_limits", partition_key="counter", ttl_attribute="expires_at"),
@@ -419,6 +450,8 @@ TOPOLOGY = Topology(
         Topic("comments"),
         # CloudWatch alarms notify here (and FLEET_ALARM_EMAIL, when set, by email).
         Topic("alarms"),
+        # The SES configuration set publishes every email's bounces, complaints and deliveries here.
+        Topic("email-feedback"),
     ),
     # Campaign bursts reach thousands of entries a minute (tens a second); the plan leaves
     # room above that and stops a runaway client long before it costs real money.
@@ -475,7 +508,10 @@ TOPOLOGY = Topology(
                     "dynamodb:DeleteItem",
                     "dynamodb:BatchGetItem",
                 ),
-                sender("ses:SendEmail"),
+                sender("ses:SendEmail", configuration_set="emails"),
+                # Nothing goes to a suppressed address (the batch's addresses read at once); the user says so.
+                table("suppressions", "dynamodb:BatchGetItem"),
+                table("users", "dynamodb:UpdateItem"),
             ),
             triggers=(
                 StreamTrigger(
@@ -506,7 +542,9 @@ TOPOLOGY = Topology(
                     "dynamodb:DeleteItem",
                     "dynamodb:BatchGetItem",
                 ),
-                sender("ses:SendEmail"),
+                sender("ses:SendEmail", configuration_set="emails"),
+                # Nothing goes to a suppressed address (the batch's addresses read at once).
+                table("suppressions", "dynamodb:BatchGetItem"),
             ),
             triggers=(
                 StreamTrigger(
@@ -574,6 +612,24 @@ TOPOLOGY = Topology(
                 table("submissions", "dynamodb:UpdateItem"),
             ),
             triggers=(SqsTrigger(queue="campaign-admin", batch_size=10),),
+            timeout_seconds=30,
+        ),
+        # SES's bounces, complaints and deliveries: suppress the address, mark its entries and user.
+        Function(
+            "email_feedback",
+            handler="workers.email_feedback.handler",
+            grants=(
+                table("suppressions", "dynamodb:UpdateItem"),
+                # Each event applied once, and counted, in one transaction (a put and an update).
+                table("email_events", "dynamodb:PutItem", "dynamodb:UpdateItem"),
+                table("submissions", "dynamodb:Query", "dynamodb:UpdateItem", indexes=("by_email",)),
+                table("users", "dynamodb:UpdateItem"),
+                unscoped(
+                    "ses:PutSuppressedDestination",
+                    why="SESv2 scopes the account-level suppression list to no resource",
+                ),
+            ),
+            triggers=(SqsTrigger(queue="email-feedback", batch_size=10),),
             timeout_seconds=30,
         ),
     ),
@@ -666,6 +722,7 @@ TOPOLOGY = Topology(
             ),
         ),
     ),
+    email_feedback=EmailFeedback("emails", topic="email-feedback", queue="email-feedback"),
     api_edge=ApiEdge(
         endpoint_type="EDGE",
         cache_size_gb="0.5",

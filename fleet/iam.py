@@ -157,6 +157,10 @@ class Arns:
         domain = address.rpartition("@")[2]
         return [self._regional("ses", f"identity/{address}"), self._regional("ses", f"identity/{domain}")]
 
+    def configuration_set(self, logical: str) -> str:
+        """An SES configuration set's ARN."""
+        return self._regional("ses", f"configuration-set/{self.name(logical)}")
+
     def distribution(self) -> str | None:
         """The site's distribution, once made."""
         if self.facts.distribution_id is None:
@@ -274,7 +278,7 @@ def _add_grant(policy: _Policy, grant: Grant, arns: Arns) -> None:
         assert grant.name is not None
         policy.allow("Topic" + _sid_part(grant.name), grant.actions, [arns.topic(grant.name)])
     elif grant.kind == "sender":
-        policy.allow("Sender", grant.actions, arns.identities())
+        policy.allow("Sender", grant.actions, [*arns.identities(), *(arns.configuration_set(c) for c in grant.parts)])
     elif grant.kind == "distribution":
         found = arns.distribution()
         if found is not None:  # before provisioning has made it, nobody may reach it

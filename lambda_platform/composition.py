@@ -27,6 +27,8 @@ from lambda_platform.ports import (
     CommentTopic,
     DrawStore,
     EdgeCache,
+    EmailEvents,
+    EmailStatuses,
     EntryStore,
     FleetMonitor,
     Mailer,
@@ -38,6 +40,7 @@ from lambda_platform.ports import (
     ReceiptIndex,
     RequestKeys,
     SubmissionStore,
+    SuppressionList,
     TodoStore,
     UploadSigner,
     UploadStore,
@@ -181,6 +184,27 @@ class Ports:
         from lambda_platform.adapters.mail import SesMailer
 
         return SesMailer()
+
+    @cached_property
+    def suppressions(self) -> SuppressionList:
+        """The stage's suppression list (and SES's account-level one, where it is on)."""
+        from lambda_platform.adapters.email_feedback import DynamoSuppressionList
+
+        return DynamoSuppressionList()
+
+    @cached_property
+    def email_events(self) -> EmailEvents:
+        """SES's sending events as applied, and their hourly counts."""
+        from lambda_platform.adapters.email_feedback import DynamoEmailEvents
+
+        return DynamoEmailEvents()
+
+    @cached_property
+    def email_statuses(self) -> EmailStatuses:
+        """The entries' and users' `email_status`."""
+        from lambda_platform.adapters.email_feedback import DynamoEmailStatuses
+
+        return DynamoEmailStatuses()
 
     def once(self, context: Any = None) -> Once:
         """Powertools' idempotency on our table: an action at most once per (scope, key)."""

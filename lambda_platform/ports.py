@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
+from events.email_feedback import Feedback
 from events.models import Campaign
 
 
@@ -485,3 +486,47 @@ class DrawStore(Protocol):
 
     def eligible(self, campaign_id: str, digest: str) -> list[str] | None:
         """The eligible ids stored under this digest, in order; None when they are not all there."""
+
+
+class SuppressionList(Protocol):
+    """The stage's suppression list (the suppressions table), and SES's account-level one where it is on."""
+
+    def suppressed(self, addresses: Iterable[str]) -> set[str]:
+        """Those of `addresses` (lower-cased) that are on the list now, read at once."""
+
+    def suppress(self, feedback: Feedback) -> bool:
+        """Put the feedback's address on the list, unless it is there or was lifted after this
+        event; True when this call put it there."""
+
+    def lift(self, address: str, by: str, at: str) -> bool:
+        """Take an address off the list, recording who and when; False when it is not on it."""
+
+    def entries(self) -> list[dict[str, Any]]:
+        """Every address ever suppressed, with why and when, and its last lift; `active` says which still are."""
+
+
+class EmailEvents(Protocol):
+    """SES's sending events as applied (the email_events table): each once, counted by the hour."""
+
+    def record(self, feedback: Feedback) -> bool:
+        """Store the event and count it in its hour, in one transaction; False (nothing written) when stored already."""
+
+    def counts(self, hours: Sequence[str]) -> dict[str, int]:
+        """The events counted in these hours (`YYYY-MM-DDTHH`), summed by kind."""
+
+    def of_message(self, message_id: str) -> list[dict[str, Any]]:
+        """The events stored for one email."""
+
+
+class EmailStatuses(Protocol):
+    """The `email_status` of entries and users: what became of the latest email to their address."""
+
+    def mark_address(self, address: str, status: str, at: str) -> int:
+        """Mark every entry and the user of this address, unless one carries a status as new or newer
+        (and never `suppressed` over `bounced` or `complained`); how many were marked."""
+
+    def mark_entry(self, submission_id: str, status: str, at: str) -> bool:
+        """Mark one entry so; False when it is not stored or carries a newer status."""
+
+    def mark_user(self, user_id: str, status: str, at: str) -> bool:
+        """Mark one user so; False when it is not stored or carries a newer status."""

@@ -109,6 +109,13 @@ def topic_arn(topic: str | Topic) -> str:
     return aws.arn("sns", topic_name(topic))
 
 
+def configuration_set_name() -> str:
+    """The stage's SES configuration set, which every email goes out with."""
+    if TOPOLOGY.email_feedback is None:
+        raise UnknownResource("configuration set", "of the emails", [])
+    return _physical(TOPOLOGY.email_feedback.configuration_set)
+
+
 def pipe_name(pipe: str) -> str:
     """The physical name of a declared EventBridge pipe."""
     return _physical(TOPOLOGY.pipe(pipe).pipe)

@@ -67,6 +67,11 @@ class Settings:
     #: variable suffix, URL) pairs, ahead of `endpoint_url` for their service.
     service_endpoints: tuple[tuple[str, str], ...] = ()
 
+    #: Also put suppressed addresses on SESv2's account-level suppression list
+    #: (PutSuppressedDestination), besides the stage's own list. On by default off the local
+    #: stage (`FLEET_SES_ACCOUNT_SUPPRESSION=0` turns it off); moto has no such list.
+    ses_account_suppression: bool = False
+
     def endpoint_for(self, service_id: str) -> str | None:
         """The endpoint of a service by its botocore service id (`DynamoDB Streams`): its own, else `endpoint_url`."""
         suffix = service_id.upper().replace(" ", "_").replace("-", "_")
@@ -130,6 +135,7 @@ def current() -> Settings:
                 if name.startswith(SERVICE_ENDPOINT_PREFIX) and url
             )
         ),
+        ses_account_suppression=os.environ.get("FLEET_SES_ACCOUNT_SUPPRESSION", "0" if local else "1") not in ("0", ""),
     )
 
 

@@ -27,6 +27,10 @@ logger = Logger(service=SERVICE, child=False)
 #: The metric names the workers emit.
 SUBMISSIONS_STORED = "submissions_stored"
 EMAILS_SENT = "emails_sent"
+#: Emails not sent because their address is on the suppression list (not a failure).
+EMAILS_SUPPRESSED = "emails_suppressed"
+#: SES's sending events applied by workers.email_feedback (a redelivered one is not counted again).
+EMAIL_FEEDBACK = "email_feedback"
 THUMBNAILS_MADE = "thumbnails_made"
 RECORDS_FAILED = "records_failed"
 

@@ -19,15 +19,17 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from campaigns.codes import EntryCode, give_code
+from events.email_feedback import SUPPRESSED, utc_time
 from events.models import ACCEPTED, DUPLICATE, DUPLICATE_RECEIPT, REJECTED
 from events.uploads import PENDING, READY, parse_upload_key
 from lambda_platform.batch import process_changes
-from lambda_platform.ports import CampaignStore, CodeStore, Mailer, Once
+from lambda_platform.ports import CampaignStore, CodeStore, EmailStatuses, Mailer, Once
 from lambda_platform.telemetry import EMAILS_SENT, count, logger
-from workers.emails import Email, changed_keys, render, stream_images
+from workers.emails import NOT_SENT, Email, addresses_of, changed_keys, deliver, render, stream_images, suppression_lookup
 
 SCOPE = "confirmation"
 #: The "your code" email of an entry given its code from the waitlist.
@@ -53,6 +55,9 @@ class SettlePorts:
     codes: CodeStore
     #: `campaigns.receipts.check_receipt` on its ports: records the photo's hash, returns earlier copies' ids.
     check_receipt: Callable[[Mapping[str, Any], str], list[str]]
+    #: Whether an address is on the suppression list (the batch's read at once, when first asked).
+    suppressed: Callable[[str], bool]
+    statuses: EmailStatuses
 
 
 def confirmation_email(entry: Mapping[str, Any], campaign_name: str, code: str | None = None, waitlisted: bool = False) -> Email:
@@ -109,12 +114,26 @@ def settle_and_confirm(entry: Mapping[str, Any], ports: SettlePorts) -> dict[str
             else give_code(campaign.campaign_id, entry["submission_id"], ports.codes)
         )
         code, waitlisted = given.code, given.waitlisted
-    message_id = ports.mailer.send(*_parts(confirmation_email(entry, name, code, waitlisted)))
-    count(EMAILS_SENT)
+    message_id = _send(confirmation_email(entry, name, code, waitlisted), entry, ports)
     logger.info(
-        "confirmation sent", extra={"submission_id": entry["submission_id"], "code": bool(code), "waitlisted": waitlisted}
+        "confirmation sent" if message_id != NOT_SENT else "confirmation not sent: suppressed",
+        extra={"submission_id": entry["submission_id"], "code": bool(code), "waitlisted": waitlisted},
     )
     return {"message_id": message_id, "code": code, "waitlisted": waitlisted}
+
+
+def _send(email: Email, entry: Mapping[str, Any], ports: SettlePorts) -> str:
+    """Send unless the address is suppressed (then the entry says so); SES's message id, or NOT_SENT.
+
+    A code given to an entry whose address bounced stays given: `fleet campaigns codes status`
+    counts them for the operator.
+    """
+    message_id = deliver(email, ports.mailer, ports.suppressed)
+    if message_id == NOT_SENT:
+        ports.statuses.mark_entry(entry["submission_id"], SUPPRESSED, utc_time(datetime.now(UTC).isoformat()))
+    else:
+        count(EMAILS_SENT)
+    return message_id
 
 
 def confirm_entry(entry: Mapping[str, Any], ports: SettlePorts) -> dict[str, Any] | None:
@@ -138,14 +157,12 @@ def _from_waitlist(entry: Mapping[str, Any]) -> bool:
 
 def _send_code(entry: Mapping[str, Any], ports: SettlePorts) -> str:
     campaign = ports.campaigns.get(entry["campaign_id"])
-    message_id = ports.mailer.send(*_parts(code_email(entry, campaign.name if campaign else entry["campaign_id"])))
-    count(EMAILS_SENT)
-    logger.info("code from the waitlist sent", extra={"submission_id": entry["submission_id"]})
+    message_id = _send(code_email(entry, campaign.name if campaign else entry["campaign_id"]), entry, ports)
+    logger.info(
+        "code from the waitlist sent" if message_id != NOT_SENT else "code from the waitlist not sent: suppressed",
+        extra={"submission_id": entry["submission_id"]},
+    )
     return message_id
-
-
-def _parts(email: Email) -> tuple[str, str, str, str]:
-    return email.to, email.subject, email.text, email.html
 
 
 def upload_ids(event: Any) -> list[str]:
@@ -203,6 +220,8 @@ def _ports(context: Any, event: Any) -> SettlePorts:
         upload=batch_uploads(upload_ids(event), lambda ids: built.uploads.get_many(ids)),
         codes=built.codes,
         check_receipt=check_receipt,
+        suppressed=suppression_lookup(addresses_of(event), built.suppressions.suppressed),
+        statuses=built.email_statuses,
     )
 
 

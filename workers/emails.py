@@ -6,10 +6,15 @@ A template set is three files: `{name}.subject.txt`, `{name}.txt` and `{name}.ht
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from lambda_platform.ports import Mailer, Once
+from lambda_platform.telemetry import EMAILS_SUPPRESSED, count, logger
+
+#: What is recorded, in place of SES's message id, for an email not sent to a suppressed address.
+NOT_SENT = "suppressed"
 
 
 @dataclass(frozen=True)
@@ -68,6 +73,37 @@ def _is_string(value: Any) -> bool:
     return isinstance(value, dict) and isinstance(value.get("S"), str)
 
 
-def send_once(email: Email, scope: str, key: str, mailer: Mailer, once: Once) -> str:
-    """Send `email` unless it was sent for (scope, key) before; return SES's message id."""
-    return once(scope, key, lambda: mailer.send(email.to, email.subject, email.text, email.html))
+def send_once(email: Email, scope: str, key: str, mailer: Mailer, once: Once, suppressed: Callable[[str], bool]) -> str:
+    """Send `email` unless it was sent for (scope, key) before; return SES's message id, or NOT_SENT."""
+    return once(scope, key, lambda: deliver(email, mailer, suppressed))
+
+
+def deliver(email: Email, mailer: Mailer, suppressed: Callable[[str], bool]) -> str:
+    """Send `email` unless its address is suppressed; SES's message id, or NOT_SENT (a skip, not a failure)."""
+    if suppressed(email.to):
+        count(EMAILS_SUPPRESSED)
+        logger.info("email not sent: the address is suppressed", extra={"subject": email.subject})
+        return NOT_SENT
+    return mailer.send(email.to, email.subject, email.text, email.html)
+
+
+def suppression_lookup(addresses: Iterable[str], read: Callable[[list[str]], set[str]]) -> Callable[[str], bool]:
+    """Whether an address is suppressed: the batch's `addresses` read at once, on the first question."""
+    from events.email_feedback import normalize_address
+
+    batch = sorted({normalize_address(a) for a in addresses})
+
+    @functools.cache
+    def everything() -> frozenset[str]:
+        return frozenset(read(batch)) if batch else frozenset()
+
+    def suppressed(address: str) -> bool:
+        wanted = normalize_address(address)
+        return wanted in everything() if wanted in batch else wanted in read([wanted])
+
+    return suppressed
+
+
+def addresses_of(event: Any, names: tuple[str, ...] = ("INSERT", "MODIFY")) -> list[str]:
+    """The `email` of every new image in a stream batch."""
+    return [image["email"]["S"] for image in stream_images(event, names) if _is_string(image.get("email"))]

@@ -14,6 +14,7 @@ from tests.fakes.blog import FakeArticles, FakeComments, FakeCommentTopic
 from tests.fakes.codes import FakeCodes
 from tests.fakes.draws import FakeDraws
 from tests.fakes.edge import FakeEdgeCache
+from tests.fakes.email_feedback import FakeEmailEvents, FakeEmailStatuses, FakeSuppressionList
 from tests.fakes.entries import FakeEntries
 from tests.fakes.mail import FakeMailer, FakeUsers, MemoryPersistence, once_over
 from tests.fakes.monitor import FakeMonitor
@@ -56,6 +57,9 @@ def fake_ports(**overrides: Any) -> dict[str, Any]:
         "objects": FakeObjects(),
         "users": FakeUsers(),
         "mailer": FakeMailer(),
+        "suppressions": FakeSuppressionList(),
+        "email_events": FakeEmailEvents(),
+        "email_statuses": FakeEmailStatuses(),
         "edge": FakeEdgeCache(),
         "once": lambda context=None: once_over(persistence),
         "batch_once": lambda scope, keys, context=None: once_over(persistence),

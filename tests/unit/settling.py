@@ -11,6 +11,7 @@ from boto3.dynamodb.types import TypeSerializer
 
 from events.sample_payloads import load_sample
 from tests.fakes.codes import FakeCodes
+from tests.fakes.email_feedback import FakeEmailStatuses, FakeSuppressionList
 from tests.fakes.mail import FakeMailer, MemoryPersistence, once_over
 from tests.fakes.tables import FakeCampaigns, campaign
 from tests.fakes.uploads import FakeUploads
@@ -45,6 +46,8 @@ class Settling:
     codes: FakeCodes = field(default_factory=FakeCodes)
     receipts: StandInReceipts = field(default_factory=StandInReceipts)
     upload_reads: list[list[str]] = field(default_factory=list)
+    suppressions: FakeSuppressionList = field(default_factory=FakeSuppressionList)
+    statuses: FakeEmailStatuses = field(default_factory=FakeEmailStatuses)
 
     def ports(self) -> SettlePorts:
         """The ports one batch gets."""
@@ -62,6 +65,8 @@ class Settling:
             upload=upload,
             codes=self.codes,
             check_receipt=self.receipts,
+            suppressed=lambda address: bool(self.suppressions.suppressed([address])),
+            statuses=self.statuses,
         )
 
     def store(self, entry: dict[str, Any]) -> dict[str, Any]:

@@ -9,6 +9,7 @@ import pytest
 from events.models import user_id_for
 from events.sample_payloads import load_sample
 from lambda_platform.errors import RetryLater
+from tests.fakes.email_feedback import FakeEmailStatuses, FakeSuppressionList
 from tests.fakes.mail import FakeMailer, MemoryPersistence, once_over
 from tests.fakes.tables import FakeCampaigns, campaign
 from tests.unit.settling import Settling
@@ -53,7 +54,11 @@ def mailer() -> FakeMailer:
 
 @pytest.fixture
 def welcome_ports(monkeypatch, mailer, persistence):
-    monkeypatch.setattr(welcome, "_ports", lambda context, event: (mailer, once_over(persistence)))
+    suppressions = FakeSuppressionList()
+    ports = welcome.WelcomePorts(
+        mailer, once_over(persistence), lambda a: bool(suppressions.suppressed([a])), FakeEmailStatuses()
+    )
+    monkeypatch.setattr(welcome, "_ports", lambda context, event: ports)
     return mailer, persistence
 
 

@@ -156,13 +156,16 @@ def test_the_api_cannot_read_the_users_table_nor_send_email():
     assert not any(r.startswith(table_arn("idempotency")) for _a, r in api)
 
 
-def test_the_workers_send_email_only_as_the_stages_sender():
+def test_the_workers_send_email_only_as_the_stages_sender_with_its_configuration_set():
     workers = allowed(principals(FACTS)["workers"])
-    sent = {r for a, r in workers if a.startswith("ses:")}
+    sent = {r for a, r in workers if a == "ses:SendEmail"}
     assert sent == {
         f"arn:aws:ses:us-east-1:{ACCOUNT}:identity/no-reply@example.com",
         f"arn:aws:ses:us-east-1:{ACCOUNT}:identity/example.com",
+        f"arn:aws:ses:us-east-1:{ACCOUNT}:configuration-set/fleet-prod-emails",
     }
+    # The account-level suppression list is the one SES action on no resource.
+    assert {a for a, r in workers if a.startswith("ses:") and r == "*"} == {"ses:PutSuppressedDestination"}
 
 
 def test_the_workers_invalidate_only_the_stages_distribution_once_it_exists():
@@ -210,7 +213,7 @@ def test_every_grant_of_the_topology_is_rendered():
 def test_a_query_reaches_only_the_indexes_it_names():
     workers = allowed(principals(FACTS)["workers"])
     queries = {r for a, r in workers if a == "dynamodb:Query" and "submissions" in r}
-    assert queries == {f"{table_arn('submissions')}/index/by_upload"}
+    assert queries == {f"{table_arn('submissions')}/index/by_upload", f"{table_arn('submissions')}/index/by_email"}
 
 
 def test_review_document_has_each_principals_role_and_policy():

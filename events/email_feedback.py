@@ -1,0 +1,157 @@
+"""What SES tells us about each email after it was sent: its sending events, read from SNS.
+
+SES publishes an event record (`eventType`, `mail`, and one object named after the type)
+to the configuration set's SNS topic for every Bounce, Complaint, Delivery and Reject; the
+topic delivers it to the email-feedback queue, raw or in SNS's envelope (`Type`,
+`Message`). One record may name several recipients; each becomes one `Feedback`. SES
+makes no promise of order or of once-only delivery: a `Feedback` carries its SES message
+id, type, recipient and time, which is what the worker needs to apply each once and never
+let an older one overwrite a newer one (`workers.email_feedback`).
+
+The shapes are SES's documented ones ("Contents of event data that Amazon SES publishes to
+Amazon SNS"); `events/samples/ses_*.json` hold one of each, and the local SES publishes the
+same (`fleet.runtime.ses_feedback`).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+#: An entry's or a user's `email_status`: what became of the last email to its address.
+DELIVERED = "delivered"
+BOUNCED = "bounced"
+COMPLAINED = "complained"
+#: Nothing was sent: the address is on the suppression list.
+SUPPRESSED = "suppressed"
+EMAIL_STATUSES = (DELIVERED, BOUNCED, COMPLAINED, SUPPRESSED)
+
+#: The event types the configuration set publishes (SES's `MatchingEventTypes`, lower-case there).
+BOUNCE, COMPLAINT, DELIVERY, REJECT = "Bounce", "Complaint", "Delivery", "Reject"
+EVENT_TYPES = (BOUNCE, COMPLAINT, DELIVERY, REJECT)
+
+#: Why an address is suppressed (SESv2's `Reason`).
+REASON_BOUNCE, REASON_COMPLAINT = "BOUNCE", "COMPLAINT"
+
+#: SES's mailbox simulator: each address answers as its name says, without touching a reputation.
+SIMULATOR_DOMAIN = "simulator.amazonses.com"
+SIMULATOR_SUCCESS = f"success@{SIMULATOR_DOMAIN}"
+SIMULATOR_BOUNCE = f"bounce@{SIMULATOR_DOMAIN}"
+SIMULATOR_COMPLAINT = f"complaint@{SIMULATOR_DOMAIN}"
+SIMULATOR_SUPPRESSED = f"suppressionlist@{SIMULATOR_DOMAIN}"
+
+#: SES's review thresholds (an account goes under review above them), and ours: half.
+SES_REVIEW_BOUNCE_RATE = 0.05
+SES_REVIEW_COMPLAINT_RATE = 0.001
+BOUNCE_ALARM_RATE = SES_REVIEW_BOUNCE_RATE / 2
+COMPLAINT_ALARM_RATE = SES_REVIEW_COMPLAINT_RATE / 2
+
+
+class NotFeedback(ValueError):
+    """A message on the feedback queue that is no SES event record (or SNS envelope of one)."""
+
+
+@dataclass(frozen=True)
+class Feedback:
+    """One SES event for one recipient of one email."""
+
+    #: SES's id of the email (`mail.messageId`): what makes a redelivered event the same one.
+    message_id: str
+    #: Bounce, Complaint, Delivery or Reject.
+    event_type: str
+    #: The recipient, as the email was addressed.
+    recipient: str
+    #: When it happened (the event object's `timestamp`, else the email's), in UTC (`utc_time`).
+    at: str
+    #: Permanent, Transient or Undetermined (bounces only).
+    bounce_type: str = ""
+    #: General, NoEmail, OnAccountSuppressionList, Suppressed...; or a complaint's feedback type.
+    detail: str = ""
+
+    @property
+    def address(self) -> str:
+        """The recipient as the suppression list keys it: lower-cased."""
+        return normalize_address(self.recipient)
+
+    @property
+    def suppresses(self) -> bool:
+        """A permanent bounce or a complaint: nothing more may go to this address."""
+        return self.event_type == COMPLAINT or (self.event_type == BOUNCE and self.bounce_type == "Permanent")
+
+    @property
+    def status(self) -> str | None:
+        """The `email_status` this event gives the address's entries and users; None for none."""
+        if self.event_type == DELIVERY:
+            return DELIVERED
+        if self.event_type == COMPLAINT:
+            return COMPLAINED
+        if self.suppresses:
+            return BOUNCED
+        return None  # a transient bounce is recorded, not a verdict; a reject names no recipient's fault
+
+    @property
+    def key(self) -> str:
+        """What makes this event the same one when SES or SNS delivers it again."""
+        return f"{self.message_id}#{self.event_type}#{self.address}"
+
+
+def utc_time(text: str) -> str:
+    """An ISO 8601 time as `YYYY-MM-DDTHH:MM:SS.ffffffZ` in UTC, so that times compare as strings."""
+    from datetime import UTC, datetime
+
+    parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def normalize_address(address: str) -> str:
+    """The bare address, lower-cased: `Ada <Ada@Example.com>` -> `ada@example.com`."""
+    from email.utils import parseaddr
+
+    return (parseaddr(address)[1] or address).strip().lower()
+
+
+def parse_feedback(body: str) -> list[Feedback]:
+    """Every recipient's `Feedback` in one queue message (raw, or in SNS's envelope); NotFeedback if none."""
+    try:
+        document = json.loads(body)
+    except ValueError as exc:
+        raise NotFeedback(f"not JSON: {exc}") from None
+    if isinstance(document, dict) and document.get("Type") == "Notification" and isinstance(document.get("Message"), str):
+        return parse_feedback(document["Message"])
+    if not isinstance(document, dict):
+        raise NotFeedback("not a JSON object")
+    return event_feedback(document)
+
+
+def event_feedback(event: dict[str, Any]) -> list[Feedback]:
+    """The `Feedback` of one SES event record, one per recipient it names."""
+    kind = event.get("eventType") or event.get("notificationType")  # the latter: identity notifications
+    mail = event.get("mail")
+    if kind not in EVENT_TYPES or not isinstance(mail, dict) or not isinstance(mail.get("messageId"), str):
+        raise NotFeedback(f"not an SES event record of a type we publish: {kind!r}")
+    detail = event.get(kind.lower())
+    detail = detail if isinstance(detail, dict) else {}
+    try:
+        at = utc_time(str(detail.get("timestamp") or mail.get("timestamp")))
+    except ValueError:
+        raise NotFeedback(f"a {kind} event of {mail['messageId']} without a valid timestamp") from None
+    message_id = mail["messageId"]
+    if kind == BOUNCE:
+        recipients = [r.get("emailAddress") for r in detail.get("bouncedRecipients") or [] if isinstance(r, dict)]
+        extra = {"bounce_type": str(detail.get("bounceType") or ""), "detail": str(detail.get("bounceSubType") or "")}
+    elif kind == COMPLAINT:
+        recipients = [r.get("emailAddress") for r in detail.get("complainedRecipients") or [] if isinstance(r, dict)]
+        extra = {"detail": str(detail.get("complaintFeedbackType") or "")}
+    elif kind == DELIVERY:
+        recipients = list(detail.get("recipients") or [])
+        extra = {}
+    else:  # Reject: SES refused the whole email (a virus); it names no recipient, the email's own do
+        recipients = list(mail.get("destination") or [])
+        extra = {"detail": str(detail.get("reason") or "")}
+    found = [Feedback(message_id, kind, r, at, **extra) for r in recipients if isinstance(r, str) and r]
+    if not found:
+        raise NotFeedback(f"a {kind} event of {message_id} that names no recipient")
+    return found
