@@ -379,6 +379,9 @@ OPERATOR_DATA = (
         and_table=True,
     ),
     table("draws", "dynamodb:GetItem", "dynamodb:PutItem"),
+    # `fleet suppression list|remove`, and the bounce and complaint rates of `fleet status`.
+    table("suppressions", "dynamodb:Scan", "dynamodb:GetItem", "dynamodb:UpdateItem"),
+    table("email_events", "dynamodb:BatchGetItem", "dynamodb:Query"),
     table("api_keys", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Scan", "dynamodb:UpdateItem"),
     # The local runtime's own stream checkpoints (Lambda keeps its own on AWS).
     table("checkpoints", "dynamodb:GetItem", "dynamodb:PutItem"),
@@ -444,6 +447,15 @@ OPERATOR_UNSCOPED = (
         why="SES scopes identity verification, the list of identities and the account's quota to no resource",
     ),
     unscoped(
+        "ses:CreateConfigurationSet",
+        "ses:DescribeConfigurationSet",
+        why="SES (v1) scopes the creation and description of a configuration set to no resource",
+    ),
+    unscoped(
+        "ses:DeleteSuppressedDestination",
+        why="`fleet suppression remove` lifts an address from SESv2's account-level list, which is scoped to no resource",
+    ),
+    unscoped(
         "lambda:CreateEventSourceMapping",
         "lambda:ListEventSourceMappings",
         why="Lambda scopes the creation and listing of mappings to no resource (a condition names the function)",
@@ -504,6 +516,15 @@ def operator_policy(topology: Topology, arns: Arns) -> _Policy:
     written = ["site", topology.deploy_bucket] if topology.site else [topology.deploy_bucket]
     policy.allow("Objects", OPERATOR_OBJECTS, [arns.objects(n, "") for n in written])
     policy.allow("Topics", OPERATOR_TOPIC, [arns.topic(t.name) for t in topology.topics])
+    if topology.email_feedback is not None:
+        policy.allow(
+            "ConfigurationSet",
+            (
+                "ses:CreateConfigurationSetEventDestination",
+                "ses:UpdateConfigurationSetEventDestination",
+            ),
+            [arns.configuration_set(topology.email_feedback.configuration_set)],
+        )
     units = [topology.api.name, topology.workers.name]
     roles = [*units, topology.pipes_role]
     policy.allow("Roles", OPERATOR_ROLE, [arns.role(n) for n in roles])

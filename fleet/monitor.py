@@ -56,6 +56,17 @@ class LocalMonitor:
         with as_operator():
             return int(float(aws.client("ses").get_send_quota().get("SentLast24Hours", 0)))
 
+    def email_health(self) -> dict[str, Any]:
+        """As `fleet status` shows it: 24 hours of SES's feedback, and the suppression list's size."""
+        from datetime import UTC, datetime
+
+        from fleet.email_health import email_health
+        from lambda_platform.composition import Ports
+
+        ports = Ports()
+        with as_operator():
+            return email_health(ports.email_events, ports.suppressions, datetime.now(UTC)).document()
+
     def replay(self, queue: str, dry_run: bool) -> ReplayOutcome:
         """As `fleet replay QUEUE [--dry-run]`: by `fleet.replay`, at most REPLAY_LIMIT messages."""
         with as_operator():

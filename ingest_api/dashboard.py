@@ -74,7 +74,7 @@ def _file(name: str) -> Response:
 @public()
 @documented()
 def dashboard_state():
-    """Queues, triggers' per-second counts, latest failures and the outbox's count, now."""
+    """Queues, triggers' per-second counts, latest failures, the outbox's count and the bounce and complaint rates, now."""
     monitor = services().monitor
     now = time.time()
     parking = TOPOLOGY.on_failure_queues()
@@ -94,7 +94,13 @@ def dashboard_state():
             }
         )
     view = monitor.live_view(now)
-    answer = {"now": now, "queues": queues, "emails_accepted": monitor.emails_accepted(), **view}
+    answer = {
+        "now": now,
+        "queues": queues,
+        "emails_accepted": monitor.emails_accepted(),
+        "email_health": monitor.email_health(),
+        **view,
+    }
     return answer, 200, {"Cache-Control": "no-store"}
 
 

@@ -365,6 +365,10 @@ class FleetMonitor(Protocol):
     def emails_accepted(self) -> int:
         """How many emails the local SES has accepted (the outbox's count)."""
 
+    def email_health(self) -> dict[str, Any]:
+        """The bounce and complaint rates of the last 24 hours and the suppressed addresses
+        (`fleet.email_health.EmailHealth.document`)."""
+
     def replay(self, queue: str, dry_run: bool) -> ReplayOutcome:
         """Put a topology queue's failed work back as `fleet replay QUEUE` does (or list it, for a dry run)."""
 
@@ -442,6 +446,10 @@ class CodeStore(Protocol):
 
     def counts(self, campaign_id: str) -> tuple[int, int, int]:
         """How many codes are in the pool, how many were given, how many entries wait (COUNT Queries)."""
+
+    def unmailed(self, campaign_id: str) -> int:
+        """How many of the campaign's entries hold a code that never reached them: their address
+        bounced, or was suppressed when the email was due (a COUNT Query of all its entries)."""
 
 
 class ReceiptIndex(Protocol):

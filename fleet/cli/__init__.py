@@ -3,7 +3,8 @@
 - `local`: a developer's fleet on this machine (`up`, `outbox`, `token`);
 - `deploy`: putting a stage on AWS (`provision`, `wire`, `publish`, `zappa-settings`);
 - `operations`: watching queues and putting failed work back (`status`, `replay`, `dlq`);
-- `admin`: the data an operator manages (`campaigns`, `keys`).
+- `admin`: the data an operator manages (`campaigns`, `keys`);
+- `suppression`: the addresses nothing more is mailed to (`suppression list|remove`).
 
 `main` is the console script's entry point and `python -m fleet`'s.
 """
@@ -16,7 +17,7 @@ from typing import Any
 
 import click
 
-from fleet.cli import admin, deploy, local, operations
+from fleet.cli import admin, deploy, local, operations, suppression
 from lambda_platform import settings
 
 
@@ -86,6 +87,6 @@ def _sign_as_local_operator() -> None:
         aws.reset()
 
 
-for _audience in (local, deploy, operations, admin):
+for _audience in (local, deploy, operations, admin, suppression):
     for _command in _audience.COMMANDS:
         main.add_command(_command)

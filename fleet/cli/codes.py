@@ -85,7 +85,8 @@ def codes_import(campaign_id: str, file: BinaryIO) -> None:
 @codes.command("status")
 @click.argument("campaign_id", required=False)
 def codes_status(campaign_id: str | None) -> None:
-    """Codes available and given, and entries waitlisted, of one campaign or of every one that gives codes."""
+    """Codes available and given, entries waitlisted, and codes given to entries whose address bounced
+    (or was suppressed when their email was due), of one campaign or of every one that gives codes."""
     from campaigns.codes import pool_status
 
     ports = command_ports()
@@ -99,4 +100,9 @@ def codes_status(campaign_id: str | None) -> None:
         click.echo("no campaign gives codes")
     for status in statuses:
         pool = "pool empty" if status.empty else f"{status.available} available"
-        click.echo(f"{status.campaign_id}  {pool}  {status.given} given  {status.waitlisted} waitlisted")
+        # Codes stay given when their email bounces: the operator decides (the export's email_status lists them).
+        unmailed = ports.codes.unmailed(status.campaign_id)
+        click.echo(
+            f"{status.campaign_id}  {pool}  {status.given} given  {status.waitlisted} waitlisted"
+            f"  {unmailed} given to bounced addresses"
+        )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import IO
+from typing import IO, Any
 
 import click
 
@@ -13,7 +13,10 @@ import click
 @click.option(
     "--check",
     is_flag=True,
-    help="Exit 1 when any dead-letter or on-failure queue holds messages (for cron and CI); peeks only those.",
+    help=(
+        "Exit 1 when any dead-letter or on-failure queue holds messages, or the bounce or complaint rate"
+        " is over its alarm (for cron and CI); peeks only those queues."
+    ),
 )
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document for scripts (shape above).")
 @click.option("--watch", is_flag=True, help="Redraw every --interval seconds until Ctrl-C.")
@@ -46,7 +49,11 @@ def status(check: bool, as_json: bool, watch: bool, interval: float) -> None:
                    "failed": 0},                     # what --check counts
                   ...],
        "failed": 0,                 # the sum of the queues' failed
-       "code_pools": [{"campaign_id": "spring", "available": 120, "given": 30, "waitlisted": 0}, ...]}
+       "code_pools": [{"campaign_id": "spring", "available": 120, "given": 30, "waitlisted": 0}, ...],
+       "emails": {"hours": 24, "delivered": 980, "bounced": 20, "transient_bounces": 0,
+                  "complained": 0, "rejected": 0, "bounce_rate": 0.02, "complaint_rate": 0.0,
+                  "bounce_alarm_rate": 0.025, "complaint_alarm_rate": 0.0005,
+                  "suppressed": 20, "alarms": []}}   # rates null without emails; --check fails on an alarm
     Queues in the topology's order; fields are only ever added.
     """
     if watch and check:
@@ -65,7 +72,9 @@ def status(check: bool, as_json: bool, watch: bool, interval: float) -> None:
         for queue in troubled:
             name, held = queue["name"], queue["failed"]
             click.echo(f"check: {name} holds {held} failed message(s); see: fleet replay {name}", err=True)
-        if troubled:
+        for alarm in document["emails"]["alarms"]:
+            click.echo(f"check: {alarm}; see: fleet suppression list", err=True)
+        if troubled or document["emails"]["alarms"]:
             sys.exit(1)
         click.echo("check: no dead-lettered or parked messages", err=as_json)
 
@@ -78,7 +87,20 @@ def _status_now(source_ages: bool) -> tuple[dict, list[str]]:
     rows = queue_status(ages=True, source_ages=source_ages)
     pools = code_pools()
     document = status_document(rows, on_failure_queues(), pools, settings.current().stage, source_ages)
-    return document, status_lines(rows, pools)
+    health = _email_health()
+    document["emails"] = health.document()
+    return document, [*status_lines(rows, pools), *health.lines()]
+
+
+def _email_health() -> Any:
+    """The stage's bounce and complaint rates over 24 hours, and its suppressed addresses."""
+    from datetime import UTC, datetime
+
+    from fleet.email_health import email_health
+    from lambda_platform.composition import Ports
+
+    ports = Ports(campaign_cache_seconds=0)
+    return email_health(ports.email_events, ports.suppressions, datetime.now(UTC))
 
 
 def _watch(as_json: bool, interval: float) -> None:

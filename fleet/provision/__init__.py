@@ -24,6 +24,7 @@ from fleet.provision.buckets import (
 )
 from fleet.provision.dashboard import ensure_dashboard
 from fleet.provision.edge import ensure_edge, find_distribution
+from fleet.provision.feedback import ensure_configuration_set, ensure_feedback_subscription
 from fleet.provision.pipes import ensure_pipe
 from fleet.provision.queues import ensure_queue, queue_attributes
 from fleet.provision.roles import ensure_roles, role_arn
@@ -95,6 +96,12 @@ def provision(topology: Topology = TOPOLOGY, report: Callable[[Change], None] | 
     for _function, trigger in topology.pipes():
         changes.note(ensure_pipe(trigger.pipe, trigger.queue, trigger.batch_size, trigger.batching_window_seconds, pipes_role))
     changes.note(ensure_sender_identity())
+    if topology.email_feedback is not None:  # after the topics and queues it joins
+        for change in (
+            *ensure_configuration_set(topology.email_feedback),
+            *ensure_feedback_subscription(topology.email_feedback),
+        ):
+            changes.note(change)
     changes.note(ensure_api_plan(topology.api_plan))
     # After the buckets (the site's) and knowing whether the API exists yet.
     for change in ensure_edge(topology.site):

@@ -2,8 +2,9 @@
 
 What an operator must notice: a dead-letter or on-failure queue holding anything, a
 consumed queue whose oldest message waits longer than its `oldest_age_alarm_seconds`,
-errors and throttles of the two Lambda functions, the API's share of 5XX answers, and
-records our workers report failed. Every alarm notifies the alarms topic when it fires
+errors and throttles of the two Lambda functions, the API's share of 5XX answers,
+records our workers report failed, and SES's bounce and complaint rates at half of the
+rates SES reviews an account at. Every alarm notifies the alarms topic when it fires
 and when it clears, and its description says what to run.
 
 `TreatMissingData` is `notBreaching` for every alarm here, each for its own reason (see
@@ -35,6 +36,8 @@ _MISSING = {
     "gateway": "notBreaching",
     # The workers put records_failed only when a batch reported a failure (a zero is never sent).
     "records": "notBreaching",
+    # SES sends its reputation metrics while the account sends: no email, no rate to judge.
+    "reputation": "notBreaching",
 }
 
 #: A record that fails and then succeeds on retry (a throttled SES) is expected in a burst;
@@ -231,6 +234,40 @@ def _records_alarms(topology: Topology, topic_arn: str) -> Iterator[dict[str, An
         )
 
 
+def _reputation_alarms(topology: Topology, topic_arn: str) -> Iterator[dict[str, Any]]:
+    """SES's account-wide bounce and complaint rates, at half of the rates SES reviews an account at."""
+    from events.email_feedback import (
+        BOUNCE_ALARM_RATE,
+        COMPLAINT_ALARM_RATE,
+        SES_REVIEW_BOUNCE_RATE,
+        SES_REVIEW_COMPLAINT_RATE,
+    )
+
+    if topology.email_feedback is None:
+        return
+    stage = _stage()
+    prefix = resources.function_name(topology.workers).removesuffix(f"-{topology.workers.name}")
+    for what, metric, rate, review in (
+        ("bounce", "Reputation.BounceRate", BOUNCE_ALARM_RATE, SES_REVIEW_BOUNCE_RATE),
+        ("complaint", "Reputation.ComplaintRate", COMPLAINT_ALARM_RATE, SES_REVIEW_COMPLAINT_RATE),
+    ):
+        yield _alarm(
+            f"{prefix}-ses-{what}-rate",
+            f"The account's SES {what} rate is over {rate:.2%}, half of the {review:.1%} at which SES puts the "
+            f"account under review (and may pause all its sending). The addresses are suppressed already: "
+            f"{stage} fleet suppression list; this stage's own rates: {stage} fleet status. Find where the bad "
+            f"addresses come from (a form without checks, an old list) before sending more.",
+            "AWS/SES",
+            metric,
+            {},
+            statistic="Maximum",
+            period=3600,
+            threshold=rate,
+            missing="reputation",
+            topic_arn=topic_arn,
+        )
+
+
 def alarm_definitions(topology: Topology = TOPOLOGY) -> list[dict[str, Any]]:
     """Every alarm of the topology, as PutMetricAlarm's arguments."""
     topic_arn = resources.topic_arn(ALARMS_TOPIC)
@@ -238,6 +275,7 @@ def alarm_definitions(topology: Topology = TOPOLOGY) -> list[dict[str, Any]]:
         *_queue_alarms(topology, topic_arn),
         *_function_alarms(topology, topic_arn),
         *_records_alarms(topology, topic_arn),
+        *_reputation_alarms(topology, topic_arn),
     ]
 
 

@@ -33,13 +33,22 @@ class EmbeddedAws:
 
     def start(self) -> None:
         """Start serving; return once the port answers."""
-        from fleet.runtime import dynamodb_expressions, dynamodb_transactions, moto_dispatch, moto_iam, sns_delivery, sqs_depth
+        from fleet.runtime import (
+            dynamodb_expressions,
+            dynamodb_transactions,
+            moto_dispatch,
+            moto_iam,
+            ses_feedback,
+            sns_delivery,
+            sqs_depth,
+        )
         from fleet.runtime.moto_server import MotoServer
 
         sqs_depth.install()  # a call costs the messages it touches, not the queue's depth
         sns_delivery.install()  # each SNS subscription delivered on its own, as on AWS
         dynamodb_transactions.install()  # a transaction costs its items, not its tables
         dynamodb_expressions.install()  # an update expression is parsed once, not per call
+        ses_feedback.install()  # a configuration set's events published, and the mailbox simulator, as SES does
         moto_iam.install()  # under IAM enforcement (moto_iam.enforce), AWS's refusals and error codes; inert until then
         moto_dispatch.install()  # a request routed at its own cost, not at the cost of moto's package
         logging.getLogger("werkzeug").setLevel(logging.WARNING)

@@ -167,6 +167,23 @@ function drawStatus(state) {
   status.classList.toggle("stale", !workers.reporting);
 }
 
+function percent(rate) {
+  return rate === null || rate === undefined ? "-" : `${(rate * 100).toFixed(2)} %`;
+}
+
+// The bounce and complaint rates over 24 hours, as `fleet status` prints them.
+function drawEmailHealth(health) {
+  if (!health) return;
+  $("bounce-rate").textContent = `${health.bounced} (${percent(health.bounce_rate)})`;
+  $("complaint-rate").textContent = `${health.complained} (${percent(health.complaint_rate)})`;
+  $("bounce-alarm").textContent = percent(health.bounce_alarm_rate);
+  $("complaint-alarm").textContent = percent(health.complaint_alarm_rate);
+  $("suppressed").textContent = health.suppressed;
+  const alarms = $("email-alarms");
+  alarms.textContent = health.alarms.length ? `ALARM: ${health.alarms.join("; ")}.` : "";
+  alarms.hidden = !health.alarms.length;
+}
+
 async function poll() {
   try {
     const answer = await fetch(STATE_URL, { cache: "no-store", headers: { Accept: "application/json" } });
@@ -176,6 +193,7 @@ async function poll() {
     drawTriggers(state.triggers);
     drawFailures(state.failures);
     $("emails").textContent = state.emails_accepted;
+    drawEmailHealth(state.email_health);
     drawStatus(state);
   } catch (error) {
     $("status").textContent = `The API did not answer (${error.message}); trying again.`;

@@ -22,6 +22,7 @@ CODES = TOPOLOGY.table("codes")
 AVAILABLE = CODES.index("available")
 SUBMISSIONS = TOPOLOGY.table("submissions")
 WAITLIST = SUBMISSIONS.index("waitlist")
+BY_CAMPAIGN = SUBMISSIONS.index("by_campaign")
 
 #: Conditional puts of an import in flight at once (each its own call: a batch write has no condition).
 IMPORT_THREADS = 8
@@ -253,3 +254,19 @@ class DynamoCodes:
             ExpressionAttributeValues=value,
         )
         return available, max(total - available, 0), waitlisted
+
+    def unmailed(self, campaign_id: str) -> int:
+        """A COUNT Query of the campaign's entries (`by_campaign`), filtered on a code and the email's status."""
+        from events.email_feedback import BOUNCED, SUPPRESSED
+
+        return query_count(
+            TableName=table_name(SUBMISSIONS),
+            IndexName=index_name(SUBMISSIONS, BY_CAMPAIGN),
+            KeyConditionExpression="campaign_id = :c",
+            FilterExpression="attribute_exists(code) AND email_status IN (:bounced, :suppressed)",
+            ExpressionAttributeValues={
+                ":c": {"S": campaign_id},
+                ":bounced": {"S": BOUNCED},
+                ":suppressed": {"S": SUPPRESSED},
+            },
+        )

@@ -126,6 +126,15 @@ class FakeCodes:
             waiting = sum(1 for e in self.entries.values() if e.get("waitlisted_in") == campaign_id)
         return available, len(mine) - available, waiting
 
+    def unmailed(self, campaign_id: str) -> int:
+        """Entries of the campaign holding a code whose address bounced or was suppressed."""
+        with self._lock:
+            return sum(
+                1
+                for e in self.entries.values()
+                if e.get("campaign_id") == campaign_id and e.get("code") and e.get("email_status") in ("bounced", "suppressed")
+            )
+
     def given(self, campaign_id: str) -> dict[str, str]:
         """code -> the entry it went to."""
         with self._lock:

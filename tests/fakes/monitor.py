@@ -41,6 +41,12 @@ class FakeMonitor:
         """The count given."""
         return self.emails
 
+    def email_health(self) -> dict[str, Any]:
+        """No email feedback: every count zero, no rate."""
+        from fleet.email_health import EmailHealth
+
+        return EmailHealth(0, 0, 0, 0, 0, 0).document()
+
     def replay(self, queue: str, dry_run: bool) -> ReplayOutcome:
         """List, or move back, the queue's dead-lettered messages."""
         self.calls.append((queue, dry_run))

@@ -43,6 +43,7 @@ def test_every_alarm_the_topology_asks_for_is_made_on_the_alarms_topic(provision
         | {f"fleet-{STAGE}-{unit}-{m}" for unit in ("api", "workers") for m in ("errors", "throttles")}
         | {f"fleet-{STAGE}-api-5xx-rate"}
         | {f"fleet-{STAGE}-workers-{f.name}-records-failed" for f in TOPOLOGY.functions}
+        | {f"fleet-{STAGE}-ses-bounce-rate", f"fleet-{STAGE}-ses-complaint-rate"}
     )
     assert set(alarms) == expected
     for alarm in alarms.values():
@@ -54,6 +55,18 @@ def test_every_alarm_the_topology_asks_for_is_made_on_the_alarms_topic(provision
         # No Lambda function exists in moto: the alarms are made all the same (moto never
         # evaluates them: OK "Unchecked"; AWS says INSUFFICIENT_DATA until data comes).
         assert alarm["StateValue"] in ("OK", "INSUFFICIENT_DATA")
+
+
+def test_ses_reputation_alarms_fire_at_half_of_the_rates_ses_reviews_an_account_at(provisioned):
+    alarms = _alarms()
+    bounce, complaint = alarms[f"fleet-{STAGE}-ses-bounce-rate"], alarms[f"fleet-{STAGE}-ses-complaint-rate"]
+    assert (bounce["Namespace"], bounce["MetricName"], bounce["Threshold"]) == ("AWS/SES", "Reputation.BounceRate", 0.025)
+    assert (complaint["Namespace"], complaint["MetricName"], complaint["Threshold"]) == (
+        "AWS/SES",
+        "Reputation.ComplaintRate",
+        0.0005,
+    )
+    assert _dimensions(bounce) == {} and "fleet suppression list" in bounce["AlarmDescription"]
 
 
 def test_queue_alarms_watch_dead_letters_parked_records_and_the_oldest_message(provisioned):

@@ -91,7 +91,7 @@ def test_a_pool_of_three_five_entries_then_two_codes_imported_for_the_waitlist(r
 
     status = fleet_cli(endpoint, "campaigns", "codes", "status", "promo")
     assert status.returncode == 0, status.stderr
-    assert status.stdout.strip() == "promo  pool empty  5 given  0 waitlisted"
+    assert status.stdout.strip() == "promo  pool empty  5 given  0 waitlisted  0 given to bounced addresses"
 
 
 def test_a_code_file_that_is_not_utf8_is_refused_with_its_line(provisioned, tmp_path):
@@ -152,7 +152,7 @@ def test_waitlisted_entries_flagged_or_rejected_later_get_no_code_and_no_email(r
         assert "code" not in stored[address] and "waitlisted_in" not in stored[address], address
         assert stored[address]["status"] == "accepted"
     status = fleet_cli(endpoint, "campaigns", "codes", "status", "promo")
-    assert status.stdout.strip() == "promo  2 available  1 given  0 waitlisted"
+    assert status.stdout.strip() == "promo  2 available  1 given  0 waitlisted  0 given to bounced addresses"
 
 
 def test_codes_are_normalised_and_read_from_a_pipe(provisioned):

@@ -57,7 +57,7 @@ def test_an_unknown_campaign_or_one_without_codes_is_refused(stores):
 
 def test_status_says_when_the_pool_is_empty(stores):
     run("import", "promo", "-", data=b"A1\n")
-    assert run("status").stdout.strip() == "promo  1 available  0 given  0 waitlisted"
+    assert run("status").stdout.strip() == "promo  1 available  0 given  0 waitlisted  0 given to bounced addresses"
     store = stores[1]
     store.entries["e1"] = {
         "submission_id": "e1",
@@ -68,7 +68,7 @@ def test_status_says_when_the_pool_is_empty(stores):
     from campaigns.codes import give_code
 
     give_code("promo", "e1", store)
-    assert run("status", "promo").stdout.strip() == "promo  pool empty  1 given  0 waitlisted"
+    assert run("status", "promo").stdout.strip() == "promo  pool empty  1 given  0 waitlisted  0 given to bounced addresses"
 
 
 def test_a_bad_line_far_into_the_file_still_refuses_it_whole(stores, tmp_path):
