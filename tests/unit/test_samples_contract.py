@@ -229,3 +229,86 @@ def test_apigw_request_is_accepted_when_zappa_hands_it_to_the_app(app, queue):
     )
     assert event["pathParameters"]["proxy"] == event["path"].lstrip("/")
     assert event["headers"]["Idempotency-Key"]
+
+
+# --- SES's sending events --------------------------------------------------------------------
+
+
+def _shape(document: object) -> object:
+    """The keys of a JSON document, nested, without its values (lists by their first item)."""
+    if isinstance(document, dict):
+        return {k: _shape(v) for k, v in document.items()}
+    if isinstance(document, list):
+        return [_shape(document[0])] if document else []
+    return type(document).__name__
+
+
+def test_ses_events_parse_into_one_feedback_per_recipient():
+    from events.email_feedback import parse_feedback
+
+    (bounce,) = parse_feedback(json.dumps(load_sample("ses_bounce")))
+    assert (bounce.event_type, bounce.bounce_type, bounce.detail) == ("Bounce", "Permanent", "General")
+    assert bounce.suppresses and bounce.status == "bounced" and bounce.address == "bounce@simulator.amazonses.com"
+    assert bounce.at == "2025-06-14T09:21:09.311000Z"
+    (complaint,) = parse_feedback(json.dumps(load_sample("ses_complaint")))
+    (delivery,) = parse_feedback(json.dumps(load_sample("ses_delivery")))
+    assert complaint.message_id == delivery.message_id  # the complaint of a delivered email
+    assert (complaint.status, delivery.status) == ("complained", "delivered")
+    assert complaint.suppresses and not delivery.suppresses and delivery.at < complaint.at
+    (reject,) = parse_feedback(json.dumps(load_sample("ses_reject")))
+    assert (reject.recipient, reject.status, reject.suppresses) == ("ana.souza@example.com", None, False)
+
+
+def test_sqs_email_feedback_is_a_bounce_in_snss_envelope_on_the_feedback_queue():
+    from events.email_feedback import parse_feedback
+
+    (record,) = load_sample("sqs_email_feedback")["Records"]
+    assert set(record) >= SQS_RECORD_KEYS
+    assert record["md5OfBody"] == hashlib.md5(record["body"].encode()).hexdigest()
+    feedback = TOPOLOGY.email_feedback
+    assert feedback is not None and record["eventSourceARN"] == queue_arn(feedback.queue)
+    envelope = json.loads(record["body"])
+    assert envelope["TopicArn"].endswith(f":{physical_name(STAGE, feedback.topic)}")
+    assert json.loads(envelope["Message"]) == load_sample("ses_bounce")
+    assert parse_feedback(record["body"]) == parse_feedback(envelope["Message"])
+
+
+@pytest.mark.parametrize(
+    ("sample", "recipient"),
+    [
+        ("ses_bounce", "bounce@simulator.amazonses.com"),
+        ("ses_complaint", "complaint@simulator.amazonses.com"),
+        ("ses_delivery", "complaint@simulator.amazonses.com"),
+    ],
+)
+def test_the_local_ses_publishes_events_of_the_samples_shape(sample, recipient):
+    from datetime import UTC, datetime
+
+    from events.email_feedback import parse_feedback
+    from fleet.runtime.ses_feedback import event_record, simulated_events
+
+    wanted = load_sample(sample)
+    kind, detail = next((k, d) for k, d in simulated_events(recipient) if k == wanted["eventType"])
+    now = datetime(2025, 6, 14, 9, 21, 8, tzinfo=UTC)
+    made = event_record(
+        kind,
+        detail,
+        message_id=wanted["mail"]["messageId"],
+        source=wanted["mail"]["source"],
+        destination=[recipient],
+        configuration_set=physical_name(STAGE, "emails"),
+        account="123456789012",
+        region="us-east-1",
+        sent=now,
+        at=now,
+        subject=wanted["mail"]["commonHeaders"]["subject"],
+    )
+    assert _shape(made) == _shape(wanted)
+    (parsed,) = parse_feedback(json.dumps(made))
+    (documented,) = parse_feedback(json.dumps(wanted))
+    assert (parsed.event_type, parsed.recipient, parsed.bounce_type, parsed.status) == (
+        documented.event_type,
+        documented.recipient,
+        documented.bounce_type,
+        documented.status,
+    )
