@@ -42,6 +42,8 @@ COLUMNS = (
     "reviewer_key_name",
     "reviewed_at",
     "code",
+    # Last, so that the columns before it keep their places: delivered, bounced, complained, suppressed.
+    "email_status",
 )
 
 FORMATS = ("csv", "jsonl")
@@ -129,6 +131,7 @@ def entry_record(entry: Mapping[str, Any], uploads: Mapping[str, Mapping[str, An
         "reviewer_key_name": review.get("key_name"),
         "reviewed_at": review.get("reviewed_at"),
         "code": entry.get("code"),
+        "email_status": entry.get("email_status"),
     }
 
 

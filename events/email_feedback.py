@@ -155,3 +155,21 @@ def event_feedback(event: dict[str, Any]) -> list[Feedback]:
     if not found:
         raise NotFeedback(f"a {kind} event of {message_id} that names no recipient")
     return found
+
+
+def outcome(events: list[tuple[str, str]]) -> str:
+    """What became of one email, from its applied events `(event type, bounce type)`: the outbox's status.
+
+    `complained`, `bounced` (permanent), `soft-bounced` (transient only), `rejected`,
+    `delivered`, or `sent` while SES has reported nothing.
+    """
+    kinds = {kind for kind, _bounce in events}
+    if COMPLAINT in kinds:
+        return COMPLAINED
+    if any(kind == BOUNCE and bounce == "Permanent" for kind, bounce in events):
+        return BOUNCED
+    if REJECT in kinds:
+        return "rejected"
+    if DELIVERY in kinds:
+        return DELIVERED
+    return "soft-bounced" if BOUNCE in kinds else "sent"

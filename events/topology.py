@@ -670,6 +670,8 @@ TOPOLOGY = Topology(
             objects("media", ("thumbnails/", "users/"), "s3:GetObject"),
             listing("media", ("users/",)),
             topic("comments", "sns:Subscribe"),
+            # An email subscription to an address on the suppression list is refused.
+            table("suppressions", "dynamodb:BatchGetItem"),
             unscoped(
                 "sns:Unsubscribe",
                 "sns:GetSubscriptionAttributes",

@@ -64,6 +64,8 @@ _ENTRY_FIELDS = (
     "code",
     "code_given_at",
     "waitlisted_at",
+    # What became of the latest email to its address: delivered, bounced, complained, suppressed.
+    "email_status",
 )
 _LIST_QUERY: dict[str, dict[str, Any]] = {
     "status": {"type": "string", "enum": list(STATUSES)},

@@ -237,6 +237,11 @@ def create_subscription(article_id: str):
     protocol, endpoint = subscription_target(shared(SubscriptionRequestSchema).load(document))
     topic = services().comment_topic
     _check_reachable(topic, protocol, endpoint)
+    if protocol == "email" and services().suppressions.suppressed([endpoint]):
+        # SNS would mail it on every comment: an address that bounced or complained gets nothing more.
+        field = "email" if "email" in document else "endpoint"
+        problem = "This address is on the suppression list (it bounced or complained): nothing more is mailed to it."
+        raise ApiError(422, "address_suppressed", problem, {field: [problem]})
     subscription_id = topic.subscribe(protocol, endpoint, article_id)
     url = f"/v1/articles/{article_id}/subscriptions/{subscription_id}"
     body = {

@@ -1,4 +1,4 @@
-"""`GET /_local/outbox`: the emails the local SES accepted, as a page. Local stage only.
+"""`GET /_local/outbox`: the emails the local SES accepted, with what SES reported of each, as a page. Local stage only.
 
 The page carries the entry page's Content-Security-Policy, so its style is a file of this
 origin (`/_local/outbox.css`), never inline.
@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, render_template_string
 
+from events.email_feedback import outcome
 from ingest_api.auth import public
 from ingest_api.pages import page_security_headers
+from ingest_api.services import services
 from ingest_api.spec import documented
 from lambda_platform.outbox import OutboxUnavailable, read_outbox
 
@@ -21,7 +23,8 @@ _PAGE = """<!doctype html>
 <body><h1>Outbox</h1><p>{{ emails|length }} email{{ '' if emails|length == 1 else 's' }} accepted by the local SES, newest first.</p>
 {% for email in emails %}<article>
 <h2>{{ email.subject }}</h2>
-<p class="meta">to {{ email.to|join(', ') }} &middot; from {{ email.source }} &middot; {{ email.message_id }}</p>
+<p class="meta">to {{ email.to|join(', ') }} &middot; from {{ email.source }} &middot; {{ email.message_id }}
+&middot; <strong>{{ statuses[email.message_id] }}</strong></p>
 {% for line in email.text_lines(6) %}<p>{{ line }}</p>{% endfor %}
 </article>{% endfor %}
 </body></html>"""
@@ -41,7 +44,7 @@ p{margin:.1em 0;color:#333}.meta{color:#666;font-size:.9em}
 @public()
 @documented(content="text/html")
 def outbox():
-    """Every email the local SES accepted, newest first (Jinja escapes every field); 501 on an AWS that lists none."""
+    """Every email the local SES accepted, with its status, newest first (Jinja escapes every field); 501 on an AWS that lists none."""
     try:
         emails = list(reversed(read_outbox()))
     except OutboxUnavailable as unavailable:
@@ -50,7 +53,14 @@ def outbox():
         )
         page.headers.update(page_security_headers())
         return page
-    page = Response(render_template_string(_PAGE, emails=emails), 200, content_type="text/html; charset=utf-8")
+    events = services().email_events
+    statuses = {
+        e.message_id: outcome(
+            [(str(x["event"]).split("#")[0], str(x.get("bounce_type", ""))) for x in events.of_message(e.message_id)]
+        )
+        for e in emails
+    }
+    page = Response(render_template_string(_PAGE, emails=emails, statuses=statuses), 200, content_type="text/html; charset=utf-8")
     page.headers.update(page_security_headers())
     return page
 

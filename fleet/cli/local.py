@@ -338,7 +338,7 @@ def _require_free_port(host: str, port: int) -> None:
 @click.option("--lines", default=3, show_default=True, help="Lines of text shown per email.")
 @click.option("--last", "last", default=0, help="Only the last N emails (0: all).")
 def outbox(lines: int, last: int) -> None:
-    """The emails the local SES accepted: to, subject and the first lines of text."""
+    """The emails the local SES accepted: to, subject, what SES reported of each (delivered, bounced...) and the first lines of text."""
     from lambda_platform.outbox import OutboxUnavailable, read_outbox
 
     if not settings.current().local:
@@ -349,12 +349,26 @@ def outbox(lines: int, last: int) -> None:
         raise click.ClickException(str(unavailable)) from None
     shown = emails[-last:] if last else emails
     click.echo(f"{len(emails)} email{'' if len(emails) == 1 else 's'} in the local outbox")
+    statuses = _outcomes([email.message_id for email in shown])
     for email in shown:
         click.echo("")
         click.echo(f"to:      {', '.join(email.to)}")
         click.echo(f"subject: {email.subject}")
+        click.echo(f"status:  {statuses[email.message_id]}")
         for line in email.text_lines(lines):
             click.echo(f"  {line}")
+
+
+def _outcomes(message_ids: list[str]) -> dict[str, str]:
+    """Each email's status from SES's feedback as the stage applied it (`events.email_feedback.outcome`)."""
+    from events.email_feedback import outcome
+    from lambda_platform.composition import Ports
+
+    events = Ports().email_events
+    return {
+        i: outcome([(str(e["event"]).split("#")[0], str(e.get("bounce_type", ""))) for e in events.of_message(i)])
+        for i in message_ids
+    }
 
 
 @click.command()

@@ -89,7 +89,9 @@ def _status_now(source_ages: bool) -> tuple[dict, list[str]]:
     document = status_document(rows, on_failure_queues(), pools, settings.current().stage, source_ages)
     health = _email_health()
     document["emails"] = health.document()
-    return document, [*status_lines(rows, pools), *health.lines()]
+    lines = status_lines(rows, pools)
+    table = len(rows) + 1  # the header and a row per queue; the code pools' lines follow
+    return document, [*lines[:table], *health.lines(), *lines[table:]]
 
 
 def _email_health() -> Any:

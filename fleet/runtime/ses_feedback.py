@@ -153,8 +153,8 @@ def install() -> None:
         return send
 
     # Replacing moto's handlers is the point; mypy refuses an assignment to a method.
-    responses.EmailResponse.send_email = publishing(send_email, raw=False)  # type: ignore[method-assign]
-    responses.EmailResponse.send_raw_email = publishing(send_raw_email, raw=True)  # type: ignore[method-assign]
+    responses.EmailResponse.send_email = publishing(send_email, raw=False)  # type: ignore[method-assign,assignment]
+    responses.EmailResponse.send_raw_email = publishing(send_raw_email, raw=True)  # type: ignore[method-assign,assignment]
 
 
 def _publish_events(handler: Any, result: Any, raw: bool) -> None:

@@ -99,6 +99,10 @@ def test_the_simulator_addresses_end_bounced_complained_or_delivered_and_nothing
     check = fleet_cli("status", "--check")
     assert check.exit_code == 1 and "bounce rate 40 % is over the 2.50 % alarm" in check.stderr, check.stderr
 
+    blocks = [b.splitlines() for b in fleet_cli("outbox", "--lines", "0").stdout.split("\n\n")[1:]]
+    shown = {(b[0].split()[1], b[2].split()[1]) for b in blocks}
+    assert shown == {(BOUNCE, "bounced"), (COMPLAINT, "complained"), (ON_LIST, "bounced"), (SUCCESS, "delivered")}
+
     listed = fleet_cli("suppression", "list")
     assert [line.split()[0] for line in listed.stdout.splitlines()] == sorted(
         [BOUNCE, COMPLAINT, ON_LIST], key=lambda a: suppressed[a]["suppressed_at"]

@@ -43,6 +43,7 @@ def test_the_outbox_page_exists_only_on_the_local_stage(services, monkeypatch):
     page = local.get("/_local/outbox")
     assert page.status_code == 200
     assert "Hi &lt;there&gt;" in page.text and "ada@example.com" in page.text and "Hello" in page.text
+    assert "<strong>sent</strong>" in page.text  # SES has reported nothing of it yet
     remote = create_app({"TESTING": True, "SERVICES": services, "LOCAL": False}).test_client()
     assert remote.get("/_local/outbox").status_code == 404
 
@@ -199,3 +200,15 @@ def test_an_aws_without_a_listing_says_the_outbox_is_unavailable(services, monke
         listing.close()
         settings.reset()
     assert page.status_code == 501 and "outbox unavailable on this AWS" in page.text
+
+
+def test_an_emails_status_is_the_worst_that_ses_reported_of_it():
+    from events.email_feedback import outcome
+
+    assert outcome([]) == "sent"
+    assert outcome([("Delivery", "")]) == "delivered"
+    assert outcome([("Delivery", ""), ("Complaint", "")]) == "complained"
+    assert outcome([("Bounce", "Permanent")]) == "bounced"
+    assert outcome([("Bounce", "Transient")]) == "soft-bounced"
+    assert outcome([("Bounce", "Transient"), ("Delivery", "")]) == "delivered"
+    assert outcome([("Reject", "")]) == "rejected"

@@ -223,3 +223,26 @@ def test_the_resolver_lists_each_address_once_and_nothing_for_an_unknown_name(mo
     monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
     assert resolve_host("hooks.example.com") == ("93.184.215.14", "2606:2800:21f:cb07:6820:80da:af6b:8b2c")
     assert resolve_host("nowhere.example.com") == ()
+
+
+# --- Email: never an address on the suppression list -----------------------------------------
+
+
+def test_an_email_subscription_to_a_suppressed_address_is_refused(topic, articles, article_id):
+    from tests.fakes.email_feedback import FakeSuppressionList
+
+    keys = FakeApiKeys()
+    services = Ports(
+        **fake_ports(
+            articles=articles,
+            comment_topic=topic,
+            api_keys=keys,
+            suppressions=FakeSuppressionList("bounce@simulator.amazonses.com"),
+        )
+    )
+    client = create_app({"TESTING": True, "SERVICES": services}).test_client()
+    client.environ_base["HTTP_X_API_KEY"] = keys.issue("subscriptions:write")
+    answer = subscribe(client, article_id, "email", "Bounce@Simulator.AmazonSES.com")
+    assert answer.status_code == 422 and answer.json["error"]["code"] == "address_suppressed", answer.json
+    assert list(answer.json["error"]["fields"]) == ["endpoint"] and topic.subscriptions == {}
+    assert subscribe(client, article_id, "email", "success@simulator.amazonses.com").status_code == 201
