@@ -619,7 +619,8 @@ TOPOLOGY = Topology(
             "email_feedback",
             handler="workers.email_feedback.handler",
             grants=(
-                table("suppressions", "dynamodb:UpdateItem"),
+                # A conditional update; a refused one is read back (already on the list, or lifted since).
+                table("suppressions", "dynamodb:UpdateItem", "dynamodb:GetItem"),
                 # Each event applied once, and counted, in one transaction (a put and an update).
                 table("email_events", "dynamodb:PutItem", "dynamodb:UpdateItem"),
                 table("submissions", "dynamodb:Query", "dynamodb:UpdateItem", indexes=("by_email",)),
