@@ -1,6 +1,7 @@
 """The AWS calls of the confirmations worker against moto, counted by a hook on every `lambda_platform.aws`
 client. An entry without photo in a campaign that gives no codes costs what it did before the
-settle step: the batch's one BatchGetItem of what was sent, then its SendEmail and one write (the UpdateItem that creates its record);
+settle step: the batch's one BatchGetItem of what was sent (and one of its addresses' suppressions,
+once an email is due), then its SendEmail and one write (the UpdateItem that creates its record);
 a MODIFY of an entry confirmed already costs nothing beyond that read. In a campaign that
 gives codes, a code is one Query of the pool and one TransactWriteItems."""
 
@@ -75,7 +76,7 @@ def test_an_entry_without_photo_nor_codes_costs_its_send_and_one_write(calls):
     event = stored("plain", 5)
     calls.clear()
     assert confirmations.handler(event, context()) == {"batchItemFailures": []}
-    assert dict(calls) == {"BatchGetItem": 1, "GetItem": 1, "SendEmail": 5, "UpdateItem": 5}
+    assert dict(calls) == {"BatchGetItem": 2, "GetItem": 1, "SendEmail": 5, "UpdateItem": 5}
 
     calls.clear()  # the same entries changed (a review, say): confirmed already
     modified = copy.deepcopy(event)
@@ -95,4 +96,4 @@ def test_a_code_costs_one_query_and_one_transaction(calls):
     event = stored("promo", 5)
     calls.clear()
     assert confirmations.handler(event, context()) == {"batchItemFailures": []}
-    assert dict(calls) == {"BatchGetItem": 1, "GetItem": 1, "Query": 5, "TransactWriteItems": 5, "SendEmail": 5, "UpdateItem": 5}
+    assert dict(calls) == {"BatchGetItem": 2, "GetItem": 1, "Query": 5, "TransactWriteItems": 5, "SendEmail": 5, "UpdateItem": 5}

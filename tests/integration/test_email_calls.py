@@ -1,6 +1,7 @@
 """The AWS calls of the email workers against moto, counted by a hook on every `lambda_platform.aws`
-client: a batch reads what it sent before in one BatchGetItem, then each email is its
-SendEmail and one write of its idempotency record, after SES accepted it."""
+client: a batch reads what it sent before in one BatchGetItem, and, once an email is due, its
+addresses' suppressions in another; then each email is its SendEmail and one write of its
+idempotency record, after SES accepted it."""
 
 from __future__ import annotations
 
@@ -68,7 +69,7 @@ def test_a_batch_reads_once_and_each_email_is_one_send_and_one_write(calls):
     assert welcome.handler(event, context()) == {"batchItemFailures": []}
     made = dict(calls)
     assert sorted(sent_to()) == sorted(emails)
-    assert made.pop("BatchGetItem") == 1
+    assert made.pop("BatchGetItem") == 2  # what was sent, and the batch's suppressed addresses
     assert made.pop("SendEmail") == 5
     assert sum(made.values()) == 5, f"one write per email, after its send: {made}"
 
@@ -95,7 +96,7 @@ def test_a_throttled_send_writes_nothing_and_its_retry_sends_once(calls, monkeyp
 
     assert welcome.handler(event, context()) == {"batchItemFailures": [{"itemIdentifier": "101"}]}
     made = dict(calls)
-    assert made.pop("BatchGetItem") == 1 and made.pop("SendEmail") == 1
+    assert made.pop("BatchGetItem") == 2 and made.pop("SendEmail") == 1
     assert sum(made.values()) == 1, f"ada's record alone, nothing for bob: {made}"
 
     assert welcome.handler(event, context()) == {"batchItemFailures": []}

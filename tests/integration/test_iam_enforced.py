@@ -131,6 +131,23 @@ def test_a_campaigns_entries_go_through_the_pipe_and_get_their_codes_by_email(en
     assert "1 given" in enforced.run("campaigns", "codes", "status", CAMPAIGN).stdout
 
 
+def test_a_bounce_suppresses_the_address_marks_the_entry_and_the_operator_lifts_it(enforced):
+    address = "bounce@simulator.amazonses.com"
+    posted = requests.post(f"{enforced.api}/v1/campaigns/{CAMPAIGN}/submissions", json=entry(address), timeout=10)
+    assert posted.status_code == 202, posted.text
+
+    def suppressed():
+        """the bounce's address on the suppression list"""
+        return address in enforced.run("suppression", "list").stdout
+
+    wait_for(suppressed)
+    exported = enforced.run("campaigns", "export", CAMPAIGN, "--format", "jsonl").stdout.splitlines()
+    (line,) = [json.loads(x) for x in exported if address in x]
+    assert line["email_status"] == "bounced"
+    assert json.loads(enforced.run("status", "--json").stdout)["emails"]["bounced"] >= 1
+    assert "lifted by ops" in enforced.run("suppression", "remove", address, "--by", "ops").stdout
+
+
 def test_an_upload_signed_by_the_apis_role_is_taken_and_thumbnailed(enforced):
     image = io.BytesIO()
     Image.new("RGB", (640, 480), (200, 120, 40)).save(image, "JPEG")
