@@ -3,7 +3,9 @@
 Every email goes out with the stage's configuration set (`lambda_platform.adapters.mail`);
 its one event destination publishes the declared event types to the email-feedback topic,
 and the email-feedback queue is subscribed to that topic with raw delivery, under a queue
-policy that lets that topic, and nothing else, send to it.
+policy that lets that topic, and nothing else, send to it. An emulator without event
+destinations (MiniStack answers `InvalidAction`) gets the step reported `unsupported`,
+never claimed: its emails go out with the set, and no feedback comes back.
 """
 
 from __future__ import annotations
@@ -50,7 +52,13 @@ def ensure_configuration_set(feedback: EmailFeedback) -> list[Change]:
     have = next((d for d in found.get("EventDestinations") or [] if d and d.get("Name") == wanted["Name"]), None)
     label = f"{name} -> {resources.topic_name(feedback.topic)}"
     if have is None:
-        ses.create_configuration_set_event_destination(ConfigurationSetName=name, EventDestination=wanted)
+        try:
+            ses.create_configuration_set_event_destination(ConfigurationSetName=name, EventDestination=wanted)
+        except Exception as exc:
+            if error_code(exc) not in _UNSUPPORTED:
+                raise
+            changes.append(Change("event destination", label, "unsupported"))
+            return changes
         changes.append(Change("event destination", label, "created"))
     elif _same_destination(have, wanted):
         changes.append(Change("event destination", label, "unchanged"))
@@ -58,6 +66,10 @@ def ensure_configuration_set(feedback: EmailFeedback) -> list[Change]:
         ses.update_configuration_set_event_destination(ConfigurationSetName=name, EventDestination=wanted)
         changes.append(Change("event destination", label, "updated"))
     return changes
+
+
+#: What an emulator without the operation answers (AWS never does, for an operation it has).
+_UNSUPPORTED = ("InvalidAction", "NotImplemented", "404")
 
 
 def _same_destination(have: dict[str, Any], wanted: dict[str, Any]) -> bool:
