@@ -187,8 +187,9 @@ def _roles(
             argv += ["--dynamodb-port", str(dynamodb_port)]
         roles.append(Role("aws", argv, aws_env, essential=True))
     api = [python, "-m", "fleet.runtime.gunicorn_app", "--host", host, "--port", str(api_port), *api_args]
-    roles.append(Role("api", api, env))
-    roles.append(Role("workers", [python, "-m", "fleet.runtime.processes", "workers"], env, waits_for_go=True))
+    # Each its own copy: --enforce-iam gives each process its own signing profile.
+    roles.append(Role("api", api, dict(env)))
+    roles.append(Role("workers", [python, "-m", "fleet.runtime.processes", "workers"], dict(env), waits_for_go=True))
     if edge_port is not None:
         edge = [
             python,
@@ -201,7 +202,7 @@ def _roles(
             "--api-url",
             f"http://{host}:{api_port}",
         ]
-        roles.append(Role("edge", edge, env))
+        roles.append(Role("edge", edge, dict(env)))
     return roles
 
 

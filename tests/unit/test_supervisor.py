@@ -90,3 +90,12 @@ def test_fleet_up_gives_dynamodb_its_own_moto_when_asked():
 
     argv = next(r.argv for r in _roles("127.0.0.1", 4566, 8080, False, [], dynamodb_port=4567) if r.name == "aws")
     assert argv[argv.index("--dynamodb-port") + 1] == "4567"
+
+
+def test_each_process_gets_an_environment_of_its_own():
+    """--enforce-iam gives each its own signing profile: one shared dict made every process sign as the last one set."""
+    from fleet.cli.local import _roles
+
+    roles = _roles("127.0.0.1", 4566, 8080, False, [], edge_port=8081)
+    envs = [r.env for r in roles]
+    assert len({id(env) for env in envs}) == len(envs)
