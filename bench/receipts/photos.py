@@ -171,7 +171,7 @@ def photograph(receipt: Image.Image, rng: random.Random, size: tuple[int, int] =
     """
     width, height = size
     table = Image.new("RGB", size, rng.choice(_TABLES))
-    grain = Image.effect_noise(size, rng.uniform(10, 40)).filter(ImageFilter.GaussianBlur(rng.uniform(0.5, 3)))
+    grain = _noise(size, rng.uniform(10, 40), rng).filter(ImageFilter.GaussianBlur(rng.uniform(0.5, 3)))
     table = Image.blend(table, Image.merge("RGB", [grain] * 3), 0.15)
     scale = min(width * rng.uniform(0.55, 0.85) / receipt.width, height * rng.uniform(0.75, 0.97) / receipt.height)
     paper = receipt.resize(
@@ -201,7 +201,7 @@ def photograph(receipt: Image.Image, rng: random.Random, size: tuple[int, int] =
             for x, y in corners
         ]
         photo = photo.transform(size, Image.Transform.QUAD, [v for corner in quad for v in corner], Image.Resampling.BICUBIC)
-    noise = Image.merge("RGB", [Image.effect_noise(size, rng.uniform(6, 16)) for _ in range(3)])
+    noise = Image.merge("RGB", [_noise(size, rng.uniform(6, 16), rng) for _ in range(3)])
     photo = Image.blend(photo, noise, rng.uniform(0.03, 0.08))
     return photo.filter(ImageFilter.GaussianBlur(rng.uniform(0.3, 1.1)))
 
@@ -259,6 +259,18 @@ def screenshot(image: Image.Image, rng: random.Random) -> bytes:
     out = io.BytesIO()
     screen.save(out, "PNG")
     return out.getvalue()
+
+
+def _noise(size: tuple[int, int], sigma: float, rng: random.Random) -> Image.Image:
+    """Gaussian grey noise around 128, as `Image.effect_noise`, but drawn from `rng`.
+
+    Pillow's own draws from C's unseeded `rand()`, so the same seed gave other pixels on
+    each run (and a receipts test 14 or 16 bits from its copy).
+    """
+    import numpy
+
+    draws = numpy.random.default_rng(rng.getrandbits(64)).normal(128, sigma, (size[1], size[0]))
+    return Image.fromarray(draws.clip(0, 255).astype(numpy.uint8), "L")
 
 
 def _scaled(image: Image.Image, scale: float) -> Image.Image:
