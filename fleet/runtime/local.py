@@ -47,7 +47,7 @@ class EmbeddedAws:
         sqs_depth.install()  # a call costs the messages it touches, not the queue's depth
         sns_delivery.install()  # each SNS subscription delivered on its own, as on AWS
         dynamodb_transactions.install()  # a transaction costs its items, not its tables
-        dynamodb_expressions.install()  # an update expression is parsed once, not per call
+        dynamodb_expressions.install()  # an update expression parsed once, a condition lexed once, not per call
         ses_feedback.install()  # a configuration set's events published, and the mailbox simulator, as SES does
         moto_iam.install()  # under IAM enforcement (moto_iam.enforce), AWS's refusals and error codes; inert until then
         moto_dispatch.install()  # a request routed at its own cost, not at the cost of moto's package

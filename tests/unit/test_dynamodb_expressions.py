@@ -1,9 +1,12 @@
-"""The embedded DynamoDB parses each update expression once; answers and errors stay moto's."""
+"""The embedded DynamoDB parses each update expression and lexes each condition once; answers and errors stay moto's."""
 
 from __future__ import annotations
 
 import pytest
 from moto.dynamodb import models as dynamodb_models
+from moto.dynamodb.comparisons import ConditionExpressionParser
+from moto.dynamodb.exceptions import ConditionalCheckFailed, TransactionCanceledException
+from moto.dynamodb.parsing import validators
 from moto.dynamodb.parsing.expressions import UpdateExpressionParser
 
 from fleet.runtime import dynamodb_expressions
@@ -16,6 +19,9 @@ REGION = "us-east-1"
 def backend(monkeypatch):
     """moto's DynamoDB with the cache installed and a counters table; moto as it was, afterwards."""
     monkeypatch.setattr(UpdateExpressionParser, "make", UpdateExpressionParser.__dict__["make"])
+    lex = ConditionExpressionParser.__dict__["_lex_condition_expression"]
+    monkeypatch.setattr(ConditionExpressionParser, "_lex_condition_expression", lex)
+    monkeypatch.setattr(validators, "deepcopy", validators.deepcopy)
     dynamodb_expressions.install()
     made = dynamodb_models.dynamodb_backends[ACCOUNT][REGION]
     made.create_table(
@@ -50,3 +56,93 @@ def test_a_bad_expression_is_refused_every_time(backend):
     for _ in range(2):
         with pytest.raises(Exception, match="Invalid UpdateExpression"):
             UpdateExpressionParser.make("ADD ADD")
+
+
+CAPPED = "attribute_not_exists(#h) OR #h < :cap"
+
+
+def capped_add(backend, key: str, by: int, cap: int, name: str = "hits") -> int:
+    item = backend.update_item(
+        "counters",
+        {"c": {"S": key}},
+        "ADD #h :n",
+        {"#h": name},
+        {":n": {"N": str(by)}, ":cap": {"N": str(cap)}},
+        condition_expression=CAPPED,
+    )
+    return int(item.attrs[name].value)
+
+
+def test_a_condition_reused_with_other_names_and_values_judges_each_call_by_its_own(backend):
+    assert capped_add(backend, "a", 5, cap=10) == 5
+    assert capped_add(backend, "a", 5, cap=10) == 10
+    with pytest.raises(ConditionalCheckFailed):
+        capped_add(backend, "a", 1, cap=10)  # 10 < 10 fails: the earlier calls' values are not kept
+    assert capped_add(backend, "a", 1, cap=11) == 11
+    with pytest.raises(ConditionalCheckFailed):
+        capped_add(backend, "a", 1, cap=3)
+    assert capped_add(backend, "a", 2, cap=0, name="misses") == 2  # another name: attribute_not_exists holds
+    with pytest.raises(ConditionalCheckFailed):
+        capped_add(backend, "a", 2, cap=0, name="misses")
+    assert int(backend.get_item("counters", {"c": {"S": "a"}}).attrs["hits"].value) == 11
+
+
+def test_a_failing_condition_in_a_transaction_still_cancels_it(backend):
+    capped_add(backend, "t", 7, cap=10)
+    update = {
+        "TableName": "counters",
+        "Key": {"c": {"S": "t"}},
+        "UpdateExpression": "ADD #h :n",
+        "ConditionExpression": CAPPED,
+        "ExpressionAttributeNames": {"#h": "hits"},
+    }
+    backend.transact_write_items([{"Update": {**update, "ExpressionAttributeValues": {":n": {"N": "1"}, ":cap": {"N": "8"}}}}])
+    with pytest.raises(TransactionCanceledException):
+        backend.transact_write_items(
+            [{"Update": {**update, "ExpressionAttributeValues": {":n": {"N": "1"}, ":cap": {"N": "8"}}}}]
+        )
+    assert int(backend.get_item("counters", {"c": {"S": "t"}}).attrs["hits"].value) == 8
+
+
+def test_a_condition_is_lexed_once_and_each_parse_gets_tokens_of_its_own(backend):
+    first = ConditionExpressionParser(CAPPED, {"#h": "hits"}, {":cap": {"N": "1"}})._lex_condition_expression()
+    second = ConditionExpressionParser(CAPPED, {"#h": "x"}, {":cap": {"N": "2"}})._lex_condition_expression()
+    assert ConditionExpressionParser._lex_condition_expression._fleet_cached
+    assert first is not second and list(first) == list(second)
+    first.clear()
+    assert len(ConditionExpressionParser(CAPPED, None, None)._lex_condition_expression()) == len(second)
+
+
+def test_a_condition_that_does_not_lex_is_refused_every_time(backend):
+    for _ in range(2):
+        with pytest.raises(ValueError, match="Cannot parse condition"):
+            ConditionExpressionParser("a = :v ;", None, {":v": {"S": "x"}}).parse()
+
+
+def tree(node):
+    """A node's class, its attributes but the parent link, and its children's trees."""
+    if isinstance(node, list):
+        return [tree(child) for child in node]
+    if not hasattr(node, "__dict__"):
+        return node
+    return (type(node).__name__, {k: tree(v) for k, v in vars(node).items() if k != "parent"})
+
+
+def test_the_validators_copy_of_a_tree_is_deepcopys(backend):
+    import copy
+
+    for expression in ("ADD #h :n SET seen = :n, a.b[1] = if_not_exists(c, :z) + :n REMOVE x[2]", "DELETE s :v"):
+        original = UpdateExpressionParser.make(expression)
+        mine, theirs = validators.deepcopy(original), copy.deepcopy(original)
+        assert tree(mine) == tree(theirs) == tree(original)
+        nodes, stack = [], [(mine, original)]
+        while stack:
+            made, source = stack.pop()
+            assert made is not source and type(made) is type(source)
+            if made.parent is not None:
+                assert made in made.parent.children and made.parent is not source.parent
+            nodes.append(made)
+            stack.extend(
+                (a, b) for a, b in zip(made.children or [], source.children or [], strict=True) if hasattr(a, "children")
+            )
+        assert len(nodes) > 5
