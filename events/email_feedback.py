@@ -11,13 +11,20 @@ let an older one overwrite a newer one (`workers.email_feedback`).
 The shapes are SES's documented ones ("Contents of event data that Amazon SES publishes to
 Amazon SNS"); `events/samples/ses_*.json` hold one of each, and the local SES publishes the
 same (`fleet.runtime.ses_feedback`).
+
+Fleet sends each email with SES message tags saying what it is about (`TAG_ENTRY`, the
+submission id of a confirmation or "your code" email; `TAG_USER`, the user id of a
+welcome email). SES copies them into every event record of the email (`mail.tags`), so a
+`Feedback` names the one entry or user its email was about, and a delivery marks that one
+alone (an email sent without them, or a tag that is no valid SES tag, names nothing).
 """
 
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeGuard
 
 #: An entry's or a user's `email_status`: what became of the last email to its address.
 DELIVERED = "delivered"
@@ -30,6 +37,12 @@ EMAIL_STATUSES = (DELIVERED, BOUNCED, COMPLAINED, SUPPRESSED)
 #: The event types the configuration set publishes (SES's `MatchingEventTypes`, lower-case there).
 BOUNCE, COMPLAINT, DELIVERY, REJECT = "Bounce", "Complaint", "Delivery", "Reject"
 EVENT_TYPES = (BOUNCE, COMPLAINT, DELIVERY, REJECT)
+
+#: The message tags naming what an email is about: the entry (submission id) and the user (user id).
+TAG_ENTRY = "fleet-entry"
+TAG_USER = "fleet-user"
+#: What SES accepts as a message tag's name or value: ASCII letters, digits, `_` and `-`, at most 256.
+_TAG_TEXT = re.compile(r"[A-Za-z0-9_-]{1,256}")
 
 #: Why an address is suppressed (SESv2's `Reason`).
 REASON_BOUNCE, REASON_COMPLAINT = "BOUNCE", "COMPLAINT"
@@ -68,6 +81,10 @@ class Feedback:
     bounce_type: str = ""
     #: General, NoEmail, OnAccountSuppressionList, Suppressed...; or a complaint's feedback type.
     detail: str = ""
+    #: The submission id the email was about (its `fleet-entry` tag), or "".
+    entry: str = ""
+    #: The user id the email was about (its `fleet-user` tag), or "".
+    user: str = ""
 
     @property
     def address(self) -> str:
@@ -94,6 +111,23 @@ class Feedback:
     def key(self) -> str:
         """What makes this event the same one when SES or SNS delivers it again."""
         return f"{self.message_id}#{self.event_type}#{self.address}"
+
+
+def is_tag_text(text: object) -> TypeGuard[str]:
+    """Whether `text` may be an SES message tag's name or value (letters, digits, `_`, `-`; 1 to 256)."""
+    return isinstance(text, str) and _TAG_TEXT.fullmatch(text) is not None
+
+
+def message_tags(tags: object) -> dict[str, str]:
+    """The valid tags of an event's `mail.tags` (name -> list of values), each by its first value; others dropped."""
+    if not isinstance(tags, dict):
+        return {}
+    found: dict[str, str] = {}
+    for name, values in tags.items():
+        value = values[0] if isinstance(values, list) and values else None
+        if is_tag_text(name) and is_tag_text(value):
+            found[name] = value
+    return found
 
 
 def utc_time(text: str) -> str:
@@ -139,6 +173,8 @@ def event_feedback(event: dict[str, Any]) -> list[Feedback]:
     except ValueError:
         raise NotFeedback(f"a {kind} event of {mail['messageId']} without a valid timestamp") from None
     message_id = mail["messageId"]
+    tags = message_tags(mail.get("tags"))
+    about = {"entry": tags.get(TAG_ENTRY, ""), "user": tags.get(TAG_USER, "")}
     if kind == BOUNCE:
         recipients = [r.get("emailAddress") for r in detail.get("bouncedRecipients") or [] if isinstance(r, dict)]
         extra = {"bounce_type": str(detail.get("bounceType") or ""), "detail": str(detail.get("bounceSubType") or "")}
@@ -151,7 +187,7 @@ def event_feedback(event: dict[str, Any]) -> list[Feedback]:
     else:  # Reject: SES refused the whole email (a virus); it names no recipient, the email's own do
         recipients = list(mail.get("destination") or [])
         extra = {"detail": str(detail.get("reason") or "")}
-    found = [Feedback(message_id, kind, r, at, **extra) for r in recipients if isinstance(r, str) and r]
+    found = [Feedback(message_id, kind, r, at, **extra, **about) for r in recipients if isinstance(r, str) and r]
     if not found:
         raise NotFeedback(f"a {kind} event of {message_id} that names no recipient")
     return found

@@ -13,7 +13,8 @@ matches the event's type. Each recipient gets what SES's mailbox simulator gives
 - `complaint@simulator.amazonses.com`: a delivery, then a complaint (`abuse`);
 - any other address, `success@simulator.amazonses.com` included: a delivery.
 
-The records have the documented shape (`events/samples/ses_*.json`, `events.email_feedback`).
+The records have the documented shape (`events/samples/ses_*.json`, `events.email_feedback`);
+their `mail.tags` hold the send's message tags (its `Tags` parameter), as SES's do.
 They are published before the send returns (SES publishes them seconds later), so that a
 drained fleet has applied them. A Reject (a virus found in the email) is never emulated.
 moto's own sandbox rule is unchanged: it checks the sender's identity, not the recipients.
@@ -99,8 +100,9 @@ def event_record(
     sent: datetime,
     at: datetime,
     subject: str = "",
+    tags: dict[str, str] | None = None,
 ) -> dict[str, Any]:
-    """One SES event record, as SES publishes it to SNS for a configuration set's destination."""
+    """One SES event record, as SES publishes it to SNS for a configuration set's destination; `tags`, the send's."""
     stamp = at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{at.microsecond // 1000:03d}Z"
     detail = dict(detail)
     detail["timestamp"] = stamp
@@ -126,6 +128,7 @@ def event_record(
                 "ses:source-ip": ["127.0.0.1"],
                 "ses:from-domain": [domain],
                 "ses:caller-identity": ["fleet"],
+                **{name: [value] for name, value in (tags or {}).items()},
             },
         },
         kind.lower(): detail,
@@ -165,6 +168,7 @@ def _publish_events(handler: Any, result: Any, raw: bool) -> None:
         return
     backend = handler.backend
     configuration_set, source, destination, subject = _sent(handler, raw)
+    tags = _tags(handler._get_param("Tags"))
     destination_config = backend.config_set_event_destination.get(configuration_set) if configuration_set else None
     if not destination_config or str(destination_config.get("Enabled", "true")).lower() == "false":
         return
@@ -190,6 +194,7 @@ def _publish_events(handler: Any, result: Any, raw: bool) -> None:
                 sent=sent,
                 at=sent + timedelta(milliseconds=500 * (step + 1)),
                 subject=subject,
+                tags=tags,
             )
             sns.publish(json.dumps(record, separators=(",", ":")), arn=topic_arn)
 
@@ -201,6 +206,15 @@ def _listed(value: Any) -> list[Any]:
     if isinstance(value, (list, tuple)):
         return list(value)
     return [value] if value else []
+
+
+def _tags(value: Any) -> dict[str, str]:
+    """A send's `Tags` parameter (`[{"Name": ..., "Value": ...}]`, in any of moto's list shapes) as name -> value."""
+    tags: dict[str, str] = {}
+    for tag in _listed(value):
+        if isinstance(tag, dict) and isinstance(tag.get("Name"), str) and isinstance(tag.get("Value"), str):
+            tags.setdefault(tag["Name"], tag["Value"])
+    return tags
 
 
 def _sent(handler: Any, raw: bool) -> tuple[str, str, list[str], str]:
