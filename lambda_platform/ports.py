@@ -198,8 +198,9 @@ class Once(Protocol):
 class Mailer(Protocol):
     """Sends one email, text and HTML; raises RetryLater when throttled."""
 
-    def send(self, to: str, subject: str, text: str, html: str) -> str:
-        """Send one email; return the provider's message id."""
+    def send(self, to: str, subject: str, text: str, html: str, *, tags: Iterable[tuple[str, str]] = ()) -> str:
+        """Send one email with its message tags (name, value; one SES cannot take is left out, never failing
+        the send); return the provider's message id."""
 
 
 class ArticleStore(Protocol):

@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from campaigns.codes import EntryCode, give_code
-from events.email_feedback import SUPPRESSED, utc_time
+from events.email_feedback import SUPPRESSED, TAG_ENTRY, utc_time
 from events.models import ACCEPTED, DUPLICATE, DUPLICATE_RECEIPT, REJECTED
 from events.uploads import PENDING, READY, parse_upload_key
 from lambda_platform.batch import process_changes
@@ -65,6 +65,7 @@ def confirmation_email(entry: Mapping[str, Any], campaign_name: str, code: str |
     return render(
         "confirmation",
         to=entry["email"],
+        tags=((TAG_ENTRY, entry["submission_id"]),),
         first_name=entry["first_name"],
         campaign_name=campaign_name,
         submission_id=entry["submission_id"],
@@ -78,6 +79,7 @@ def code_email(entry: Mapping[str, Any], campaign_name: str) -> Email:
     return render(
         "code",
         to=entry["email"],
+        tags=((TAG_ENTRY, entry["submission_id"]),),
         first_name=entry["first_name"],
         campaign_name=campaign_name,
         submission_id=entry["submission_id"],

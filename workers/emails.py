@@ -25,6 +25,9 @@ class Email:
     subject: str
     text: str
     html: str
+    #: What the email is about, as SES message tags (`events.email_feedback.TAG_ENTRY`, `TAG_USER`):
+    #: SES hands them back in the email's events, so its delivery marks that entry or user alone.
+    tags: tuple[tuple[str, str], ...] = ()
 
 
 @functools.lru_cache(maxsize=1)
@@ -39,13 +42,13 @@ def _environment() -> Any:
     )
 
 
-def render(name: str, to: str, **context: Any) -> Email:
-    """Render the template set `name` for one recipient."""
+def render(name: str, to: str, tags: tuple[tuple[str, str], ...] = (), **context: Any) -> Email:
+    """Render the template set `name` for one recipient; the email carries `tags` (see `Email.tags`)."""
     env = _environment()
     subject = " ".join(env.get_template(f"{name}.subject.txt").render(**context).split())
     text = env.get_template(f"{name}.txt").render(**context).strip() + "\n"
     html = env.get_template(f"{name}.html").render(**context)
-    return Email(to=to, subject=subject, text=text, html=html)
+    return Email(to=to, subject=subject, text=text, html=html, tags=tags)
 
 
 def inserted_keys(event: Any, attribute: str) -> list[str]:
@@ -84,7 +87,7 @@ def deliver(email: Email, mailer: Mailer, suppressed: Callable[[str], bool]) -> 
         count(EMAILS_SUPPRESSED)
         logger.info("email not sent: the address is suppressed", extra={"subject": email.subject})
         return NOT_SENT
-    return mailer.send(email.to, email.subject, email.text, email.html)
+    return mailer.send(email.to, email.subject, email.text, email.html, tags=email.tags)
 
 
 def suppression_lookup(addresses: Iterable[str], read: Callable[[list[str]], set[str]]) -> Callable[[str], bool]:

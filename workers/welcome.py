@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from events.email_feedback import SUPPRESSED, utc_time
+from events.email_feedback import SUPPRESSED, TAG_USER, utc_time
 from lambda_platform.batch import process_inserts
 from lambda_platform.ports import EmailStatuses, Mailer, Once
 from lambda_platform.telemetry import EMAILS_SENT, count, logger
@@ -26,6 +26,7 @@ def welcome_email(user: dict[str, Any]) -> Email:
     return render(
         "welcome",
         to=user["email"],
+        tags=((TAG_USER, user["user_id"]),),
         first_name=user["first_name"],
         last_name=user["last_name"],
         user_id=user["user_id"],

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from aws_lambda_powertools.utilities.idempotency.exceptions import (
@@ -19,20 +19,20 @@ class FakeMailer:
     """A Mailer that keeps what it sent; `throttle_first` recipients fail their first send."""
 
     def __init__(self, throttle_first: set[str] | None = None, always_fail: set[str] | None = None) -> None:
-        self.sent: list[dict[str, str]] = []
+        self.sent: list[dict[str, Any]] = []
         self.attempts: dict[str, int] = {}
         self.throttle_first = set(throttle_first or ())
         self.always_fail = set(always_fail or ())
 
-    def send(self, to: str, subject: str, text: str, html: str) -> str:
-        """Record the email, or raise RetryLater as SES throttling does."""
+    def send(self, to: str, subject: str, text: str, html: str, *, tags: Iterable[tuple[str, str]] = ()) -> str:
+        """Record the email and its tags (a dict), or raise RetryLater as SES throttling does."""
         self.attempts[to] = self.attempts.get(to, 0) + 1
         if to in self.always_fail or (to in self.throttle_first and self.attempts[to] == 1):
             raise RetryLater("Throttling: Maximum sending rate exceeded.")
-        self.sent.append({"to": to, "subject": subject, "text": text, "html": html})
+        self.sent.append({"to": to, "subject": subject, "text": text, "html": html, "tags": dict(tags)})
         return f"ses-{len(self.sent)}"
 
-    def to(self, address: str) -> list[dict[str, str]]:
+    def to(self, address: str) -> list[dict[str, Any]]:
         """The emails sent to one address."""
         return [m for m in self.sent if m["to"] == address]
 

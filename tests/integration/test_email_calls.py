@@ -6,6 +6,7 @@ idempotency record, after SES accepted it."""
 from __future__ import annotations
 
 import copy
+import json
 
 import pytest
 
@@ -85,11 +86,11 @@ def test_a_throttled_send_writes_nothing_and_its_retry_sends_once(calls, monkeyp
     real = SesMailer.send
     throttled: list[str] = []
 
-    def send(self, to, subject, text, html):
+    def send(self, to, subject, text, html, *, tags=()):
         if to == "bob@example.com" and not throttled:
             throttled.append(to)
             raise RetryLater("Throttling: Maximum sending rate exceeded.")
-        return real(self, to, subject, text, html)
+        return real(self, to, subject, text, html, tags=tags)
 
     monkeypatch.setattr(SesMailer, "send", send)
     event = users_inserted("ada@example.com", "bob@example.com")
@@ -117,3 +118,39 @@ def test_a_record_left_in_progress_by_a_crash_is_waited_on_as_before(calls):
     event = users_inserted("ada@example.com")
     assert welcome.handler(event, short) == {"batchItemFailures": [{"itemIdentifier": "100"}]}
     assert sent_to() == []
+
+
+def published(message_id: str) -> dict:
+    """The event record the local SES published for the email `message_id`, read off the feedback queue."""
+    from events.topology import TOPOLOGY
+    from lambda_platform import aws
+    from lambda_platform.resources import queue_url
+
+    assert TOPOLOGY.email_feedback is not None
+    url = queue_url(TOPOLOGY.email_feedback.queue)
+    for _ in range(5):
+        for message in aws.client("sqs").receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []):
+            body = json.loads(message["Body"])
+            record = json.loads(body["Message"]) if body.get("Type") == "Notification" else body
+            if record["mail"]["messageId"] == message_id:
+                return record
+    raise AssertionError(f"no event of {message_id} on the feedback queue")
+
+
+def test_the_mailer_sends_its_tags_and_leaves_out_a_value_ses_would_refuse(provisioned):
+    """SES refuses a whole send for one bad tag: the mailer leaves that tag out, and the email goes."""
+    from events.email_feedback import TAG_ENTRY, TAG_USER, parse_feedback
+    from lambda_platform.adapters.mail import SesMailer
+    from lambda_platform.resources import configuration_set_name
+
+    mailer = SesMailer()
+    tagged = mailer.send("ada@example.com", "Hi", "Hello", "<p>Hello</p>", tags=[(TAG_ENTRY, "entry-001"), (TAG_USER, "a b")])
+    record = published(tagged)
+    assert record["mail"]["tags"][TAG_ENTRY] == ["entry-001"] and TAG_USER not in record["mail"]["tags"]
+    assert record["mail"]["tags"]["ses:configuration-set"] == [configuration_set_name()]
+    (feedback,) = parse_feedback(json.dumps(record))
+    assert (feedback.event_type, feedback.entry, feedback.user) == ("Delivery", "entry-001", "")
+
+    untagged = mailer.send("bob@example.com", "Hi", "Hello", "<p>Hello</p>", tags=[(TAG_ENTRY, "x" * 257)])
+    assert not {TAG_ENTRY, TAG_USER} & set(published(untagged)["mail"]["tags"])
+    assert sorted(sent_to()) == ["ada@example.com", "bob@example.com"]

@@ -6,14 +6,19 @@ import copy
 
 import pytest
 
+from events.email_feedback import TAG_ENTRY, TAG_USER, is_tag_text
 from events.models import user_id_for
 from events.sample_payloads import load_sample
+from lambda_platform.adapters.mail import ses_tags
 from lambda_platform.errors import RetryLater
 from tests.fakes.email_feedback import FakeEmailStatuses, FakeSuppressionList
 from tests.fakes.mail import FakeMailer, MemoryPersistence, once_over
 from tests.fakes.tables import FakeCampaigns, campaign
-from tests.unit.settling import Settling
+from tests.unit.settling import Settling, entry
 from workers import confirmations, welcome
+
+#: The address of the tests of message tags.
+TAGGED = "ana@example.com"
 
 
 def user_image(email: str) -> dict:
@@ -141,3 +146,36 @@ def test_a_duplicate_entry_gets_no_confirmation(confirmation_ports, lambda_conte
     event["Records"][0]["dynamodb"]["NewImage"]["status"] = {"S": "duplicate"}
     assert confirmations.handler(event, lambda_context) == {"batchItemFailures": []}
     assert mailer.sent == []
+
+
+def test_the_mailer_keeps_the_tags_ses_accepts_and_leaves_out_the_others():
+    assert ses_tags([(TAG_ENTRY, "entry-001"), (TAG_USER, user_id_for(TAGGED))]) == [
+        {"Name": TAG_ENTRY, "Value": "entry-001"},
+        {"Name": TAG_USER, "Value": user_id_for(TAGGED)},
+    ]
+    hostile = [(TAG_ENTRY, "a b"), (TAG_USER, "u" * 257), ("bad name", "v"), ("", "v"), ("n", ""), ("ses:x", "v")]
+    assert ses_tags(hostile) == []
+    assert ses_tags([(TAG_ENTRY, "x" * 256), (TAG_ENTRY, "second")]) == [{"Name": TAG_ENTRY, "Value": "x" * 256}]
+    assert ses_tags(()) == []
+    assert is_tag_text("A-z_09") and not is_tag_text(None) and not is_tag_text("ä")
+
+
+def test_the_confirmation_and_code_emails_name_their_entry_and_the_welcome_its_user():
+    stored = entry(1)
+    assert confirmations.confirmation_email(stored, "Summer").tags == ((TAG_ENTRY, stored["submission_id"]),)
+    assert confirmations.code_email({**stored, "code": "C-1"}, "Summer").tags == ((TAG_ENTRY, stored["submission_id"]),)
+    user = {"user_id": user_id_for(TAGGED), "email": TAGGED, "first_name": "Ana", "last_name": "S"}
+    assert welcome.welcome_email(user).tags == ((TAG_USER, user["user_id"]),)
+
+
+def test_the_mailer_is_handed_the_emails_tags():
+    settling = Settling()
+    confirmations.confirm_entry(entry(1), settling.ports())
+    (sent,) = settling.mailer.sent
+    assert sent["tags"] == {TAG_ENTRY: entry(1)["submission_id"]}
+
+    mailer = FakeMailer()
+    user = {"user_id": user_id_for(TAGGED), "email": TAGGED, "first_name": "Ana", "last_name": "S"}
+    ports = welcome.WelcomePorts(mailer, once_over(MemoryPersistence()), lambda _a: False, FakeEmailStatuses())
+    welcome.welcome_user(user, ports)
+    assert [m["tags"] for m in mailer.sent] == [{TAG_USER: user["user_id"]}]
