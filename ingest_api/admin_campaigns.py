@@ -64,7 +64,7 @@ _ENTRY_FIELDS = (
     "code",
     "code_given_at",
     "waitlisted_at",
-    # What became of the latest email to its address: delivered, bounced, complained, suppressed.
+    # What became of its latest email, or of its address: delivered, bounced, complained, suppressed.
     "email_status",
 )
 _LIST_QUERY: dict[str, dict[str, Any]] = {

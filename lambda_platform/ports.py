@@ -528,7 +528,7 @@ class EmailEvents(Protocol):
 
 
 class EmailStatuses(Protocol):
-    """The `email_status` of entries and users: what became of the latest email to their address."""
+    """The `email_status` of entries and users: what became of the latest email about them, or to their address."""
 
     def mark_address(self, address: str, status: str, at: str) -> int:
         """Mark every entry and the user of this address, unless one carries a status as new or newer

@@ -3,8 +3,12 @@
 Each message is one SES event record (SNS raw delivery, or SNS's envelope around it); each
 recipient it names is applied on its own:
 - a permanent bounce or a complaint puts the address on the suppression list;
-- a delivery, a permanent bounce or a complaint sets `email_status` on the address's
-  entries and user (a transient bounce and a reject set nothing: recorded and counted only);
+- a delivery sets `email_status` on the one entry or user its email was about, as the
+  email's SES message tags name it (`Feedback.entry`, `Feedback.user`): one conditional
+  write, no lookup by address. A permanent bounce or a complaint sets it on every entry
+  and the user of the address (they all share the mailbox that failed), and so does a
+  delivery that names neither (an email sent before the tags, or by another path). A
+  transient bounce and a reject set nothing: recorded and counted only;
 - the event is stored once, by SES message id, type and recipient, and counted in its hour
   (the bounce and complaint rates of `fleet status`).
 The writes come in that order, each idempotent and conditional on the event's time, and
@@ -18,7 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from events.email_feedback import Feedback, parse_feedback
+from events.email_feedback import DELIVERY, Feedback, parse_feedback
 from lambda_platform.batch import process_sqs
 from lambda_platform.ports import EmailEvents, EmailStatuses, SuppressionList
 from lambda_platform.telemetry import EMAIL_FEEDBACK, count, logger
@@ -40,7 +44,7 @@ def apply_feedback(feedback: Feedback, ports: FeedbackPorts) -> bool:
     """Suppress, mark, then record one recipient's event; True when it was new."""
     suppressed = ports.suppressions.suppress(feedback) if feedback.suppresses else False
     status = feedback.status
-    marked = ports.statuses.mark_address(feedback.address, status, feedback.at) if status else 0
+    marked = mark(feedback, status, ports.statuses) if status else 0
     new = ports.events.record(feedback)
     if new:
         count(EMAIL_FEEDBACK)
@@ -56,6 +60,15 @@ def apply_feedback(feedback: Feedback, ports: FeedbackPorts) -> bool:
         },
     )
     return new
+
+
+def mark(feedback: Feedback, status: str, statuses: EmailStatuses) -> int:
+    """Give `status` to what the event is about: a tagged delivery's entry or user, else the address's all."""
+    if feedback.event_type == DELIVERY and (feedback.entry or feedback.user):
+        entry = statuses.mark_entry(feedback.entry, status, feedback.at) if feedback.entry else False
+        user = statuses.mark_user(feedback.user, status, feedback.at) if feedback.user else False
+        return entry + user
+    return statuses.mark_address(feedback.address, status, feedback.at)
 
 
 def apply_message(body: str, ports: FeedbackPorts) -> int:

@@ -114,3 +114,23 @@ def test_the_simulator_addresses_end_bounced_complained_or_delivered_and_nothing
     (item,) = [json.loads(line) for line in everything if BOUNCE in line]
     assert item["lifted_by"] == "ops@example.com" and item["active"] is False
     assert BOUNCE not in fleet_cli("suppression", "list").stdout
+
+
+def test_each_entry_to_one_address_gets_its_own_delivery_mark(running_fleet, make_campaign):
+    """A confirmation names its entry in its SES tags: its delivery marks that entry, not the address's others."""
+    make_campaign("twice", max_entries_per_email=2)
+    body = {"first_name": "Ada", "last_name": "L", "email": SUCCESS, "consent": True}
+    post(running_fleet.api_url, "/v1/campaigns/twice/submissions", body)
+    running_fleet.drain()
+    (first,) = scan("submissions")
+    assert first["email_status"] == "delivered"
+
+    post(running_fleet.api_url, "/v1/campaigns/twice/submissions", {**body, "first_name": "Bea"})
+    running_fleet.drain()
+    stored = {e["submission_id"]: e for e in scan("submissions")}
+    (second,) = [e for i, e in stored.items() if i != first["submission_id"]]
+    assert second["email_status"] == "delivered" and second["email_status_at"] > first["email_status_at"]
+    # The second delivery is the second entry's alone: the first keeps the time of its own.
+    assert stored[first["submission_id"]]["email_status_at"] == first["email_status_at"]
+    assert len(emails_to(SUCCESS)) == 2
+    assert [e["event"] for e in scan("email_events")].count(f"Delivery#{SUCCESS}") == 2

@@ -1,4 +1,5 @@
-"""SES's feedback over fakes: the worker fed the canonical samples, and the send paths skipping suppressed addresses."""
+"""SES's feedback over fakes: the worker fed the canonical samples, a tagged delivery marking its one entry or user,
+and the send paths skipping suppressed addresses."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import json
 
 import pytest
 
-from events.email_feedback import parse_feedback
+from events.email_feedback import TAG_ENTRY, Feedback, parse_feedback
 from events.models import user_id_for
 from events.sample_payloads import load_sample
 from tests.fakes.email_feedback import FakeEmailEvents, FakeEmailStatuses, FakeSuppressionList
@@ -15,6 +16,9 @@ from tests.fakes.mail import FakeMailer, MemoryPersistence, once_over
 from tests.unit.settling import Settling, entry, stream_event
 from workers import confirmations, email_feedback, welcome
 from workers.emails import NOT_SENT
+
+#: The address of the tests of message tags.
+TAGGED = "ana@example.com"
 
 
 def sqs_event(*documents: dict) -> dict:
@@ -123,3 +127,89 @@ def test_a_welcome_to_a_suppressed_address_is_skipped_and_the_user_marked(lambda
     user = {"user_id": user_id, "email": "Ada@Example.com", "first_name": "Ada", "last_name": "L"}
     assert welcome.welcome_user(user, ports) == NOT_SENT
     assert mailer.sent == [] and statuses.users[user_id]["email_status"] == "suppressed"
+
+
+class CountingStatuses(FakeEmailStatuses):
+    """The fake statuses, keeping each call by its method's name."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.calls: list[tuple[str, str]] = []
+
+    def mark_address(self, address: str, status: str, at: str) -> int:
+        self.calls.append(("mark_address", address))
+        return super().mark_address(address, status, at)
+
+    def mark_entry(self, submission_id: str, status: str, at: str) -> bool:
+        self.calls.append(("mark_entry", submission_id))
+        return super().mark_entry(submission_id, status, at)
+
+    def mark_user(self, user_id: str, status: str, at: str) -> bool:
+        self.calls.append(("mark_user", user_id))
+        return super().mark_user(user_id, status, at)
+
+
+@pytest.fixture
+def ports():
+    """Two entries and the user of one address, over fakes that keep their calls."""
+    statuses = CountingStatuses(
+        entries={e: {"submission_id": e, "email_lower": TAGGED} for e in ("e-1", "e-2")},
+        users={user_id_for(TAGGED): {"user_id": user_id_for(TAGGED)}},
+    )
+    return email_feedback.FeedbackPorts(FakeSuppressionList(), statuses, FakeEmailEvents())
+
+
+def event_of(kind: str = "Delivery", entry: str = "", user: str = "", at: str = "2025-06-14T09:21:10.977000Z") -> Feedback:
+    extra = {"bounce_type": "Permanent", "detail": "General"} if kind == "Bounce" else {}
+    return Feedback("m-1", kind, TAGGED, at, entry=entry, user=user, **extra)
+
+
+def test_a_tagged_delivery_marks_its_one_entry_and_never_the_address(ports):
+    assert email_feedback.apply_feedback(event_of(entry="e-1"), ports)
+    assert ports.statuses.calls == [("mark_entry", "e-1")]
+    assert ports.statuses.entries["e-1"]["email_status"] == "delivered"
+    assert "email_status" not in ports.statuses.entries["e-2"]
+    assert "email_status" not in ports.statuses.users[user_id_for(TAGGED)]
+    assert not email_feedback.apply_feedback(event_of(entry="e-1"), ports)  # again: recorded once, nothing changed
+    assert ports.statuses.changes == 1 and ports.events.counts(["2025-06-14T09"]) == {"delivered": 1}
+
+
+def test_a_tagged_delivery_of_a_welcome_marks_its_user_alone(ports):
+    email_feedback.apply_feedback(event_of(user=user_id_for(TAGGED)), ports)
+    assert ports.statuses.calls == [("mark_user", user_id_for(TAGGED))]
+    assert ports.statuses.users[user_id_for(TAGGED)]["email_status"] == "delivered"
+    assert all("email_status" not in e for e in ports.statuses.entries.values())
+
+
+def test_an_untagged_delivery_and_a_tagged_bounce_still_mark_the_whole_address(ports):
+    email_feedback.apply_feedback(event_of(), ports)
+    assert ports.statuses.calls == [
+        ("mark_address", TAGGED),
+        ("mark_entry", "e-1"),
+        ("mark_entry", "e-2"),
+        ("mark_user", user_id_for(TAGGED)),
+    ]
+    assert ports.statuses.changes == 3
+
+    ports.statuses.calls.clear()
+    bounce = event_of("Bounce", entry="e-1", at="2025-06-14T10:00:00.000000Z")
+    email_feedback.apply_feedback(bounce, ports)
+    assert ports.statuses.calls[0] == ("mark_address", TAGGED)
+    assert {e["email_status"] for e in ports.statuses.entries.values()} == {"bounced"}
+    assert ports.statuses.users[user_id_for(TAGGED)]["email_status"] == "bounced"
+    assert ports.suppressions.suppressed([TAGGED]) == {TAGGED}
+
+
+def test_a_tagged_delivery_older_than_a_bounce_changes_nothing(ports):
+    email_feedback.apply_feedback(event_of("Bounce", at="2025-06-14T10:00:00.000000Z"), ports)
+    email_feedback.apply_feedback(event_of(entry="e-1", at="2025-06-14T09:00:00.000000Z"), ports)
+    assert ports.statuses.entries["e-1"]["email_status"] == "bounced"
+
+
+def test_the_handler_reads_the_tags_of_a_queued_delivery(ports, lambda_context, monkeypatch):
+    monkeypatch.setattr(email_feedback, "_ports", lambda: ports)
+    record = load_sample("ses_delivery")
+    record["mail"]["tags"][TAG_ENTRY] = ["e-2"]
+    record["delivery"]["recipients"] = record["mail"]["destination"] = [TAGGED]
+    assert email_feedback.handler(sqs_event(record), lambda_context) == {"batchItemFailures": []}
+    assert ports.statuses.calls == [("mark_entry", "e-2")]
