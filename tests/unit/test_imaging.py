@@ -97,6 +97,7 @@ def test_an_exif_rotated_jpeg_comes_out_upright():
         assert bottom[2] > 200 and bottom[0] < 60, bottom
 
 
+@pytest.mark.slow
 def test_a_24_megapixel_jpeg_is_accepted():
     report = make_thumbnails(images.jpeg(6000, 4000), "image/jpeg")
     assert (report.width, report.height) == (6000, 4000)
