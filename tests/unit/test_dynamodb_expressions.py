@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import copy
+
 import pytest
 from moto.dynamodb import models as dynamodb_models
 from moto.dynamodb.comparisons import ConditionExpressionParser
 from moto.dynamodb.exceptions import ConditionalCheckFailed, TransactionCanceledException
 from moto.dynamodb.parsing import validators
+from moto.dynamodb.parsing.ast_nodes import DepthFirstTraverser
 from moto.dynamodb.parsing.expressions import UpdateExpressionParser
 
 from fleet.runtime import dynamodb_expressions
@@ -22,6 +25,7 @@ def backend(monkeypatch):
     lex = ConditionExpressionParser.__dict__["_lex_condition_expression"]
     monkeypatch.setattr(ConditionExpressionParser, "_lex_condition_expression", lex)
     monkeypatch.setattr(validators, "deepcopy", validators.deepcopy)
+    monkeypatch.setattr(DepthFirstTraverser, "traverse", DepthFirstTraverser.__dict__["traverse"])
     dynamodb_expressions.install()
     made = dynamodb_models.dynamodb_backends[ACCOUNT][REGION]
     made.create_table(
@@ -129,7 +133,6 @@ def tree(node):
 
 
 def test_the_validators_copy_of_a_tree_is_deepcopys(backend):
-    import copy
 
     for expression in ("ADD #h :n SET seen = :n, a.b[1] = if_not_exists(c, :z) + :n REMOVE x[2]", "DELETE s :v"):
         original = UpdateExpressionParser.make(expression)
@@ -146,3 +149,53 @@ def test_the_validators_copy_of_a_tree_is_deepcopys(backend):
                 (a, b) for a, b in zip(made.children or [], source.children or [], strict=True) if hasattr(a, "children")
             )
         assert len(nodes) > 5
+
+
+UPDATES = [
+    ("SET a = :s, b = :n", {}),
+    ("ADD hits :n SET expires_at = if_not_exists(expires_at, :n)", {}),
+    ("ADD hits :n SET expires_at = if_not_exists(expires_at, :s)", {}),
+    ("SET l = list_append(if_not_exists(l, :empty), :l), m = :m", {}),
+    ("SET m.x = :s, l[0] = :n REMOVE b", {}),
+    ("SET n = hits + :n, #w = :s", {"#w": "when"}),
+    ("DELETE ss :ss ADD ss2 :ss", {}),
+    ("SET ss = :ss", {}),
+    ("DELETE ss :ss", {}),
+    ("SET #k = :s", {"#k": "c"}),  # a key attribute: refused
+    ("ADD a :n", {}),  # a string plus a number: refused
+    ("SET a = :missing", {}),  # a value never given: refused
+    ("SET q.r.s = :s", {}),  # a path into nothing: refused
+    ("SET a = :s, a = :n", {}),  # two actions on one path: refused
+    ("REMOVE a, l[0], m.x", {}),
+]
+VALUES = {
+    ":s": {"S": "x"},
+    ":n": {"N": "2"},
+    ":empty": {"L": []},
+    ":l": {"L": [{"S": "y"}]},
+    ":m": {"M": {"x": {"S": "z"}}},
+    ":ss": {"SS": ["p", "q"]},
+}
+
+
+def run_updates(backend, key: str) -> list:
+    """Each update of UPDATES in turn on one item: the item after it, or the error it raised."""
+    seen = []
+    for expression, names in UPDATES:
+        try:
+            values = copy.deepcopy(VALUES)  # moto may change the values it was given
+            item = backend.update_item("counters", {"c": {"S": key}}, expression, names, values)
+            seen.append(item.to_json()["Attributes"] | {"c": None})
+        except Exception as exc:  # noqa: BLE001 - any error moto raises is what is compared
+            seen.append((type(exc).__name__, str(exc)))
+    return seen
+
+
+def test_every_validator_walks_the_tree_as_moto_does(backend, monkeypatch):
+    assert DepthFirstTraverser.traverse._fleet_cached
+    ours = run_updates(backend, "ours")
+    monkeypatch.setattr(DepthFirstTraverser, "traverse", DepthFirstTraverser.traverse._fleet_original)
+    theirs = run_updates(backend, "theirs")
+    assert ours == theirs
+    assert sum(isinstance(step, tuple) for step in ours) >= 5  # the refusals were reached, and refused alike
+    assert ours[-1] == theirs[-1] and "l" in ours[-1]
