@@ -29,11 +29,12 @@ def _app(bare: bool) -> Any:
     from werkzeug.test import Client
 
     if not bare:
-        from fleet.runtime import dynamodb_expressions, dynamodb_queries, dynamodb_transactions, moto_dispatch
+        from fleet.runtime import dynamodb_expressions, dynamodb_json, dynamodb_queries, dynamodb_transactions, moto_dispatch
 
         dynamodb_transactions.install()
         dynamodb_expressions.install()
         dynamodb_queries.install()
+        dynamodb_json.install()
         moto_dispatch.install()
     return Client(DomainDispatcherApplication(create_backend_app))
 

@@ -35,6 +35,7 @@ class EmbeddedAws:
         """Start serving; return once the port answers."""
         from fleet.runtime import (
             dynamodb_expressions,
+            dynamodb_json,
             dynamodb_queries,
             dynamodb_transactions,
             moto_dispatch,
@@ -50,6 +51,7 @@ class EmbeddedAws:
         dynamodb_transactions.install()  # a transaction costs its items, not its tables
         dynamodb_expressions.install()  # an update expression parsed once, a condition lexed once, not per call
         dynamodb_queries.install()  # a Query reads its partition, or the items unsorted, not the table sorted
+        dynamodb_json.install()  # an item call read and written as JSON, not through a model of every shape
         ses_feedback.install()  # a configuration set's events published, and the mailbox simulator, as SES does
         moto_iam.install()  # under IAM enforcement (moto_iam.enforce), AWS's refusals and error codes; inert until then
         moto_dispatch.install()  # a request routed at its own cost, not at the cost of moto's package
