@@ -18,6 +18,13 @@ drain it was busy, with the share its threads waited for a CPU that other work h
 depth is sampled every second. A round unfinished after --round-limit seconds stops,
 its figures over what was confirmed.
 
+Like for like: MiniStack publishes no configuration set's events, so on it no delivery
+event comes back and the feedback worker never runs; on the embedded AWS every email's
+Delivery event is received, marked and recorded. After its rounds, the embedded fleet
+takes the feedback queue off SES's events topic (SES still publishes to it) and runs the
+2,000 burst again: `like for like ... ratio embedded/ministack` is that burst's against
+MiniStack's.
+
 The floor, in the same run against the same moto: a tight script making the calls the
 fleet cannot do without for N entries, as fast as one thread can, in batches of ten, on
 a queue and a table of its own: SendMessageBatch, ReceiveMessage, DeleteMessageBatch,
@@ -216,6 +223,20 @@ def _bursts(fleet: FleetProcesses, sizes: list[int], args: argparse.Namespace, n
     return found
 
 
+def unsubscribe_feedback() -> int:
+    """Take the email-feedback queue off SES's events topic: SES still publishes, nothing consumes. How many were taken off."""
+    from events.topology import TOPOLOGY
+    from lambda_platform import aws
+    from lambda_platform.resources import topic_arn
+
+    assert TOPOLOGY.email_feedback is not None
+    sns = aws.client("sns")
+    found = sns.list_subscriptions_by_topic(TopicArn=topic_arn(TOPOLOGY.email_feedback.topic))["Subscriptions"]
+    for subscription in found:
+        sns.unsubscribe(SubscriptionArn=subscription["SubscriptionArn"])
+    return len(found)
+
+
 def _ministack_rounds(sizes: list[int], args: argparse.Namespace) -> tuple[str, dict[int, dict[str, Any]]]:
     """The same bursts against the same Fleet with `fleet up --external` on MiniStack."""
     from bench.ministack import MiniStack, ministack_python
@@ -245,6 +266,12 @@ def main(argv: list[str] | None = None) -> int:
         embedded = _bursts(fleet, sizes, args, "embedded")
         print(f"  floor, {small} entries of bare calls...", flush=True)
         floor = floor_round(small, fleet.moto_cpu)
+        unconsumed = None
+        if not args.no_ministack:
+            # Like for like: MiniStack publishes no configuration set's events, so no feedback flow runs there.
+            print(f"  embedded, burst of {small} with SES's events not consumed...", flush=True)
+            if unsubscribe_feedback():
+                unconsumed = fleet_round(fleet, small, args.connections, f"nofeedback-{uuid.uuid4().hex[:6]}", args.round_limit)
     version, ministack = ("", {}) if args.no_ministack else _ministack_rounds(sizes, args)
     enforced = None
     if not args.no_iam:
@@ -265,6 +292,13 @@ def main(argv: list[str] | None = None) -> int:
                 f"  ratio embedded/ministack stored/s: {mine['stored_rate'] / theirs['stored_rate']:.2f} ({size}; MiniStack {version})"
             )
             print(f"  ratio embedded/ministack confirmed/s: {mine['rate'] / theirs['rate']:.2f} ({size}; target >= 1.0 each)")
+    if unconsumed is not None and small in ministack:
+        print(_line(f"embedded, {small}, no feedback", unconsumed))
+        theirs = ministack[small]
+        print(
+            f"  like for like, SES's events not consumed (MiniStack publishes none): ratio embedded/ministack "
+            f"stored/s {unconsumed['stored_rate'] / theirs['stored_rate']:.2f}, confirmed/s {unconsumed['rate'] / theirs['rate']:.2f} ({small})"
+        )
     if 2000 in embedded and 20000 in embedded:
         ratio = embedded[2000]["rate"] / embedded[20000]["rate"]
         print(f"  time per submission, 20000 over 2000: {ratio:.2f} (target <= 1.5)")
