@@ -43,7 +43,6 @@ def test_fleet_keys_create_and_revoke_govern_the_key_routes(running_fleet):
     assert gone.status_code == 401 and gone.json()["error"]["code"] == "invalid_api_key"
 
 
-@pytest.mark.quick
 def test_user_a_never_lists_reads_changes_or_deletes_user_bs_todos_or_files(running_fleet):
     api = running_fleet.api_url
     alice, bob = token_for(api, "alice"), token_for(api, "bob")

@@ -70,7 +70,6 @@ def comment_ids(notifications: list[dict]) -> list[str]:
     return [n["Message"].rsplit("Comment: ", 1)[1].strip() for n in notifications]
 
 
-@pytest.mark.quick
 def test_each_subscriber_hears_its_own_articles_comments_once(running_fleet):
     api = running_fleet.api_url
     first = create_article(api, "Sourdough at altitude")
