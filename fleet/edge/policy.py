@@ -42,6 +42,10 @@ CACHED_METHODS = ("GET", "HEAD")
 #: The origin's `Cache-Control` and `Date`, kept beside the ones hishel is shown, for the viewer.
 ORIGIN_CACHE_CONTROL = "x-fleet-origin-cache-control"
 ORIGIN_DATE = "x-fleet-origin-date"
+#: When the stored answer's age was 0, in seconds to the microsecond: an HTTP date keeps whole
+#: seconds only, and an age counted from one would gain a second whenever the answer arrived
+#: late in its second (RFC 9111 §4.2.3 counts from the response time itself).
+COUNTED_FROM = "x-fleet-counted-from"
 #: CloudFront's limits on an invalidation path.
 MAX_PURGE_PATH = 4096
 MAX_PURGE_PATHS = 3000
@@ -189,7 +193,9 @@ def for_the_cache(
     # RFC 9111 §4.2.3: the corrected initial age; hishel counts now minus the `Date` it is shown.
     apparent_age = max(0.0, received_at - date_value)
     corrected_age = age_seconds(shown.get("age")) + (received_at - sent_at)
-    shown["date"] = formatdate(received_at - max(apparent_age, corrected_age), usegmt=True)
+    born = received_at - max(apparent_age, corrected_age)
+    shown["date"] = formatdate(born, usegmt=True)
+    shown[COUNTED_FROM] = f"{born:.6f}"
     found = directives(origin)
     ttl = edge_ttl(behaviour, origin, shown.get("expires"), date_value, status, error_min_ttl) if storable(status) else 0
     validated = "etag" in shown or "last-modified" in shown
@@ -210,6 +216,7 @@ def origin_fields(headers: Mapping[str, str]) -> dict[str, str]:
     origin = shown.pop(ORIGIN_CACHE_CONTROL, None)
     if origin is not None:
         shown["cache-control"] = origin
+    shown.pop(COUNTED_FROM, None)
     origin_date = shown.pop(ORIGIN_DATE, None)
     if origin_date is not None:
         shown["date"] = origin_date
@@ -236,11 +243,22 @@ def for_the_viewer(headers: Mapping[str, str], now: float | None = None, from_st
 
     From the store, `Age` is the answer's current age; passed on at once, the origin's `Age`
     (if it sent one) is brought up to date the same way."""
-    counted_from = http_date(headers.get("date")) if ORIGIN_DATE in headers else None
+    counted_from = _counted_from(headers) if ORIGIN_DATE in headers else None
     shown = origin_fields(headers)
     if counted_from is not None and (from_store or "age" in shown):
         shown["age"] = str(max(0, int((time.time() if now is None else now) - counted_from)))
     return shown
+
+
+def _counted_from(headers: Mapping[str, str]) -> float | None:
+    """When a stored answer's age was 0: to the microsecond where the edge wrote it, else its `Date`."""
+    exact = headers.get(COUNTED_FROM)
+    if exact is not None:
+        try:
+            return float(exact)
+        except ValueError:
+            pass
+    return http_date(headers.get("date"))
 
 
 def may_serve_stale(headers: Mapping[str, str], now: float | None = None) -> bool:

@@ -124,3 +124,15 @@ def test_a_purge_of_a_rewritten_path_purges_its_object():
 def test_a_purge_takes_a_list_of_paths_each_from_the_root_with_a_star_only_at_the_end(paths):
     with pytest.raises(ValueError, match="path"):
         policy.purge_paths({"paths": paths})
+
+
+@pytest.mark.parametrize("fraction", [0.0, 0.5, 0.93, 0.999])
+def test_an_age_counts_whole_seconds_from_the_response_time_not_from_its_date_cut_to_the_second(fraction):
+    """An origin's `Age: 7200` arriving 50 ms after the request, read back 30 ms later: 7200 wherever in its second it came."""
+    received = 1_800_000_000 + fraction
+    stored = policy.for_the_cache(PAGES, 200, {"age": "7200"}, sent_at=received - 0.05, received_at=received)
+    assert policy.COUNTED_FROM not in policy.for_the_viewer(stored, now=received + 0.03)
+    assert policy.for_the_viewer(stored, now=received + 0.03, from_store=True)["age"] == "7200"
+    assert policy.for_the_viewer(stored, now=received + 1.2, from_store=True)["age"] == "7201"
+    old = {name: value for name, value in stored.items() if name != policy.COUNTED_FROM}  # stored before the field
+    assert int(policy.for_the_viewer(old, now=received + 0.03, from_store=True)["age"]) in (7200, 7201)
