@@ -124,6 +124,19 @@ def _read_until(fd: int, wanted: int, marker: bytes, timeout: float = 30.0) -> b
     return seen
 
 
+def _with_ctrl_c(*argv: str) -> list[str]:
+    """`argv` run with SIGINT as a terminal delivers it.
+
+    A runner that starts the suite in the background without job control (`cmd &` in a
+    script) passes SIGINT on ignored, and an ignored signal stays ignored across exec: the
+    watch would never see its Ctrl-C. The launcher puts the default back, then execs.
+    """
+    import sys
+
+    launcher = "import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); os.execv(sys.argv[1], sys.argv[1:])"
+    return [sys.executable, "-c", launcher, *argv]
+
+
 def _environment(endpoint: str) -> dict[str, str]:
     return {**os.environ, "AWS_ENDPOINT_URL": endpoint, "FLEET_STAGE": "local"}
 
@@ -132,7 +145,7 @@ def _environment(endpoint: str) -> dict[str, str]:
 def test_watch_redraws_the_table_on_a_terminal_until_ctrl_c_and_exits_0(troubled):
     main, other = pty.openpty()
     process = subprocess.Popen(
-        [FLEET, "status", "--watch", "--interval", "0.5"],
+        _with_ctrl_c(FLEET, "status", "--watch", "--interval", "0.5"),
         env=_environment(troubled.endpoint_url),
         stdin=other,
         stdout=other,
@@ -159,7 +172,7 @@ def test_watch_redraws_the_table_on_a_terminal_until_ctrl_c_and_exits_0(troubled
 @pytest.mark.slow
 def test_watch_json_prints_a_document_a_line_and_never_peeks_a_source_queue(troubled):
     process = subprocess.Popen(
-        [FLEET, "status", "--watch", "--json", "--interval", "0.5"],
+        _with_ctrl_c(FLEET, "status", "--watch", "--json", "--interval", "0.5"),
         env=_environment(troubled.endpoint_url),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
