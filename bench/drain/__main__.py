@@ -280,15 +280,13 @@ def main(argv: list[str] | None = None) -> int:
     ministack_rounds: dict[int, list[dict[str, Any]]] = {n: [] for n in sizes}
     version, floor, unconsumed = "", None, None
     # Turns, each AWS's fleet started afresh: the machine's other work weighs on both alike.
-    turns = [short] * max(1, args.repeats) + ([long] if long else [])
+    turns = ([short] * max(1, args.repeats) if short else []) + ([long] if long else [])
     for turn, turn_sizes in enumerate(turns, 1):
-        if not turn_sizes:
-            continue
         print(f"turn {turn} of {len(turns)}: bursts of {', '.join(map(str, turn_sizes))}", flush=True)
         with FleetProcesses(echo=args.echo) as fleet:
             for size, found in _bursts(fleet, turn_sizes, args, "embedded").items():
                 embedded_rounds[size].append(found)
-            if turn == 1:
+            if floor is None:  # the first turn's fleet
                 print(f"  floor, {small} entries of bare calls...", flush=True)
                 floor = floor_round(small, fleet.moto_cpu)
                 if not args.no_ministack and small in turn_sizes:

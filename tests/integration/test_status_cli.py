@@ -10,6 +10,7 @@ import pty
 import select
 import signal
 import subprocess
+import sys
 import time
 from datetime import UTC, datetime, timedelta
 
@@ -131,8 +132,6 @@ def _with_ctrl_c(*argv: str) -> list[str]:
     script) passes SIGINT on ignored, and an ignored signal stays ignored across exec: the
     watch would never see its Ctrl-C. The launcher puts the default back, then execs.
     """
-    import sys
-
     launcher = "import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); os.execv(sys.argv[1], sys.argv[1:])"
     return [sys.executable, "-c", launcher, *argv]
 
