@@ -41,9 +41,13 @@ def install() -> None:
     def scoped_query(self: Any, *args: Any, **kwargs: Any) -> Any:
         arguments = signature.bind(self, *args, **kwargs).arguments
         # What the query's own call of all_items() should see: the partition, or everything unsorted.
+        if arguments.get("index_name"):
+            equal = _string_conditions(arguments.get("hash_key_conditions"))
+            _scope.items = lambda: matching_items(self, equal)
+        else:
+            hash_key = arguments.get("hash_key")
+            _scope.items = lambda: partition_items(self, hash_key)
         _scope.table = self
-        _scope.partition = None if arguments.get("index_name") else (arguments.get("hash_key"),)
-        _scope.equal = _string_conditions(arguments.get("hash_key_conditions"))
         try:
             return query(self, *args, **kwargs)
         finally:
@@ -53,9 +57,8 @@ def install() -> None:
         if getattr(_scope, "table", None) is not self:
             return all_items(self)
         _scope.table = None  # the query's one call; any other sees moto's own list
-        if _scope.partition is None:
-            return matching_items(self, _scope.equal)
-        return partition_items(self, _scope.partition[0])
+        found: list[Any] = _scope.items()
+        return found
 
     scoped_query._fleet_unsorted = True  # type: ignore[attr-defined]
     scoped_query._fleet_original = query  # type: ignore[attr-defined]
